@@ -1,0 +1,338 @@
+//! A file route as the runtime holds it, and the typed builder `#[file_route]` expands to.
+//!
+//! The macro never names the input, metadata or server-data types twice: it hands the
+//! middleware and the hooks to [`RouteBuilder`], whose generic methods infer them from the
+//! functions' signatures and erase them behind JSON at the boundary to the HTTP layer.
+
+use std::any::Any;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use validator::Validate;
+
+use crate::error::{validation_errors, ErrorCode, UploadError};
+use crate::protocol::UploadedFile;
+use crate::route::RouteConfig;
+use crate::sanitize::sanitize_filename;
+
+pub(crate) type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T> + 'static>>;
+
+/// Implemented by the item `#[file_route]` generates next to your middleware function;
+/// `uplift::router![...]` collects them.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a file route",
+    label = "not annotated with `#[uplift::file_route(...)]`",
+    note = "annotate the middleware function with `#[uplift::file_route(...)]` and pass its name to `uplift::router![...]`"
+)]
+pub trait FileRoute {
+    /// Builds the route with its config, middleware and hooks.
+    fn route() -> Route;
+}
+
+/// The input of a route that declares none. Accepts `null` or `{}`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Validate)]
+pub struct NoInput {}
+
+/// One file the client announced, as the middleware sees it before anything is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingFile {
+    pub(crate) name: String,
+    pub(crate) size: u64,
+    pub(crate) content_type: String,
+    pub(crate) custom_id: Option<String>,
+    pub(crate) sha256: Option<String>,
+    pub(crate) rule: usize,
+}
+
+impl PendingFile {
+    /// The sanitized display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The declared size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+    /// The declared, normalized MIME type.
+    pub fn content_type(&self) -> &str {
+        &self.content_type
+    }
+    pub fn custom_id(&self) -> Option<&str> {
+        self.custom_id.as_deref()
+    }
+    /// Renames the file for display and `Content-Disposition`. The storage key is unaffected.
+    pub fn rename(&mut self, name: impl AsRef<str>) {
+        self.name = sanitize_filename(name.as_ref());
+    }
+    /// Attaches your own identifier, returned with the file everywhere.
+    pub fn set_custom_id(&mut self, id: impl Into<String>) {
+        self.custom_id = Some(id.into());
+    }
+}
+
+/// The files of one upload, handed to the middleware so it can inspect, rename or tag them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PendingFiles {
+    pub(crate) files: Vec<PendingFile>,
+}
+
+impl PendingFiles {
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+    pub fn iter(&self) -> std::slice::Iter<'_, PendingFile> {
+        self.files.iter()
+    }
+    pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, PendingFile> {
+        self.files.iter_mut()
+    }
+    /// Total declared bytes.
+    pub fn total_size(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+}
+
+impl<'a> IntoIterator for &'a mut PendingFiles {
+    type Item = &'a mut PendingFile;
+    type IntoIter = std::slice::IterMut<'a, PendingFile>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.files.iter_mut()
+    }
+}
+
+impl<'a> IntoIterator for &'a PendingFiles {
+    type Item = &'a PendingFile;
+    type IntoIter = std::slice::Iter<'a, PendingFile>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.files.iter()
+    }
+}
+
+type ParseInput = dyn Fn(Value) -> Result<Box<dyn Any>, UploadError> + Send + Sync;
+type Middleware = dyn Fn(HttpRequest, Box<dyn Any>, PendingFiles) -> LocalBoxFuture<Result<(Value, PendingFiles), UploadError>>
+    + Send
+    + Sync;
+type Complete = dyn Fn(Value, UploadedFile) -> LocalBoxFuture<Result<Value, UploadError>> + Send + Sync;
+type OnError = dyn Fn(Option<Value>, UploadError, String) -> LocalBoxFuture<()> + Send + Sync;
+
+/// A file route with its types erased; what the router serves.
+#[derive(Clone)]
+pub struct Route {
+    pub(crate) config: RouteConfig,
+    pub(crate) parse_input: Arc<ParseInput>,
+    pub(crate) middleware: Arc<Middleware>,
+    pub(crate) complete: Arc<Complete>,
+    pub(crate) on_error: Option<Arc<OnError>>,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Route").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl Route {
+    pub fn config(&self) -> &RouteConfig {
+        &self.config
+    }
+
+    pub fn slug(&self) -> &str {
+        &self.config.slug
+    }
+
+    /// Deserializes and validates the route's input; `null` counts as `{}`.
+    pub(crate) fn parse_input(&self, input: Value) -> Result<Box<dyn Any>, UploadError> {
+        (self.parse_input)(input)
+    }
+
+    pub(crate) async fn run_middleware(
+        &self,
+        req: HttpRequest,
+        input: Box<dyn Any>,
+        files: PendingFiles,
+    ) -> Result<(Value, PendingFiles), UploadError> {
+        (self.middleware)(req, input, files).await
+    }
+
+    pub(crate) async fn run_complete(&self, meta: Value, file: UploadedFile) -> Result<Value, UploadError> {
+        (self.complete)(meta, file).await
+    }
+
+    pub(crate) async fn run_on_error(&self, meta: Option<Value>, error: UploadError, key: String) {
+        if let Some(hook) = &self.on_error {
+            hook(meta, error, key).await;
+        }
+    }
+}
+
+/// Turns what a middleware returned into metadata or a refusal.
+#[diagnostic::on_unimplemented(
+    message = "a file route's middleware must return `Result<Metadata, E>`, not `{Self}`",
+    label = "the middleware's return type",
+    note = "write `async fn my_route(req: HttpRequest, input: MyInput) -> Result<MyMetadata, uplift::UploadError>`; `E` may be any type with `Into<uplift::UploadError>`"
+)]
+pub trait MiddlewareOutput {
+    type Metadata;
+    fn into_result(self) -> Result<Self::Metadata, UploadError>;
+}
+
+impl<M, E: Into<UploadError>> MiddlewareOutput for Result<M, E> {
+    type Metadata = M;
+    fn into_result(self) -> Result<M, UploadError> {
+        self.map_err(Into::into)
+    }
+}
+
+/// A function usable as `on_upload_complete` for metadata `M`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the `on_upload_complete` hook of a route whose metadata is `{M}`",
+    label = "expected `async fn(metadata: {M}, file: uplift::UploadedFile) -> Result<ServerData, E>`",
+    note = "the hook receives the middleware's metadata and the stored file; `ServerData` must be `Serialize` and `E: Into<uplift::UploadError>`"
+)]
+pub trait CompletionHook<M>: Send + Sync + 'static {
+    type ServerData: Serialize + 'static;
+    fn call(&self, meta: M, file: UploadedFile) -> LocalBoxFuture<Result<Self::ServerData, UploadError>>;
+}
+
+impl<F, Fut, M, S, E> CompletionHook<M> for F
+where
+    F: Fn(M, UploadedFile) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<S, E>> + 'static,
+    S: Serialize + 'static,
+    E: Into<UploadError>,
+{
+    type ServerData = S;
+    fn call(&self, meta: M, file: UploadedFile) -> LocalBoxFuture<Result<S, UploadError>> {
+        let fut = self(meta, file);
+        Box::pin(async move { fut.await.map_err(Into::into) })
+    }
+}
+
+/// A function usable as `on_upload_error` for metadata `M`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the `on_upload_error` hook of a route whose metadata is `{M}`",
+    label = "expected `async fn(metadata: Option<{M}>, error: uplift::UploadError, file_key: String)`",
+    note = "the metadata is `None` when the upload's record could not be read back"
+)]
+pub trait ErrorHook<M>: Send + Sync + 'static {
+    fn call(&self, meta: Option<M>, error: UploadError, file_key: String) -> LocalBoxFuture<()>;
+}
+
+impl<F, Fut, M> ErrorHook<M> for F
+where
+    F: Fn(Option<M>, UploadError, String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    fn call(&self, meta: Option<M>, error: UploadError, file_key: String) -> LocalBoxFuture<()> {
+        Box::pin(self(meta, error, file_key))
+    }
+}
+
+/// Step one of a route: its config. See the module docs.
+pub struct RouteBuilder {
+    config: RouteConfig,
+}
+
+/// Step two: the middleware is known, and with it the input and metadata types.
+pub struct WithMiddleware<I, M> {
+    config: RouteConfig,
+    parse_input: Arc<ParseInput>,
+    middleware: Arc<Middleware>,
+    _types: PhantomData<fn() -> (I, M)>,
+}
+
+/// Step three: the completion hook is known, and with it the server-data type.
+pub struct WithHooks<I, M, S> {
+    inner: WithMiddleware<I, M>,
+    complete: Arc<Complete>,
+    on_error: Option<Arc<OnError>>,
+    _types: PhantomData<fn() -> S>,
+}
+
+impl RouteBuilder {
+    pub fn new(config: RouteConfig) -> Self {
+        RouteBuilder { config }
+    }
+
+    /// The middleware, adapted by the macro to take owned files and hand them back.
+    pub fn middleware<I, M, F, Fut>(self, f: F) -> WithMiddleware<I, M>
+    where
+        I: DeserializeOwned + Validate + 'static,
+        M: Serialize + DeserializeOwned + 'static,
+        F: Fn(HttpRequest, I, PendingFiles) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(M, PendingFiles), UploadError>> + 'static,
+    {
+        let parse_input: Arc<ParseInput> = Arc::new(|raw: Value| {
+            let raw = if raw.is_null() { Value::Object(Default::default()) } else { raw };
+            let input: I = serde_json::from_value(raw).map_err(|e| {
+                UploadError::new(ErrorCode::InvalidInput, format!("input does not match the route's input type: {e}"))
+            })?;
+            input.validate().map_err(|e| validation_errors(&e))?;
+            Ok(Box::new(input) as Box<dyn Any>)
+        });
+        let middleware: Arc<Middleware> = Arc::new(move |req, input: Box<dyn Any>, files| {
+            let input = *input
+                .downcast::<I>()
+                .expect("uplift: input parsed by the same route");
+            let fut = f(req, input, files);
+            Box::pin(async move {
+                let (meta, files) = fut.await?;
+                let meta = serde_json::to_value(meta).map_err(UploadError::internal)?;
+                Ok((meta, files))
+            })
+        });
+        WithMiddleware { config: self.config, parse_input, middleware, _types: PhantomData }
+    }
+}
+
+impl<I: 'static, M: DeserializeOwned + 'static> WithMiddleware<I, M> {
+    /// The completion hook; its return type becomes the route's server data.
+    pub fn on_upload_complete<H: CompletionHook<M>>(self, hook: H) -> WithHooks<I, M, H::ServerData> {
+        let hook = Arc::new(hook);
+        let complete: Arc<Complete> = Arc::new(move |meta: Value, file: UploadedFile| {
+            let hook = Arc::clone(&hook);
+            Box::pin(async move {
+                let meta: M = serde_json::from_value(meta).map_err(UploadError::internal)?;
+                let data = hook.call(meta, file).await?;
+                serde_json::to_value(data).map_err(UploadError::internal)
+            })
+        });
+        WithHooks { inner: self, complete, on_error: None, _types: PhantomData }
+    }
+}
+
+impl<I: 'static, M: DeserializeOwned + 'static, S> WithHooks<I, M, S> {
+    /// Called for every failure after preparation, including a failing completion hook.
+    pub fn on_upload_error<E: ErrorHook<M>>(mut self, hook: E) -> Self {
+        let hook = Arc::new(hook);
+        self.on_error = Some(Arc::new(move |meta: Option<Value>, error, key| {
+            let meta = meta.and_then(|m| serde_json::from_value::<M>(m).ok());
+            hook.call(meta, error, key)
+        }));
+        self
+    }
+
+    pub fn build(self) -> Route {
+        Route {
+            config: self.inner.config,
+            parse_input: self.inner.parse_input,
+            middleware: self.inner.middleware,
+            complete: self.complete,
+            on_error: self.on_error,
+        }
+    }
+}
+
+/// Used by the macro: turns the middleware's `Result<M, E>` into `Result<M, UploadError>`.
+pub fn middleware_output<R: MiddlewareOutput>(r: R) -> Result<R::Metadata, UploadError> {
+    r.into_result()
+}

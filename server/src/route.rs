@@ -1,0 +1,321 @@
+//! What a file route accepts: file types, limits and options, and how a file is matched to them.
+//!
+//! `#[file_route]` builds a [`RouteConfig`] at compile time; nothing here parses user strings at
+//! run time except MIME types sent by clients.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
+/// A kind of file a route accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FileType {
+    /// `image/*`, 4MB by default.
+    Image,
+    /// `video/*`, 16MB by default.
+    Video,
+    /// `audio/*`, 8MB by default.
+    Audio,
+    /// `application/pdf`, 4MB by default.
+    Pdf,
+    /// `text/*`, 64KB by default.
+    Text,
+    /// Anything at all, 8MB by default.
+    Blob,
+    /// An explicit MIME type (`application/json`) or wildcard (`image/*`), 4MB by default.
+    Mime(Cow<'static, str>),
+}
+
+const KB: u64 = 1024;
+const MB: u64 = 1024 * KB;
+
+impl FileType {
+    /// The key used on the wire and in the route config: `image`, `pdf`, `application/json`, …
+    pub fn as_str(&self) -> &str {
+        match self {
+            FileType::Image => "image",
+            FileType::Video => "video",
+            FileType::Audio => "audio",
+            FileType::Pdf => "pdf",
+            FileType::Text => "text",
+            FileType::Blob => "blob",
+            FileType::Mime(m) => m,
+        }
+    }
+
+    /// The documented default for `max_file_size`.
+    pub fn default_max_file_size(&self) -> u64 {
+        match self {
+            FileType::Image => 4 * MB,
+            FileType::Video => 16 * MB,
+            FileType::Audio => 8 * MB,
+            FileType::Pdf => 4 * MB,
+            FileType::Text => 64 * KB,
+            FileType::Blob => 8 * MB,
+            FileType::Mime(_) => 4 * MB,
+        }
+    }
+
+    /// The MIME pattern the type stands for (`image/*`, `application/pdf`, `*/*`).
+    pub fn pattern(&self) -> &str {
+        match self {
+            FileType::Image => "image/*",
+            FileType::Video => "video/*",
+            FileType::Audio => "audio/*",
+            FileType::Pdf => "application/pdf",
+            FileType::Text => "text/*",
+            FileType::Blob => "*/*",
+            FileType::Mime(m) => m,
+        }
+    }
+
+    /// Does a (normalized, parameter-free) MIME type belong to this file type?
+    pub fn matches(&self, mime: &str) -> bool {
+        pattern_matches(self.pattern(), mime)
+    }
+
+    /// Higher is more specific: an exact MIME beats a wildcard, which beats `blob`.
+    fn specificity(&self) -> u8 {
+        let p = self.pattern();
+        if p == "*/*" {
+            0
+        } else if p.ends_with("/*") {
+            1
+        } else {
+            2
+        }
+    }
+}
+
+/// `image/*` matches `image/png`; `*/*` matches everything; otherwise exact, case-insensitive.
+pub fn pattern_matches(pattern: &str, mime: &str) -> bool {
+    if pattern == "*/*" || pattern == "*" {
+        return true;
+    }
+    match pattern.strip_suffix("/*") {
+        Some(top) => mime
+            .split_once('/')
+            .is_some_and(|(t, _)| t.eq_ignore_ascii_case(top)),
+        None => pattern.eq_ignore_ascii_case(mime),
+    }
+}
+
+/// Lower-cases a client-sent MIME type and drops its parameters (`text/plain; charset=utf-8`).
+/// Returns `None` for anything that is not `type/subtype`.
+pub fn normalize_mime(raw: &str) -> Option<String> {
+    let m: mime::Mime = raw.trim().parse().ok()?;
+    Some(m.essence_str().to_ascii_lowercase())
+}
+
+/// How browsers should present a served file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContentDisposition {
+    #[default]
+    Inline,
+    Attachment,
+}
+
+impl ContentDisposition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContentDisposition::Inline => "inline",
+            ContentDisposition::Attachment => "attachment",
+        }
+    }
+}
+
+/// Who may read a stored file: anyone with its URL, or only holders of a signed GET URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Acl {
+    #[default]
+    #[serde(rename = "public-read")]
+    PublicRead,
+    #[serde(rename = "private")]
+    Private,
+}
+
+impl Acl {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Acl::PublicRead => "public-read",
+            Acl::Private => "private",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "public-read" => Some(Acl::PublicRead),
+            "private" => Some(Acl::Private),
+            _ => None,
+        }
+    }
+}
+
+/// The limits and options for one file type of a route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeRule {
+    pub file_type: FileType,
+    pub max_file_size: u64,
+    pub max_file_count: u32,
+    pub min_file_count: u32,
+    pub content_disposition: ContentDisposition,
+    pub acl: Acl,
+}
+
+impl TypeRule {
+    /// A rule with the documented defaults: size by type, at most one file, at least one,
+    /// `inline`, `public-read`.
+    pub fn new(file_type: FileType) -> Self {
+        TypeRule {
+            max_file_size: file_type.default_max_file_size(),
+            file_type,
+            max_file_count: 1,
+            min_file_count: 1,
+            content_disposition: ContentDisposition::Inline,
+            acl: Acl::PublicRead,
+        }
+    }
+    pub fn max_file_size(mut self, bytes: u64) -> Self {
+        self.max_file_size = bytes;
+        self
+    }
+    pub fn max_file_count(mut self, n: u32) -> Self {
+        self.max_file_count = n;
+        self
+    }
+    pub fn min_file_count(mut self, n: u32) -> Self {
+        self.min_file_count = n;
+        self
+    }
+    pub fn content_disposition(mut self, d: ContentDisposition) -> Self {
+        self.content_disposition = d;
+        self
+    }
+    pub fn acl(mut self, acl: Acl) -> Self {
+        self.acl = acl;
+        self
+    }
+}
+
+/// Everything the server enforces for one route, and what `GET {base}` tells clients.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteConfig {
+    /// The route's name on the wire (camelCase by default).
+    pub slug: Cow<'static, str>,
+    pub types: Vec<TypeRule>,
+    /// The client's upload resolves only once the completion hook has answered.
+    pub await_server_data: bool,
+    /// At most this many files per upload, whatever their types.
+    pub max_total_file_count: Option<u32>,
+    /// At most this many bytes per upload, all files together.
+    pub max_total_size: Option<u64>,
+}
+
+impl RouteConfig {
+    pub fn new(slug: impl Into<Cow<'static, str>>) -> Self {
+        RouteConfig {
+            slug: slug.into(),
+            types: Vec::new(),
+            await_server_data: false,
+            max_total_file_count: None,
+            max_total_size: None,
+        }
+    }
+    pub fn file_type(mut self, rule: TypeRule) -> Self {
+        self.types.push(rule);
+        self
+    }
+    pub fn await_server_data(mut self, yes: bool) -> Self {
+        self.await_server_data = yes;
+        self
+    }
+    pub fn max_total_file_count(mut self, n: u32) -> Self {
+        self.max_total_file_count = Some(n);
+        self
+    }
+    pub fn max_total_size(mut self, bytes: u64) -> Self {
+        self.max_total_size = Some(bytes);
+        self
+    }
+
+    /// The rule a file of this (normalized) MIME type falls under: the most specific match.
+    pub fn rule_for(&self, mime: &str) -> Option<(usize, &TypeRule)> {
+        self.types
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.file_type.matches(mime))
+            .max_by_key(|(i, r)| (r.file_type.specificity(), std::cmp::Reverse(*i)))
+    }
+
+    /// The largest single file any rule allows (bounds multipart parts before their type is known).
+    pub fn largest_file_size(&self) -> u64 {
+        self.types.iter().map(|r| r.max_file_size).max().unwrap_or(0)
+    }
+
+    /// The most files an upload may carry.
+    pub fn max_files(&self) -> u32 {
+        let per_type: u32 = self.types.iter().map(|r| r.max_file_count).sum();
+        self.max_total_file_count.map_or(per_type, |t| t.min(per_type))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_match_their_top_level_type_only() {
+        assert!(pattern_matches("image/*", "image/png"));
+        assert!(pattern_matches("IMAGE/*", "image/png"));
+        assert!(!pattern_matches("image/*", "video/mp4"));
+        assert!(!pattern_matches("image/*", "imagex/png"));
+        assert!(pattern_matches("*/*", "application/x-anything"));
+        assert!(pattern_matches("application/pdf", "application/pdf"));
+        assert!(!pattern_matches("application/pdf", "application/pdfx"));
+    }
+
+    #[test]
+    fn shorthands_cover_their_families() {
+        assert!(FileType::Image.matches("image/webp"));
+        assert!(FileType::Video.matches("video/mp4"));
+        assert!(FileType::Audio.matches("audio/mpeg"));
+        assert!(FileType::Pdf.matches("application/pdf"));
+        assert!(!FileType::Pdf.matches("application/json"));
+        assert!(FileType::Text.matches("text/plain"));
+        assert!(FileType::Blob.matches("application/zip"));
+    }
+
+    #[test]
+    fn defaults_follow_the_documented_table() {
+        let r = TypeRule::new(FileType::Image);
+        assert_eq!(r.max_file_size, 4 * 1024 * 1024);
+        assert_eq!((r.max_file_count, r.min_file_count), (1, 1));
+        assert_eq!(r.content_disposition, ContentDisposition::Inline);
+        assert_eq!(TypeRule::new(FileType::Text).max_file_size, 64 * 1024);
+        assert_eq!(TypeRule::new(FileType::Video).max_file_size, 16 * 1024 * 1024);
+        assert_eq!(TypeRule::new(FileType::Audio).max_file_size, 8 * 1024 * 1024);
+        assert_eq!(TypeRule::new(FileType::Blob).max_file_size, 8 * 1024 * 1024);
+        assert_eq!(TypeRule::new(FileType::Pdf).max_file_size, 4 * 1024 * 1024);
+        assert_eq!(TypeRule::new(FileType::Mime("application/json".into())).max_file_size, 4 * 1024 * 1024);
+    }
+
+    #[test]
+    fn the_most_specific_rule_wins() {
+        let cfg = RouteConfig::new("x")
+            .file_type(TypeRule::new(FileType::Blob))
+            .file_type(TypeRule::new(FileType::Image))
+            .file_type(TypeRule::new(FileType::Mime("image/png".into())));
+        assert_eq!(cfg.rule_for("image/png").unwrap().0, 2);
+        assert_eq!(cfg.rule_for("image/gif").unwrap().0, 1);
+        assert_eq!(cfg.rule_for("application/zip").unwrap().0, 0);
+        let images_only = RouteConfig::new("y").file_type(TypeRule::new(FileType::Image));
+        assert!(images_only.rule_for("video/mp4").is_none());
+    }
+
+    #[test]
+    fn client_mime_types_are_normalized() {
+        assert_eq!(normalize_mime("Text/Plain; charset=UTF-8").as_deref(), Some("text/plain"));
+        assert_eq!(normalize_mime("image/png").as_deref(), Some("image/png"));
+        assert_eq!(normalize_mime("nonsense"), None);
+    }
+}

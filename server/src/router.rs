@@ -1,0 +1,39 @@
+//! A collection of file routes, looked up by slug.
+
+use std::sync::Arc;
+
+use crate::definition::Route;
+
+/// The file routes of an app. Build it with [`crate::router!`].
+#[derive(Debug, Clone, Default)]
+pub struct Router {
+    routes: Vec<Arc<Route>>,
+}
+
+impl Router {
+    pub fn new() -> Self {
+        Router::default()
+    }
+
+    /// Adds a route.
+    ///
+    /// # Panics
+    /// When another route already uses the same slug: two routes cannot share a URL.
+    pub fn route(mut self, route: Route) -> Self {
+        assert!(
+            self.get(route.slug()).is_none(),
+            "uplift: two file routes use the slug `{}`; rename one or set `slug = \"...\"`",
+            route.slug()
+        );
+        self.routes.push(Arc::new(route));
+        self
+    }
+
+    pub fn routes(&self) -> &[Arc<Route>] {
+        &self.routes
+    }
+
+    pub fn get(&self, slug: &str) -> Option<&Arc<Route>> {
+        self.routes.iter().find(|r| r.slug() == slug)
+    }
+}
