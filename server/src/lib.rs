@@ -3,6 +3,7 @@
 //! Declare file routes as annotated async functions, collect them with [`router!`], and mount
 //! them with one call. See the repository README for the protocol and a full example.
 
+pub mod db;
 pub mod definition;
 pub mod error;
 pub mod protocol;

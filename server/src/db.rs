@@ -1,0 +1,664 @@
+//! Upload records: what was prepared, where each upload stands, and what was stored.
+//!
+//! One table, `uplift_uploads`, in SQLite or PostgreSQL through the sqlx `Any` driver, so one
+//! set of queries serves both. Columns keep to portable types: `BIGINT` for integers (sizes are
+//! `u64` stored as `i64`, times are unix milliseconds) and `TEXT` for everything else, JSON
+//! included.
+//!
+//! Every state transition is a single `UPDATE … WHERE key = $1 AND status = …` whose affected
+//! row count says whether it happened, so transitions are atomic across tasks and processes:
+//! of any number of concurrent [`Records::claim`]s of one key, exactly one wins.
+//!
+//! ```text
+//! pending ──claim──▶ uploading ──mark_stored──▶ completing ──mark_complete──▶ complete
+//!    │                   │                          │
+//!    └─expire_pending─▶ expired      (any but complete) ──mark_failed──▶ failed
+//! ```
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Connection, Executor, Row};
+
+use crate::error::ErrorBody;
+use crate::protocol::UploadStatus;
+use crate::route::{Acl, ContentDisposition};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long a SQLite writer waits for the write lock before giving up.
+const SQLITE_BUSY_TIMEOUT_MS: u64 = 5_000;
+
+/// Which database the records live in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a connection URL names: `sqlite:` or `postgres:`/`postgresql:`.
+    pub fn from_url(url: &str) -> Option<Backend> {
+        let scheme = url.split_once(':')?.0.to_ascii_lowercase();
+        match scheme.as_str() {
+            "sqlite" => Some(Backend::Sqlite),
+            "postgres" | "postgresql" => Some(Backend::Postgres),
+            _ => None,
+        }
+    }
+
+    fn migrator(self) -> &'static sqlx::migrate::Migrator {
+        match self {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+}
+
+/// What was actually stored for an upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredInfo {
+    pub size: u64,
+    /// Lowercase hex SHA-256 of the stored bytes.
+    pub sha256: String,
+    /// CRC32 (IEEE) of the stored bytes.
+    pub crc32: u32,
+    /// The MIME type as confirmed by sniffing.
+    pub content_type: String,
+}
+
+/// A record to insert, usually at prepare time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewUpload {
+    pub key: String,
+    pub slug: String,
+    /// Usually [`UploadStatus::Pending`]; the multipart path inserts `Completing` directly.
+    pub status: UploadStatus,
+    pub name: String,
+    pub custom_id: Option<String>,
+    /// The declared size.
+    pub size: u64,
+    /// The declared MIME type.
+    pub content_type: String,
+    pub declared_sha256: Option<String>,
+    pub acl: Acl,
+    pub content_disposition: ContentDisposition,
+    /// The middleware's output, handed to the completion hook.
+    pub metadata: Value,
+    pub expires_at: i64,
+    pub created_at: i64,
+    /// `Some` for rows inserted already stored (multipart).
+    pub stored: Option<StoredInfo>,
+}
+
+/// One upload as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadRecord {
+    pub key: String,
+    pub slug: String,
+    pub status: UploadStatus,
+    pub name: String,
+    pub custom_id: Option<String>,
+    /// The declared size.
+    pub size: u64,
+    /// The declared MIME type.
+    pub content_type: String,
+    pub declared_sha256: Option<String>,
+    /// Present once the bytes are stored (also kept when a completion hook failed).
+    pub stored: Option<StoredInfo>,
+    pub acl: Acl,
+    pub content_disposition: ContentDisposition,
+    pub metadata: Value,
+    /// The completion hook's answer; `Some(Value::Null)` if it answered `null`.
+    pub server_data: Option<Value>,
+    pub error: Option<ErrorBody>,
+    pub expires_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The upload records store. Cheap to clone: clones share one connection pool.
+#[derive(Clone)]
+pub struct Records {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Records {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Records")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+const COLUMNS: &str = "key, slug, status, name, custom_id, size, content_type, declared_sha256, \
+     acl, content_disposition, metadata, stored_size, stored_sha256, stored_crc32, \
+     stored_content_type, server_data, error, expires_at, created_at, updated_at";
+
+impl Records {
+    /// Connects to `sqlite://path/to/file.db` (the file is created if missing; WAL journal,
+    /// foreign keys on, a busy timeout for writers) or `postgres://…`, and runs the embedded
+    /// migrations for that backend.
+    pub async fn connect(url: &str) -> Result<Records, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        match backend_of(url)? {
+            Backend::Sqlite => connect_sqlite(url).await,
+            Backend::Postgres => connect_postgres(url, None).await,
+        }
+    }
+
+    /// A SQLite database at `dir/uplift.db`; the directory and the file are created on first
+    /// start.
+    pub async fn sqlite_in_dir(dir: &Path) -> Result<Records, sqlx::Error> {
+        std::fs::create_dir_all(dir)?;
+        let url = sqlite_file_url(&dir.join("uplift.db"))?;
+        Records::connect(&url).await
+    }
+
+    /// PostgreSQL only: uses (and creates if missing) the schema `schema` for every pooled
+    /// connection, so several deployments or tests can share one database. `schema` must be
+    /// an identifier: ASCII letters, digits and `_`, not starting with a digit, at most 63 bytes.
+    pub async fn connect_with_schema(url: &str, schema: &str) -> Result<Records, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        if backend_of(url)? != Backend::Postgres {
+            return Err(sqlx::Error::Configuration(
+                "connect_with_schema needs a postgres:// URL".into(),
+            ));
+        }
+        if !is_identifier(schema) {
+            return Err(sqlx::Error::Configuration(
+                format!("{schema:?} is not a valid schema name").into(),
+            ));
+        }
+        let quoted = format!("\"{schema}\"");
+        let mut conn = sqlx::AnyConnection::connect(url).await?;
+        conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {quoted}").as_str())
+            .await?;
+        conn.close().await?;
+        connect_postgres(url, Some(Arc::from(quoted))).await
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The underlying pool, for maintenance queries.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Closes the pool; waits for checked-out connections to come back.
+    pub async fn close(&self) {
+        self.pool.close().await
+    }
+
+    /// Inserts all rows in one transaction: all or nothing (a duplicate key inserts nothing).
+    pub async fn insert(&self, rows: &[NewUpload]) -> Result<(), sqlx::Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let sql = format!(
+            "INSERT INTO uplift_uploads ({COLUMNS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+              $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+        );
+        let mut tx = self.pool.begin().await?;
+        for row in rows {
+            let stored = row.stored.as_ref();
+            sqlx::query(&sql)
+                .bind(&row.key)
+                .bind(&row.slug)
+                .bind(row.status.as_str())
+                .bind(&row.name)
+                .bind(&row.custom_id)
+                .bind(size_to_db(row.size)?)
+                .bind(&row.content_type)
+                .bind(&row.declared_sha256)
+                .bind(row.acl.as_str())
+                .bind(row.content_disposition.as_str())
+                .bind(json_to_db(&row.metadata)?)
+                .bind(stored.map(|s| size_to_db(s.size)).transpose()?)
+                .bind(stored.map(|s| s.sha256.clone()))
+                .bind(stored.map(|s| i64::from(s.crc32)))
+                .bind(stored.map(|s| s.content_type.clone()))
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .bind(row.expires_at)
+                .bind(row.created_at)
+                .bind(row.created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+
+    /// The record of `key`, if any.
+    pub async fn get(&self, key: &str) -> Result<Option<UploadRecord>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM uplift_uploads WHERE key = $1");
+        let row = sqlx::query(&sql)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(record_from_row).transpose()
+    }
+
+    /// Atomically `pending → uploading`, only while the row is pending and
+    /// `expires_at > now_ms`. Of concurrent callers, exactly one gets `true`: each prepared key
+    /// is uploaded once.
+    pub async fn claim(&self, key: &str, now_ms: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE uplift_uploads SET status = 'uploading', updated_at = $2 \
+             WHERE key = $1 AND status = 'pending' AND expires_at > $2",
+        )
+        .bind(key)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// `uploading → completing`, recording what was actually stored. `false` if the row was
+    /// not `uploading`.
+    pub async fn mark_stored(
+        &self,
+        key: &str,
+        stored: &StoredInfo,
+        now_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE uplift_uploads SET status = 'completing', stored_size = $2, \
+             stored_sha256 = $3, stored_crc32 = $4, stored_content_type = $5, updated_at = $6 \
+             WHERE key = $1 AND status = 'uploading'",
+        )
+        .bind(key)
+        .bind(size_to_db(stored.size)?)
+        .bind(&stored.sha256)
+        .bind(i64::from(stored.crc32))
+        .bind(&stored.content_type)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// `completing → complete` with the completion hook's answer (`None` and `Some(Null)` are
+    /// kept apart). `false` if the row was not `completing`.
+    pub async fn mark_complete(
+        &self,
+        key: &str,
+        server_data: Option<&Value>,
+        now_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE uplift_uploads SET status = 'complete', server_data = $2, updated_at = $3 \
+             WHERE key = $1 AND status = 'completing'",
+        )
+        .bind(key)
+        .bind(server_data.map(json_to_db).transpose()?)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Any status except `complete` → `failed`, storing `error`. Also used when a completion
+    /// hook fails (`completing → failed`): the stored columns (sha256 etc.) are kept. `false`
+    /// if there is no such row or it is complete.
+    pub async fn mark_failed(
+        &self,
+        key: &str,
+        error: &ErrorBody,
+        now_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE uplift_uploads SET status = 'failed', error = $2, updated_at = $3 \
+             WHERE key = $1 AND status <> 'complete'",
+        )
+        .bind(key)
+        .bind(error_to_db(error)?)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Pending rows with `expires_at <= now_ms` → `expired`; returns how many.
+    pub async fn expire_pending(&self, now_ms: i64) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE uplift_uploads SET status = 'expired', updated_at = $1 \
+             WHERE status = 'pending' AND expires_at <= $1",
+        )
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Rows stuck in `uploading` with `updated_at < older_than_ms` (a server killed mid-upload)
+    /// → `failed` with `error`; returns their keys, sorted.
+    pub async fn fail_stale_uploading(
+        &self,
+        older_than_ms: i64,
+        error: &ErrorBody,
+        now_ms: i64,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let rows = sqlx::query(
+            "UPDATE uplift_uploads SET status = 'failed', error = $1, updated_at = $2 \
+             WHERE status = 'uploading' AND updated_at < $3 RETURNING key",
+        )
+        .bind(error_to_db(error)?)
+        .bind(now_ms)
+        .bind(older_than_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut keys = rows
+            .iter()
+            .map(|r| r.try_get::<String, _>(0))
+            .collect::<Result<Vec<_>, _>>()?;
+        keys.sort();
+        Ok(keys)
+    }
+}
+
+fn backend_of(url: &str) -> Result<Backend, sqlx::Error> {
+    Backend::from_url(url).ok_or_else(|| {
+        sqlx::Error::Configuration(
+            "the records database URL must start with sqlite: or postgres:".into(),
+        )
+    })
+}
+
+async fn connect_sqlite(url: &str) -> Result<Records, sqlx::Error> {
+    let (database, params) = match url.split_once('?') {
+        Some((d, p)) => (d, Some(p)),
+        None => (url, None),
+    };
+    let path = database
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let in_memory = path.is_empty()
+        || path == ":memory:"
+        || params.is_some_and(|p| p.split('&').any(|kv| kv == "mode=memory"));
+    let has_mode = params.is_some_and(|p| p.split('&').any(|kv| kv.starts_with("mode=")));
+    // A file database is created if missing unless the URL says otherwise.
+    let url = match (in_memory, has_mode, params) {
+        (false, false, None) => format!("{url}?mode=rwc"),
+        (false, false, Some(_)) => format!("{url}&mode=rwc"),
+        _ => url.to_string(),
+    };
+    let options: AnyConnectOptions = url.parse()?;
+
+    let pool_options = if in_memory {
+        // The Any driver re-parses the URL for every connection, and each parse of
+        // `:memory:` names a fresh database: keep exactly one connection, forever.
+        AnyPoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+    } else {
+        AnyPoolOptions::new().max_connections(8)
+    };
+    let pool = pool_options
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if !in_memory {
+                    // Persistent in the file; a no-op once set.
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                }
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                conn.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str())
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await?;
+    finish(pool, Backend::Sqlite).await
+}
+
+async fn connect_postgres(url: &str, schema: Option<Arc<str>>) -> Result<Records, sqlx::Error> {
+    let options: AnyConnectOptions = url.parse()?;
+    let pool = AnyPoolOptions::new()
+        .max_connections(10)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _meta| {
+            let schema = schema.clone();
+            Box::pin(async move {
+                if let Some(schema) = schema {
+                    conn.execute(format!("SET search_path TO {schema}").as_str())
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await?;
+    finish(pool, Backend::Postgres).await
+}
+
+async fn finish(pool: AnyPool, backend: Backend) -> Result<Records, sqlx::Error> {
+    backend.migrator().run(&pool).await?;
+    Ok(Records { pool, backend })
+}
+
+/// `sqlite://` URL for a file path, percent-encoding everything but unreserved characters and
+/// `/` (sqlx percent-decodes the path, so `?`, `#`, `%` and spaces in names survive).
+fn sqlite_file_url(path: &Path) -> Result<String, sqlx::Error> {
+    let path = path.to_str().ok_or_else(|| {
+        sqlx::Error::Configuration(format!("database path {path:?} is not UTF-8").into())
+    })?;
+    let mut url = String::from("sqlite://");
+    for &b in path.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~') {
+            url.push(b as char);
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Ok(url)
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn size_to_db(size: u64) -> Result<i64, sqlx::Error> {
+    i64::try_from(size)
+        .map_err(|_| sqlx::Error::Encode(format!("size {size} does not fit in BIGINT").into()))
+}
+
+fn json_to_db(value: &Value) -> Result<String, sqlx::Error> {
+    serde_json::to_string(value).map_err(|e| sqlx::Error::Encode(e.into()))
+}
+
+fn error_to_db(error: &ErrorBody) -> Result<String, sqlx::Error> {
+    serde_json::to_string(error).map_err(|e| sqlx::Error::Encode(e.into()))
+}
+
+fn decode_error(column: &str, what: impl std::fmt::Display) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: column.to_string(),
+        source: what.to_string().into(),
+    }
+}
+
+fn record_from_row(row: &AnyRow) -> Result<UploadRecord, sqlx::Error> {
+    fn size(row: &AnyRow, column: &str) -> Result<Option<u64>, sqlx::Error> {
+        row.try_get::<Option<i64>, _>(column)?
+            .map(|v| u64::try_from(v).map_err(|e| decode_error(column, e)))
+            .transpose()
+    }
+    fn json<T: serde::de::DeserializeOwned>(
+        row: &AnyRow,
+        column: &str,
+    ) -> Result<Option<T>, sqlx::Error> {
+        row.try_get::<Option<String>, _>(column)?
+            .map(|s| serde_json::from_str(&s).map_err(|e| decode_error(column, e)))
+            .transpose()
+    }
+
+    let status: String = row.try_get("status")?;
+    let status = UploadStatus::parse(&status)
+        .ok_or_else(|| decode_error("status", format!("unknown status {status:?}")))?;
+    let acl: String = row.try_get("acl")?;
+    let acl = Acl::parse(&acl).ok_or_else(|| decode_error("acl", format!("unknown acl {acl:?}")))?;
+    let disposition: String = row.try_get("content_disposition")?;
+    let content_disposition = match disposition.as_str() {
+        "inline" => ContentDisposition::Inline,
+        "attachment" => ContentDisposition::Attachment,
+        other => {
+            return Err(decode_error(
+                "content_disposition",
+                format!("unknown content disposition {other:?}"),
+            ))
+        }
+    };
+
+    let stored = match (
+        size(row, "stored_size")?,
+        row.try_get::<Option<String>, _>("stored_sha256")?,
+        row.try_get::<Option<i64>, _>("stored_crc32")?,
+        row.try_get::<Option<String>, _>("stored_content_type")?,
+    ) {
+        (Some(size), Some(sha256), Some(crc32), Some(content_type)) => Some(StoredInfo {
+            size,
+            sha256,
+            crc32: u32::try_from(crc32).map_err(|e| decode_error("stored_crc32", e))?,
+            content_type,
+        }),
+        _ => None,
+    };
+
+    Ok(UploadRecord {
+        key: row.try_get("key")?,
+        slug: row.try_get("slug")?,
+        status,
+        name: row.try_get("name")?,
+        custom_id: row.try_get("custom_id")?,
+        size: size(row, "size")?.ok_or_else(|| decode_error("size", "NULL"))?,
+        content_type: row.try_get("content_type")?,
+        declared_sha256: row.try_get("declared_sha256")?,
+        stored,
+        acl,
+        content_disposition,
+        metadata: json(row, "metadata")?.unwrap_or(Value::Null),
+        server_data: json(row, "server_data")?,
+        error: json(row, "error")?,
+        expires_at: row.try_get("expires_at")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backends_follow_the_url_scheme() {
+        assert_eq!(Backend::from_url("sqlite://x.db"), Some(Backend::Sqlite));
+        assert_eq!(Backend::from_url("sqlite::memory:"), Some(Backend::Sqlite));
+        assert_eq!(Backend::from_url("postgres://h/db"), Some(Backend::Postgres));
+        assert_eq!(Backend::from_url("PostgreSQL://h/db"), Some(Backend::Postgres));
+        assert_eq!(Backend::from_url("mysql://h/db"), None);
+        assert_eq!(Backend::from_url("nonsense"), None);
+    }
+
+    #[test]
+    fn schema_names_must_be_plain_identifiers() {
+        assert!(is_identifier("uplift_test_01"));
+        assert!(is_identifier("_x"));
+        assert!(!is_identifier(""));
+        assert!(!is_identifier("1abc"));
+        assert!(!is_identifier("a\"; DROP SCHEMA public; --"));
+        assert!(!is_identifier(&"a".repeat(64)));
+    }
+
+    #[test]
+    fn file_urls_escape_awkward_names() {
+        let url = sqlite_file_url(Path::new("/tmp/a b/100%?#x.db")).unwrap();
+        assert_eq!(url, "sqlite:///tmp/a%20b/100%25%3F%23x.db");
+    }
+
+    #[test]
+    fn sizes_beyond_bigint_are_refused() {
+        assert_eq!(size_to_db(1 << 40).unwrap(), 1 << 40);
+        assert!(size_to_db(u64::MAX).is_err());
+    }
+
+    fn upload(key: &str) -> NewUpload {
+        NewUpload {
+            key: key.to_string(),
+            slug: "s".into(),
+            status: UploadStatus::Pending,
+            name: "a.txt".into(),
+            custom_id: None,
+            size: 3,
+            content_type: "text/plain".into(),
+            declared_sha256: None,
+            acl: Acl::Private,
+            content_disposition: ContentDisposition::Attachment,
+            metadata: serde_json::json!({"user": "u"}),
+            expires_at: 1_000,
+            created_at: 10,
+            stored: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn in_memory_sqlite_keeps_its_rows_across_calls() {
+        let records = Records::connect("sqlite::memory:").await.unwrap();
+        assert_eq!(records.backend(), Backend::Sqlite);
+        records.insert(&[upload("k1")]).await.unwrap();
+        assert!(records.claim("k1", 20).await.unwrap());
+        let got = records.get("k1").await.unwrap().unwrap();
+        assert_eq!(got.status, UploadStatus::Uploading);
+        assert_eq!(got.acl, Acl::Private);
+        assert_eq!(got.content_disposition, ContentDisposition::Attachment);
+        assert_eq!(got.updated_at, 20);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_files_with_awkward_names_are_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("a b%20c?#");
+        let records = Records::sqlite_in_dir(&sub).await.unwrap();
+        records.insert(&[upload("k")]).await.unwrap();
+        records.close().await;
+        assert!(sub.join("uplift.db").is_file());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_files_use_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = Records::sqlite_in_dir(dir.path()).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(records.pool())
+            .await
+            .unwrap();
+        assert_eq!(mode.to_ascii_lowercase(), "wal");
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(records.pool())
+            .await
+            .unwrap();
+        assert_eq!(fk, 1);
+    }
+
+    #[tokio::test]
+    async fn connect_with_schema_refuses_sqlite_and_bad_names() {
+        assert!(Records::connect_with_schema("sqlite::memory:", "x").await.is_err());
+        assert!(Records::connect_with_schema("postgres://127.0.0.1:1/x", "a;b")
+            .await
+            .is_err());
+        assert!(Records::connect("mysql://h/db").await.is_err());
+    }
+}
