@@ -1,0 +1,236 @@
+//! The default backend: files on the local disk.
+//!
+//! Writes go to `root/.staging/<random>`, are fsynced, then hard-linked to `root/<key>` (a
+//! link fails if the target exists, so nothing is overwritten even under races) and the
+//! staging name is removed. The directory is fsynced so the new name survives a crash.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use tokio::task::{spawn_blocking, JoinHandle};
+
+use super::{check_key, Storage, StagedWrite, StoredObject};
+
+/// Bytes gathered before one write to disk: large writes, bounded memory.
+const BLOCK: usize = 1024 * 1024;
+
+/// Files under one directory.
+#[derive(Debug, Clone)]
+pub struct LocalStorage {
+    root: Arc<PathBuf>,
+}
+
+impl LocalStorage {
+    /// Uses (and creates) `root` and its `.staging` subdirectory.
+    pub fn new(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(root.join(".staging"))?;
+        Ok(LocalStorage { root: Arc::new(root) })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn object_path(&self, key: &str) -> io::Result<PathBuf> {
+        check_key(key)?;
+        Ok(self.root.join(key))
+    }
+}
+
+#[async_trait]
+impl Storage for LocalStorage {
+    async fn stage(&self) -> io::Result<Box<dyn StagedWrite>> {
+        let name: [u8; 16] = rand::random();
+        let path = self.root.join(".staging").join(hex(&name));
+        let p = path.clone();
+        let file = spawn_blocking(move || File::options().write(true).create_new(true).open(p)).await??;
+        Ok(Box::new(LocalStaged {
+            root: self.root.clone(),
+            path,
+            file: Some(file),
+            buf: BytesMut::with_capacity(BLOCK),
+            inflight: None,
+        }))
+    }
+
+    async fn open(&self, key: &str) -> io::Result<Option<StoredObject>> {
+        let path = self.object_path(key)?;
+        match tokio::fs::metadata(&path).await {
+            Ok(m) if m.is_file() => Ok(Some(StoredObject::File(path))),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> io::Result<bool> {
+        let path = self.object_path(key)?;
+        match tokio::fs::remove_file(path).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn cleanup_staged(&self, older_than: Duration) -> io::Result<usize> {
+        let dir = self.root.join(".staging");
+        spawn_blocking(move || {
+            let mut removed = 0;
+            let cutoff = SystemTime::now() - older_than;
+            for entry in std::fs::read_dir(dir)? {
+                let entry = entry?;
+                let old = entry.metadata()?.modified().map(|m| m < cutoff).unwrap_or(false);
+                if old && std::fs::remove_file(entry.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+            Ok(removed)
+        })
+        .await?
+    }
+}
+
+struct LocalStaged {
+    root: Arc<PathBuf>,
+    path: PathBuf,
+    /// `None` while a block is being written on the blocking pool.
+    file: Option<File>,
+    buf: BytesMut,
+    /// The previous block's write: reading the next block overlaps with it.
+    inflight: Option<JoinHandle<io::Result<File>>>,
+}
+
+impl LocalStaged {
+    async fn settle(&mut self) -> io::Result<()> {
+        if let Some(job) = self.inflight.take() {
+            self.file = Some(job.await??);
+        }
+        Ok(())
+    }
+
+    async fn flush_block(&mut self) -> io::Result<()> {
+        self.settle().await?;
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let block = self.buf.split().freeze();
+        let mut file = self.file.take().expect("file present after settle");
+        self.inflight = Some(spawn_blocking(move || {
+            file.write_all(&block)?;
+            Ok(file)
+        }));
+        if self.buf.capacity() < BLOCK {
+            self.buf.reserve(BLOCK);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl StagedWrite for LocalStaged {
+    async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
+        self.buf.extend_from_slice(&chunk);
+        if self.buf.len() >= BLOCK {
+            self.flush_block().await?;
+        }
+        Ok(())
+    }
+
+    async fn commit(mut self: Box<Self>, key: &str) -> io::Result<()> {
+        check_key(key)?;
+        self.flush_block().await?;
+        self.settle().await?;
+        let file = self.file.take().expect("file present after settle");
+        let staged = self.path.clone();
+        let target = self.root.join(key);
+        let root = self.root.clone();
+        spawn_blocking(move || {
+            file.sync_all()?;
+            drop(file);
+            // A hard link never replaces an existing name: exactly one writer wins a key.
+            std::fs::hard_link(&staged, &target)?;
+            std::fs::remove_file(&staged)?;
+            File::open(root.as_path())?.sync_all()
+        })
+        .await??;
+        // Committed: nothing left for Drop to clean up.
+        self.path = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for LocalStaged {
+    fn drop(&mut self) {
+        // Abandoned (error, refusal, client gone): the staged bytes never become visible.
+        if !self.path.as_os_str().is_empty() {
+            if let Some(job) = self.inflight.take() {
+                job.abort();
+            }
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staged_files(root: &Path) -> usize {
+        std::fs::read_dir(root.join(".staging")).unwrap().count()
+    }
+
+    #[tokio::test]
+    async fn commit_makes_bytes_visible_and_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalStorage::new(dir.path()).unwrap();
+        let mut w = s.stage().await.unwrap();
+        w.write(Bytes::from(vec![1u8; BLOCK + 10])).await.unwrap();
+        w.write(Bytes::from_static(b"tail")).await.unwrap();
+        w.commit("key1").await.unwrap();
+        let data = std::fs::read(dir.path().join("key1")).unwrap();
+        assert_eq!(data.len(), BLOCK + 14);
+        assert_eq!(&data[BLOCK + 10..], b"tail");
+        assert_eq!(staged_files(dir.path()), 0);
+
+        let mut w2 = s.stage().await.unwrap();
+        w2.write(Bytes::from_static(b"other")).await.unwrap();
+        let err = w2.commit("key1").await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(dir.path().join("key1")).unwrap().len(), BLOCK + 14);
+        assert_eq!(staged_files(dir.path()), 0, "a refused commit leaves no staged file");
+    }
+
+    #[tokio::test]
+    async fn dropping_a_staged_write_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalStorage::new(dir.path()).unwrap();
+        let mut w = s.stage().await.unwrap();
+        w.write(Bytes::from(vec![0u8; 3 * BLOCK])).await.unwrap();
+        drop(w);
+        assert_eq!(staged_files(dir.path()), 0);
+        assert!(s.open("nothing").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn keys_cannot_escape_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalStorage::new(dir.path()).unwrap();
+        assert!(s.open("../etc").await.is_err());
+        let w = s.stage().await.unwrap();
+        assert!(w.commit("a/b").await.is_err());
+    }
+}

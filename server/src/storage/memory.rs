@@ -1,0 +1,73 @@
+//! An in-memory backend for tests: same contract as the disk, no disk.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+
+use super::{check_key, Storage, StagedWrite, StoredObject};
+
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStorage {
+    objects: Arc<Mutex<HashMap<String, Bytes>>>,
+}
+
+impl MemoryStorage {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of committed objects.
+    pub fn len(&self) -> usize {
+        self.objects.lock().unwrap().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, key: &str) -> Option<Bytes> {
+        self.objects.lock().unwrap().get(key).cloned()
+    }
+}
+
+#[async_trait]
+impl Storage for MemoryStorage {
+    async fn stage(&self) -> io::Result<Box<dyn StagedWrite>> {
+        Ok(Box::new(MemoryStaged { objects: self.objects.clone(), buf: BytesMut::new() }))
+    }
+
+    async fn open(&self, key: &str) -> io::Result<Option<StoredObject>> {
+        check_key(key)?;
+        Ok(self.get(key).map(StoredObject::Bytes))
+    }
+
+    async fn delete(&self, key: &str) -> io::Result<bool> {
+        Ok(self.objects.lock().unwrap().remove(key).is_some())
+    }
+}
+
+struct MemoryStaged {
+    objects: Arc<Mutex<HashMap<String, Bytes>>>,
+    buf: BytesMut,
+}
+
+#[async_trait]
+impl StagedWrite for MemoryStaged {
+    async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
+        self.buf.extend_from_slice(&chunk);
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>, key: &str) -> io::Result<()> {
+        check_key(key)?;
+        let mut objects = self.objects.lock().unwrap();
+        if objects.contains_key(key) {
+            return Err(io::Error::new(io::ErrorKind::AlreadyExists, "key exists"));
+        }
+        objects.insert(key.to_string(), self.buf.freeze());
+        Ok(())
+    }
+}
