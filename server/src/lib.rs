@@ -6,10 +6,13 @@
 pub mod db;
 pub mod definition;
 pub mod error;
+pub mod ingest;
 pub mod protocol;
 pub mod route;
 pub mod router;
 pub mod sanitize;
+pub mod signing;
+pub mod storage;
 
 pub use definition::{FileRoute, NoInput, PendingFile, PendingFiles, Route};
 pub use error::{ErrorBody, ErrorCode, UploadError};
