@@ -510,7 +510,8 @@ fn record_from_row(row: &AnyRow) -> Result<UploadRecord, sqlx::Error> {
     let status = UploadStatus::parse(&status)
         .ok_or_else(|| decode_error("status", format!("unknown status {status:?}")))?;
     let acl: String = row.try_get("acl")?;
-    let acl = Acl::parse(&acl).ok_or_else(|| decode_error("acl", format!("unknown acl {acl:?}")))?;
+    let acl =
+        Acl::parse(&acl).ok_or_else(|| decode_error("acl", format!("unknown acl {acl:?}")))?;
     let disposition: String = row.try_get("content_disposition")?;
     let content_disposition = match disposition.as_str() {
         "inline" => ContentDisposition::Inline,
@@ -567,8 +568,14 @@ mod tests {
     fn backends_follow_the_url_scheme() {
         assert_eq!(Backend::from_url("sqlite://x.db"), Some(Backend::Sqlite));
         assert_eq!(Backend::from_url("sqlite::memory:"), Some(Backend::Sqlite));
-        assert_eq!(Backend::from_url("postgres://h/db"), Some(Backend::Postgres));
-        assert_eq!(Backend::from_url("PostgreSQL://h/db"), Some(Backend::Postgres));
+        assert_eq!(
+            Backend::from_url("postgres://h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::from_url("PostgreSQL://h/db"),
+            Some(Backend::Postgres)
+        );
         assert_eq!(Backend::from_url("mysql://h/db"), None);
         assert_eq!(Backend::from_url("nonsense"), None);
     }
@@ -655,10 +662,14 @@ mod tests {
 
     #[tokio::test]
     async fn connect_with_schema_refuses_sqlite_and_bad_names() {
-        assert!(Records::connect_with_schema("sqlite::memory:", "x").await.is_err());
-        assert!(Records::connect_with_schema("postgres://127.0.0.1:1/x", "a;b")
+        assert!(Records::connect_with_schema("sqlite::memory:", "x")
             .await
             .is_err());
+        assert!(
+            Records::connect_with_schema("postgres://127.0.0.1:1/x", "a;b")
+                .await
+                .is_err()
+        );
         assert!(Records::connect("mysql://h/db").await.is_err());
     }
 }
