@@ -3,6 +3,7 @@
 //! Declare file routes as annotated async functions, collect them with [`router!`], and mount
 //! them with one call. See the repository README for the protocol and a full example.
 
+pub mod config;
 pub mod db;
 pub mod definition;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod protocol;
 pub mod route;
 pub mod router;
 pub mod sanitize;
+mod service;
 pub mod signing;
 pub mod storage;
 
@@ -19,6 +21,9 @@ pub use error::{ErrorBody, ErrorCode, UploadError};
 pub use protocol::{UploadStatus, UploadedFile};
 pub use route::{Acl, ContentDisposition, FileType, RouteConfig, TypeRule};
 pub use router::Router;
+pub use config::{ConfigError, Limits, SweepReport, Uplift, UpliftBuilder};
+pub use db::Records;
+pub use storage::{LocalStorage, MemoryStorage, Storage};
 
 /// Declares a file route from its middleware function.
 ///

@@ -18,8 +18,14 @@ impl Router {
     /// Adds a route.
     ///
     /// # Panics
-    /// When another route already uses the same slug: two routes cannot share a URL.
+    /// When another route already uses the same slug (two routes cannot share a URL), or the
+    /// slug is one of the built-in endpoints (`files`, `upload`, `download`).
     pub fn route(mut self, route: Route) -> Self {
+        assert!(
+            !crate::service::RESERVED_SLUGS.contains(&route.slug()),
+            "uplift: the slug `{}` is reserved for a built-in endpoint; set `slug = \"...\"` on the route",
+            route.slug()
+        );
         assert!(
             self.get(route.slug()).is_none(),
             "uplift: two file routes use the slug `{}`; rename one or set `slug = \"...\"`",

@@ -1,0 +1,255 @@
+//! Putting it together: [`Uplift`] holds the routes, storage, records and secrets, and mounts
+//! them as one actix-web scope.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::dev::HttpServiceFactory;
+
+use crate::db::Records;
+use crate::router::Router;
+use crate::signing::{Signer, SigningKey, SigningKeyError, MAX_EXPIRY_SECS};
+use crate::storage::Storage;
+
+/// Knobs with safe defaults.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// How long a prepared upload URL stays valid. Default 1 hour, at most 7 days.
+    pub upload_url_ttl: Duration,
+    /// How long signed download URLs for private files stay valid. Default 1 hour.
+    pub download_url_ttl: Duration,
+    /// Largest JSON body of the prepare endpoint. Default 1 MiB.
+    pub max_json_body: usize,
+    /// Largest `input` field of a multipart upload. Default 64 KiB.
+    pub max_input_field: usize,
+    /// Most files one prepare call may announce, whatever the route says. Default 100.
+    pub max_files_per_request: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            upload_url_ttl: Duration::from_secs(3600),
+            download_url_ttl: Duration::from_secs(3600),
+            max_json_body: 1024 * 1024,
+            max_input_field: 64 * 1024,
+            max_files_per_request: 100,
+        }
+    }
+}
+
+/// Cross-origin access for browser frontends served from another origin.
+#[derive(Clone, Default)]
+enum CorsSetting {
+    #[default]
+    Off,
+    Origins(Vec<String>),
+    Custom(Arc<dyn Fn() -> Cors + Send + Sync>),
+}
+
+/// Why [`UpliftBuilder::build`] refused a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no storage configured: call .storage(LocalStorage::new(dir)?)")]
+    NoStorage,
+    #[error("no upload records configured: call .records(Records::sqlite_in_dir(dir).await?)")]
+    NoRecords,
+    #[error(transparent)]
+    Signing(#[from] SigningKeyError),
+    #[error("base path `{0}` must start with `/` and not end with one")]
+    BasePath(String),
+    #[error("upload_url_ttl must be between 1 second and 7 days")]
+    Ttl,
+}
+
+/// A configured Uplift instance. Clone it into each actix worker's `App`.
+#[derive(Clone)]
+pub struct Uplift {
+    pub(crate) shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    pub router: Router,
+    pub storage: Arc<dyn Storage>,
+    pub records: Records,
+    pub signer: Signer,
+    pub base_path: String,
+    pub public_url: Option<String>,
+    pub limits: Limits,
+    cors: CorsSetting,
+}
+
+/// Builds an [`Uplift`]: `Uplift::builder(router).storage(..).records(..).secret(..).build()`.
+pub struct UpliftBuilder {
+    router: Router,
+    storage: Option<Arc<dyn Storage>>,
+    records: Option<Records>,
+    keys: Vec<SigningKey>,
+    key_error: Option<SigningKeyError>,
+    base_path: String,
+    public_url: Option<String>,
+    limits: Limits,
+    cors: CorsSetting,
+}
+
+impl Uplift {
+    pub fn builder(router: Router) -> UpliftBuilder {
+        UpliftBuilder {
+            router,
+            storage: None,
+            records: None,
+            keys: Vec::new(),
+            key_error: None,
+            base_path: "/api/uploads".into(),
+            public_url: None,
+            limits: Limits::default(),
+            cors: CorsSetting::Off,
+        }
+    }
+
+    /// The base path the routes are mounted at.
+    pub fn base_path(&self) -> &str {
+        &self.shared.base_path
+    }
+
+    pub fn router(&self) -> &Router {
+        &self.shared.router
+    }
+
+    pub fn records(&self) -> &Records {
+        &self.shared.records
+    }
+
+    /// The actix service for `App::service`: every endpoint under the base path.
+    pub fn service(&self) -> impl HttpServiceFactory {
+        let cors = match &self.shared.cors {
+            CorsSetting::Off => None,
+            CorsSetting::Origins(origins) => {
+                let mut c = Cors::default()
+                    .allowed_methods(["GET", "POST", "PUT", "OPTIONS", "HEAD"])
+                    .allow_any_header()
+                    .expose_headers(["etag", "content-range", "content-disposition"])
+                    .max_age(3600);
+                for o in origins {
+                    c = if o == "*" { c.allow_any_origin() } else { c.allowed_origin(o) };
+                }
+                Some(c)
+            }
+            CorsSetting::Custom(f) => Some(f()),
+        };
+        crate::service::scope(self.clone(), cors)
+    }
+
+    /// Mints a signed download URL for a private file (path only, relative to the server).
+    pub fn signed_download_path(&self, key: &str, ttl: Duration) -> String {
+        crate::service::signed_download_path(&self.shared, key, ttl)
+    }
+
+    /// Housekeeping: expires unused upload URLs, fails uploads whose server died mid-body,
+    /// removes abandoned staging files. Runs once at start in the demo; call it periodically.
+    pub async fn sweep(&self) -> Result<SweepReport, crate::error::UploadError> {
+        crate::service::sweep(&self.shared).await
+    }
+}
+
+/// What [`Uplift::sweep`] cleaned up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub expired: u64,
+    pub failed_stale: usize,
+    pub staged_removed: usize,
+}
+
+impl UpliftBuilder {
+    /// Where bytes go: [`crate::storage::LocalStorage`] (the default choice) or another backend.
+    pub fn storage(mut self, storage: impl Storage) -> Self {
+        self.storage = Some(Arc::new(storage));
+        self
+    }
+
+    /// Where upload records go: SQLite or PostgreSQL.
+    pub fn records(mut self, records: Records) -> Self {
+        self.records = Some(records);
+        self
+    }
+
+    /// One secret (≥ 32 bytes) to sign URLs with, under the key id `k1`.
+    pub fn secret(self, secret: impl Into<Vec<u8>>) -> Self {
+        self.signing_key("k1", secret)
+    }
+
+    /// Adds a signing key. The first one added signs; all are accepted (for rotation, add the
+    /// new key first and keep the old one until its URLs have expired).
+    pub fn signing_key(mut self, id: &str, secret: impl Into<Vec<u8>>) -> Self {
+        match SigningKey::new(id, secret) {
+            Ok(k) => self.keys.push(k),
+            Err(e) => self.key_error = Some(e),
+        }
+        self
+    }
+
+    /// Mount point, default `/api/uploads`.
+    pub fn base_path(mut self, path: impl Into<String>) -> Self {
+        self.base_path = path.into();
+        self
+    }
+
+    /// The origin clients reach the server at (`https://files.example.com`), for absolute
+    /// URLs behind a proxy. Without it, URLs use the request's own scheme and host.
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into().trim_end_matches('/').to_string());
+        self
+    }
+
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Allows browser requests from these origins (`"*"` for any).
+    pub fn cors_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.cors = CorsSetting::Origins(origins.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Full control over CORS: the closure builds the middleware for each worker.
+    pub fn cors(mut self, make: impl Fn() -> Cors + Send + Sync + 'static) -> Self {
+        self.cors = CorsSetting::Custom(Arc::new(make));
+        self
+    }
+
+    pub fn build(self) -> Result<Uplift, ConfigError> {
+        if let Some(e) = self.key_error {
+            return Err(e.into());
+        }
+        let storage = self.storage.ok_or(ConfigError::NoStorage)?;
+        let records = self.records.ok_or(ConfigError::NoRecords)?;
+        let signer = Signer::new(self.keys)?;
+        let bp = &self.base_path;
+        if !bp.starts_with('/') || (bp.len() > 1 && bp.ends_with('/')) {
+            return Err(ConfigError::BasePath(self.base_path));
+        }
+        let ttl = self.limits.upload_url_ttl.as_secs() as i64;
+        if ttl < 1 || ttl > MAX_EXPIRY_SECS || self.limits.download_url_ttl.as_secs() as i64 > MAX_EXPIRY_SECS {
+            return Err(ConfigError::Ttl);
+        }
+        let base_path = if bp == "/" { String::new() } else { self.base_path };
+        Ok(Uplift {
+            shared: Arc::new(Shared {
+                router: self.router,
+                storage,
+                records,
+                signer,
+                base_path,
+                public_url: self.public_url,
+                limits: self.limits,
+                cors: self.cors,
+            }),
+        })
+    }
+}

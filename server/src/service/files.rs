@@ -1,0 +1,138 @@
+//! `GET {base}/files/{key}` (status) and `GET {base}/download/{key}` (the bytes).
+
+use actix_files::NamedFile;
+use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType, HeaderValue};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use crate::config::Uplift;
+use crate::error::{ErrorCode, UploadError};
+use crate::protocol::UploadStatus;
+use crate::route::{self, Acl};
+use crate::storage::StoredObject;
+
+use super::{now_ms, origin, upload_result};
+
+pub(crate) async fn status(up: web::Data<Uplift>, req: HttpRequest, key: web::Path<String>) -> Result<HttpResponse, UploadError> {
+    let shared = &up.shared;
+    let rec = shared
+        .records
+        .get(&key)
+        .await?
+        .ok_or_else(|| UploadError::not_found("no such upload"))?;
+    let origin = origin(shared, &req);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(upload_result(shared, &origin, &rec)))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DownloadQuery {
+    expires: Option<i64>,
+    sig: Option<String>,
+}
+
+/// Types a browser would run as a document; never rendered inline from here.
+fn is_active_content(mime: &str) -> bool {
+    matches!(
+        mime,
+        "text/html" | "application/xhtml+xml" | "image/svg+xml" | "text/xml" | "application/xml" | "text/javascript" | "application/javascript"
+    )
+}
+
+pub(crate) async fn download(
+    up: web::Data<Uplift>,
+    req: HttpRequest,
+    key: web::Path<String>,
+    q: web::Query<DownloadQuery>,
+) -> Result<HttpResponse, UploadError> {
+    let shared = &up.shared;
+    let not_found = || UploadError::not_found("no such file");
+    let rec = shared.records.get(&key).await?.ok_or_else(not_found)?;
+    if rec.acl == Acl::Private {
+        let (Some(expires), Some(sig)) = (q.expires, q.sig.as_deref()) else {
+            return Err(UploadError::new(ErrorCode::SignatureInvalid, "this file is private: use a signed download URL"));
+        };
+        shared.signer.verify_download(&rec.key, expires, sig, now_ms() / 1000)?;
+    }
+    // Only finished uploads are visible: never a partial or refused one.
+    if !matches!(rec.status, UploadStatus::Complete | UploadStatus::Completing) {
+        return Err(not_found());
+    }
+    let stored = rec.stored.as_ref().ok_or_else(not_found)?;
+    let object = shared.storage.open(&rec.key).await?.ok_or_else(not_found)?;
+
+    let mime = route::normalize_mime(&stored.content_type).unwrap_or_else(|| "application/octet-stream".into());
+    let disposition = if is_active_content(&mime) {
+        DispositionType::Attachment
+    } else {
+        match rec.content_disposition {
+            crate::route::ContentDisposition::Inline => DispositionType::Inline,
+            crate::route::ContentDisposition::Attachment => DispositionType::Attachment,
+        }
+    };
+    let cd = content_disposition(disposition, &rec.name);
+    let mut res = match object {
+        StoredObject::File(path) => {
+            let file = NamedFile::open_async(&path).await?;
+            file.set_content_type(mime.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM))
+                .set_content_disposition(cd)
+                .use_etag(true)
+                .use_last_modified(true)
+                .into_response(&req)
+        }
+        StoredObject::Bytes(bytes) => bytes_response(&req, bytes, &mime, &cd, &stored.sha256)?,
+    };
+    let h = res.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
+    if rec.acl == Acl::Private {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    }
+    Ok(res)
+}
+
+/// `filename=` in plain ASCII for old clients, `filename*=` in UTF-8 for everyone else.
+fn content_disposition(kind: DispositionType, name: &str) -> ContentDisposition {
+    let ascii: String = name.chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '_' }).collect();
+    let mut parameters = vec![DispositionParam::Filename(ascii)];
+    if !name.is_ascii() {
+        parameters.push(DispositionParam::FilenameExt(header::ExtendedValue {
+            charset: header::Charset::Ext("UTF-8".into()),
+            language_tag: None,
+            value: name.as_bytes().to_vec(),
+        }));
+    }
+    ContentDisposition { disposition: kind, parameters }
+}
+
+/// In-memory objects (tests): whole body or one byte range.
+fn bytes_response(
+    req: &HttpRequest,
+    bytes: bytes::Bytes,
+    mime: &str,
+    cd: &ContentDisposition,
+    sha256: &str,
+) -> Result<HttpResponse, UploadError> {
+    let len = bytes.len() as u64;
+    let etag = format!("\"{}\"", &sha256[..32.min(sha256.len())]);
+    let mut builder = HttpResponse::Ok();
+    builder
+        .insert_header((header::CONTENT_TYPE, mime.to_string()))
+        .insert_header((header::CONTENT_DISPOSITION, cd.to_string()))
+        .insert_header((header::ETAG, etag))
+        .insert_header((header::ACCEPT_RANGES, "bytes"));
+    if let Some(range) = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        let ranges = actix_files::HttpRange::parse(range, len).map_err(|_| {
+            UploadError::new(ErrorCode::RangeNotSatisfiable, "the requested range cannot be served")
+        })?;
+        if let Some(r) = ranges.first() {
+            let (start, end) = (r.start, r.start + r.length);
+            builder
+                .status(actix_web::http::StatusCode::PARTIAL_CONTENT)
+                .insert_header((header::CONTENT_RANGE, format!("bytes {start}-{}/{len}", end - 1)));
+            return Ok(builder.body(bytes.slice(start as usize..end as usize)));
+        }
+    }
+    Ok(builder.body(bytes))
+}
