@@ -1,1 +1,49 @@
-fn main(){}
+//! `cargo xtask <command>`: the project's own automation.
+//!
+//! - `cargo xtask test`  — everything CI checks: formatting, clippy, the whole test suite.
+//! - `cargo xtask bench` — upload throughput and memory against a bare actix-web baseline.
+//! - `cargo xtask demo`  — runs the demo app (same as `cargo run -p uplift-demo`).
+
+use std::process::{exit, Command};
+
+mod bench;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = &args[args.len().min(1)..];
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(rest),
+        Some("bench") => bench::run(rest),
+        Some("demo") => run(cargo().args(["run", "-p", "uplift-demo"]).args(rest)),
+        _ => {
+            eprintln!("usage: cargo xtask <test|bench|demo> [args]");
+            exit(2);
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("xtask: {e}");
+        exit(1);
+    }
+}
+
+pub(crate) fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
+    eprintln!("$ {cmd:?}");
+    let status = cmd.status().map_err(|e| format!("could not start {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed with {status}"))
+    }
+}
+
+/// Formatting, lints, then every test of the workspace (unit, integration over HTTP on
+/// 127.0.0.1, records on SQLite and PostgreSQL, trybuild UI tests, doctests).
+fn test(extra: &[String]) -> Result<(), String> {
+    run(cargo().args(["fmt", "--all", "--check"]))?;
+    run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    run(cargo().args(["test", "--workspace", "--no-fail-fast"]).args(extra))
+}

@@ -1,0 +1,108 @@
+//! A real Uplift server on 127.0.0.1 for integration tests: local disk + SQLite in a temp dir
+//! by default, one actix worker on its own thread, stopped when dropped.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread;
+
+use actix_web::{App, HttpServer};
+use uplift::{LocalStorage, Records, Router, Uplift};
+
+pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret!";
+
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`
+    pub origin: String,
+    /// `http://127.0.0.1:PORT/api/uploads`
+    pub base: String,
+    pub data_dir: PathBuf,
+    pub db_url: String,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<thread::JoinHandle<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub struct Options {
+    pub records_url: Option<String>,
+    pub configure: Box<dyn Fn(uplift::UpliftBuilder) -> uplift::UpliftBuilder + Send>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { records_url: None, configure: Box::new(|b| b) }
+    }
+}
+
+impl TestServer {
+    pub fn start(router: Router) -> TestServer {
+        Self::start_with(router, Options::default())
+    }
+
+    pub fn start_with(router: Router, opts: Options) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().to_path_buf();
+        let db_url = opts
+            .records_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("uplift.db").display()));
+        let (tx, rx) = mpsc::channel();
+        let (dd, url) = (data_dir.clone(), db_url.clone());
+        let thread = thread::spawn(move || {
+            actix_rt::System::new().block_on(async move {
+                let records = Records::connect(&url).await.expect("records");
+                let storage = LocalStorage::new(dd.join("files")).unwrap();
+                let builder = Uplift::builder(router).storage(storage).records(records).secret(SECRET);
+                let up = (opts.configure)(builder).build().expect("config");
+                let server = HttpServer::new(move || App::new().service(up.service()))
+                    .workers(1)
+                    .disable_signals()
+                    .shutdown_timeout(1)
+                    .bind(("127.0.0.1", 0))
+                    .unwrap();
+                let port = server.addrs()[0].port();
+                let server = server.run();
+                tx.send((port, server.handle())).unwrap();
+                let _ = server.await;
+            })
+        });
+        let (port, handle) = rx.recv().expect("server started");
+        let origin = format!("http://127.0.0.1:{port}");
+        TestServer {
+            base: format!("{origin}/api/uploads"),
+            origin,
+            data_dir,
+            db_url,
+            handle,
+            thread: Some(thread),
+            _dir: Some(dir),
+        }
+    }
+
+    /// Files committed to storage (excluding staging).
+    pub fn stored_files(&self) -> Vec<String> {
+        let dir = self.data_dir.join("files");
+        let mut v: Vec<String> = std::fs::read_dir(&dir)
+            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n != ".staging").collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// Files left in staging (should be none once a request has finished).
+    pub fn staged_files(&self) -> usize {
+        std::fs::read_dir(self.data_dir.join("files/.staging")).map(|rd| rd.count()).unwrap_or(0)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        // Drop may run inside the test's runtime: stop the server from a thread of its own.
+        let _ = thread::spawn(move || actix_rt::System::new().block_on(handle.stop(false))).join();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
