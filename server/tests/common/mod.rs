@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod fixtures;
+pub mod http;
+
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread;
