@@ -192,18 +192,32 @@ impl<M, E: Into<UploadError>> MiddlewareOutput for Result<M, E> {
     }
 }
 
-/// A function usable as `on_upload_complete` for metadata `M`.
+/// Selects among the hook traits' impls. Each hook trait has a second impl that never applies,
+/// so that rustc cannot commit to the real impl up front: a mismatched hook then fails as a
+/// whole, with the trait's `on_unimplemented` message at the hook, instead of as a bare
+/// "type mismatch in function arguments" between `Fn` signatures.
+#[doc(hidden)]
+pub mod hook_marker {
+    /// The real impl: an `async fn` with the documented parameters.
+    pub enum AsyncFn {}
+    /// The impl that never applies.
+    pub enum Unreachable {}
+    /// Implemented by nothing.
+    pub trait Never {}
+}
+
+/// A function usable as `on_upload_complete` for metadata `M`. `Marker` is inferred; ignore it.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the `on_upload_complete` hook of a route whose metadata is `{M}`",
     label = "expected `async fn(metadata: {M}, file: uplift::UploadedFile) -> Result<ServerData, E>`",
     note = "the hook receives the middleware's metadata and the stored file; `ServerData` must be `Serialize` and `E: Into<uplift::UploadError>`"
 )]
-pub trait CompletionHook<M>: Send + Sync + 'static {
+pub trait CompletionHook<M, Marker = hook_marker::AsyncFn>: Send + Sync + 'static {
     type ServerData: Serialize + 'static;
     fn call(&self, meta: M, file: UploadedFile) -> LocalBoxFuture<Result<Self::ServerData, UploadError>>;
 }
 
-impl<F, Fut, M, S, E> CompletionHook<M> for F
+impl<F, Fut, M, S, E> CompletionHook<M, hook_marker::AsyncFn> for F
 where
     F: Fn(M, UploadedFile) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<S, E>> + 'static,
@@ -217,23 +231,36 @@ where
     }
 }
 
-/// A function usable as `on_upload_error` for metadata `M`.
+impl<F: hook_marker::Never + Send + Sync + 'static, M> CompletionHook<M, hook_marker::Unreachable> for F {
+    type ServerData = ();
+    fn call(&self, _: M, _: UploadedFile) -> LocalBoxFuture<Result<(), UploadError>> {
+        unreachable!("hook_marker::Never has no impls")
+    }
+}
+
+/// A function usable as `on_upload_error` for metadata `M`. `Marker` is inferred; ignore it.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the `on_upload_error` hook of a route whose metadata is `{M}`",
     label = "expected `async fn(metadata: Option<{M}>, error: uplift::UploadError, file_key: String)`",
     note = "the metadata is `None` when the upload's record could not be read back"
 )]
-pub trait ErrorHook<M>: Send + Sync + 'static {
+pub trait ErrorHook<M, Marker = hook_marker::AsyncFn>: Send + Sync + 'static {
     fn call(&self, meta: Option<M>, error: UploadError, file_key: String) -> LocalBoxFuture<()>;
 }
 
-impl<F, Fut, M> ErrorHook<M> for F
+impl<F, Fut, M> ErrorHook<M, hook_marker::AsyncFn> for F
 where
     F: Fn(Option<M>, UploadError, String) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + 'static,
 {
     fn call(&self, meta: Option<M>, error: UploadError, file_key: String) -> LocalBoxFuture<()> {
         Box::pin(self(meta, error, file_key))
+    }
+}
+
+impl<F: hook_marker::Never + Send + Sync + 'static, M> ErrorHook<M, hook_marker::Unreachable> for F {
+    fn call(&self, _: Option<M>, _: UploadError, _: String) -> LocalBoxFuture<()> {
+        unreachable!("hook_marker::Never has no impls")
     }
 }
 
@@ -296,7 +323,7 @@ impl RouteBuilder {
 
 impl<I: 'static, M: DeserializeOwned + 'static> WithMiddleware<I, M> {
     /// The completion hook; its return type becomes the route's server data.
-    pub fn on_upload_complete<H: CompletionHook<M>>(self, hook: H) -> WithHooks<I, M, H::ServerData> {
+    pub fn on_upload_complete<H: CompletionHook<M, X>, X>(self, hook: H) -> WithHooks<I, M, H::ServerData> {
         let hook = Arc::new(hook);
         let complete: Arc<Complete> = Arc::new(move |meta: Value, file: UploadedFile| {
             let hook = Arc::clone(&hook);
@@ -312,7 +339,7 @@ impl<I: 'static, M: DeserializeOwned + 'static> WithMiddleware<I, M> {
 
 impl<I: 'static, M: DeserializeOwned + 'static, S> WithHooks<I, M, S> {
     /// Called for every failure after preparation, including a failing completion hook.
-    pub fn on_upload_error<E: ErrorHook<M>>(mut self, hook: E) -> Self {
+    pub fn on_upload_error<E: ErrorHook<M, X>, X>(mut self, hook: E) -> Self {
         let hook = Arc::new(hook);
         self.on_error = Some(Arc::new(move |meta: Option<Value>, error, key| {
             let meta = meta.and_then(|m| serde_json::from_value::<M>(m).ok());
