@@ -36,9 +36,6 @@ const TYPE_OPTIONS: [&str; 5] = [
     "acl",
 ];
 
-const HOOK_SIGNATURE: &str =
-    "async fn on_complete(metadata: Metadata, file: uplift::UploadedFile) -> Result<ServerData, uplift::UploadError>";
-
 /// What the attribute declares, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RouteAttr {
@@ -195,9 +192,15 @@ impl Entry {
 }
 
 /// Parses and checks the attribute's tokens. The error combines every problem found.
-pub(crate) fn parse(tokens: TokenStream) -> syn::Result<RouteAttr> {
+///
+/// `metadata` names the middleware's metadata type in the "missing hook" help, when the
+/// return type shows it.
+pub(crate) fn parse(tokens: TokenStream, metadata: Option<&str>) -> syn::Result<RouteAttr> {
     let entries = Punctuated::<Entry, Token![,]>::parse_terminated.parse2(tokens)?;
-    let mut cx = Context::default();
+    let mut cx = Context {
+        metadata: metadata.unwrap_or("Metadata").to_string(),
+        ..Context::default()
+    };
     for entry in entries {
         cx.route_entry(entry);
     }
@@ -215,6 +218,8 @@ struct Context {
     attempted_type: bool,
     /// Something looked like a misspelt `on_upload_complete`: no "missing hook" error then.
     attempted_completion_hook: bool,
+    /// The metadata type's name, for help texts.
+    metadata: String,
     slug: Option<String>,
     await_server_data: Option<bool>,
     max_total_file_count: Option<(u32, Span)>,
@@ -251,7 +256,7 @@ impl Context {
                         format!("`{name}` needs a value: {}", route_option_example(&name)),
                     );
                 } else {
-                    self.unknown_route_entry(&ident, &name);
+                    self.unknown_route_entry(&ident, &name, false);
                 }
             }
             Entry::Assign { key, value } => self.route_option(key, value),
@@ -294,7 +299,7 @@ impl Context {
                         ),
                     );
                 } else {
-                    self.unknown_route_entry(&ident, &name);
+                    self.unknown_route_entry(&ident, &name, false);
                 }
             }
         }
@@ -310,7 +315,7 @@ impl Context {
                     format!("a file type takes its options in parentheses: `{name}(max_file_size = \"4MB\")`, or just `{name}` for the defaults"),
                 );
             } else {
-                self.unknown_route_entry(&key, &name);
+                self.unknown_route_entry(&key, &name, true);
             }
             return;
         }
@@ -334,7 +339,7 @@ impl Context {
     }
 
     /// A name that is neither a file type nor a route option.
-    fn unknown_route_entry(&mut self, ident: &Ident, name: &str) {
+    fn unknown_route_entry(&mut self, ident: &Ident, name: &str, is_assignment: bool) {
         if TYPE_OPTIONS.contains(&name) {
             self.errors.at(
                 ident.span(),
@@ -350,18 +355,24 @@ impl Context {
         candidates.extend(ROUTE_OPTIONS);
         let suggestion = closest(name, &candidates);
         self.attempted_completion_hook |= suggestion == Some("on_upload_complete");
-        let looks_like_type = suggestion.is_none_or(|s| SHORTHANDS.contains(&s) || s == "mime");
-        self.attempted_type |= looks_like_type;
+        let suggests_option = suggestion.is_some_and(|s| ROUTE_OPTIONS.contains(&s));
+        self.attempted_type |= !suggests_option;
+        let what = match (suggestion, is_assignment) {
+            (Some(_), _) if suggests_option => "option",
+            (Some(_), _) => "file type",
+            (None, true) => "option",
+            (None, false) => "file type or option",
+        };
         let did_you_mean = suggestion
             .map(|s| format!("; did you mean `{s}`?"))
             .unwrap_or_default();
         self.errors.at(
             ident.span(),
             format!(
-                "unknown file type or option `{name}`{did_you_mean}\n\
-                 file types: {}, or `mime(\"type/subtype\")`\n\
+                "unknown {what} `{name}`{did_you_mean}\n\
+                 file types: {}, `mime(\"type/subtype\")` or a MIME string like `\"image/*\"`\n\
                  route options: {}",
-                list(&SHORTHANDS),
+                SHORTHANDS.map(|s| format!("`{s}`")).join(", "),
                 list(&ROUTE_OPTIONS)
             ),
         );
@@ -464,7 +475,7 @@ impl Context {
                     ),
                     None => format!(
                         "min_file_count ({min}) is greater than max_file_count (1, the default): \
-                         raise it as well, like `{type_name}(max_file_count = {min}, min_file_count = {min})`"
+                         raise max_file_count as well, like `{type_name}(max_file_count = {min}, min_file_count = {min})`"
                     ),
                 };
                 self.errors.at(span, message);
@@ -742,8 +753,11 @@ impl Context {
             self.errors.at(
                 Span::call_site(),
                 format!(
-                    "missing `on_upload_complete = ...`: every file route needs a completion hook, \
-                     which receives the middleware's metadata and the stored file:\n    {HOOK_SIGNATURE}"
+                    "missing `on_upload_complete = ...`: every file route needs a completion hook, which \
+                     receives the middleware's metadata and the stored file, and returns the data the \
+                     client receives (any `Serialize` type), like\n    \
+                     async fn saved(metadata: {}, file: uplift::UploadedFile) -> Result<ServerData, uplift::UploadError>",
+                    self.metadata
                 ),
             );
         }

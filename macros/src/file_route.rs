@@ -32,7 +32,10 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     };
 
     let mut errors = Errors::default();
-    let route = attr::parse(attr).map_err(|e| errors.push(e)).ok();
+    let metadata = signature::metadata_name(&func);
+    let route = attr::parse(attr, metadata.as_deref())
+        .map_err(|e| errors.push(e))
+        .ok();
     let middleware = signature::analyze(&func).map_err(|e| errors.push(e)).ok();
     let generated = match (route, middleware) {
         (Some(route), Some(middleware)) if errors.count() == 0 => {
@@ -43,6 +46,10 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         _ => quote!(::core::unreachable!()),
     };
     let errors = errors.to_compile_error();
+    if func.sig.receiver().is_some() {
+        // A method: a struct could not live in its `impl` block, and the error says why.
+        return quote!(#item #errors);
+    }
     let name = &func.sig.ident;
     let vis = &func.vis;
     let cfgs = cfg_attrs(&func.attrs);
@@ -195,15 +202,19 @@ fn middleware_closure(name: &Ident, middleware: &Middleware) -> TokenStream {
             Passing::RefMut => quote!(&mut #ident),
         }
     });
-    let out = local("out");
+    // Located at the return type: a middleware that does not return a `Result` gets
+    // `MiddlewareOutput`'s diagnostic there rather than on the whole attribute.
+    // (The local shares the return type's span and context, not mixed-site hygiene: rustc
+    // points at an argument only when it is in the same context as its call; hence the
+    // unlikely name.)
+    let returned = Ident::new("__uplift_returned", middleware.output_span);
+    let output =
+        quote_spanned!(middleware.output_span=> ::uplift::__private::middleware_output(#returned));
     let meta = local("meta");
-    // Spanned at the return type: a middleware that does not return a `Result` gets
-    // `MiddlewareOutput`'s diagnostic there.
-    let output = quote_spanned!(middleware.output_span=> ::uplift::__private::middleware_output);
     quote! {
         |#req_binding: ::uplift::__private::HttpRequest, #input_binding: #input_type, #files_binding: ::uplift::PendingFiles| async move {
-            let #out = #output(#name(#(#args),*).await);
-            #out.map(|#meta| (#meta, #files))
+            let #returned = #name(#(#args),*).await;
+            #output.map(|#meta| (#meta, #files))
         }
     }
 }

@@ -47,8 +47,6 @@ impl Middleware {
     }
 }
 
-const RECOGNISED: &str = "a file route's middleware takes, in any order, `HttpRequest`, `&mut PendingFiles` and one input type (`Deserialize + Validate`), each optional";
-
 pub(crate) fn analyze(func: &ItemFn) -> syn::Result<Middleware> {
     let sig = &func.sig;
     let mut errors = Errors::default();
@@ -129,8 +127,9 @@ pub(crate) fn analyze(func: &ItemFn) -> syn::Result<Middleware> {
                 Role::Request => "a file route's middleware takes the `HttpRequest` only once".to_string(),
                 Role::Files => "a file route's middleware takes `&mut PendingFiles` only once".to_string(),
                 Role::Input => format!(
-                    "a file route's middleware takes at most one input parameter, and `{}` is already the input\n\
-                     note: {RECOGNISED}; combine the fields in one input struct",
+                    "a file route's middleware takes one input, and `{}` is already it: put the fields \
+                     of both in one `Deserialize + Validate` struct (the other parameters can only be \
+                     `HttpRequest` and `&mut PendingFiles`)",
                     type_text(input.as_ref().expect("an input was recorded"))
                 ),
             };
@@ -153,6 +152,25 @@ pub(crate) fn analyze(func: &ItemFn) -> syn::Result<Middleware> {
         input,
         output_span,
     })
+}
+
+/// What the metadata type is called, read off a `Result<M, E>` return type; for help texts
+/// only, the expansion never relies on it.
+pub(crate) fn metadata_name(func: &ItemFn) -> Option<String> {
+    let ReturnType::Type(_, ty) = &func.sig.output else {
+        return None;
+    };
+    let Type::Path(p) = strip_groups(ty) else {
+        return None;
+    };
+    let last = p.path.segments.last()?;
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(ok) if last.ident == "Result" => Some(type_text(ok)),
+        _ => None,
+    }
 }
 
 /// `&T` → (Ref, T), `&mut T` → (RefMut, T), `T` → (Value, T); through parentheses and the
