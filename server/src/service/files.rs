@@ -2,7 +2,7 @@
 
 use actix_files::NamedFile;
 use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType, HeaderValue};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 
 use crate::config::Uplift;
@@ -75,11 +75,18 @@ pub(crate) async fn download(
     let mut res = match object {
         StoredObject::File(path) => {
             let file = NamedFile::open_async(&path).await?;
-            file.set_content_type(mime.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM))
+            let res = file
+                .set_content_type(mime.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM))
                 .set_content_disposition(cd)
                 .use_etag(true)
                 .use_last_modified(true)
-                .into_response(&req)
+                .into_response(&req);
+            // actix-files answers a bad range with a bare 416; clients get our error envelope.
+            if res.status() == actix_web::http::StatusCode::RANGE_NOT_SATISFIABLE {
+                unsatisfiable(stored.size)
+            } else {
+                res
+            }
         }
         StoredObject::Bytes(bytes) => bytes_response(&req, bytes, &mime, &cd, &stored.sha256)?,
     };
@@ -106,6 +113,15 @@ fn content_disposition(kind: DispositionType, name: &str) -> ContentDisposition 
     ContentDisposition { disposition: kind, parameters }
 }
 
+/// 416 in the error envelope, with the `Content-Range: bytes */len` that tells the client the size.
+fn unsatisfiable(len: u64) -> HttpResponse {
+    let mut res = UploadError::new(ErrorCode::RangeNotSatisfiable, "the requested range cannot be served").error_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+        res.headers_mut().insert(header::CONTENT_RANGE, v);
+    }
+    res
+}
+
 /// In-memory objects (tests): whole body or one byte range.
 fn bytes_response(
     req: &HttpRequest,
@@ -123,9 +139,9 @@ fn bytes_response(
         .insert_header((header::ETAG, etag))
         .insert_header((header::ACCEPT_RANGES, "bytes"));
     if let Some(range) = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()) {
-        let ranges = actix_files::HttpRange::parse(range, len).map_err(|_| {
-            UploadError::new(ErrorCode::RangeNotSatisfiable, "the requested range cannot be served")
-        })?;
+        let Ok(ranges) = actix_files::HttpRange::parse(range, len) else {
+            return Ok(unsatisfiable(len));
+        };
         if let Some(r) = ranges.first() {
             let (start, end) = (r.start, r.start + r.length);
             builder
