@@ -1,1 +1,180 @@
-fn main(){}
+//! The Uplift demo: UploadThing's example router on local disk + SQLite, with a page to try it.
+//!
+//! `cargo run -p uplift-demo`, then open http://127.0.0.1:8080/. Configuration is optional and
+//! comes from the environment; see [`settings`].
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::Service;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use tracing_subscriber::EnvFilter;
+use uplift::db::Backend;
+use uplift::{LocalStorage, Records, Uplift};
+
+mod activity;
+mod auth;
+mod page;
+mod routes;
+mod settings;
+
+use settings::{SecretSource, Settings};
+
+/// How often abandoned uploads are swept while the demo runs (and once at start).
+const SWEEP_EVERY: Duration = Duration::from_secs(15 * 60);
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    match run(Settings::from_env()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(settings: Settings) -> Result<(), String> {
+    let data_dir = &settings.data_dir;
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| format!("could not create the data dir {}: {e}", data_dir.display()))?;
+
+    let (secret, source) = settings.load_secret()?;
+    match &source {
+        SecretSource::Env => tracing::info!("signing secret: from UPLIFT_SECRET"),
+        SecretSource::File(path) => {
+            tracing::info!("signing secret: loaded from {}", path.display())
+        }
+        SecretSource::Generated(path) => {
+            tracing::info!("generated a new signing secret in {}", path.display())
+        }
+    }
+
+    // The database URL may hold a password: log the backend, never the URL.
+    let records = match &settings.database_url {
+        None => {
+            let records = Records::sqlite_in_dir(data_dir)
+                .await
+                .map_err(|e| format!("could not open SQLite in {}: {e}", data_dir.display()))?;
+            tracing::info!(
+                "upload records: SQLite at {}",
+                data_dir.join("uplift.db").display()
+            );
+            records
+        }
+        Some(url) => {
+            let backend = Backend::from_url(url).ok_or(
+                "DATABASE_URL must start with sqlite:// or postgres:// (or postgresql://)",
+            )?;
+            let records = Records::connect(url)
+                .await
+                .map_err(|e| format!("could not connect to DATABASE_URL: {e}"))?;
+            tracing::info!("upload records: {backend:?} from DATABASE_URL");
+            records
+        }
+    };
+
+    let files_dir = data_dir.join("files");
+    let storage = LocalStorage::new(&files_dir)
+        .map_err(|e| format!("could not create {}: {e}", files_dir.display()))?;
+    routes::set_files_dir(files_dir.clone());
+    tracing::info!("files: {}", files_dir.display());
+
+    let mut builder = Uplift::builder(routes::router())
+        .storage(storage)
+        .records(records)
+        .secret(secret);
+    if let Some(url) = &settings.public_url {
+        builder = builder.public_url(url.clone());
+    }
+    if !settings.cors_origins.is_empty() {
+        tracing::info!(origins = ?settings.cors_origins, "CORS enabled");
+        builder = builder.cors_origins(settings.cors_origins.clone());
+    }
+    let uplift = builder.build().map_err(|e| e.to_string())?;
+
+    match uplift.sweep().await {
+        Ok(report) => tracing::info!(
+            expired = report.expired,
+            failed_stale = report.failed_stale,
+            staged_removed = report.staged_removed,
+            "startup sweep done"
+        ),
+        Err(e) => tracing::warn!("startup sweep failed: {e}"),
+    }
+
+    let app_uplift = uplift.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            // Logs method, path (never the query: it carries signatures), status and time.
+            .wrap_fn(|req, srv| {
+                let (method, path) = (req.method().clone(), req.path().to_string());
+                let started = Instant::now();
+                let fut = srv.call(req);
+                async move {
+                    let res = fut.await?;
+                    tracing::info!(
+                        target: "uplift_demo::http",
+                        "{method} {path} {} {:.1}ms",
+                        res.status().as_u16(),
+                        started.elapsed().as_secs_f64() * 1000.0
+                    );
+                    Ok(res)
+                }
+            })
+            .service(app_uplift.service())
+            .configure(page::configure)
+            .default_service(web::to(|| async {
+                HttpResponse::NotFound()
+                    .content_type("text/plain; charset=utf-8")
+                    .body("not found; the demo page is at /")
+            }))
+    })
+    .bind(&settings.bind)
+    .map_err(|e| format!("could not listen on {}: {e}", settings.bind))?;
+
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or("the server is bound to no address")?;
+    let url = match &settings.public_url {
+        Some(u) => format!("{}/", u.trim_end_matches('/')),
+        None => format!("http://{addr}/"),
+    };
+    tracing::info!("Uplift demo listening on {addr}: open {url}");
+
+    let sweeper = uplift.clone();
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_EVERY);
+        tick.tick().await; // the first tick is now; the startup sweep already ran
+        loop {
+            tick.tick().await;
+            match sweeper.sweep().await {
+                Ok(r) => tracing::info!(
+                    expired = r.expired,
+                    failed_stale = r.failed_stale,
+                    staged_removed = r.staged_removed,
+                    "periodic sweep done"
+                ),
+                Err(e) => tracing::warn!("periodic sweep failed: {e}"),
+            }
+        }
+    });
+
+    server
+        .run()
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    uplift.records().close().await;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! The demo's configuration: environment variables, all optional.
+//!
+//! | variable              | default                         | meaning                                  |
+//! |-----------------------|---------------------------------|------------------------------------------|
+//! | `UPLIFT_DATA_DIR`     | `./data`                        | files, SQLite records, the secret        |
+//! | `UPLIFT_SECRET`       | generated into `secret.key`     | URL-signing secret, at least 32 bytes    |
+//! | `DATABASE_URL`        | `sqlite://$UPLIFT_DATA_DIR/uplift.db` | `postgres://…` switches to PostgreSQL |
+//! | `UPLIFT_BIND`         | `127.0.0.1:8080`                | listen address (`:0` picks a free port)  |
+//! | `UPLIFT_PUBLIC_URL`   | the request's own host          | origin in absolute URLs, behind a proxy  |
+//! | `UPLIFT_CORS_ORIGINS` | none                            | comma-separated origins, or `*`          |
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use uplift::signing::MIN_SECRET_LEN;
+
+/// Everything the demo reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    /// `None`: SQLite in the data dir.
+    pub database_url: Option<String>,
+    pub bind: String,
+    pub public_url: Option<String>,
+    pub cors_origins: Vec<String>,
+    /// `UPLIFT_SECRET`, if set. Never printed.
+    secret: Option<String>,
+}
+
+/// An unset or empty variable counts as absent.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+impl Settings {
+    pub fn from_env() -> Settings {
+        Settings {
+            data_dir: var("UPLIFT_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from),
+            database_url: var("DATABASE_URL"),
+            bind: var("UPLIFT_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            public_url: var("UPLIFT_PUBLIC_URL"),
+            cors_origins: var("UPLIFT_CORS_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|o| !o.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            secret: var("UPLIFT_SECRET"),
+        }
+    }
+
+    pub fn secret_path(&self) -> PathBuf {
+        self.data_dir.join("secret.key")
+    }
+
+    /// The URL-signing secret: `UPLIFT_SECRET`, else `secret.key` in the data dir, else a new
+    /// random one written there (mode 0600). The secret itself is never logged.
+    pub fn load_secret(&self) -> Result<(Vec<u8>, SecretSource), String> {
+        if let Some(s) = &self.secret {
+            if s.len() < MIN_SECRET_LEN {
+                return Err(format!(
+                    "UPLIFT_SECRET is {} bytes long; use at least {MIN_SECRET_LEN} (for example `openssl rand -hex 32`)",
+                    s.len()
+                ));
+            }
+            return Ok((s.as_bytes().to_vec(), SecretSource::Env));
+        }
+        let path = self.secret_path();
+        match read_secret_file(&path)? {
+            Some(secret) => Ok((secret, SecretSource::File(path))),
+            None => {
+                let generated: [u8; 32] = rand::random();
+                match write_new_secret_file(&path, &hex(&generated)) {
+                    Ok(()) => Ok((generated.to_vec(), SecretSource::Generated(path))),
+                    // Another instance started at the same moment and won: use its secret.
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        let secret = read_secret_file(&path)?
+                            .ok_or_else(|| format!("{} vanished while starting", path.display()))?;
+                        Ok((secret, SecretSource::File(path)))
+                    }
+                    Err(e) => Err(format!("could not write {}: {e}", path.display())),
+                }
+            }
+        }
+    }
+}
+
+/// Where the signing secret came from, for the startup log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    Env,
+    File(PathBuf),
+    Generated(PathBuf),
+}
+
+fn read_secret_file(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("could not read {}: {e}", path.display())),
+    };
+    let secret = unhex(text.trim()).ok_or_else(|| {
+        format!(
+            "{} is not a hex-encoded secret; delete it to generate a new one (URLs signed with the old one stop working)",
+            path.display()
+        )
+    })?;
+    if secret.len() < MIN_SECRET_LEN {
+        return Err(format!(
+            "{} holds {} bytes; at least {MIN_SECRET_LEN} are required",
+            path.display(),
+            secret.len()
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = fs::metadata(path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(
+                    "{} is readable by other users; `chmod 600` it",
+                    path.display()
+                );
+            }
+        }
+    }
+    Ok(Some(secret))
+}
+
+/// Writes the secret to a private temporary file, fsyncs it, then links it into place: the
+/// link fails if `path` exists, so a secret is never overwritten and never seen half-written.
+fn write_new_secret_file(path: &Path, contents: &str) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let suffix: [u8; 8] = rand::random();
+    let tmp = dir.join(format!(".secret.key.{}", hex(&suffix)));
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let result = (|| {
+        let mut file = options.open(&tmp)?;
+        file.write_all(contents.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        fs::hard_link(&tmp, path)
+    })();
+    let _ = fs::remove_file(&tmp);
+    result?;
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 || !s.is_ascii() {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(dir: &Path) -> Settings {
+        Settings {
+            data_dir: dir.to_path_buf(),
+            database_url: None,
+            bind: "127.0.0.1:0".into(),
+            public_url: None,
+            cors_origins: Vec::new(),
+            secret: None,
+        }
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let suffix: [u8; 8] = rand::random();
+        let dir = std::env::temp_dir().join(format!("uplift-demo-{name}-{}", hex(&suffix)));
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_generated_secret_is_private_and_reused() {
+        let dir = temp_dir("secret");
+        let s = settings(&dir);
+        let (first, source) = s.load_secret().unwrap();
+        assert_eq!(source, SecretSource::Generated(dir.join("secret.key")));
+        assert_eq!(first.len(), 32);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.join("secret.key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let (second, source) = s.load_secret().unwrap();
+        assert_eq!(source, SecretSource::File(dir.join("secret.key")));
+        assert_eq!(first, second);
+        // Only the secret file is left behind.
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("secret.key")]);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn env_secrets_must_be_long_enough_and_garbage_files_are_refused() {
+        let dir = temp_dir("env");
+        let mut s = settings(&dir);
+        s.secret = Some("short".into());
+        assert!(s.load_secret().unwrap_err().contains("at least 32"));
+        s.secret = Some("x".repeat(40));
+        assert_eq!(
+            s.load_secret().unwrap(),
+            (vec![b'x'; 40], SecretSource::Env)
+        );
+        s.secret = None;
+        fs::write(dir.join("secret.key"), "not hex at all").unwrap();
+        assert!(s
+            .load_secret()
+            .unwrap_err()
+            .contains("not a hex-encoded secret"));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn hex_round_trips() {
+        assert_eq!(
+            unhex(&hex(&[0, 1, 0xab, 0xff])),
+            Some(vec![0, 1, 0xab, 0xff])
+        );
+        assert_eq!(unhex("abc"), None);
+        assert_eq!(unhex("zz"), None);
+    }
+}
