@@ -398,3 +398,49 @@ async fn unknown_routes_and_non_multipart_bodies_are_refused() {
     Resp::read(r).await.error(400, "BAD_REQUEST");
     assert_untouched(&srv).await;
 }
+
+#[tokio::test]
+async fn an_unused_html_file_input_is_not_a_file() {
+    let srv = server();
+    // What a browser sends for `<input type="file">` left empty: filename "", no bytes.
+    let empty = || {
+        Part::bytes(Vec::new())
+            .file_name("")
+            .mime_str("application/octet-stream")
+            .unwrap()
+    };
+    let form = titled("t")
+        .part("video", empty())
+        .part("file", file("a.png", fixtures::png(100), "image/png"))
+        .part("other", empty());
+    let body = send(&srv, "album", form, &[]).await.ok();
+    assert_eq!(body["files"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(body["files"][0]["file"]["name"], "a.png");
+    // An empty input before the `input` field does not make that field come "after a file".
+    let form = Form::new()
+        .part("video", empty())
+        .text("input", json!({ "title": "t" }).to_string())
+        .part("file", file("b.png", fixtures::png(100), "image/png"));
+    assert_eq!(
+        send(&srv, "album", form, &[]).await.ok()["files"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // Only empty inputs: no file was sent.
+    send(&srv, "album", titled("t").part("file", empty()), &[])
+        .await
+        .error(400, "TOO_FEW_FILES");
+    // A nameless part with bytes is still a file, checked like any other.
+    let nameless = Part::bytes(fixtures::png(100))
+        .file_name("")
+        .mime_str("image/png")
+        .unwrap();
+    let body = send(&srv, "album", titled("t").part("file", nameless), &[])
+        .await
+        .ok();
+    assert_eq!(body["files"][0]["file"]["name"], "file");
+    assert_eq!(srv.stored_files().len(), 3);
+    srv.assert_no_staged().await;
+}

@@ -60,7 +60,7 @@ pub(crate) async fn multipart(
     let mut total_bytes: u64 = 0;
     let max_files = config.max_files() as usize;
 
-    while let Some(field) = form.try_next().await.map_err(multipart_error)? {
+    while let Some(mut field) = form.try_next().await.map_err(multipart_error)? {
         let cd = field.content_disposition().cloned();
         let field_name = cd.as_ref().and_then(|c| c.get_name()).unwrap_or("").to_string();
         let filename = cd.as_ref().and_then(|c| c.get_filename()).map(str::to_string);
@@ -83,6 +83,14 @@ pub(crate) async fn multipart(
             }
             continue;
         };
+        // Browsers send an unused `<input type="file">` as an empty part named "": no file.
+        let mut first = None;
+        if filename.is_empty() {
+            match field.try_next().await.map_err(multipart_error)? {
+                None => continue,
+                Some(chunk) => first = Some(chunk),
+            }
+        }
         if input.is_none() {
             // No input field before the first file: the route gets `null` — validated now,
             // before any file byte is accepted.
@@ -112,7 +120,8 @@ pub(crate) async fn multipart(
             sha256: None,
         };
         let staged = shared.storage.stage().await?;
-        let got = ingest(field, &exp, staged).await.map_err(|e| {
+        let body = futures_util::stream::iter(first.take().map(Ok)).chain(field);
+        let got = ingest(body, &exp, staged).await.map_err(|e| {
             if e.code() == ErrorCode::TooLarge && per_file > budget {
                 UploadError::new(ErrorCode::TooLarge, "the files exceed this route's total size per upload")
                     .with_data(json!({ "limit": config.max_total_size }))
