@@ -5,15 +5,17 @@
 mod common;
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use reqwest::multipart::{Form, Part};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
 use uplift::{ErrorCode, HttpRequest, UploadError, UploadedFile};
 use validator::Validate;
 
 use common::fixtures;
-use common::http::{client, Resp};
+use common::http::{client, read_response, Resp, PATIENCE};
 use common::TestServer;
 
 #[derive(Debug, Deserialize, Validate)]
@@ -443,4 +445,51 @@ async fn an_unused_html_file_input_is_not_a_file() {
     assert_eq!(body["files"][0]["file"]["name"], "file");
     assert_eq!(srv.stored_files().len(), 3);
     srv.assert_no_staged().await;
+}
+
+#[tokio::test]
+async fn a_client_that_vanishes_mid_part_leaves_nothing() {
+    let srv = server();
+    let boundary = "XyZzY0123456789";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"input\"\r\n\r\n{{\"title\":\"t\"}}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\
+         Content-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend(fixtures::png(600));
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        srv.target(&srv.url("/album/multipart")),
+        body.len() + 2000
+    );
+    let mut s = srv.connect().await;
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&body).await.unwrap();
+    // Vanish once the server has started writing the file.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while srv.staged_files() == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server never started receiving the file"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(s);
+    assert_untouched(&srv).await;
+
+    // The same body, completed properly, is accepted: the refusal above was the disconnect.
+    let mut full = body.clone();
+    full.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
+    let head = head.replace(
+        &format!("Content-Length: {}", body.len() + 2000),
+        &format!("Content-Length: {}", full.len()),
+    );
+    let mut s = srv.connect().await;
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&full).await.unwrap();
+    let r = read_response(&mut s).await.expect("an answer");
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(srv.stored_files().len(), 1);
 }

@@ -385,6 +385,15 @@ async fn unknown_routes_and_malformed_requests_are_refused() {
     prepare_media(&srv, &c, bad_sha)
         .await
         .error(400, "BAD_REQUEST");
+    // Whatever the route allows, one request announces at most 100 files.
+    let files: Vec<Value> = (0..101)
+        .map(|i| decl(&format!("{i}.txt"), 1, "text/plain"))
+        .collect();
+    let err = srv
+        .prepare(&c, "bulk", Value::Array(files), Value::Null)
+        .await
+        .error(400, "TOO_MANY_FILES");
+    assert_eq!(err["data"]["max"], 100);
     let r = Resp::read(c.get(srv.url("/no/such/endpoint")).send().await.unwrap()).await;
     r.error(404, "NOT_FOUND");
     assert_untouched(&srv).await;

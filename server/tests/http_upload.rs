@@ -225,6 +225,13 @@ async fn a_body_shorter_than_signed_is_refused() {
     common::http::assert_error(r.status, &r.body, 400, "SIZE_MISMATCH");
     assert_failed(&srv, &c, &key, "SIZE_MISMATCH").await;
 
+    // An honest client that simply has fewer bytes than it declared at prepare time.
+    let (key, url) = prepare(&srv, &c, 10, "text/plain").await;
+    put(&c, &url, Some("text/plain"), fixtures::text(5))
+        .await
+        .error(400, "SIZE_MISMATCH");
+    assert_failed(&srv, &c, &key, "SIZE_MISMATCH").await;
+
     // Content-Length 10 with 5 bytes, then the client closes its sending half.
     let (key, url) = prepare(&srv, &c, 10, "text/plain").await;
     let head = put_head(&srv.target(&url), "text/plain", "Content-Length: 10");
@@ -483,4 +490,34 @@ async fn a_client_that_vanishes_mid_body_leaves_nothing_but_a_failed_record() {
         .await
         .error(409, "CONFLICT");
     srv.assert_nothing_stored().await;
+}
+
+#[tokio::test]
+async fn an_empty_text_file_is_a_valid_upload_but_an_empty_image_is_not() {
+    let srv = server();
+    let c = client();
+    let (key, url) = prepare(&srv, &c, 0, "text/plain").await;
+    let done = put(&c, &url, Some("text/plain"), Vec::new()).await.ok();
+    assert_eq!(
+        (done["file"]["size"].clone(), done["file"]["sha256"].clone()),
+        (json!(0), json!(sha256_hex(b"")))
+    );
+    let dl = Resp::read(
+        c.get(done["file"]["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((dl.status, dl.bytes.len()), (200, 0));
+    assert_eq!(srv.stored_files(), vec![key]);
+
+    let (key, url) = prepare(&srv, &c, 0, "image/png").await;
+    put(&c, &url, Some("image/png"), Vec::new())
+        .await
+        .error(415, "UNSUPPORTED_TYPE");
+    assert_eq!(
+        srv.wait_status(&c, &key, "failed").await["error"]["code"],
+        "UNSUPPORTED_TYPE"
+    );
 }
