@@ -27,6 +27,11 @@ const ROUTE_OPTIONS: [&str; 6] = [
     "on_upload_complete",
     "on_upload_error",
 ];
+/// Slugs the runtime serves built-in endpoints under; mirrors `uplift::service::RESERVED_SLUGS`,
+/// which `Router::route` enforces at run time. Refusing them here turns a panic at startup into
+/// a compile error.
+pub(crate) const RESERVED_SLUGS: [&str; 3] = ["files", "upload", "download"];
+
 /// Options one file type takes, inside its parentheses.
 const TYPE_OPTIONS: [&str; 5] = [
     "max_file_size",
@@ -692,7 +697,13 @@ impl Context {
                     && slug
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-                if valid {
+                if RESERVED_SLUGS.contains(&slug.as_str()) {
+                    self.errors.at(
+                        lit.span(),
+                        format!("the slug \"{slug}\" is reserved for a built-in endpoint: choose another"),
+                    );
+                    None
+                } else if valid {
                     Some(slug)
                 } else {
                     self.errors.at(
@@ -863,5 +874,354 @@ pub(crate) fn validate_mime(text: &str) -> Result<String, String> {
         Ok(text.to_ascii_lowercase())
     } else {
         Err(format!("invalid MIME type `{text}`: {expected}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+
+    fn parse_ok(tokens: TokenStream) -> RouteAttr {
+        match parse(tokens, None) {
+            Ok(route) => route,
+            Err(e) => panic!("unexpected errors: {:?}", messages(e)),
+        }
+    }
+
+    fn messages(error: syn::Error) -> Vec<String> {
+        error.into_iter().map(|e| e.to_string()).collect()
+    }
+
+    fn errors(tokens: TokenStream) -> Vec<String> {
+        messages(parse(tokens, None).expect_err("expected errors"))
+    }
+
+    fn rule(file_type: FileType) -> TypeRule {
+        TypeRule::new(file_type)
+    }
+
+    #[test]
+    fn the_full_grammar() {
+        let route = parse_ok(quote! {
+            image(max_file_size = "2MB", max_file_count = 4),
+            video(max_file_size = "256MB", min_file_count = 0),
+            mime("Application/JSON", max_file_size = "1MB", acl = "private", content_disposition = "attachment"),
+            "font/*",
+            pdf, text, audio, blob,
+            await_server_data,
+            max_total_file_count = 5,
+            max_total_size = "300MB",
+            slug = "customSlug",
+            on_upload_complete = path::to::hook,
+            on_upload_error = err_hook,
+        });
+        let expected_types = vec![
+            TypeRule {
+                max_file_size: Some(2 << 20),
+                max_file_count: Some(4),
+                ..rule(FileType::Image)
+            },
+            TypeRule {
+                max_file_size: Some(256 << 20),
+                min_file_count: Some(0),
+                ..rule(FileType::Video)
+            },
+            TypeRule {
+                max_file_size: Some(1 << 20),
+                acl: Some(Acl::Private),
+                content_disposition: Some(ContentDisposition::Attachment),
+                ..rule(FileType::Mime("application/json".into()))
+            },
+            rule(FileType::Mime("font/*".into())),
+            rule(FileType::Pdf),
+            rule(FileType::Text),
+            rule(FileType::Audio),
+            rule(FileType::Blob),
+        ];
+        assert_eq!(route.types, expected_types);
+        assert_eq!(route.await_server_data, Some(true));
+        assert_eq!(route.max_total_file_count, Some(5));
+        assert_eq!(route.max_total_size, Some(300 << 20));
+        assert_eq!(route.slug.as_deref(), Some("customSlug"));
+        let hook = &route.on_upload_complete;
+        assert_eq!(quote!(#hook).to_string(), "path :: to :: hook");
+        assert!(route.on_upload_error.is_some());
+    }
+
+    #[test]
+    fn only_given_values_are_recorded() {
+        let route = parse_ok(quote!(image, on_upload_complete = done));
+        assert_eq!(route.types, vec![rule(FileType::Image)]);
+        assert_eq!(route.await_server_data, None);
+        assert_eq!(route.max_total_file_count, None);
+        assert_eq!(route.max_total_size, None);
+        assert_eq!(route.slug, None);
+        assert!(route.on_upload_error.is_none());
+    }
+
+    #[test]
+    fn flags_take_explicit_booleans_and_trailing_commas_are_fine() {
+        let off = parse_ok(quote!(
+            pdf,
+            await_server_data = false,
+            on_upload_complete = done,
+        ));
+        assert_eq!(off.await_server_data, Some(false));
+        let on = parse_ok(quote!(
+            pdf,
+            await_server_data = true,
+            on_upload_complete = done
+        ));
+        assert_eq!(on.await_server_data, Some(true));
+    }
+
+    #[test]
+    fn the_explicit_default_values_are_accepted() {
+        let route = parse_ok(quote! {
+            image(acl = "public-read", content_disposition = "inline", max_file_count = 1, min_file_count = 1),
+            on_upload_complete = done,
+        });
+        assert_eq!(route.types[0].acl, Some(Acl::PublicRead));
+        assert_eq!(
+            route.types[0].content_disposition,
+            Some(ContentDisposition::Inline)
+        );
+    }
+
+    #[test]
+    fn bad_sizes_are_reported_with_the_expected_format() {
+        assert_eq!(
+            errors(quote!(image(max_file_size = "2XB"), on_upload_complete = done)),
+            ["invalid size `2XB`: expected a number followed by B, KB, MB, GB or TB, like \"4MB\" or \"1.5GB\""]
+        );
+        assert_eq!(
+            errors(quote!(
+                image(max_file_size = 2MB),
+                on_upload_complete = done
+            )),
+            ["write `max_file_size` as a string with a unit: `max_file_size = \"2MB\"`"]
+        );
+    }
+
+    #[test]
+    fn min_above_max_mentions_both_numbers() {
+        assert_eq!(
+            errors(quote!(image(min_file_count = 2), on_upload_complete = done)),
+            ["min_file_count (2) is greater than max_file_count (1, the default): raise max_file_count \
+              as well, like `image(max_file_count = 2, min_file_count = 2)`"]
+        );
+        assert_eq!(
+            errors(quote!(video(min_file_count = 5, max_file_count = 3), on_upload_complete = done)),
+            ["min_file_count (5) is greater than max_file_count (3): no upload could satisfy both"]
+        );
+        // Equal is fine, and so is zero.
+        parse_ok(quote!(
+            video(min_file_count = 3, max_file_count = 3),
+            audio(min_file_count = 0),
+            on_upload_complete = done
+        ));
+    }
+
+    #[test]
+    fn a_type_declared_twice_is_refused_at_the_second() {
+        assert_eq!(
+            errors(quote!(image, image(max_file_count = 2), on_upload_complete = done)),
+            ["duplicate file type `image`: it is already declared above; put all its options in one declaration"]
+        );
+        assert_eq!(
+            errors(quote!("text/csv", mime("TEXT/CSV"), on_upload_complete = done)),
+            ["duplicate file type `\"text/csv\"`: it is already declared above; put all its options in one declaration"]
+        );
+        assert_eq!(
+            errors(quote!(blob, "*/*", on_upload_complete = done)),
+            ["`\"*/*\"` is the same file type as `blob`, already declared above"]
+        );
+    }
+
+    #[test]
+    fn unknown_names_get_suggestions() {
+        let e = errors(quote!(imag, on_upload_complete = done));
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].starts_with(
+                "unknown file type `imag`; did you mean `image`?\nfile types: `image`, `video`"
+            ),
+            "{e:?}"
+        );
+        let e = errors(quote!(image(max_size = "2MB"), on_upload_complete = done));
+        assert_eq!(
+            e,
+            ["unknown option `max_size` for `image(...)`; did you mean `max_file_size`?\n\
+              file type options: `max_file_size`, `max_file_count`, `min_file_count`, `content_disposition` or `acl`"]
+        );
+        let e = errors(quote!(image, on_upload_complet = done));
+        assert_eq!(
+            e.len(),
+            1,
+            "a misspelt hook is not also reported missing: {e:?}"
+        );
+        assert!(e[0]
+            .starts_with("unknown option `on_upload_complet`; did you mean `on_upload_complete`?"));
+        let e = errors(quote!(image, colour = "red", on_upload_complete = done));
+        assert!(e[0].starts_with("unknown option `colour`\n"), "{e:?}");
+    }
+
+    #[test]
+    fn options_in_the_wrong_place_say_where_they_go() {
+        assert_eq!(
+            errors(quote!(image, acl = "private", on_upload_complete = done)),
+            ["`acl` is an option of each file type, not of the route: put it in the file type's \
+              parentheses, like `image(acl = \"private\")`"]
+        );
+        assert_eq!(
+            errors(quote!(image(on_upload_error = e), on_upload_complete = done)),
+            ["`on_upload_error` is an option of the route, not of one file type: move it out of `image(...)`"]
+        );
+        assert_eq!(
+            errors(quote!(image = "2MB", on_upload_complete = done)),
+            ["a file type takes its options in parentheses: `image(max_file_size = \"4MB\")`, or just `image` for the defaults"]
+        );
+    }
+
+    #[test]
+    fn the_completion_hook_and_a_file_type_are_required() {
+        let e = errors(quote!(image));
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].starts_with("missing `on_upload_complete = ...`"),
+            "{e:?}"
+        );
+        assert!(e[0].contains("async fn saved(metadata: Metadata, file: uplift::UploadedFile)"));
+        let e = messages(parse(quote!(image), Some("Session")).unwrap_err());
+        assert!(e[0].contains("metadata: Session,"), "{e:?}");
+        let e = errors(quote!(on_upload_complete = done));
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].starts_with("a file route must accept at least one file type"),
+            "{e:?}"
+        );
+        // An empty attribute: both.
+        assert_eq!(errors(quote!()).len(), 2);
+    }
+
+    #[test]
+    fn bad_values() {
+        let e = errors(quote! {
+            image(acl = "public", content_disposition = "download", max_file_count = 0),
+            mime("nonsense"),
+            mime(acl = "private"),
+            "text/plain; charset=utf-8",
+            await_server_data = 1,
+            max_total_file_count = 0,
+            slug = "a/b",
+            on_upload_complete = "done",
+        });
+        assert_eq!(
+            e,
+            [
+                "invalid acl \"public\": expected \"public-read\" or \"private\"; did you mean \"public-read\"?",
+                "invalid content_disposition \"download\": expected \"inline\" or \"attachment\"",
+                "`max_file_count` must be at least 1; to refuse a file type, leave it out",
+                "invalid MIME type `nonsense`: expected `type/subtype` or `type/*`, like \"application/json\" or \"image/*\"",
+                "`mime(...)` needs the MIME type first, like `mime(\"application/json\", max_file_size = \"1MB\")`",
+                "MIME type `text/plain; charset=utf-8` has parameters, which file routes do not match on: write just \"text/plain\"",
+                "`await_server_data` must be `true` or `false` (or write just `await_server_data` for true)",
+                "`max_total_file_count` must be at least 1",
+                "invalid slug \"a/b\": use only letters, digits, `-` and `_` (it becomes part of the upload URL)",
+                "`on_upload_complete` takes the hook function itself, not a string: `on_upload_complete = done`",
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_options_are_refused() {
+        assert_eq!(
+            errors(quote!(
+                image(acl = "private", acl = "private"),
+                on_upload_complete = done
+            )),
+            ["duplicate option `acl`: it is already set for this file type"]
+        );
+        assert_eq!(
+            errors(quote!(
+                image,
+                slug = "a",
+                slug = "b",
+                on_upload_complete = done
+            )),
+            ["duplicate option `slug`: it is already set above"]
+        );
+        assert_eq!(
+            errors(quote!(
+                image,
+                await_server_data,
+                await_server_data = false,
+                on_upload_complete = done
+            )),
+            ["duplicate option `await_server_data`: it is already set above"]
+        );
+    }
+
+    #[test]
+    fn reserved_slugs_are_refused() {
+        assert_eq!(
+            errors(quote!(image, slug = "upload", on_upload_complete = done)),
+            ["the slug \"upload\" is reserved for a built-in endpoint: choose another"]
+        );
+    }
+
+    #[test]
+    fn a_type_the_route_total_forbids_is_refused() {
+        assert_eq!(
+            errors(quote!(image(max_file_count = 3, min_file_count = 3), max_total_file_count = 2, on_upload_complete = done)),
+            ["max_total_file_count (2) is less than the min_file_count of `image` (3): no upload could include `image` files"]
+        );
+        parse_ok(quote!(
+            image(max_file_count = 3, min_file_count = 2),
+            video,
+            max_total_file_count = 2,
+            on_upload_complete = done
+        ));
+    }
+
+    #[test]
+    fn syntax_errors_stop_early() {
+        assert_eq!(
+            errors(quote!(image; on_upload_complete = done)),
+            ["expected `,`"]
+        );
+        assert_eq!(
+            errors(quote!(42)),
+            ["expected a file type like `image` or `\"image/png\"`, or an option like `on_upload_complete = my_hook`"]
+        );
+    }
+
+    #[test]
+    fn mime_validation() {
+        for ok in [
+            "application/json",
+            "image/*",
+            "*/*",
+            "application/vnd.ms-excel",
+            "Image/PNG",
+            "application/x+y",
+        ] {
+            assert_eq!(validate_mime(ok), Ok(ok.to_ascii_lowercase()), "{ok}");
+        }
+        for bad in [
+            "",
+            "image",
+            "image/",
+            "/png",
+            "*/png",
+            "image/png/x",
+            "ima ge/png",
+            "-x/y",
+            "image/**",
+        ] {
+            assert!(validate_mime(bad).is_err(), "{bad}");
+        }
     }
 }

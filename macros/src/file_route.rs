@@ -37,6 +37,18 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         .map_err(|e| errors.push(e))
         .ok();
     let middleware = signature::analyze(&func).map_err(|e| errors.push(e)).ok();
+    if let Some(RouteAttr { slug: None, .. }) = &route {
+        let slug = default_slug(&func.sig.ident);
+        if attr::RESERVED_SLUGS.contains(&slug.as_str()) {
+            errors.at(
+                func.sig.ident.span(),
+                format!(
+                    "this route's slug would be \"{slug}\", which is reserved for a built-in endpoint: \
+                     rename the function or set `slug = \"...\"`"
+                ),
+            );
+        }
+    }
     let generated = match (route, middleware) {
         (Some(route), Some(middleware)) if errors.count() == 0 => {
             route_impl(&func, &route, &middleware)
@@ -222,4 +234,208 @@ fn middleware_closure(name: &Ident, middleware: &Middleware) -> TokenStream {
 /// `#[cfg(...)]` on the function applies to what is generated for it as well.
 fn cfg_attrs(attrs: &[Attribute]) -> Vec<&Attribute> {
     attrs.iter().filter(|a| a.path().is_ident("cfg")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+
+    /// Token-for-token comparison; spans and hygiene do not show in the printed form.
+    fn assert_expands(attr: TokenStream, item: TokenStream, expected: TokenStream) {
+        let actual = expand(attr, item).to_string();
+        let expected = expected.to_string();
+        assert!(
+            actual == expected,
+            "expansion differs\n--- actual\n{actual}\n--- expected\n{expected}"
+        );
+    }
+
+    #[test]
+    fn slugs_are_the_name_in_lower_camel_case() {
+        let slug = |name: &str| default_slug(&syn::parse_str::<Ident>(name).unwrap());
+        assert_eq!(slug("media_post"), "mediaPost");
+        assert_eq!(slug("profile_picture"), "profilePicture");
+        assert_eq!(slug("avatar"), "avatar");
+        assert_eq!(slug("upload_2_images"), "upload2Images");
+        assert_eq!(slug("r#type"), "type");
+        assert_eq!(slug("_private_route"), "privateRoute");
+        assert_eq!(slug("already_camelCase"), "alreadyCamelCase");
+    }
+
+    #[test]
+    fn the_documented_example() {
+        let item = quote! {
+            /// Stays on the function.
+            pub async fn media_post(req: HttpRequest, input: PostInput, files: &mut PendingFiles) -> Result<Session, UploadError> {
+                todo!()
+            }
+        };
+        assert_expands(
+            quote! {
+                image(max_file_size = "2MB", max_file_count = 4),
+                mime("application/json", acl = "private"),
+                await_server_data,
+                max_total_size = "300MB",
+                on_upload_complete = media_post_done,
+                on_upload_error = media_post_failed,
+            },
+            item.clone(),
+            quote! {
+                #item
+
+                #[allow(non_camel_case_types, dead_code)]
+                #[doc(hidden)]
+                pub struct media_post {}
+
+                impl ::uplift::FileRoute for media_post {
+                    fn route() -> ::uplift::__private::Route {
+                        ::uplift::__private::RouteBuilder::new(
+                            ::uplift::route::RouteConfig::new("mediaPost")
+                                .file_type(::uplift::route::TypeRule::new(::uplift::route::FileType::Image).max_file_size(2097152u64).max_file_count(4u32))
+                                .file_type(::uplift::route::TypeRule::new(::uplift::route::FileType::Mime(::std::borrow::Cow::Borrowed("application/json"))).acl(::uplift::route::Acl::Private))
+                                .await_server_data(true)
+                                .max_total_size(314572800u64)
+                        )
+                        .middleware(|req: ::uplift::__private::HttpRequest, input: PostInput, mut files: ::uplift::PendingFiles| async move {
+                            let __uplift_returned = media_post(req, input, &mut files).await;
+                            ::uplift::__private::middleware_output(__uplift_returned).map(|meta| (meta, files))
+                        })
+                        .on_upload_complete(media_post_done)
+                        .on_upload_error(media_post_failed)
+                        .build()
+                    }
+                }
+            },
+        );
+    }
+
+    #[test]
+    fn unused_closure_parameters_are_underscored_and_nothing_is_needlessly_mut() {
+        let item = quote! {
+            async fn plain() -> Result<(), E> { Ok(()) }
+        };
+        assert_expands(
+            quote!(
+                pdf(content_disposition = "attachment", min_file_count = 0),
+                on_upload_complete = done
+            ),
+            item.clone(),
+            quote! {
+                #item
+
+                #[allow(non_camel_case_types, dead_code)]
+                #[doc(hidden)]
+                struct plain {}
+
+                impl ::uplift::FileRoute for plain {
+                    fn route() -> ::uplift::__private::Route {
+                        ::uplift::__private::RouteBuilder::new(
+                            ::uplift::route::RouteConfig::new("plain")
+                                .file_type(::uplift::route::TypeRule::new(::uplift::route::FileType::Pdf).min_file_count(0u32).content_disposition(::uplift::route::ContentDisposition::Attachment))
+                        )
+                        .middleware(|_req: ::uplift::__private::HttpRequest, _input: ::uplift::NoInput, files: ::uplift::PendingFiles| async move {
+                            let __uplift_returned = plain().await;
+                            ::uplift::__private::middleware_output(__uplift_returned).map(|meta| (meta, files))
+                        })
+                        .on_upload_complete(done)
+                        .build()
+                    }
+                }
+            },
+        );
+    }
+
+    #[test]
+    fn arguments_follow_the_users_order_and_references() {
+        let item = quote! {
+            #[cfg(feature = "uploads")]
+            pub(crate) async fn reordered(files: &PendingFiles, input: &Input, req: &mut HttpRequest) -> Result<(), E> { Ok(()) }
+        };
+        let expanded =
+            expand(quote!(blob, slug = "x", on_upload_complete = done), item).to_string();
+        let params = quote! {
+            |mut req: ::uplift::__private::HttpRequest, input: Input, files: ::uplift::PendingFiles| async move
+        };
+        assert!(expanded.contains(&params.to_string()), "{expanded}");
+        let call = quote!(let __uplift_returned = reordered(&files, &input, &mut req).await;);
+        assert!(expanded.contains(&call.to_string()), "{expanded}");
+        // `#[cfg]` goes with the function to the struct and the impl.
+        let cfg = quote!(#[cfg(feature = "uploads")]).to_string();
+        assert_eq!(expanded.matches(&cfg).count(), 3, "{expanded}");
+        assert!(expanded.contains(
+            &quote!(
+                pub(crate) struct reordered {}
+            )
+            .to_string()
+        ));
+        assert!(expanded.contains(&quote!(RouteConfig::new("x")).to_string()));
+    }
+
+    #[test]
+    fn errors_keep_the_function_and_a_stand_in_route() {
+        let item = quote! {
+            fn broken() -> Result<(), E> { Ok(()) }
+        };
+        let expanded = expand(quote!(imag, max_file_size = 3), item.clone()).to_string();
+        assert!(expanded.starts_with(&item.to_string()), "{expanded}");
+        assert!(expanded.contains(
+            &quote!(
+                fn route() -> ::uplift::__private::Route {
+                    ::core::unreachable!()
+                }
+            )
+            .to_string()
+        ));
+        // One `compile_error!` per problem: the unknown type, the misplaced option, the
+        // missing hook, the missing `async`.
+        assert_eq!(expanded.matches("compile_error").count(), 4, "{expanded}");
+    }
+
+    #[test]
+    fn methods_and_non_functions_get_no_struct() {
+        let method = quote!(
+            async fn m(&self) -> Result<(), E> {
+                Ok(())
+            }
+        );
+        let expanded = expand(quote!(image, on_upload_complete = done), method).to_string();
+        assert!(!expanded.contains("struct"), "{expanded}");
+        assert_eq!(expanded.matches("compile_error").count(), 1);
+
+        let not_a_fn = quote!(
+            struct S;
+        );
+        let expanded = expand(quote!(image, on_upload_complete = done), not_a_fn).to_string();
+        assert!(expanded.starts_with("struct S ;"), "{expanded}");
+        assert_eq!(expanded.matches("compile_error").count(), 1);
+    }
+
+    #[test]
+    fn a_derived_reserved_slug_is_refused() {
+        let expanded = expand(
+            quote!(image, on_upload_complete = done),
+            quote!(
+                async fn upload() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        )
+        .to_string();
+        assert!(
+            expanded.contains("which is reserved for a built-in endpoint"),
+            "{expanded}"
+        );
+        let renamed = expand(
+            quote!(image, slug = "uploads", on_upload_complete = done),
+            quote!(
+                async fn upload() -> Result<(), E> {
+                    Ok(())
+                }
+            ),
+        )
+        .to_string();
+        assert!(!renamed.contains("compile_error"), "{renamed}");
+    }
 }

@@ -225,9 +225,183 @@ fn unnameable(ty: &Type) -> Option<&'static str> {
     }
 }
 
+/// A type as people write it (`a::Meta<u8>`), for messages.
 fn type_text(ty: &Type) -> String {
-    quote::quote!(#ty)
-        .to_string()
-        .replace(" :: ", "::")
-        .replace(":: ", "::")
+    let mut text = quote::quote!(#ty).to_string();
+    for (spaced, tight) in [
+        (" :: ", "::"),
+        (":: ", "::"),
+        (" < ", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" ,", ","),
+        ("& ", "&"),
+    ] {
+        text = text.replace(spaced, tight);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use syn::parse_quote;
+
+    use super::*;
+
+    fn analyze_ok(func: ItemFn) -> Middleware {
+        analyze(&func).unwrap_or_else(|e| panic!("unexpected errors: {e}"))
+    }
+
+    fn errors(func: ItemFn) -> Vec<String> {
+        analyze(&func)
+            .expect_err("expected errors")
+            .into_iter()
+            .map(|e| e.to_string())
+            .collect()
+    }
+
+    fn input_text(m: &Middleware) -> Option<String> {
+        m.input.as_ref().map(type_text)
+    }
+
+    #[test]
+    fn parameters_are_recognised_by_type_in_any_order() {
+        let m = analyze_ok(parse_quote! {
+            async fn f(files: &mut PendingFiles, input: my::Input, req: HttpRequest) -> Result<M, E> { todo!() }
+        });
+        assert_eq!(
+            m.params,
+            [
+                (Role::Files, Passing::RefMut),
+                (Role::Input, Passing::Value),
+                (Role::Request, Passing::Value)
+            ]
+        );
+        assert_eq!(input_text(&m).as_deref(), Some("my::Input"));
+    }
+
+    #[test]
+    fn references_are_peeled_and_remembered() {
+        let m = analyze_ok(parse_quote! {
+            async fn f(req: &actix_web::HttpRequest, input: &Input, files: &uplift::PendingFiles) -> Result<M, E> { todo!() }
+        });
+        assert_eq!(
+            m.params,
+            [
+                (Role::Request, Passing::Ref),
+                (Role::Input, Passing::Ref),
+                (Role::Files, Passing::Ref)
+            ]
+        );
+        assert_eq!(input_text(&m).as_deref(), Some("Input"));
+    }
+
+    #[test]
+    fn no_parameters_means_no_input() {
+        let m = analyze_ok(parse_quote!(
+            async fn f() -> Result<M, E> {
+                todo!()
+            }
+        ));
+        assert!(m.params.is_empty());
+        assert!(m.input.is_none());
+    }
+
+    #[test]
+    fn generic_arguments_make_a_type_an_input() {
+        // `HttpRequest<T>` is not actix's request: it is the input (and will not deserialize).
+        let m = analyze_ok(parse_quote!(
+            async fn f(x: HttpRequest<T>) -> Result<M, E> {
+                todo!()
+            }
+        ));
+        assert_eq!(m.params, [(Role::Input, Passing::Value)]);
+    }
+
+    #[test]
+    fn unsupported_signatures_are_reported_together() {
+        let e = errors(parse_quote! {
+            const unsafe extern "C" fn f<T>(&self, a: A, b: B, files: PendingFiles, x: impl Tr, r: HttpRequest, r2: HttpRequest) {}
+        });
+        assert_eq!(
+            e,
+            [
+                "a file route's middleware cannot be a `const fn`",
+                "a file route's middleware cannot be an `unsafe fn`: the route calls it for every upload",
+                "a file route's middleware must use the Rust ABI: remove the `extern`",
+                "a file route's middleware must be an `async fn`: write `async fn f(...)`",
+                "a file route's middleware cannot be generic: name concrete types for the input and the metadata",
+                "a file route's middleware must be a free function, not a method: remove `self`",
+                "a file route's middleware takes one input, and `A` is already it: put the fields of both in one \
+                 `Deserialize + Validate` struct (the other parameters can only be `HttpRequest` and `&mut PendingFiles`)",
+                "take the files as `&mut PendingFiles`: the middleware may rename them or set custom ids, but the upload keeps them",
+                "a file route's input must be a named type (`Deserialize + Validate`), not `impl Trait`",
+                "a file route's middleware takes the `HttpRequest` only once",
+            ]
+        );
+        let e = errors(parse_quote!(
+            async fn f<'a>(x: &'a Input) -> Result<M, E> {
+                todo!()
+            }
+        ));
+        assert_eq!(e.len(), 1);
+        let e = errors(parse_quote!(
+            async fn f(x: &mut PendingFiles) -> Result<M, E>
+            where
+                M: Sized,
+            {
+                todo!()
+            }
+        ));
+        assert_eq!(
+            e,
+            ["a file route's middleware cannot have a `where` clause"]
+        );
+    }
+
+    #[test]
+    fn the_metadata_name_comes_from_a_result_return_type() {
+        let name = |f: ItemFn| metadata_name(&f);
+        assert_eq!(
+            name(parse_quote!(
+                async fn f() -> Result<Session, E> {
+                    todo!()
+                }
+            ))
+            .as_deref(),
+            Some("Session")
+        );
+        assert_eq!(
+            name(parse_quote!(
+                async fn f() -> Result<(Vec<u8>, &'static str), E> {
+                    todo!()
+                }
+            ))
+            .as_deref(),
+            Some("(Vec<u8>, &'static str)")
+        );
+        assert_eq!(
+            name(parse_quote!(
+                async fn f() -> std::result::Result<a::Meta<u8>, E> {
+                    todo!()
+                }
+            ))
+            .as_deref(),
+            Some("a::Meta<u8>")
+        );
+        assert_eq!(
+            name(parse_quote!(
+                async fn f() -> Session {
+                    todo!()
+                }
+            )),
+            None
+        );
+        assert_eq!(
+            name(parse_quote!(
+                async fn f() {}
+            )),
+            None
+        );
+    }
 }

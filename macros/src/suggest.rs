@@ -72,7 +72,7 @@ mod tests {
     use super::{closest, edit_distance, list};
 
     #[test]
-    fn edit_distance() {
+    fn distances_count_swaps_as_one_edit() {
         assert_eq!(edit_distance("image", "image"), 0);
         assert_eq!(edit_distance("imag", "image"), 1);
         assert_eq!(edit_distance("vidoe", "video"), 1);

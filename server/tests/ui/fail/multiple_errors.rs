@@ -7,7 +7,7 @@ use uplift::UploadError;
     video(min_file_count = 2, acl = "secret"),
     image,
     slug = "has spaces",
-    slug = "again",
+    slug = "again"
 )]
 fn media(_a: String, _b: u32) -> Result<(), UploadError> {
     Ok(())

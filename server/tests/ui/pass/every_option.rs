@@ -1,3 +1,5 @@
+#![deny(warnings)]
+
 //! Every option of the attribute at once, and the config it produces.
 
 use serde::{Deserialize, Serialize};
@@ -55,8 +57,14 @@ pub async fn media_post(
         let name = format!("{}-{}", input.title, file.name());
         file.rename(name);
     }
-    let user = req.headers().get("x-user").and_then(|v| v.to_str().ok()).unwrap_or("anonymous");
-    Ok(Session { user: user.to_string() })
+    let user = req
+        .headers()
+        .get("x-user")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("anonymous");
+    Ok(Session {
+        user: user.to_string(),
+    })
 }
 
 #[allow(dead_code)]
@@ -70,18 +78,53 @@ fn main() {
     assert_eq!(config.max_total_file_count, Some(5));
     assert_eq!(config.max_total_size, Some(300 * 1024 * 1024));
     let types: Vec<&str> = config.types.iter().map(|r| r.file_type.as_str()).collect();
-    assert_eq!(types, ["image", "video", "application/json", "font/*", "pdf", "text", "audio", "blob"]);
+    assert_eq!(
+        types,
+        [
+            "image",
+            "video",
+            "application/json",
+            "font/*",
+            "pdf",
+            "text",
+            "audio",
+            "blob"
+        ]
+    );
 
     let image = &config.types[0];
-    assert_eq!((image.max_file_size, image.max_file_count, image.min_file_count), (2 * 1024 * 1024, 4, 1));
+    assert_eq!(
+        (
+            image.max_file_size,
+            image.max_file_count,
+            image.min_file_count
+        ),
+        (2 * 1024 * 1024, 4, 1)
+    );
     let video = &config.types[1];
-    assert_eq!((video.max_file_size, video.max_file_count, video.min_file_count), (256 * 1024 * 1024, 1, 0));
+    assert_eq!(
+        (
+            video.max_file_size,
+            video.max_file_count,
+            video.min_file_count
+        ),
+        (256 * 1024 * 1024, 1, 0)
+    );
     let json = &config.types[2];
     assert_eq!(json.file_type, FileType::Mime("application/json".into()));
-    assert_eq!((json.max_file_size, json.acl, json.content_disposition), (1024 * 1024, Acl::Private, ContentDisposition::Attachment));
+    assert_eq!(
+        (json.max_file_size, json.acl, json.content_disposition),
+        (1024 * 1024, Acl::Private, ContentDisposition::Attachment)
+    );
     // Defaults come from the runtime.
-    assert_eq!(config.types[3].max_file_size, FileType::Mime("font/*".into()).default_max_file_size());
-    assert_eq!(config.types[4].max_file_size, FileType::Pdf.default_max_file_size());
+    assert_eq!(
+        config.types[3].max_file_size,
+        FileType::Mime("font/*".into()).default_max_file_size()
+    );
+    assert_eq!(
+        config.types[4].max_file_size,
+        FileType::Pdf.default_max_file_size()
+    );
     assert_eq!(config.types[7].max_file_size, 1_610_612_736);
 
     // The function itself is still callable by its name.
