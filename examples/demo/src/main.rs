@@ -47,6 +47,11 @@ async fn run(settings: Settings) -> Result<(), String> {
     std::fs::create_dir_all(data_dir)
         .map_err(|e| format!("could not create the data dir {}: {e}", data_dir.display()))?;
 
+    // Refuse a bad database URL before anything is written to the data dir.
+    if let Some(url) = &settings.database_url {
+        Backend::from_url(url)
+            .ok_or("DATABASE_URL must start with sqlite:// or postgres:// (or postgresql://)")?;
+    }
     let (secret, source) = settings.load_secret()?;
     match &source {
         SecretSource::Env => tracing::info!("signing secret: from UPLIFT_SECRET"),
@@ -71,13 +76,10 @@ async fn run(settings: Settings) -> Result<(), String> {
             records
         }
         Some(url) => {
-            let backend = Backend::from_url(url).ok_or(
-                "DATABASE_URL must start with sqlite:// or postgres:// (or postgresql://)",
-            )?;
             let records = Records::connect(url)
                 .await
                 .map_err(|e| format!("could not connect to DATABASE_URL: {e}"))?;
-            tracing::info!("upload records: {backend:?} from DATABASE_URL");
+            tracing::info!("upload records: {:?} from DATABASE_URL", records.backend());
             records
         }
     };
