@@ -22,8 +22,9 @@ pub struct Meta {
     pub user: String,
 }
 
-/// Everything `on_upload_error` was told: (key, code, message, metadata).
-static HOOK_ERRORS: Mutex<Vec<(String, String, String, Option<Meta>)>> = Mutex::new(Vec::new());
+/// What `on_upload_error` was told about one upload: (key, code, message, metadata).
+type HookCall = (String, String, String, Option<Meta>);
+static HOOK_ERRORS: Mutex<Vec<HookCall>> = Mutex::new(Vec::new());
 /// Holds `background`'s hook until the test has its PUT answer in hand.
 static RELEASE_BACKGROUND: AtomicBool = AtomicBool::new(false);
 /// Holds `awaited_slow`'s hook until its client has gone away.
