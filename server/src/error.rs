@@ -304,15 +304,47 @@ impl From<std::io::Error> for UploadError {
 }
 
 /// Per-field errors from `validator`, shaped `{ "field": [{ "code", "message"? , "params" }] }`.
+///
+/// The submitted value is dropped from `params`: an error body must not echo back what the
+/// client sent (it may be a secret, and it may end up in logs).
 pub(crate) fn validation_errors(errors: &validator::ValidationErrors) -> UploadError {
-    let data = serde_json::to_value(errors).unwrap_or(Value::Null);
+    let mut data = serde_json::to_value(errors).unwrap_or(Value::Null);
+    strip_values(&mut data);
     UploadError::new(ErrorCode::InvalidInput, format!("input is invalid: {errors}"))
         .with_data(serde_json::json!({ "fields": data }))
+}
+
+fn strip_values(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::Object(params)) = map.get_mut("params") {
+                params.remove("value");
+            }
+            map.values_mut().for_each(strip_values);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_values),
+        _ => {}
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validation_errors_do_not_echo_the_submitted_value() {
+        use validator::Validate;
+        #[derive(Validate)]
+        struct Input {
+            #[validate(length(min = 10))]
+            secret: String,
+        }
+        let errs = Input { secret: "hunter2".into() }.validate().unwrap_err();
+        let e = validation_errors(&errs);
+        let data = e.data().unwrap().to_string();
+        assert!(!data.contains("hunter2"), "{data}");
+        assert!(data.contains("\"min\":10"), "{data}");
+    }
 
     #[test]
     fn codes_serialize_as_their_wire_spelling() {
