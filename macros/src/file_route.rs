@@ -88,6 +88,9 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 fn route_impl(func: &ItemFn, route: &RouteAttr, middleware: &Middleware) -> TokenStream {
     let config = config(route, &func.sig.ident);
     let closure = middleware_closure(&func.sig.ident, middleware);
+    // The input type is given explicitly: an unsatisfied `Deserialize + Validate` bound then
+    // points at it (with the user's span, from the signature) instead of at the attribute.
+    let input_type = input_type(middleware);
     let complete = &route.on_upload_complete;
     // The hooks keep the user's spans, so an unsatisfied `CompletionHook`/`ErrorHook` bound
     // (and its `on_unimplemented` message) points at the path in the attribute.
@@ -98,7 +101,7 @@ fn route_impl(func: &ItemFn, route: &RouteAttr, middleware: &Middleware) -> Toke
         .map(|hook| quote_spanned!(hook.span()=> .on_upload_error(#hook)));
     quote! {
         ::uplift::__private::RouteBuilder::new(#config)
-            .middleware(#closure)
+            .middleware::<#input_type, _, _, _>(#closure)
             #complete
             #on_error
             .build()
@@ -198,10 +201,7 @@ fn middleware_closure(name: &Ident, middleware: &Middleware) -> TokenStream {
     let (req_binding, req) = binding(Role::Request, "req");
     let (input_binding, input) = binding(Role::Input, "input");
     let (files_binding, files) = binding(Role::Files, "files");
-    let input_type = match &middleware.input {
-        Some(ty) => quote!(#ty),
-        None => quote!(::uplift::NoInput),
-    };
+    let input_type = input_type(middleware);
     let args = middleware.params.iter().map(|&(role, passing)| {
         let ident = match role {
             Role::Request => &req,
@@ -228,6 +228,13 @@ fn middleware_closure(name: &Ident, middleware: &Middleware) -> TokenStream {
             let #returned = #name(#(#args),*).await;
             #output.map(|#meta| (#meta, #files))
         }
+    }
+}
+
+fn input_type(middleware: &Middleware) -> TokenStream {
+    match &middleware.input {
+        Some(ty) => quote!(#ty),
+        None => quote!(::uplift::NoInput),
     }
 }
 
@@ -298,7 +305,7 @@ mod tests {
                                 .await_server_data(true)
                                 .max_total_size(314572800u64)
                         )
-                        .middleware(|req: ::uplift::__private::HttpRequest, input: PostInput, mut files: ::uplift::PendingFiles| async move {
+                        .middleware::<PostInput, _, _, _>(|req: ::uplift::__private::HttpRequest, input: PostInput, mut files: ::uplift::PendingFiles| async move {
                             let __uplift_returned = media_post(req, input, &mut files).await;
                             ::uplift::__private::middleware_output(__uplift_returned).map(|meta| (meta, files))
                         })
@@ -335,7 +342,7 @@ mod tests {
                             ::uplift::route::RouteConfig::new("plain")
                                 .file_type(::uplift::route::TypeRule::new(::uplift::route::FileType::Pdf).min_file_count(0u32).content_disposition(::uplift::route::ContentDisposition::Attachment))
                         )
-                        .middleware(|_req: ::uplift::__private::HttpRequest, _input: ::uplift::NoInput, files: ::uplift::PendingFiles| async move {
+                        .middleware::<::uplift::NoInput, _, _, _>(|_req: ::uplift::__private::HttpRequest, _input: ::uplift::NoInput, files: ::uplift::PendingFiles| async move {
                             let __uplift_returned = plain().await;
                             ::uplift::__private::middleware_output(__uplift_returned).map(|meta| (meta, files))
                         })
