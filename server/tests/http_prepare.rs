@@ -712,3 +712,30 @@ async fn a_valid_preparation_returns_signed_urls_and_pending_records() {
     .await;
     r.error(404, "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn wrong_methods_get_a_405_in_the_error_envelope() {
+    let srv = server();
+    let c = client();
+    let cases = [
+        ("POST", "", "GET"),
+        ("GET", "/mediaPost", "POST"),
+        ("PUT", "/mediaPost", "POST"),
+        ("GET", "/mediaPost/multipart", "POST"),
+        ("GET", "/upload/someKey", "PUT"),
+        ("POST", "/upload/someKey", "PUT"),
+        ("DELETE", "/files/someKey", "GET"),
+        ("PUT", "/download/someKey", "GET, HEAD"),
+    ];
+    for (method, path, allow) in cases {
+        let r = c
+            .request(method.parse().unwrap(), srv.url(path))
+            .send()
+            .await
+            .unwrap();
+        let r = Resp::read(r).await;
+        r.error(405, "BAD_REQUEST");
+        assert_eq!(r.header("allow").as_deref(), Some(allow), "{method} {path}");
+    }
+    assert_untouched(&srv).await;
+}

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use actix_cors::Cors;
 use actix_web::dev::HttpServiceFactory;
 use actix_web::middleware::Condition;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
@@ -61,19 +61,32 @@ pub(crate) fn scope(up: Uplift, cors: Option<Cors>) -> impl HttpServiceFactory {
         .app_data(query)
         .app_data(path)
         .wrap(Condition::new(enabled, cors.unwrap_or_default()))
-        .service(web::resource("").route(web::get().to(list_routes)))
-        .service(web::resource("/files/{key}").route(web::get().to(files::status)))
-        .service(web::resource("/upload/{key}").route(web::put().to(upload::put)))
+        .service(resource("", "GET").route(web::get().to(list_routes)))
+        .service(resource("/files/{key}", "GET").route(web::get().to(files::status)))
+        .service(resource("/upload/{key}", "PUT").route(web::put().to(upload::put)))
         .service(
-            web::resource("/download/{key}")
+            resource("/download/{key}", "GET, HEAD")
                 .route(web::get().to(files::download))
                 .route(web::head().to(files::download)),
         )
-        .service(web::resource("/{slug}").route(web::post().to(prepare::prepare)))
-        .service(web::resource("/{slug}/multipart").route(web::post().to(multipart::multipart)))
+        .service(resource("/{slug}", "POST").route(web::post().to(prepare::prepare)))
+        .service(resource("/{slug}/multipart", "POST").route(web::post().to(multipart::multipart)))
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(UploadError::not_found("no such endpoint"))
         }))
+}
+
+/// A resource whose other methods get a 405 in the error envelope (actix's own has no body).
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        let mut res = UploadError::with_status(
+            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+            format!("this endpoint takes {allow} only"),
+        )
+        .error_response();
+        res.headers_mut().insert(actix_web::http::header::ALLOW, actix_web::http::header::HeaderValue::from_static(allow));
+        res
+    }))
 }
 
 async fn list_routes(up: web::Data<Uplift>) -> HttpResponse {
