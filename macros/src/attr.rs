@@ -184,18 +184,6 @@ impl Parse for Entry {
     }
 }
 
-impl Entry {
-    /// The token to point at when the entry as a whole is wrong.
-    fn span(&self) -> Span {
-        match self {
-            Entry::Str(lit) => lit.span(),
-            Entry::Flag(ident)
-            | Entry::Assign { key: ident, .. }
-            | Entry::Call { name: ident, .. } => ident.span(),
-        }
-    }
-}
-
 /// Parses and checks the attribute's tokens. The error combines every problem found.
 ///
 /// `metadata` names the middleware's metadata type in the "missing hook" help, when the
@@ -265,48 +253,53 @@ impl Context {
                 }
             }
             Entry::Assign { key, value } => self.route_option(key, value),
-            Entry::Call { name: ident, args } => {
-                let name = ident.unraw().to_string();
-                if let Some(file_type) = FileType::from_shorthand(&name) {
-                    self.attempted_type = true;
-                    let rule = self.type_options(TypeRule::new(file_type), &name, args);
-                    self.add_type(rule, ident.span());
-                } else if name == "mime" {
-                    self.attempted_type = true;
-                    let mut args = args.into_iter().peekable();
-                    let mime = match args.peek() {
-                        Some(Entry::Str(_)) => match args.next() {
-                            Some(Entry::Str(lit)) => self.mime(&lit).map(|m| (m, lit.span())),
-                            _ => unreachable!("peeked a string"),
-                        },
-                        _ => {
-                            self.errors.at(
-                                ident.span(),
-                                "`mime(...)` needs the MIME type first, like `mime(\"application/json\", max_file_size = \"1MB\")`",
-                            );
-                            None
-                        }
-                    };
-                    let rule = TypeRule::new(FileType::Mime(
-                        mime.as_ref().map(|(m, _)| m.clone()).unwrap_or_default(),
-                    ));
-                    let rule = self.type_options(rule, "mime", args.collect());
-                    if let Some((_, span)) = mime {
-                        self.add_type(rule, span);
-                    }
-                } else if ROUTE_OPTIONS.contains(&name.as_str()) {
-                    self.attempted_completion_hook |= name == "on_upload_complete";
-                    self.errors.at(
-                        ident.span(),
-                        format!(
-                            "`{name}` takes a value, not parentheses: {}",
-                            route_option_example(&name)
-                        ),
-                    );
-                } else {
-                    self.unknown_route_entry(&ident, &name, false);
-                }
+            Entry::Call { name: ident, args } => self.route_call(&ident, args),
+        }
+    }
+
+    /// `image(...)`, `mime(...)`, or a mistake of that shape.
+    fn route_call(&mut self, ident: &Ident, args: Punctuated<Entry, Token![,]>) {
+        let name = ident.unraw().to_string();
+        if let Some(file_type) = FileType::from_shorthand(&name) {
+            self.attempted_type = true;
+            let rule = self.type_options(TypeRule::new(file_type), &name, args);
+            self.add_type(rule, ident.span());
+        } else if name == "mime" {
+            self.attempted_type = true;
+            self.mime_call(ident, args);
+        } else if ROUTE_OPTIONS.contains(&name.as_str()) {
+            self.attempted_completion_hook |= name == "on_upload_complete";
+            self.errors.at(
+                ident.span(),
+                format!(
+                    "`{name}` takes a value, not parentheses: {}",
+                    route_option_example(&name)
+                ),
+            );
+        } else {
+            self.unknown_route_entry(ident, &name, false);
+        }
+    }
+
+    /// `mime("type/subtype", options...)`.
+    fn mime_call(&mut self, ident: &Ident, args: Punctuated<Entry, Token![,]>) {
+        let mut args = args.into_iter().peekable();
+        let lit = match args.next_if(|a| matches!(a, Entry::Str(_))) {
+            Some(Entry::Str(lit)) => Some(lit),
+            _ => {
+                self.errors.at(
+                    ident.span(),
+                    "`mime(...)` needs the MIME type first, like `mime(\"application/json\", max_file_size = \"1MB\")`",
+                );
+                None
             }
+        };
+        let mime = lit.as_ref().and_then(|lit| self.mime(lit));
+        // The options are checked even when the MIME type is wrong, to report everything.
+        let rule = TypeRule::new(FileType::Mime(mime.clone().unwrap_or_default()));
+        let rule = self.type_options(rule, "mime", args);
+        if let (Some(_), Some(lit)) = (mime, lit) {
+            self.add_type(rule, lit.span());
         }
     }
 
@@ -388,7 +381,7 @@ impl Context {
         &mut self,
         mut rule: TypeRule,
         type_name: &str,
-        args: Punctuated<Entry, Token![,]>,
+        args: impl IntoIterator<Item = Entry>,
     ) -> TypeRule {
         let mut seen: Vec<String> = Vec::new();
         let mut min_count: Option<(u32, Span)> = None;
@@ -407,13 +400,8 @@ impl Context {
                     self.errors.at(lit.span(), message);
                     continue;
                 }
-                other @ (Entry::Flag(_) | Entry::Call { .. }) => {
-                    let name = match &other {
-                        Entry::Flag(ident) | Entry::Call { name: ident, .. } => {
-                            ident.unraw().to_string()
-                        }
-                        _ => unreachable!(),
-                    };
+                Entry::Flag(ident) | Entry::Call { name: ident, .. } => {
+                    let name = ident.unraw().to_string();
                     let message = if TYPE_OPTIONS.contains(&name.as_str()) {
                         format!(
                             "`{name}` needs a value: `{name} = {}`",
@@ -422,7 +410,7 @@ impl Context {
                     } else {
                         unknown_type_option_message(&name, type_name)
                     };
-                    self.errors.at(other.span(), message);
+                    self.errors.at(ident.span(), message);
                     continue;
                 }
             };

@@ -38,16 +38,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         .ok();
     let middleware = signature::analyze(&func).map_err(|e| errors.push(e)).ok();
     if let Some(RouteAttr { slug: None, .. }) = &route {
-        let slug = default_slug(&func.sig.ident);
-        if attr::RESERVED_SLUGS.contains(&slug.as_str()) {
-            errors.at(
-                func.sig.ident.span(),
-                format!(
-                    "this route's slug would be \"{slug}\", which is reserved for a built-in endpoint: \
-                     rename the function or set `slug = \"...\"`"
-                ),
-            );
-        }
+        check_default_slug(&func.sig.ident, &mut errors);
     }
     let generated = match (route, middleware) {
         (Some(route), Some(middleware)) if errors.count() == 0 => {
@@ -105,6 +96,21 @@ fn route_impl(func: &ItemFn, route: &RouteAttr, middleware: &Middleware) -> Toke
             #complete
             #on_error
             .build()
+    }
+}
+
+/// A slug derived from the name must not be one the runtime reserves (an explicit one is
+/// checked with the attribute).
+fn check_default_slug(name: &Ident, errors: &mut Errors) {
+    let slug = default_slug(name);
+    if attr::RESERVED_SLUGS.contains(&slug.as_str()) {
+        errors.at(
+            name.span(),
+            format!(
+                "this route's slug would be \"{slug}\", which is reserved for a built-in endpoint: \
+                 rename the function or set `slug = \"...\"`"
+            ),
+        );
     }
 }
 
