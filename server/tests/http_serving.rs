@@ -180,6 +180,21 @@ async fn active_content_is_always_an_attachment_and_never_sniffed() {
     );
     assert_eq!(r.header("x-content-type-options").unwrap(), "nosniff");
     assert_eq!(r.header("content-security-policy").unwrap(), "sandbox");
+
+    // SVG is an image that can run script: accepted by `image`, but never served inline.
+    let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\" onload=\"alert(1)\"/>".to_vec();
+    let done = upload(&srv, &c, "gallery", "logo.svg", "image/svg+xml", &svg).await;
+    let r = get(&c, done["file"]["url"].as_str().unwrap(), &[]).await;
+    assert_eq!(r.bytes, svg);
+    assert!(r
+        .header("content-type")
+        .unwrap()
+        .starts_with("image/svg+xml"));
+    assert_eq!(
+        r.header("content-disposition").unwrap(),
+        "attachment; filename=\"logo.svg\""
+    );
+    assert_eq!(r.header("x-content-type-options").unwrap(), "nosniff");
 }
 
 #[tokio::test]

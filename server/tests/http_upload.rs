@@ -249,11 +249,12 @@ async fn bytes_that_contradict_the_declared_type_are_refused() {
     let srv = server();
     let c = client();
     let png = fixtures::png(200);
-    let cases: [(Vec<u8>, &str); 4] = [
+    let cases: [(Vec<u8>, &str); 5] = [
         (png.clone(), "image/jpeg"),        // a PNG declared as JPEG
         (fixtures::text(200), "image/png"), // text declared as PNG
         (fixtures::mp4(200), "image/png"),  // a video declared as an image
         (png.clone(), "text/plain"),        // a PNG smuggled in as text
+        (fixtures::html(), "text/plain"),   // HTML smuggled in as plain text
     ];
     for (bytes, declared) in cases {
         let (key, url) = prepare(&srv, &c, bytes.len(), declared).await;
