@@ -78,7 +78,7 @@ async fn ordered(input: OrderInput) -> Result<Meta, UploadError> {
 }
 
 /// Renames every file (with a path in front, which must not survive) and tags it.
-#[uplift::file_route(text(max_file_count = 3), await_server_data, on_upload_complete = done)]
+#[uplift::file_route(text(max_file_count = 3), await_server_data = true, on_upload_complete = done)]
 async fn renamer(files: &mut PendingFiles, req: HttpRequest) -> Result<Meta, UploadError> {
     for (i, f) in files.iter_mut().enumerate() {
         let name = format!("../../doc-{i}-{}", f.name());
@@ -98,6 +98,7 @@ async fn renamer(files: &mut PendingFiles, req: HttpRequest) -> Result<Meta, Upl
 #[uplift::file_route(
     blob(max_file_count = 50),
     mime("application/json", max_file_size = "10KB", acl = "private", content_disposition = "attachment"),
+    audio,
     slug = "bulk",
     on_upload_complete = done
 )]
@@ -185,6 +186,7 @@ async fn route_config_endpoint_describes_every_route() {
                 "attachment",
                 "private"
             ),
+            type_rule("audio", "audio/*", 8 * MB, 1, 1, "inline", "public-read"),
         ])
     );
 }
