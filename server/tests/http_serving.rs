@@ -345,3 +345,47 @@ async fn pending_failed_and_unknown_uploads_are_not_served() {
         .await
         .error(404, "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn the_in_memory_backend_serves_alike() {
+    let memory = uplift::MemoryStorage::new();
+    let handle = memory.clone();
+    let opts = Options {
+        configure: Box::new(move |b| b.storage(memory.clone())),
+        ..Default::default()
+    };
+    let srv = TestServer::start_with(uplift::router![gallery, vault], opts);
+    let c = client();
+    let png = fixtures::png(1000);
+    let done = upload(&srv, &c, "gallery", "photo.png", "image/png", &png).await;
+    let key = done["key"].as_str().unwrap();
+    assert_eq!(handle.get(key).as_deref(), Some(png.as_slice()));
+    assert!(
+        srv.stored_files().is_empty(),
+        "nothing on disk with the memory backend"
+    );
+    let url = done["file"]["url"].as_str().unwrap();
+
+    let r = get(&c, url, &[]).await;
+    assert_eq!((r.status, &r.bytes), (200, &png));
+    assert_eq!(
+        r.header("content-disposition").unwrap(),
+        "inline; filename=\"photo.png\""
+    );
+    assert_eq!(r.header("x-content-type-options").unwrap(), "nosniff");
+    let r = get(&c, url, &[("range", "bytes=2-5")]).await;
+    assert_eq!((r.status, r.bytes.as_slice()), (206, &png[2..6]));
+    assert_eq!(r.header("content-range").unwrap(), "bytes 2-5/1000");
+    let r = get(&c, url, &[("range", "bytes=5000-")]).await;
+    r.error(416, "RANGE_NOT_SATISFIABLE");
+    assert_eq!(r.header("content-range").as_deref(), Some("bytes */1000"));
+
+    let etag = get(&c, url, &[]).await.header("etag").expect("an ETag");
+    let r = get(&c, url, &[("if-none-match", &etag)]).await;
+    assert_eq!((r.status, r.bytes.len()), (304, 0));
+    assert_eq!(r.header("etag").as_deref(), Some(etag.as_str()));
+    let r = get(&c, url, &[("if-none-match", &format!("\"x\", {etag}"))]).await;
+    assert_eq!(r.status, 304);
+    let r = get(&c, url, &[("if-none-match", "\"x\"")]).await;
+    assert_eq!(r.status, 200);
+}

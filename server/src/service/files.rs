@@ -132,6 +132,12 @@ fn bytes_response(
 ) -> Result<HttpResponse, UploadError> {
     let len = bytes.len() as u64;
     let etag = format!("\"{}\"", &sha256[..32.min(sha256.len())]);
+    let cached = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == "*" || t == etag)
+    });
+    if cached {
+        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
+    }
     let mut builder = HttpResponse::Ok();
     builder
         .insert_header((header::CONTENT_TYPE, mime.to_string()))
