@@ -11,12 +11,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tokio::task::{spawn_blocking, JoinHandle};
 
 use super::{check_key, Storage, StagedWrite, StoredObject};
 
-/// Bytes gathered before one write to disk: large writes, bounded memory.
+/// Bytes gathered before one write to disk: large writes, bounded memory. A staged write holds
+/// two blocks: one filling while the other is written.
 const BLOCK: usize = 1024 * 1024;
 
 /// Files under one directory.
@@ -54,7 +55,8 @@ impl Storage for LocalStorage {
             root: self.root.clone(),
             path,
             file: Some(file),
-            buf: BytesMut::with_capacity(BLOCK),
+            buf: Vec::with_capacity(BLOCK),
+            spare: None,
             inflight: None,
         }))
     }
@@ -101,15 +103,22 @@ struct LocalStaged {
     path: PathBuf,
     /// `None` while a block is being written on the blocking pool.
     file: Option<File>,
-    buf: BytesMut,
-    /// The previous block's write: reading the next block overlaps with it.
-    inflight: Option<JoinHandle<io::Result<File>>>,
+    /// The block being filled; never grows past `BLOCK`.
+    buf: Vec<u8>,
+    /// The other block, back from the blocking pool and empty, to be filled next.
+    spare: Option<Vec<u8>>,
+    /// The previous block's write: reading the next block overlaps with it. It hands back the
+    /// file and the block's buffer, so an upload allocates its two blocks once.
+    inflight: Option<JoinHandle<io::Result<(File, Vec<u8>)>>>,
 }
 
 impl LocalStaged {
     async fn settle(&mut self) -> io::Result<()> {
         if let Some(job) = self.inflight.take() {
-            self.file = Some(job.await??);
+            let (file, mut block) = job.await??;
+            block.clear();
+            self.file = Some(file);
+            self.spare = Some(block);
         }
         Ok(())
     }
@@ -119,15 +128,13 @@ impl LocalStaged {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let block = self.buf.split().freeze();
+        let next = self.spare.take().unwrap_or_else(|| Vec::with_capacity(BLOCK));
+        let block = std::mem::replace(&mut self.buf, next);
         let mut file = self.file.take().expect("file present after settle");
         self.inflight = Some(spawn_blocking(move || {
             file.write_all(&block)?;
-            Ok(file)
+            Ok((file, block))
         }));
-        if self.buf.capacity() < BLOCK {
-            self.buf.reserve(BLOCK);
-        }
         Ok(())
     }
 }
@@ -135,9 +142,16 @@ impl LocalStaged {
 #[async_trait]
 impl StagedWrite for LocalStaged {
     async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
-        self.buf.extend_from_slice(&chunk);
-        if self.buf.len() >= BLOCK {
-            self.flush_block().await?;
+        // Fill the block exactly: appending a whole chunk past `BLOCK` would make the buffer
+        // reallocate (to twice its size, copying what it holds) for nearly every block.
+        let mut rest = &chunk[..];
+        while !rest.is_empty() {
+            let take = (BLOCK - self.buf.len()).min(rest.len());
+            self.buf.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.buf.len() >= BLOCK {
+                self.flush_block().await?;
+            }
         }
         Ok(())
     }
@@ -212,6 +226,19 @@ mod tests {
         assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(std::fs::read(dir.path().join("key1")).unwrap().len(), BLOCK + 14);
         assert_eq!(staged_files(dir.path()), 0, "a refused commit leaves no staged file");
+    }
+
+    #[tokio::test]
+    async fn chunks_straddling_blocks_arrive_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalStorage::new(dir.path()).unwrap();
+        let data: Vec<u8> = (0..3 * BLOCK + 5).map(|i| (i % 251) as u8).collect();
+        let mut w = s.stage().await.unwrap();
+        for chunk in data.chunks(7919) {
+            w.write(Bytes::copy_from_slice(chunk)).await.unwrap();
+        }
+        w.commit("odd").await.unwrap();
+        assert!(std::fs::read(dir.path().join("odd")).unwrap() == data);
     }
 
     #[tokio::test]
