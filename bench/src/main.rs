@@ -135,6 +135,7 @@ fn announce(addrs: &[std::net::SocketAddr]) {
 }
 
 async fn serve_uplift(opts: Options) -> Result<(), String> {
+    std::fs::create_dir_all(&opts.dir).map_err(|e| format!("{}: {e}", opts.dir.display()))?;
     let db = format!("sqlite://{}?mode=rwc", opts.dir.join("uplift.db").display());
     let records = Records::connect(&db)
         .await
