@@ -7,6 +7,7 @@
 use std::process::{exit, Command};
 
 mod bench;
+mod external;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,10 +41,12 @@ pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
-/// Formatting, lints, then every test of the workspace (unit, integration over HTTP on
-/// 127.0.0.1, records on SQLite and PostgreSQL, trybuild UI tests, doctests).
+/// Formatting, lints, every test of the workspace (unit, integration over HTTP on
+/// 127.0.0.1, records on SQLite and PostgreSQL, trybuild UI tests, doctests), then the
+/// checks of the generated files by tools nobody here wrote.
 fn test(extra: &[String]) -> Result<(), String> {
     run(cargo().args(["fmt", "--all", "--check"]))?;
     run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
-    run(cargo().args(["test", "--workspace", "--no-fail-fast"]).args(extra))
+    run(cargo().args(["test", "--workspace", "--no-fail-fast"]).args(extra))?;
+    external::check_generated()
 }

@@ -1,0 +1,74 @@
+//! Checks of `generated/` by third-party tools: the OpenAPI document by
+//! `openapi-spec-validator` (PyPI), the TypeScript by `tsc --strict`, and a type-level
+//! cross-check between what `openapi-typescript` derives from the OpenAPI document and what
+//! ts-rs generated, so the two generators cannot drift apart.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::run;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+fn npm() -> Command {
+    let mut c = Command::new("npm");
+    c.current_dir(root());
+    c
+}
+
+fn npx(args: &[&str]) -> Command {
+    let mut c = Command::new("npx");
+    c.current_dir(root()).arg("--no-install").args(args);
+    c
+}
+
+/// `npm ci` when node_modules is missing or older than the lock file.
+pub fn ensure_node_modules() -> Result<(), String> {
+    let root = root();
+    let stamp = root.join("node_modules/.package-lock.json");
+    let fresh = match (std::fs::metadata(&stamp), std::fs::metadata(root.join("package-lock.json"))) {
+        (Ok(s), Ok(l)) => s.modified().ok() >= l.modified().ok(),
+        _ => false,
+    };
+    if fresh {
+        return Ok(());
+    }
+    run(npm().args(["ci", "--no-audit", "--no-fund"]))
+}
+
+/// A venv outside the clone holding the pinned Python validators.
+fn python_venv() -> Result<PathBuf, String> {
+    let home = std::env::var("HOME").map_err(|_| "HOME is not set".to_string())?;
+    let venv = PathBuf::from(home).join(".cache/uplift-venv");
+    let requirements = root().join("tools/requirements.txt");
+    let marker = venv.join("requirements.txt");
+    let wanted = std::fs::read_to_string(&requirements).map_err(|e| format!("{}: {e}", requirements.display()))?;
+    if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
+        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        run(Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+            .arg(&requirements))?;
+        std::fs::write(&marker, wanted).map_err(|e| e.to_string())?;
+    }
+    Ok(venv)
+}
+
+pub fn check_generated() -> Result<(), String> {
+    let root = root();
+    let openapi = root.join("generated/openapi.json");
+    if !openapi.exists() {
+        return Err("generated/openapi.json is missing: run `cargo xtask codegen`".into());
+    }
+    let venv = python_venv()?;
+    run(Command::new(venv.join("bin/openapi-spec-validator")).arg(&openapi))?;
+
+    ensure_node_modules()?;
+    let out = root.join("typecheck/.openapi");
+    std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
+    run(&mut npx(&["openapi-typescript", "generated/openapi.json", "--output", "typecheck/.openapi/openapi.d.ts"]))?;
+    run(&mut npx(&["tsc", "--project", "typecheck/tsconfig.json"]))?;
+    println!("generated files: openapi-spec-validator and tsc --strict passed");
+    Ok(())
+}
