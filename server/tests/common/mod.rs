@@ -29,12 +29,14 @@ pub struct TestServer {
 
 pub struct Options {
     pub records_url: Option<String>,
+    /// With a `postgres://` `records_url`: keep the records in this schema (created if missing).
+    pub records_schema: Option<String>,
     pub configure: Box<dyn Fn(uplift::UpliftBuilder) -> uplift::UpliftBuilder + Send>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { records_url: None, configure: Box::new(|b| b) }
+        Options { records_url: None, records_schema: None, configure: Box::new(|b| b) }
     }
 }
 
@@ -54,7 +56,10 @@ impl TestServer {
         let (dd, url) = (data_dir.clone(), db_url.clone());
         let thread = thread::spawn(move || {
             actix_rt::System::new().block_on(async move {
-                let records = Records::connect(&url).await.expect("records");
+                let records = match &opts.records_schema {
+                    Some(schema) => Records::connect_with_schema(&url, schema).await.expect("records"),
+                    None => Records::connect(&url).await.expect("records"),
+                };
                 let storage = LocalStorage::new(dd.join("files")).unwrap();
                 let builder = Uplift::builder(router).storage(storage).records(records).secret(SECRET);
                 let up = (opts.configure)(builder).build().expect("config");
