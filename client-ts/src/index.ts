@@ -1,0 +1,32 @@
+export { createUploader } from "./uploader.js";
+export type {
+  BaseUploadOptions,
+  UploadBeginInfo,
+  Uploader,
+  UploaderOptions,
+  UploadHandle,
+  UploadOptions,
+} from "./uploader.js";
+export { UploadError, codeForStatus, STATUS_OF_CODE } from "./errors.js";
+export type { ClientErrorCode, UploadErrorCode, UploadErrorInit } from "./errors.js";
+export { acceptOf, checkFiles, normalizeMime, patternMatches, patternOf, ruleFor } from "./checks.js";
+export type { FileProgress, FileUploadState, UploadProgress } from "./progress.js";
+export { isRetryable } from "./retry.js";
+export type { RetryOptions } from "./retry.js";
+export type { FetchLike, TransportKind } from "./transport.js";
+export type {
+  FileInput,
+  HeadersOption,
+  HookServerDataOf,
+  InputArg,
+  InputOf,
+  RouteConfig,
+  RouteRules,
+  RoutesOption,
+  RouterShape,
+  RouteShape,
+  ServerDataOf,
+  Slug,
+  UploadedFile,
+} from "./types.js";
+export type * from "./protocol.js";
