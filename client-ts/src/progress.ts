@@ -1,3 +1,16 @@
+/**
+ * Runs a user callback so that its exception cannot break the upload; the error is reported
+ * where the platform can (`reportError` in browsers).
+ */
+export function safely(fn: () => void): void {
+  try {
+    fn();
+  } catch (error) {
+    const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
+    if (typeof report === "function") report(error);
+  }
+}
+
 /** Where one file of an upload stands. */
 export type FileUploadState = "pending" | "uploading" | "completing" | "complete" | "failed";
 
@@ -87,10 +100,7 @@ export class ProgressTracker {
     const key = `${snap.loaded}|${snap.files.map((f) => f.state).join(",")}`;
     if (key === this.lastEmitted) return;
     this.lastEmitted = key;
-    try {
-      this.listener(snap);
-    } catch {
-      // A throwing listener must not break the upload.
-    }
+    const listener = this.listener;
+    safely(() => listener(snap));
   }
 }

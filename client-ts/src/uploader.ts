@@ -4,7 +4,7 @@
 import { checkFiles } from "./checks.js";
 import { abortError, STATUS_OF_CODE, UploadError } from "./errors.js";
 import { createLimiter, linkSignals, type Limiter } from "./limiter.js";
-import { ProgressTracker, type UploadProgress } from "./progress.js";
+import { ProgressTracker, safely, type UploadProgress } from "./progress.js";
 import type {
   FileDeclaration,
   PreparedUpload,
@@ -142,16 +142,6 @@ async function resolveHeaders(option: HeadersOption | undefined): Promise<Record
     out[key] = value;
   });
   return out;
-}
-
-/** A user callback must not break the upload; its error is reported where the platform can. */
-function safely(fn: () => void): void {
-  try {
-    fn();
-  } catch (error) {
-    const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
-    if (typeof report === "function") report(error);
-  }
 }
 
 function declare(file: FileInput, index: number): FileDeclaration {
@@ -420,8 +410,10 @@ export function createUploader<R extends RouterShape<R>>(options: UploaderOption
             },
             (error: unknown) => {
               progress.state(i, "failed");
-              fail(error);
-              throw error;
+              // Whatever failed while handling file i is about file i (cancellations aside).
+              const e = error instanceof UploadError && error.code !== "ABORTED" ? error.withFileIndex(i) : error;
+              fail(e);
+              throw e;
             },
           ),
         ),
