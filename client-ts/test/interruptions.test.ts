@@ -213,3 +213,59 @@ describe("a dropped connection", () => {
     expect((err as UploadError).fileIndex).toBe(0);
   });
 });
+
+describe("a failed PUT is recovered from its status", () => {
+  it("a lost answer: the stored file is taken as it is, not sent again", async () => {
+    let puts = 0;
+    const losesFirstAnswer = async (url: string, init?: RequestInit) => {
+      const res = await fetch(url, init);
+      if (init?.method === "PUT" && ++puts === 1) {
+        await res.text();
+        throw new TypeError("fetch failed: the connection closed before the answer");
+      }
+      return res;
+    };
+    const up = createUploader<UploadRouter>({
+      url: base(),
+      fetch: losesFirstAnswer,
+      headers: { "x-user": "ann" },
+      retries: { minDelay: 10 },
+    });
+    const keys: string[] = [];
+    const [res] = await up.upload("profilePicture", { files: [png("kept.png")], onUploadBegin: (f) => keys.push(f.key) });
+    expect(puts).toBe(1);
+    expect(res!.key).toBe(keys[0]);
+    expect(res!.serverData.uploadedBy).toBe("ann");
+  });
+
+  it("a 5xx before the server took the upload: the same URL is used again", async () => {
+    let puts = 0;
+    const busyOnce = async (url: string, init?: RequestInit) => {
+      if (init?.method === "PUT" && ++puts === 1) {
+        return new Response("<html>502 Bad Gateway</html>", { status: 502, headers: { "content-type": "text/html" } });
+      }
+      return fetch(url, init);
+    };
+    const up = createUploader<UploadRouter>({ url: base(), fetch: busyOnce, headers: { "x-user": "ann" }, retries: { minDelay: 10 } });
+    const keys: string[] = [];
+    const [res] = await up.upload("profilePicture", { files: [png("again.png")], onUploadBegin: (f) => keys.push(f.key) });
+    expect(puts).toBe(2);
+    expect(res!.key).toBe(keys[0]);
+  });
+
+  it("a 4xx from the PUT is not retried", async () => {
+    let puts = 0;
+    const refused = async (url: string, init?: RequestInit) => {
+      if (init?.method === "PUT") {
+        puts++;
+        return fetch(url.replace(/sig=[^&]+/, "sig=k1.forged"), init);
+      }
+      return fetch(url, init);
+    };
+    const up = createUploader<UploadRouter>({ url: base(), fetch: refused, headers: { "x-user": "ann" }, retries: { minDelay: 10 } });
+    const err = await up.upload("profilePicture", { files: [png("forged.png")] }).catch((e: unknown) => e);
+    expect((err as UploadError).code).toBe("SIGNATURE_INVALID");
+    expect((err as UploadError).status).toBe(403);
+    expect(puts).toBe(1);
+  });
+});
