@@ -13,8 +13,11 @@
 //! Each round uploads once to every target (the order rotates between rounds); every answer's
 //! SHA-256 and size are checked and the stored file is compared in length, then deleted. The
 //! report gives MB/s (10^6 bytes per second of curl's `time_total`) per target, the median of
-//! the per-round ratios Uplift/baseline, and each server's peak RSS (VmHWM, reset through
-//! `/proc/PID/clear_refs` before each upload). It is a benchmark: missed targets are reported,
+//! the per-round ratios Uplift/baseline, the CPU time the server spent per upload (all threads,
+//! from `/proc/PID/stat`; steadier than wall time when other work shares the machine), and
+//! each server's peak RSS (VmHWM, reset through `/proc/PID/clear_refs` before each upload).
+//! Between uploads the stored file is deleted and `sync` commits the deletion, so that its
+//! journal work is not billed to the next upload's fsync. It is a benchmark: missed targets are reported,
 //! not failed; a wrong hash or an HTTP error fails the run.
 //!
 //! Options: `--size-mib N` (default 1024), `--runs N` (default 3), `--workers N` (actix workers
@@ -99,6 +102,9 @@ struct Sample {
     mb_per_s: f64,
     /// VmHWM of the receiving server during the upload, when the kernel lets us reset it.
     peak_kib: Option<u64>,
+    /// CPU time (user + system, all threads) the receiving server spent on the upload. Less
+    /// sensitive than wall time to other work on the machine.
+    cpu_s: Option<f64>,
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -123,6 +129,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let baseline = Server::start(&exe, "baseline", &tmp.path().join("baseline"), &args)?;
     let bench = Bench {
         tmp: tmp.path(),
+        clock_ticks: clock_ticks(),
         uplift: &uplift,
         baseline: &baseline,
     };
@@ -149,10 +156,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
             let target = TARGETS[idx];
             let sample = bench.upload(target, &input, size, &expected_sha)?;
             eprintln!(
-                "bench: round {}: {:<34} {:>8.1} MB/s  peak RSS {}",
+                "bench: round {}: {:<34} {:>8.1} MB/s  server CPU {}  peak RSS {}",
                 round + 1,
                 target.label(),
                 sample.mb_per_s,
+                fmt_secs(sample.cpu_s),
                 fmt_kib(sample.peak_kib)
             );
             row[idx] = Some(sample);
@@ -196,6 +204,10 @@ fn report(args: &Args, samples: &[[Option<Sample>; 3]], env: &Environment) {
         |t: usize| -> Vec<&Sample> { samples.iter().filter_map(|row| row[t].as_ref()).collect() };
     let mbps = |t: usize| -> Vec<f64> { get(t).iter().map(|s| s.mb_per_s).collect() };
     let peak = |t: usize| -> Option<u64> { get(t).iter().filter_map(|s| s.peak_kib).max() };
+    let cpu = |t: usize| -> Option<f64> {
+        let v: Vec<f64> = get(t).iter().filter_map(|s| s.cpu_s).collect();
+        (!v.is_empty()).then(|| median(&v))
+    };
     let ratios = |t: usize| -> Vec<f64> {
         samples
             .iter()
@@ -214,7 +226,8 @@ fn report(args: &Args, samples: &[[Option<Sample>; 3]], env: &Environment) {
         args.baseline_buffer.unwrap_or(256 * 1024) / 1024
     );
     println!(
-        "load average before {} / after {} ({:.0} s measured); MB/s = 10^6 bytes/s of curl time_total",
+        "load average before {} / after {} ({:.0} s measured); MB/s = 10^6 bytes/s of curl \
+         time_total; server CPU = user+system time of the server process per upload (median)",
         env.load_before,
         env.load_after,
         env.elapsed.as_secs_f64()
@@ -224,8 +237,8 @@ fn report(args: &Args, samples: &[[Option<Sample>; 3]], env: &Environment) {
         .map(|i| format!("{:>9}", format!("run {i}")))
         .collect();
     println!(
-        "{:<34}{runs_header}{:>10}{:>14}",
-        "target (MB/s)", "median", "peak RSS"
+        "{:<34}{runs_header}{:>10}{:>12}{:>12}",
+        "target (MB/s)", "median", "server CPU", "peak RSS"
     );
     for (t, target) in TARGETS.iter().enumerate() {
         let cells: String = samples
@@ -236,9 +249,10 @@ fn report(args: &Args, samples: &[[Option<Sample>; 3]], env: &Environment) {
             })
             .collect();
         println!(
-            "{:<34}{cells}{:>10.1}{:>14}",
+            "{:<34}{cells}{:>10.1}{:>12}{:>12}",
             target.label(),
             median(&mbps(t)),
+            fmt_secs(cpu(t)),
             fmt_kib(peak(t))
         );
     }
@@ -249,7 +263,7 @@ fn report(args: &Args, samples: &[[Option<Sample>; 3]], env: &Environment) {
         let m = median(&r);
         let each: Vec<String> = r.iter().map(|x| format!("{x:.3}")).collect();
         println!(
-            "ratio uplift {what}/baseline: {m:.3} (median of rounds: {}) — target ≥ {TARGET_RATIO:.2}: {}",
+            "ratio uplift {what}/baseline: {m:.3} (median; per round {}) — target ≥ {TARGET_RATIO:.2}: {}",
             each.join(", "),
             verdict(m >= TARGET_RATIO)
         );
@@ -298,6 +312,13 @@ fn median(values: &[f64]) -> f64 {
         v[mid]
     } else {
         (v[mid - 1] + v[mid]) / 2.0
+    }
+}
+
+fn fmt_secs(secs: Option<f64>) -> String {
+    match secs {
+        Some(s) => format!("{s:.2} s"),
+        None => "n/a".into(),
     }
 }
 
@@ -429,6 +450,8 @@ impl Drop for Server {
 
 struct Bench<'a> {
     tmp: &'a Path,
+    /// `getconf CLK_TCK`: the unit of the CPU times in `/proc/PID/stat`.
+    clock_ticks: f64,
     uplift: &'a Server,
     baseline: &'a Server,
 }
@@ -486,6 +509,7 @@ impl Bench<'_> {
         };
 
         let hwm_reset = reset_peak_rss(server.pid);
+        let cpu_before = cpu_ticks(server.pid);
         let resp = match (target, &put_url_and_headers) {
             (Target::Put, Some((url, headers))) => {
                 let mut a: Vec<&str> = vec!["-T", file_arg];
@@ -509,6 +533,10 @@ impl Bench<'_> {
                     &format!("{}/upload", server.origin),
                 ])?
             }
+        };
+        let cpu_s = match (cpu_before, cpu_ticks(server.pid)) {
+            (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / self.clock_ticks),
+            _ => None,
         };
         let peak_kib = if hwm_reset {
             rss_kib(server.pid, "VmHWM:")
@@ -560,11 +588,15 @@ impl Bench<'_> {
             ));
         }
         std::fs::remove_file(&stored).map_err(|e| format!("{}: {e}", stored.display()))?;
-        // Let the background completion hook and the deletion settle before the next upload.
+        // Let the background completion hook and the deletion settle before the next upload,
+        // and commit the deletion now: otherwise its journal work lands in whichever fsync
+        // comes next, possibly another target's.
+        let _ = Command::new("sync").status();
         std::thread::sleep(Duration::from_millis(300));
         Ok(Sample {
             mb_per_s: size as f64 / resp.seconds / 1e6,
             peak_kib,
+            cpu_s,
         })
     }
 
@@ -628,6 +660,24 @@ fn rss_kib(pid: u32, field: &str) -> Option<u64> {
         .trim()
         .parse()
         .ok()
+}
+
+/// utime + stime of a process, all threads, in clock ticks.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may contain spaces: utime and
+    // stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
 }
 
 fn loadavg() -> String {
