@@ -1,0 +1,23 @@
+// The page's one uploader, typed by the demo's generated router: every hook and component
+// below is checked against the routes' inputs and server data by `tsc`.
+
+import { generateReactHelpers } from "@uplift/client/react";
+import type { UploadRouter } from "@generated/router";
+
+/** The name sent as `x-user` (the toy auth's header); empty: the sign-in cookie is used. */
+let actAs = "";
+
+export function setActAs(name: string): void {
+  actAs = name.trim();
+}
+
+export const { uploader, useUpload, useServerData, UploadButton, UploadDropzone } = generateReactHelpers<UploadRouter>({
+  url: "/api/uploads",
+  // Read at each call, so changing the field takes effect at the next upload.
+  headers: (): Record<string, string> => (actAs ? { "x-user": actAs } : {}),
+});
+
+/** Tells the activity list that a hook may have run. */
+export function activityChanged(): void {
+  window.dispatchEvent(new Event("uplift-demo:activity"));
+}
