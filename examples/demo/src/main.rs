@@ -89,6 +89,15 @@ async fn run(settings: Settings) -> Result<(), String> {
         .map_err(|e| format!("could not create {}: {e}", files_dir.display()))?;
     routes::set_files_dir(files_dir.clone());
     tracing::info!("files: {}", files_dir.display());
+    let web_dir = page::web_dir();
+    if web_dir.join("index.html").is_file() {
+        tracing::info!("page: the React build in {}", web_dir.display());
+    } else {
+        tracing::info!(
+            "page: plain HTML (no React build in {}; `cargo xtask demo` builds it)",
+            web_dir.display()
+        );
+    }
 
     let mut builder = Uplift::builder(routes::router())
         .storage(storage)

@@ -1,4 +1,12 @@
 //! The demo page and its few helper endpoints: sign in/out, who am I, recent hook activity.
+//!
+//! `/` is the React page built by Vite into `examples/demo/web/dist` (`cargo xtask demo` builds
+//! it when it is missing or stale), read from disk at each request so a rebuild needs no
+//! restart; another build directory is chosen with `UPLIFT_DEMO_WEB_DIR`. Without a build, `/`
+//! is the plain HTML page, which stays at `/plain` for use without JavaScript.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
@@ -17,10 +25,28 @@ const STYLE_CSS: &str = include_str!("../static/style.css");
 const PAGE_CSP: &str = "default-src 'self'; img-src 'self' blob:; media-src 'self' blob:; \
     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// Where the built React page is looked for, unless `UPLIFT_DEMO_WEB_DIR` says otherwise.
+const DEFAULT_WEB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/web/dist");
+
+static WEB_DIR: OnceLock<PathBuf> = OnceLock::new();
+
+/// The directory of the built React page (`index.html` + `assets/`), from `UPLIFT_DEMO_WEB_DIR`
+/// or `examples/demo/web/dist`. It need not exist: `/` then serves the plain page.
+pub fn web_dir() -> &'static Path {
+    WEB_DIR.get_or_init(|| {
+        std::env::var_os("UPLIFT_DEMO_WEB_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_WEB_DIR))
+    })
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // GET and HEAD (actix sends no body for HEAD).
     let get_or_head = || web::route().guard(guard::Any(guard::Get()).or(guard::Head()));
     cfg.service(web::resource("/").route(get_or_head().to(index)))
+        .service(web::resource("/plain").route(get_or_head().to(plain_index)))
+        .service(web::resource("/assets/{name}").route(get_or_head().to(built_asset)))
         .service(web::resource("/app.js").route(get_or_head().to(app_js)))
         .service(web::resource("/style.css").route(get_or_head().to(style_css)))
         // No icon; answering keeps browsers from logging a 404 on every visit.
@@ -39,8 +65,26 @@ fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
         .body(body)
 }
 
+/// `/`: the built React page when there is one, else the plain page.
 async fn index() -> HttpResponse {
-    let mut res = asset("text/html; charset=utf-8", INDEX_HTML);
+    match tokio::fs::read(web_dir().join("index.html")).await {
+        Ok(html) => page_headers(
+            HttpResponse::Ok()
+                .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+                .insert_header((header::CACHE_CONTROL, "no-cache"))
+                .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                .body(html),
+        ),
+        Err(_) => plain_index().await,
+    }
+}
+
+/// `/plain`: the page without a build step; its forms work without JavaScript.
+async fn plain_index() -> HttpResponse {
+    page_headers(asset("text/html; charset=utf-8", INDEX_HTML))
+}
+
+fn page_headers(mut res: HttpResponse) -> HttpResponse {
     res.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         header::HeaderValue::from_static(PAGE_CSP),
@@ -50,6 +94,43 @@ async fn index() -> HttpResponse {
         header::HeaderValue::from_static("no-referrer"),
     );
     res
+}
+
+/// `/assets/{name}`: a file of the Vite build. Names are content-hashed, so they are cached
+/// for good; only plain file names are served (no `/`, no `..`, no dot files).
+async fn built_asset(name: web::Path<String>) -> HttpResponse {
+    let name = name.into_inner();
+    let plain = !name.is_empty()
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    let not_found = || {
+        HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("no such asset; rebuild the page with `cargo xtask demo`")
+    };
+    if !plain {
+        return not_found();
+    }
+    let Ok(body) = tokio::fs::read(web_dir().join("assets").join(&name)).await else {
+        return not_found();
+    };
+    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    let content_type = match ext {
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "map" | "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "woff2" => "font/woff2",
+        _ => "application/octet-stream",
+    };
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(body)
 }
 
 async fn app_js() -> HttpResponse {
@@ -65,14 +146,24 @@ struct LoginForm {
     name: String,
 }
 
-fn back_home() -> actix_web::HttpResponseBuilder {
+/// `?next=/plain` sends the plain page's forms back to it; nothing else is a place to go.
+#[derive(Debug, Deserialize)]
+struct Next {
+    next: Option<String>,
+}
+
+fn back_home(next: &Next) -> actix_web::HttpResponseBuilder {
+    let to = match next.next.as_deref() {
+        Some("/plain") => "/plain",
+        _ => "/",
+    };
     let mut res = HttpResponse::SeeOther();
-    res.insert_header((header::LOCATION, "/"));
+    res.insert_header((header::LOCATION, to));
     res
 }
 
 /// `POST /login` with `name=…`: sets the toy-auth cookie and goes back to the page.
-async fn login(form: web::Form<LoginForm>) -> HttpResponse {
+async fn login(next: web::Query<Next>, form: web::Form<LoginForm>) -> HttpResponse {
     let Some(name) = valid_name(&form.name) else {
         return HttpResponse::BadRequest()
             .content_type("text/plain; charset=utf-8")
@@ -85,13 +176,13 @@ async fn login(form: web::Form<LoginForm>) -> HttpResponse {
         .http_only(true)
         .same_site(SameSite::Lax)
         .finish();
-    back_home().cookie(cookie).finish()
+    back_home(&next).cookie(cookie).finish()
 }
 
-async fn logout() -> HttpResponse {
+async fn logout(next: web::Query<Next>) -> HttpResponse {
     let mut cookie = Cookie::build(COOKIE, "").path("/").finish();
     cookie.make_removal();
-    back_home().cookie(cookie).finish()
+    back_home(&next).cookie(cookie).finish()
 }
 
 /// `GET /api/demo/me`: `{"user": "ann"}` or `{"user": null}`.
