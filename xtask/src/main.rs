@@ -8,6 +8,7 @@ use std::process::{exit, Command};
 
 mod bench;
 mod external;
+mod web;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -15,7 +16,10 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(rest),
         Some("bench") => bench::run(rest),
-        Some("demo") => run(cargo().args(["run", "-p", "uplift-demo"]).args(rest)),
+        // Builds the React page first when it is missing or stale (needs npm; without it the
+        // demo serves its plain page), then runs the demo server.
+        Some("demo") => web::ensure_demo_page()
+            .and_then(|()| run(cargo().args(["run", "-p", "uplift-demo"]).args(rest))),
         _ => {
             eprintln!("usage: cargo xtask <test|bench|demo> [args]");
             exit(2);
