@@ -1,0 +1,423 @@
+// The demo page in a real browser: Debian's Chromium (/usr/bin/chromium) driven by
+// playwright-core, against the real demo server (its built binary, a temporary data dir, a free
+// port). A plain Node script: each check prints ok/FAIL, the last line is `N passed, M failed`,
+// and the exit code is non-zero when anything failed. Every wait is bounded.
+//
+//   npm run test:e2e            (from the repo root or examples/demo/web)
+//
+// It builds the page (`vite build`) and the demo binary (`cargo build -p uplift-demo`) first.
+// Environment (all optional):
+//   CHROMIUM_PATH          the browser (default /usr/bin/chromium; `apt-get install -y chromium`)
+//   UPLIFT_DEMO_BIN        a built demo binary to use instead of building one
+//   UPLIFT_E2E_SKIP_BUILD  1: use examples/demo/web/dist as it is
+//   UPLIFT_E2E_KEEP        1: keep the temporary data dir and print where it is
+
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, rmSync, statSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { deflateSync } from "node:zlib";
+import assert from "node:assert/strict";
+
+import { chromium } from "playwright-core";
+
+const WEB = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const ROOT = resolve(WEB, "../../..");
+const ARTIFACTS = join(WEB, "e2e/artifacts");
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const TOTAL_TIMEOUT_MS = 10 * 60 * 1000; // builds included
+const USER = "e2e-ann";
+const MB = 1024 * 1024;
+
+const log = (...args) => console.log(...args);
+
+// --- a watchdog, so a hang can never outlive the run -----------------------------------------
+const cleanups = [];
+const watchdog = setTimeout(() => {
+  console.error(`e2e: the whole run took longer than ${TOTAL_TIMEOUT_MS / 1000}s; giving up`);
+  for (const c of cleanups.reverse()) {
+    try {
+      c();
+    } catch {
+      // best effort
+    }
+  }
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}, TOTAL_TIMEOUT_MS);
+watchdog.unref();
+
+// --- helpers ---------------------------------------------------------------------------------
+function sh(cmd, args, opts = {}) {
+  log(`$ ${cmd} ${args.join(" ")}`);
+  const r = spawnSync(cmd, args, { stdio: ["ignore", "inherit", "inherit"], timeout: 8 * 60 * 1000, ...opts });
+  if (r.error) throw new Error(`${cmd} could not run: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited with ${r.status ?? r.signal}`);
+  return r;
+}
+
+/** The demo binary: UPLIFT_DEMO_BIN, or what `cargo build -p uplift-demo` says it built. */
+function demoBinary() {
+  if (process.env.UPLIFT_DEMO_BIN) return process.env.UPLIFT_DEMO_BIN;
+  log("$ cargo build -p uplift-demo --message-format=json-render-diagnostics");
+  const r = spawnSync("cargo", ["build", "-p", "uplift-demo", "--message-format=json-render-diagnostics"], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "inherit"],
+    encoding: "utf8",
+    maxBuffer: 64 * MB,
+    timeout: 15 * 60 * 1000,
+  });
+  if (r.status !== 0) throw new Error(`cargo build -p uplift-demo failed (${r.status ?? r.signal ?? r.error})`);
+  for (const line of r.stdout.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const msg = JSON.parse(line);
+    if (msg.reason === "compiler-artifact" && msg.target?.name === "uplift-demo" && msg.executable) {
+      return msg.executable;
+    }
+  }
+  throw new Error("cargo did not report the uplift-demo executable");
+}
+
+/** Starts the demo on a free port with its own data dir; resolves once it listens. */
+async function startDemo(bin, dataDir) {
+  const child = spawn(bin, [], {
+    env: {
+      ...process.env,
+      UPLIFT_DATA_DIR: dataDir,
+      UPLIFT_BIND: "127.0.0.1:0",
+      UPLIFT_DEMO_WEB_DIR: join(WEB, "dist"),
+      RUST_LOG: "warn,uplift_demo=info",
+      NO_COLOR: "1",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output = [];
+  const url = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`the demo did not start within 30s:\n${output.join("")}`)), 30_000);
+    const onData = (chunk) => {
+      const text = chunk.toString();
+      output.push(text);
+      const m = /listening on (127\.0\.0\.1:\d+)/.exec(output.join(""));
+      if (m) {
+        clearTimeout(timer);
+        ok(`http://${m[1]}`);
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      fail(new Error(`the demo exited (${code}) before listening:\n${output.join("")}`));
+    });
+  });
+  // Go on reading so the pipes never fill; keep the tail for failure reports.
+  const keep = (chunk) => {
+    output.push(chunk.toString());
+    if (output.length > 400) output.splice(0, output.length - 400);
+  };
+  child.stdout.removeAllListeners("data").on("data", keep);
+  child.stderr.removeAllListeners("data").on("data", keep);
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill("SIGTERM");
+    const exited = await Promise.race([
+      new Promise((ok) => child.once("exit", () => ok(true))),
+      new Promise((ok) => setTimeout(() => ok(false), 5000)),
+    ]);
+    if (!exited) child.kill("SIGKILL");
+  };
+  cleanups.push(() => child.kill("SIGKILL"));
+  return { url, stop, output: () => output.join("") };
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function chunk(type, data) {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+/** A real RGB PNG: a diagonal gradient, so the preview visibly shows it. */
+function png(width, height) {
+  const rows = [];
+  for (let y = 0; y < height; y++) {
+    const row = Buffer.alloc(1 + width * 3);
+    for (let x = 0; x < width; x++) {
+      row[1 + x * 3] = Math.round((x / width) * 255);
+      row[2 + x * 3] = Math.round((y / height) * 200) + 40;
+      row[3 + x * 3] = 220;
+    }
+    rows.push(row);
+  }
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(Buffer.concat(rows))),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+/** A sparse file of `size` bytes that starts like an MP4 (an `ftyp` box), so it sniffs as video/mp4. */
+function mp4File(path, size) {
+  const fd = openSync(path, "w");
+  const ftyp = Buffer.from([
+    0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70, 0x6d, 0x70, 0x34, 0x32, 0, 0, 0, 0, 0x6d, 0x70, 0x34, 0x32, 0x69, 0x73,
+    0x6f, 0x6d,
+  ]);
+  writeSync(fd, ftyp, 0, ftyp.length, 0);
+  writeSync(fd, Buffer.from([0]), 0, 1, size - 1);
+  closeSync(fd);
+}
+
+/** Every file under `dir` with its size. */
+function filesUnder(dir) {
+  const out = [];
+  if (!existsSync(dir)) return out;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...filesUnder(p));
+    else if (entry.isFile()) out.push({ path: p, size: statSync(p).size });
+  }
+  return out;
+}
+
+async function until(what, fn, timeoutMs = 15_000, everyMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}${last ? `: ${last.message}` : ""}`);
+    await new Promise((ok) => setTimeout(ok, everyMs));
+  }
+}
+
+// --- the run ---------------------------------------------------------------------------------
+const results = [];
+async function check(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (error) {
+    results.push({ name, ok: false, error });
+    log(`FAIL ${name} (${Date.now() - started} ms)\n     ${String(error?.stack ?? error).split("\n").join("\n     ")}`);
+  }
+}
+
+async function main() {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`no browser at ${CHROMIUM}: install Debian's Chromium with \`apt-get install -y chromium\` (or set CHROMIUM_PATH)`);
+  }
+  if (process.env.UPLIFT_E2E_SKIP_BUILD !== "1") sh("npm", ["run", "build"], { cwd: WEB });
+  assert.ok(existsSync(join(WEB, "dist/index.html")), "the page is built (examples/demo/web/dist/index.html)");
+  const bin = demoBinary();
+
+  const work = mkdtempSync(join(tmpdir(), "uplift-e2e-"));
+  const dataDir = join(work, "data");
+  if (process.env.UPLIFT_E2E_KEEP === "1") log(`e2e: data dir ${dataDir}`);
+  else cleanups.push(() => rmSync(work, { recursive: true, force: true }));
+  mkdirSync(ARTIFACTS, { recursive: true });
+
+  const demo = await startDemo(bin, dataDir);
+  log(`e2e: demo at ${demo.url}, data in ${dataDir}`);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: 30_000,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  cleanups.push(() => browser.close().catch(() => {}));
+  const context = await browser.newContext({ viewport: { width: 1200, height: 1000 }, acceptDownloads: false });
+  context.setDefaultTimeout(15_000);
+  context.setDefaultNavigationTimeout(20_000);
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console error: ${m.text()}`);
+  });
+  const requests = [];
+  page.on("request", (r) => requests.push({ method: r.method(), url: r.url() }));
+
+  try {
+    await check("the React page is served at / and signs in with the /login cookie", async () => {
+      await page.goto(`${demo.url}/`);
+      await page.getByRole("heading", { level: 1, name: "Uplift demo" }).waitFor();
+      for (const slug of ["profilePicture", "messageAttachment", "mediaPost", "documentReview"]) {
+        await page.locator(`#route-${slug} .uplift-root`).waitFor();
+      }
+      // The route config arrived: the accepted types are described in words.
+      await page.locator("#route-profilePicture .uplift-allowed", { hasText: "Image up to 2 MB" }).waitFor();
+      assert.equal(await page.locator("#route-profilePicture input[type=file]").getAttribute("accept"), "image/*");
+      await page.locator("#signin-name").fill(USER);
+      await Promise.all([page.waitForURL(`${demo.url}/`), page.getByRole("button", { name: "Sign in" }).click()]);
+      await page.locator("#who", { hasText: `Signed in as ${USER}.` }).waitFor();
+    });
+
+    await check("profilePicture: a chosen image goes to 100% and its server data is shown", async () => {
+      const route = page.locator("#route-profilePicture");
+      const seen = [];
+      const sampler = setInterval(() => {
+        route
+          .locator("progress.uplift-progress-bar")
+          .evaluate((p) => p.value)
+          .then((v) => seen.push(v))
+          .catch(() => {});
+      }, 20);
+      try {
+        await route.locator("input[type=file]").setInputFiles({ name: "avatar.png", mimeType: "image/png", buffer: png(320, 200) });
+        await route.locator(".uplift-status[data-state=complete]", { hasText: "Upload complete." }).waitFor();
+      } finally {
+        clearInterval(sampler);
+      }
+      assert.equal(await route.locator("progress.uplift-progress-bar").evaluate((p) => p.value), 100);
+      await route.locator(".uplift-progress-value", { hasText: "100%" }).waitFor();
+      for (let i = 1; i < seen.length; i++) assert.ok(seen[i] >= seen[i - 1], `progress went back: ${seen.join(",")}`);
+      const data = JSON.parse(await route.locator(".server-data pre").textContent());
+      assert.equal(data.uploadedBy, USER);
+      assert.match(data.url, /\/api\/uploads\/download\//);
+      await route.getByText(`New profile picture of ${USER}.`).waitFor();
+      const img = route.locator(".file img");
+      await until("the uploaded image to load", () => img.evaluate((el) => el.complete && el.naturalWidth === 320));
+      await page.screenshot({ path: join(ARTIFACTS, "after-upload.png"), fullPage: true });
+    });
+
+    await check("profilePicture: a dropped 3 MB image is refused in words, before any request", async () => {
+      const route = page.locator("#route-profilePicture");
+      const before = requests.length;
+      const dataTransfer = await page.evaluateHandle((size) => {
+        const bytes = new Uint8Array(size);
+        bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], "huge.png", { type: "image/png" }));
+        return dt;
+      }, 3 * MB);
+      const zone = route.locator(".uplift-root");
+      await zone.dispatchEvent("dragenter", { dataTransfer });
+      await zone.dispatchEvent("dragover", { dataTransfer });
+      await zone.dispatchEvent("drop", { dataTransfer });
+      const status = route.locator(".uplift-status[data-state=error]");
+      await status.waitFor();
+      const text = await status.textContent();
+      assert.match(text, /^TOO_LARGE: `huge\.png` is 3145728 bytes; image files may be at most 2097152 bytes/);
+      assert.equal(await status.getAttribute("data-code"), "TOO_LARGE");
+      const sent = requests.slice(before).filter((r) => r.method !== "GET");
+      assert.deepEqual(sent, [], "the client-side check refuses before any request");
+    });
+
+    await check("mediaPost: a 200 MB video cancelled mid-way shows cancelled and nothing is stored", async () => {
+      const route = page.locator("#route-mediaPost");
+      const video = join(work, "clip.mp4");
+      mp4File(video, 200 * MB);
+      // Loopback is fast; slow the upload down so that "mid-way" lasts a few seconds.
+      const cdp = await context.newCDPSession(page);
+      await cdp.send("Network.enable");
+      await cdp.send("Network.emulateNetworkConditions", {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: 40 * MB,
+      });
+      const before = requests.length;
+      await route.getByLabel("Caption").fill("A long clip, cancelled");
+      await route.locator("input[type=file]").setInputFiles(video);
+      await route.locator(".uplift-files li", { hasText: "clip.mp4" }).waitFor();
+      await route.getByRole("button", { name: "Upload 1 file" }).click();
+      const bar = route.locator("progress.uplift-progress-bar");
+      const at = await until("the upload to be under way", async () => {
+        const v = await bar.evaluate((p) => p.value);
+        return v >= 5 && v < 90 ? v : 0;
+      }, 60_000, 50);
+      const button = route.locator(".uplift-button[data-state=uploading]");
+      assert.match(await button.textContent(), /^Cancel · \d+%$/);
+      await button.click();
+      await route.locator(".uplift-status[data-state=cancelled]", { hasText: "Upload cancelled." }).waitFor();
+      const after = await bar.evaluate((p) => p.value);
+      assert.ok(after < 100, `cancelled at ${at}%, bar at ${after}%`);
+      await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+      await cdp.detach();
+
+      // The key of the cancelled upload, from its signed PUT.
+      const put = requests.slice(before).find((r) => r.method === "PUT" && r.url.includes("/api/uploads/upload/"));
+      assert.ok(put, "a PUT was sent");
+      const key = decodeURIComponent(new URL(put.url).pathname.split("/").pop());
+      // Nothing visible: the status is not complete, and no file of 1 MB or more is in the data dir.
+      const status = await until("the server to drop the interrupted upload", async () => {
+        const res = await fetch(`${demo.url}/api/uploads/files/${encodeURIComponent(key)}`, { headers: { "x-user": USER } });
+        const body = await res.json();
+        const big = filesUnder(dataDir).filter((f) => f.size >= MB);
+        return body.status !== "pending" && body.status !== "uploading" && big.length === 0 ? body : null;
+      }, 15_000, 200);
+      assert.notEqual(status.status, "complete", JSON.stringify(status));
+      assert.equal(status.file ?? null, null, `no stored file: ${JSON.stringify(status)}`);
+      const named = filesUnder(dataDir).filter((f) => f.path.includes(key));
+      assert.deepEqual(named, [], "no file under the data dir carries the key");
+      log(`     cancelled at ${at}%; the server says ${status.status}${status.error ? ` (${status.error.code})` : ""}`);
+    });
+
+    await check("the page logged no errors beyond the refusals it showed", async () => {
+      // The refused upload never reached the server, and a cancelled request is not a console error.
+      const unexpected = problems.filter((p) => !/ERR_ABORTED|net::ERR_/.test(p));
+      assert.deepEqual(unexpected, []);
+    });
+  } finally {
+    await browser.close().catch(() => {});
+    await demo.stop();
+    if (results.some((r) => !r.ok)) {
+      log("--- demo server log (tail) ---");
+      log(demo.output().split("\n").slice(-40).join("\n"));
+    }
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  results.push({ name: "setup", ok: false, error });
+  log(`FAIL setup\n     ${String(error?.stack ?? error).split("\n").join("\n     ")}`);
+} finally {
+  for (const c of cleanups.reverse()) {
+    try {
+      await c();
+    } catch {
+      // best effort
+    }
+  }
+}
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+log(`screenshot: ${join(ARTIFACTS, "after-upload.png")}`);
+log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
