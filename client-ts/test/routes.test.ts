@@ -1,7 +1,7 @@
 // Uploads to every route of the running demo, and what comes back.
 
 import { describe, expect, it } from "vitest";
-import type { UploadRouter } from "../../generated/ts/router.js";
+import { routeConfig, type UploadRouter } from "../../generated/ts/router.js";
 import { createUploader, type UploadProgress } from "../src/index.js";
 import { base, jpeg, mp4, pdf, png, recordingFetch, sha256 } from "./helpers.js";
 
@@ -23,6 +23,27 @@ describe("route configs", () => {
     await u.upload("profilePicture", { files: [png("a.png")] });
     await u.upload("profilePicture", { files: [png("b.png")] });
     expect(rec.count("GET")).toBe(1);
+  });
+});
+
+describe("the generated routeConfig", () => {
+  it("is what the server serves (without the input schemas)", async () => {
+    const served = await up().routeConfig();
+    for (const route of served) {
+      const { inputSchema, ...rules } = route;
+      expect(inputSchema).toBeTypeOf("object");
+      expect(routeConfig[route.slug as keyof typeof routeConfig]).toEqual(rules);
+    }
+    expect(Object.keys(routeConfig).sort()).toEqual(served.map((r) => r.slug).sort());
+  });
+
+  it("stands in for GET {base}: checks run with no request at all", async () => {
+    const rec = recordingFetch();
+    const u = createUploader<UploadRouter>({ url: base(), fetch: rec.fetch, routes: routeConfig });
+    const err = await u.upload("profilePicture", { files: [png("big.png", 3 * 1024 * 1024)] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "TOO_LARGE", status: 0 });
+    expect(rec.sent).toEqual([]);
+    expect((await u.routeConfig("mediaPost")).types.map((t) => t.type)).toEqual(["image", "video"]);
   });
 });
 
