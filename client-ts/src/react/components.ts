@@ -59,6 +59,8 @@ export interface UploadRenderState {
   isDragging: boolean;
   /** Files chosen and not yet sent (manual mode). */
   pendingFiles: File[];
+  /** The files of the running (or last) upload. */
+  sendingFiles: File[];
   error: UploadError | null;
   routeConfig: RouteConfig | undefined;
   mode: UploadMode;
@@ -116,8 +118,11 @@ function plural(n: number, one: string, many: string): string {
 function statusText(s: UploadRenderState): string {
   switch (s.status) {
     case "uploading":
-      // Announced in steps of 10 % so screen readers are not flooded; the bar shows every percent.
-      return `Uploading… ${Math.floor(s.progress / 10) * 10}%`;
+      // The percentage is in the bar (and the button's label): a live region that changed at
+      // every percent would flood screen readers.
+      return s.sendingFiles.length === 1
+        ? `Uploading ${s.sendingFiles[0]!.name}…`
+        : `Uploading ${s.sendingFiles.length} files…`;
     case "complete":
       return "Upload complete.";
     case "cancelled":
@@ -170,6 +175,7 @@ function useUploadControl<R extends RouterShape<R>, K extends Slug<R>>(
     ...(props.headers === undefined ? {} : { headers: props.headers }),
   });
   const [pendingFiles, setPendingFiles] = useState<File[]>([]);
+  const [sendingFiles, setSendingFiles] = useState<File[]>([]);
   const [isDragging, setDragging] = useState(false);
   const inputRef = useRef<HTMLInputElement>(null);
   const attrs = inputAttributes(upload.routeConfig);
@@ -178,6 +184,7 @@ function useUploadControl<R extends RouterShape<R>, K extends Slug<R>>(
   const start = useCallback(
     (files: File[]) => {
       setPendingFiles([]);
+      setSendingFiles(files);
       const startUpload = upload.startUpload as unknown as (files: File[], input?: unknown) => Promise<unknown>;
       void startUpload(files, input);
     },
@@ -208,6 +215,7 @@ function useUploadControl<R extends RouterShape<R>, K extends Slug<R>>(
     isUploading: upload.isUploading,
     isDragging,
     pendingFiles,
+    sendingFiles,
     error: upload.error,
     routeConfig: upload.routeConfig,
     mode,
