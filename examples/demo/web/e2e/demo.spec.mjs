@@ -333,8 +333,58 @@ async function main() {
       const text = await status.textContent();
       assert.match(text, /^TOO_LARGE: `huge\.png` is 3145728 bytes; image files may be at most 2097152 bytes/);
       assert.equal(await status.getAttribute("data-code"), "TOO_LARGE");
+      await route.screenshot({ path: join(ARTIFACTS, "refused.png") });
       const sent = requests.slice(before).filter((r) => r.method !== "GET");
       assert.deepEqual(sent, [], "the client-side check refuses before any request");
+    });
+
+    await check("keyboard: Tab reaches a route's button, its focus is visible, Enter opens the file chooser", async () => {
+      // Listening before any key is pressed: Playwright intercepts choosers once it listens.
+      const choosers = [];
+      const onChooser = (c) => choosers.push(c);
+      page.on("filechooser", onChooser);
+      const button = page.locator("#route-documentReview .uplift-button");
+      await page.locator("#route-profilePicture .uplift-button").focus();
+      for (let i = 0; i < 12 && !(await button.evaluate((b) => b === document.activeElement)); i++) {
+        await page.keyboard.press("Tab");
+      }
+      assert.ok(await button.evaluate((b) => b === document.activeElement), "Tab reached documentReview's button");
+      assert.ok(await button.evaluate((b) => b.matches(":focus-visible")), "focus is visible");
+      assert.notEqual(await button.evaluate((b) => getComputedStyle(b).outlineStyle), "none");
+      await page.keyboard.press("Enter");
+      const chooser = await until("Enter to open the file chooser", () => choosers[0], 5000, 50);
+      page.off("filechooser", onChooser);
+      assert.equal(chooser.isMultiple(), false);
+      const pdf = Buffer.from(
+        "%PDF-1.4\n1 0 obj<</Type /Catalog /Pages 2 0 R>>endobj\n2 0 obj<</Type /Pages /Kids [3 0 R 4 0 R] /Count 2>>endobj\n" +
+          "3 0 obj<</Type /Page /Parent 2 0 R>>endobj\n4 0 obj<</Type /Page /Parent 2 0 R>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n",
+      );
+      await chooser.setFiles({ name: "contract.pdf", mimeType: "application/pdf", buffer: pdf });
+      const route = page.locator("#route-documentReview");
+      await route.locator(".uplift-status[data-state=complete]").waitFor();
+      const ticket = JSON.parse(await route.locator(".server-data pre").textContent());
+      assert.equal(ticket.submittedBy, USER);
+      assert.equal(ticket.pagesEstimate, 2);
+      assert.match(ticket.reviewId, /^rev_/);
+    });
+
+    await check("messageAttachment: a pasted image uploads, and the background hook's server data shows up", async () => {
+      const route = page.locator("#route-messageAttachment");
+      const image = png(64, 64).toString("base64");
+      await route.locator(".uplift-button").focus();
+      await page.evaluate((b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], "pasted.png", { type: "image/png" }));
+        document.activeElement.dispatchEvent(new ClipboardEvent("paste", { clipboardData: dt, bubbles: true, cancelable: true }));
+      }, image);
+      await route.locator(".uplift-status[data-state=complete]").waitFor();
+      const pre = route.locator(".server-data pre");
+      await pre.waitFor({ timeout: 15_000 });
+      const data = JSON.parse(await pre.textContent());
+      assert.equal(data.attachedBy, USER);
+      assert.equal(data.kind, "image");
+      assert.match(data.messageId, /^msg_/);
     });
 
     await check("mediaPost: a 200 MB video cancelled mid-way shows cancelled and nothing is stored", async () => {
@@ -362,8 +412,10 @@ async function main() {
       }, 60_000, 50);
       const button = route.locator(".uplift-button[data-state=uploading]");
       assert.match(await button.textContent(), /^Cancel · \d+%$/);
+      await route.screenshot({ path: join(ARTIFACTS, "uploading.png") });
       await button.click();
       await route.locator(".uplift-status[data-state=cancelled]", { hasText: "Upload cancelled." }).waitFor();
+      await route.screenshot({ path: join(ARTIFACTS, "cancelled.png") });
       const after = await bar.evaluate((p) => p.value);
       assert.ok(after < 100, `cancelled at ${at}%, bar at ${after}%`);
       await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
