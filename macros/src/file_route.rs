@@ -77,7 +77,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// The body of `route()`.
 fn route_impl(func: &ItemFn, route: &RouteAttr, middleware: &Middleware) -> TokenStream {
-    let config = config(route, &func.sig.ident);
+    let config = config(route, &func.sig.ident, doc_comment(&func.attrs));
     let closure = middleware_closure(&func.sig.ident, middleware);
     // The input type is given explicitly: an unsatisfied `Deserialize + Validate` bound then
     // points at it (with the user's span, from the signature) instead of at the attribute.
@@ -92,7 +92,7 @@ fn route_impl(func: &ItemFn, route: &RouteAttr, middleware: &Middleware) -> Toke
         .map(|hook| quote_spanned!(hook.span()=> .on_upload_error(#hook)));
     quote! {
         ::uplift::__private::RouteBuilder::new(#config)
-            .middleware::<#input_type, _, _, _>(#closure)
+            .middleware::<#input_type, _, _, _, _>(#closure)
             #complete
             #on_error
             .build()
@@ -119,8 +119,36 @@ pub(crate) fn default_slug(name: &Ident) -> String {
     name.unraw().to_string().to_lower_camel_case()
 }
 
-fn config(route: &RouteAttr, name: &Ident) -> TokenStream {
+/// The function's doc comment as one string (`None` without one): the route's description in
+/// the OpenAPI document. Only literal `#[doc = "..."]`s count (not `#[doc = include_str!(..)]`).
+fn doc_comment(attrs: &[Attribute]) -> Option<String> {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    // `/// text` arrives as " text": drop the one space rustdoc drops too.
+    let text = lines
+        .iter()
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_string())
+}
+
+fn config(route: &RouteAttr, name: &Ident, description: Option<String>) -> TokenStream {
     let slug = route.slug.clone().unwrap_or_else(|| default_slug(name));
+    let description = description.map(|d| quote!(.description(#d)));
     let types = route.types.iter().map(type_rule);
     let await_server_data = route
         .await_server_data
@@ -139,6 +167,7 @@ fn config(route: &RouteAttr, name: &Ident) -> TokenStream {
             #await_server_data
             #max_total_file_count
             #max_total_size
+            #description
     }
 }
 
@@ -310,8 +339,9 @@ mod tests {
                                 .file_type(::uplift::route::TypeRule::new(::uplift::route::FileType::Mime(::std::borrow::Cow::Borrowed("application/json"))).acl(::uplift::route::Acl::Private))
                                 .await_server_data(true)
                                 .max_total_size(314572800u64)
+                                .description("Stays on the function.")
                         )
-                        .middleware::<PostInput, _, _, _>(|req: ::uplift::__private::HttpRequest, input: PostInput, mut files: ::uplift::PendingFiles| async move {
+                        .middleware::<PostInput, _, _, _, _>(|req: ::uplift::__private::HttpRequest, input: PostInput, mut files: ::uplift::PendingFiles| async move {
                             let __uplift_returned = media_post(req, input, &mut files).await;
                             ::uplift::__private::middleware_output(__uplift_returned).map(|meta| (meta, files))
                         })
@@ -348,7 +378,7 @@ mod tests {
                             ::uplift::route::RouteConfig::new("plain")
                                 .file_type(::uplift::route::TypeRule::new(::uplift::route::FileType::Pdf).min_file_count(0u32).content_disposition(::uplift::route::ContentDisposition::Attachment))
                         )
-                        .middleware::<::uplift::NoInput, _, _, _>(|_req: ::uplift::__private::HttpRequest, _input: ::uplift::NoInput, files: ::uplift::PendingFiles| async move {
+                        .middleware::<::uplift::NoInput, _, _, _, _>(|_req: ::uplift::__private::HttpRequest, _input: ::uplift::NoInput, files: ::uplift::PendingFiles| async move {
                             let __uplift_returned = plain().await;
                             ::uplift::__private::middleware_output(__uplift_returned).map(|meta| (meta, files))
                         })
@@ -423,6 +453,30 @@ mod tests {
         let expanded = expand(quote!(image, on_upload_complete = done), not_a_fn).to_string();
         assert!(expanded.starts_with("struct S ;"), "{expanded}");
         assert_eq!(expanded.matches("compile_error").count(), 1);
+    }
+
+    #[test]
+    fn the_doc_comment_becomes_the_routes_description() {
+        let item = quote! {
+            /// Up to four images.
+            ///
+            ///  Indented.
+            #[doc = "Last."]
+            #[doc = include_str!("not read")]
+            async fn media() -> Result<(), E> { Ok(()) }
+        };
+        let expanded = expand(quote!(image, on_upload_complete = done), item).to_string();
+        let description =
+            quote!(.description("Up to four images.\n\n Indented.\nLast.")).to_string();
+        assert!(expanded.contains(&description), "{expanded}");
+
+        let undocumented = quote!(
+            async fn plain() -> Result<(), E> {
+                Ok(())
+            }
+        );
+        let expanded = expand(quote!(image, on_upload_complete = done), undocumented).to_string();
+        assert!(!expanded.contains("description"), "{expanded}");
     }
 
     #[test]

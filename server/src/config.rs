@@ -77,6 +77,10 @@ pub(crate) struct Shared {
     pub base_path: String,
     pub public_url: Option<String>,
     pub limits: Limits,
+    /// `{base}/openapi.json`, built once from the routes.
+    pub openapi_json: bytes::Bytes,
+    /// The docs UI's configuration.
+    pub docs: Arc<utoipa_swagger_ui::Config<'static>>,
     cors: CorsSetting,
 }
 
@@ -119,6 +123,16 @@ impl Uplift {
 
     pub fn records(&self) -> &Records {
         &self.shared.records
+    }
+
+    /// The OpenAPI document served at `{base}/openapi.json` (see [`Router::openapi`]).
+    pub fn openapi(&self) -> utoipa::openapi::OpenApi {
+        self.shared.router.openapi(&self.shared.base_path)
+    }
+
+    /// The exact JSON served at `{base}/openapi.json`.
+    pub fn openapi_json(&self) -> &str {
+        std::str::from_utf8(&self.shared.openapi_json).expect("generated as a String")
     }
 
     /// The actix service for `App::service`: every endpoint under the base path.
@@ -235,10 +249,12 @@ impl UpliftBuilder {
             return Err(ConfigError::BasePath(self.base_path));
         }
         let ttl = self.limits.upload_url_ttl.as_secs() as i64;
-        if ttl < 1 || ttl > MAX_EXPIRY_SECS || self.limits.download_url_ttl.as_secs() as i64 > MAX_EXPIRY_SECS {
+        if !(1..=MAX_EXPIRY_SECS).contains(&ttl) || self.limits.download_url_ttl.as_secs() as i64 > MAX_EXPIRY_SECS {
             return Err(ConfigError::Ttl);
         }
         let base_path = if bp == "/" { String::new() } else { self.base_path };
+        let openapi_json = bytes::Bytes::from(self.router.openapi_json(&base_path));
+        let docs = Arc::new(crate::service::docs::config());
         Ok(Uplift {
             shared: Arc::new(Shared {
                 router: self.router,
@@ -248,6 +264,8 @@ impl UpliftBuilder {
                 base_path,
                 public_url: self.public_url,
                 limits: self.limits,
+                openapi_json,
+                docs,
                 cors: self.cors,
             }),
         })

@@ -11,10 +11,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_web::HttpRequest;
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use ts_rs::TS;
 use validator::Validate;
+
+use crate::codegen::TypeDescriptor;
 
 use crate::error::{validation_errors, ErrorCode, UploadError};
 use crate::protocol::UploadedFile;
@@ -38,6 +42,47 @@ pub trait FileRoute {
 /// The input of a route that declares none. Accepts `null` or `{}`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Validate)]
 pub struct NoInput {}
+
+const NO_INPUT_DOC: &str = "The input of a route that declares none: `null` or `{}`.";
+
+impl JsonSchema for NoInput {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NoInput".into()
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        "uplift::NoInput".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": NO_INPUT_DOC,
+            "type": ["object", "null"],
+            "additionalProperties": false,
+        })
+    }
+}
+
+impl TS for NoInput {
+    type WithoutGenerics = Self;
+    type OptionInnerType = Self;
+    fn docs() -> Option<String> {
+        Some(format!("/**\n * {NO_INPUT_DOC}\n */\n"))
+    }
+    fn name(_: &ts_rs::Config) -> String {
+        "NoInput".into()
+    }
+    fn inline(_: &ts_rs::Config) -> String {
+        "Record<string, never> | null".into()
+    }
+    fn decl(cfg: &ts_rs::Config) -> String {
+        format!("type NoInput = {};", Self::inline(cfg))
+    }
+    fn decl_concrete(cfg: &ts_rs::Config) -> String {
+        Self::decl(cfg)
+    }
+    fn output_path() -> Option<std::path::PathBuf> {
+        Some("NoInput.ts".into())
+    }
+}
 
 /// One file the client announced, as the middleware sees it before anything is stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,6 +173,12 @@ type OnError = dyn Fn(Option<Value>, UploadError, String) -> LocalBoxFuture<()> 
 #[derive(Clone)]
 pub struct Route {
     pub(crate) config: RouteConfig,
+    /// The input type, for the OpenAPI document and the TypeScript types.
+    pub(crate) input: TypeDescriptor,
+    /// The completion hook's return type, likewise.
+    pub(crate) server_data: TypeDescriptor,
+    /// The standalone JSON Schema of the input, served by `GET {base}`.
+    pub(crate) input_schema: Arc<Value>,
     pub(crate) parse_input: Arc<ParseInput>,
     pub(crate) middleware: Arc<Middleware>,
     pub(crate) complete: Arc<Complete>,
@@ -147,6 +198,22 @@ impl Route {
 
     pub fn slug(&self) -> &str {
         &self.config.slug
+    }
+
+    /// The JSON Schema (draft 2020-12, self-contained) of the route's input, with the
+    /// constraints its `#[validate(...)]` attributes declare.
+    pub fn input_schema(&self) -> &Value {
+        &self.input_schema
+    }
+
+    /// What codegen knows about the route's input type.
+    pub fn input_type(&self) -> &TypeDescriptor {
+        &self.input
+    }
+
+    /// What codegen knows about the route's server data (the completion hook's return type).
+    pub fn server_data_type(&self) -> &TypeDescriptor {
+        &self.server_data
     }
 
     /// Deserializes and validates the route's input; `null` counts as `{}`.
@@ -202,6 +269,8 @@ pub mod hook_marker {
     pub enum AsyncFn {}
     /// The impl that never applies.
     pub enum Unreachable {}
+    /// The real impl of the type traits: `JsonSchema + TS`, derived.
+    pub enum Derived {}
     /// Implemented by nothing.
     pub trait Never {}
 }
@@ -264,6 +333,54 @@ impl<F: hook_marker::Never + Send + Sync + 'static, M> ErrorHook<M, hook_marker:
     }
 }
 
+/// A type usable as a route's input: besides `Deserialize + Validate`, it describes itself to
+/// the OpenAPI document (`schemars::JsonSchema`, which also reads the `#[validate]`
+/// constraints) and to the generated TypeScript (`ts_rs::TS`). `Marker` is inferred; ignore it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a file route's input: it must implement both `schemars::JsonSchema` and `ts_rs::TS`",
+    label = "add `#[derive(schemars::JsonSchema, ts_rs::TS)]` to `{Self}`",
+    note = "the input is described in the OpenAPI document (with its `#[validate]` constraints) and in the generated TypeScript: derive `Deserialize, Validate, JsonSchema, TS` (add `schemars = \"1\"` and `ts-rs = \"12\"` to your dependencies)"
+)]
+pub trait InputType<Marker = hook_marker::Derived>: 'static {
+    fn descriptor() -> TypeDescriptor;
+}
+
+impl<T: JsonSchema + TS + 'static> InputType<hook_marker::Derived> for T {
+    fn descriptor() -> TypeDescriptor {
+        TypeDescriptor::of::<T>()
+    }
+}
+
+impl<T: hook_marker::Never + 'static> InputType<hook_marker::Unreachable> for T {
+    fn descriptor() -> TypeDescriptor {
+        unreachable!("hook_marker::Never has no impls")
+    }
+}
+
+/// A type usable as a route's server data (what `on_upload_complete` returns): besides
+/// `Serialize`, it describes itself to the OpenAPI document (`schemars::JsonSchema`) and to the
+/// generated TypeScript (`ts_rs::TS`). `Marker` is inferred; ignore it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a file route's server data: it must implement both `schemars::JsonSchema` and `ts_rs::TS`",
+    label = "this hook returns `{Self}`; add `#[derive(schemars::JsonSchema, ts_rs::TS)]` to it",
+    note = "the server data is described in the OpenAPI document and in the generated TypeScript: derive `Serialize, JsonSchema, TS` (add `schemars = \"1\"` and `ts-rs = \"12\"` to your dependencies)"
+)]
+pub trait ServerDataType<Marker = hook_marker::Derived>: 'static {
+    fn descriptor() -> TypeDescriptor;
+}
+
+impl<T: JsonSchema + TS + 'static> ServerDataType<hook_marker::Derived> for T {
+    fn descriptor() -> TypeDescriptor {
+        TypeDescriptor::of::<T>()
+    }
+}
+
+impl<T: hook_marker::Never + 'static> ServerDataType<hook_marker::Unreachable> for T {
+    fn descriptor() -> TypeDescriptor {
+        unreachable!("hook_marker::Never has no impls")
+    }
+}
+
 /// Step one of a route: its config. See the module docs.
 pub struct RouteBuilder {
     config: RouteConfig,
@@ -272,6 +389,8 @@ pub struct RouteBuilder {
 /// Step two: the middleware is known, and with it the input and metadata types.
 pub struct WithMiddleware<I, M> {
     config: RouteConfig,
+    input: TypeDescriptor,
+    input_schema: Arc<Value>,
     parse_input: Arc<ParseInput>,
     middleware: Arc<Middleware>,
     _types: PhantomData<fn() -> (I, M)>,
@@ -280,6 +399,7 @@ pub struct WithMiddleware<I, M> {
 /// Step three: the completion hook is known, and with it the server-data type.
 pub struct WithHooks<I, M, S> {
     inner: WithMiddleware<I, M>,
+    server_data: TypeDescriptor,
     complete: Arc<Complete>,
     on_error: Option<Arc<OnError>>,
     _types: PhantomData<fn() -> S>,
@@ -291,9 +411,9 @@ impl RouteBuilder {
     }
 
     /// The middleware, adapted by the macro to take owned files and hand them back.
-    pub fn middleware<I, M, F, Fut>(self, f: F) -> WithMiddleware<I, M>
+    pub fn middleware<I, M, F, Fut, X>(self, f: F) -> WithMiddleware<I, M>
     where
-        I: DeserializeOwned + Validate + 'static,
+        I: DeserializeOwned + Validate + InputType<X>,
         M: Serialize + DeserializeOwned + 'static,
         F: Fn(HttpRequest, I, PendingFiles) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(M, PendingFiles), UploadError>> + 'static,
@@ -317,13 +437,18 @@ impl RouteBuilder {
                 Ok((meta, files))
             })
         });
-        WithMiddleware { config: self.config, parse_input, middleware, _types: PhantomData }
+        let input = I::descriptor();
+        let input_schema = Arc::new(input.standalone_json_schema());
+        WithMiddleware { config: self.config, input, input_schema, parse_input, middleware, _types: PhantomData }
     }
 }
 
 impl<I: 'static, M: DeserializeOwned + 'static> WithMiddleware<I, M> {
     /// The completion hook; its return type becomes the route's server data.
-    pub fn on_upload_complete<H: CompletionHook<M, X>, X>(self, hook: H) -> WithHooks<I, M, H::ServerData> {
+    pub fn on_upload_complete<H: CompletionHook<M, X>, X, Y>(self, hook: H) -> WithHooks<I, M, H::ServerData>
+    where
+        H::ServerData: ServerDataType<Y>,
+    {
         let hook = Arc::new(hook);
         let complete: Arc<Complete> = Arc::new(move |meta: Value, file: UploadedFile| {
             let hook = Arc::clone(&hook);
@@ -333,7 +458,8 @@ impl<I: 'static, M: DeserializeOwned + 'static> WithMiddleware<I, M> {
                 serde_json::to_value(data).map_err(UploadError::internal)
             })
         });
-        WithHooks { inner: self, complete, on_error: None, _types: PhantomData }
+        let server_data = <H::ServerData as ServerDataType<Y>>::descriptor();
+        WithHooks { inner: self, server_data, complete, on_error: None, _types: PhantomData }
     }
 }
 
@@ -351,6 +477,9 @@ impl<I: 'static, M: DeserializeOwned + 'static, S> WithHooks<I, M, S> {
     pub fn build(self) -> Route {
         Route {
             config: self.inner.config,
+            input: self.inner.input,
+            server_data: self.server_data,
+            input_schema: self.inner.input_schema,
             parse_input: self.inner.parse_input,
             middleware: self.inner.middleware,
             complete: self.complete,

@@ -10,9 +10,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use ts_rs::TS;
+use utoipa::ToSchema;
 
 /// Stable error codes. Clients switch on these; they never change meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     /// The request is malformed (bad JSON, missing field, bad header).
@@ -127,11 +129,12 @@ impl fmt::Display for ErrorCode {
 }
 
 /// The body of every error response: `{"error": ErrorBody}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(type = "unknown")]
     pub data: Option<Value>,
 }
 
@@ -273,9 +276,10 @@ impl std::error::Error for UploadError {
     }
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
-    error: &'a ErrorBody,
+/// Every error response: `{"error": {"code", "message", "data"?}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+pub struct ErrorResponse {
+    pub error: ErrorBody,
 }
 
 impl ResponseError for UploadError {
@@ -287,7 +291,7 @@ impl ResponseError for UploadError {
         if self.code == ErrorCode::Internal {
             tracing::error!(error = %self, "internal error");
         }
-        HttpResponse::build(self.status).json(Envelope { error: &self.body() })
+        HttpResponse::build(self.status).json(ErrorResponse { error: self.body() })
     }
 }
 

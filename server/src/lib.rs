@@ -3,6 +3,7 @@
 //! Declare file routes as annotated async functions, collect them with [`router!`], and mount
 //! them with one call. See the repository README for the protocol and a full example.
 
+pub mod codegen;
 pub mod config;
 pub mod db;
 pub mod definition;
@@ -16,8 +17,9 @@ mod service;
 pub mod signing;
 pub mod storage;
 
+pub use codegen::GeneratedFile;
 pub use definition::{FileRoute, NoInput, PendingFile, PendingFiles, Route};
-pub use error::{ErrorBody, ErrorCode, UploadError};
+pub use error::{ErrorBody, ErrorCode, ErrorResponse, UploadError};
 pub use protocol::{UploadStatus, UploadedFile};
 pub use route::{Acl, ContentDisposition, FileType, RouteConfig, TypeRule};
 pub use router::Router;
@@ -28,18 +30,24 @@ pub use storage::{LocalStorage, MemoryStorage, Storage};
 /// Declares a file route from its middleware function.
 ///
 /// The function authorizes the upload: it may take the `HttpRequest`, the route's typed
-/// input (a `Deserialize + Validate` struct) and `&mut PendingFiles` (to rename files or set a
-/// `custom_id`), in any order, and returns `Result<Metadata, E>`. The metadata is handed to the
-/// completion hook, whose return value becomes the route's server data.
+/// input (a `Deserialize + Validate + JsonSchema + TS` struct) and `&mut PendingFiles` (to
+/// rename files or set a `custom_id`), in any order, and returns `Result<Metadata, E>`. The
+/// metadata is handed to the completion hook, whose return value (`Serialize + JsonSchema +
+/// TS`) becomes the route's server data. The function's doc comment describes the route in
+/// the OpenAPI document.
 ///
 /// ```
+/// use schemars::JsonSchema;
 /// use serde::{Deserialize, Serialize};
+/// use ts_rs::TS;
 /// use uplift::{HttpRequest, UploadError, UploadedFile};
 ///
+/// /// The metadata: stays on the server, between the middleware and the hook.
 /// #[derive(Serialize, Deserialize)]
 /// pub struct Session { user: String }
 ///
-/// #[derive(Serialize)]
+/// /// The server data: in the OpenAPI document and the TypeScript types too.
+/// #[derive(Serialize, JsonSchema, TS)]
 /// pub struct Saved { url: String }
 ///
 /// /// One image of at most 2 MB.
@@ -68,6 +76,15 @@ pub use uplift_macros::file_route;
 
 pub use actix_web::HttpRequest;
 
+/// The crates whose derives describe an app's types to codegen, at the versions Uplift uses:
+/// `#[derive(schemars::JsonSchema, ts_rs::TS)]` on route inputs and server data. Depend on
+/// them directly (`schemars = "1"`, `ts-rs = "12"`), or derive through these re-exports with
+/// `#[schemars(crate = "uplift::schemars")]` and `#[ts(crate = "uplift::ts_rs")]`.
+pub use schemars;
+pub use ts_rs;
+/// The OpenAPI types of [`Router::openapi`], to merge the document into an app's own.
+pub use utoipa;
+
 /// Collects file routes into a [`Router`]: `uplift::router![profile_picture, media_post]`.
 #[macro_export]
 macro_rules! router {
@@ -82,4 +99,13 @@ pub mod __private {
     pub use crate::definition::{middleware_output, RouteBuilder};
     pub use crate::definition::Route;
     pub use actix_web::HttpRequest;
+
+/// The crates whose derives describe an app's types to codegen, at the versions Uplift uses:
+/// `#[derive(schemars::JsonSchema, ts_rs::TS)]` on route inputs and server data. Depend on
+/// them directly (`schemars = "1"`, `ts-rs = "12"`), or derive through these re-exports with
+/// `#[schemars(crate = "uplift::schemars")]` and `#[ts(crate = "uplift::ts_rs")]`.
+pub use schemars;
+pub use ts_rs;
+/// The OpenAPI types of [`Router::openapi`], to merge the document into an app's own.
+pub use utoipa;
 }

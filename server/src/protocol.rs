@@ -7,12 +7,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use ts_rs::TS;
+use utoipa::ToSchema;
 
 use crate::error::ErrorBody;
 use crate::route::{Acl, ContentDisposition};
 
 /// One file the client intends to upload, as sent to the prepare endpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct FileDeclaration {
     /// The client's file name; used for display and `Content-Disposition` only.
@@ -30,21 +32,24 @@ pub struct FileDeclaration {
 }
 
 /// `POST {base}/{slug}`: the files to upload and the route's typed input.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 pub struct PrepareRequest {
     pub files: Vec<FileDeclaration>,
-    #[serde(default)]
+    /// The route's input; `null` or absent for a route without one.
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    #[ts(type = "unknown")]
     pub input: Value,
 }
 
 /// Where and how to send one prepared file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PreparedUpload {
     /// The storage key: random, unguessable, independent of the file name.
     pub key: String,
     /// The display name after sanitizing (and after any rename by the middleware).
     pub name: String,
+    #[schema(required = true)]
     pub custom_id: Option<String>,
     pub size: u64,
     #[serde(rename = "type")]
@@ -61,7 +66,7 @@ pub struct PreparedUpload {
 }
 
 /// Answer of the prepare endpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PrepareResponse {
     pub slug: String,
@@ -70,7 +75,7 @@ pub struct PrepareResponse {
 }
 
 /// Where an upload stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum UploadStatus {
     /// Prepared; waiting for the bytes.
@@ -112,11 +117,12 @@ impl UploadStatus {
 }
 
 /// A stored file, as completion hooks receive it and clients see it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct UploadedFile {
     pub key: String,
     pub name: String,
+    #[schema(required = true)]
     pub custom_id: Option<String>,
     pub size: u64,
     /// The MIME type, confirmed by sniffing where the format is recognisable.
@@ -135,34 +141,38 @@ pub struct UploadedFile {
 }
 
 /// `GET {base}/files/{key}`, and the answer of an upload.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct UploadResult {
     pub key: String,
     pub status: UploadStatus,
     /// Present once the bytes are stored.
+    #[schema(required = true)]
     pub file: Option<UploadedFile>,
     /// The completion hook's answer, once it has answered (always `null` before).
+    #[schema(required = true)]
+    #[ts(type = "unknown")]
     pub server_data: Option<Value>,
     /// Why the upload or its completion failed.
+    #[schema(required = true)]
     pub error: Option<ErrorBody>,
 }
 
 /// Answer of the multipart one-shot endpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct MultipartResponse {
     pub files: Vec<UploadResult>,
 }
 
 /// One file type of a route, as clients see it (`GET {base}`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct FileTypeConfig {
     /// `image`, `video`, `audio`, `pdf`, `text`, `blob`, or a MIME type/wildcard.
     #[serde(rename = "type")]
     pub file_type: String,
-    /// The MIME pattern it stands for (`image/*`, `*/*`, …).
+    /// The MIME pattern it stands for: `image/*`, `application/pdf`, … (for `blob`: any type).
     pub mime: String,
     pub max_file_size: u64,
     pub max_file_count: u32,
@@ -172,24 +182,33 @@ pub struct FileTypeConfig {
 }
 
 /// One route as clients see it, so they can check files before sending a byte.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct RouteInfo {
     pub slug: String,
     pub types: Vec<FileTypeConfig>,
     pub await_server_data: bool,
+    #[schema(required = true)]
     pub max_total_file_count: Option<u32>,
+    #[schema(required = true)]
     pub max_total_size: Option<u64>,
+    /// JSON Schema (draft 2020-12) of the route's `input`, with its validation constraints
+    /// (`maxLength`, `minimum`, `format`, `pattern`, …), so clients can check it before sending.
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
+    #[ts(type = "Record<string, unknown>")]
+    pub input_schema: Value,
 }
 
 /// `GET {base}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 pub struct RoutesResponse {
     pub routes: Vec<RouteInfo>,
 }
 
-impl From<&crate::route::RouteConfig> for RouteInfo {
-    fn from(c: &crate::route::RouteConfig) -> Self {
+impl RouteInfo {
+    /// The route as `GET {base}` describes it.
+    pub fn of(route: &crate::definition::Route) -> Self {
+        let c = route.config();
         RouteInfo {
             slug: c.slug.to_string(),
             types: c
@@ -208,6 +227,7 @@ impl From<&crate::route::RouteConfig> for RouteInfo {
             await_server_data: c.await_server_data,
             max_total_file_count: c.max_total_file_count,
             max_total_size: c.max_total_size,
+            input_schema: route.input_schema().clone(),
         }
     }
 }

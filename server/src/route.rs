@@ -6,6 +6,8 @@
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+use utoipa::ToSchema;
 
 /// A kind of file a route accepts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -108,7 +110,7 @@ pub fn normalize_mime(raw: &str) -> Option<String> {
 }
 
 /// How browsers should present a served file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum ContentDisposition {
     #[default]
@@ -126,7 +128,7 @@ impl ContentDisposition {
 }
 
 /// Who may read a stored file: anyone with its URL, or only holders of a signed GET URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema, TS)]
 pub enum Acl {
     #[default]
     #[serde(rename = "public-read")]
@@ -209,6 +211,8 @@ pub struct RouteConfig {
     pub max_total_file_count: Option<u32>,
     /// At most this many bytes per upload, all files together.
     pub max_total_size: Option<u64>,
+    /// What the route is for: the doc comment of its middleware, for the OpenAPI document.
+    pub description: Option<Cow<'static, str>>,
 }
 
 impl RouteConfig {
@@ -219,6 +223,7 @@ impl RouteConfig {
             await_server_data: false,
             max_total_file_count: None,
             max_total_size: None,
+            description: None,
         }
     }
     pub fn file_type(mut self, rule: TypeRule) -> Self {
@@ -235,6 +240,11 @@ impl RouteConfig {
     }
     pub fn max_total_size(mut self, bytes: u64) -> Self {
         self.max_total_size = Some(bytes);
+        self
+    }
+    /// Describes the route in the OpenAPI document (Markdown).
+    pub fn description(mut self, text: impl Into<Cow<'static, str>>) -> Self {
+        self.description = Some(text.into());
         self
     }
 

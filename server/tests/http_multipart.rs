@@ -8,9 +8,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use reqwest::multipart::{Form, Part};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
+use ts_rs::TS;
 use uplift::{ErrorCode, HttpRequest, UploadError, UploadedFile};
 use validator::Validate;
 
@@ -18,7 +20,7 @@ use common::fixtures;
 use common::http::{client, read_response, Resp, PATIENCE};
 use common::TestServer;
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema, TS)]
 pub struct AlbumInput {
     #[validate(length(min = 1, max = 20))]
     pub title: String,

@@ -8,8 +8,10 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix_web::http::StatusCode;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use ts_rs::TS;
 use uplift::{HttpRequest, PendingFiles, UploadError, UploadedFile};
 use validator::Validate;
 
@@ -20,7 +22,7 @@ use common::TestServer;
 const KB: usize = 1024;
 const MB: usize = 1024 * 1024;
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema, TS)]
 pub struct PostInput {
     #[validate(length(min = 1, max = 10))]
     pub caption: String,
@@ -59,7 +61,7 @@ async fn media_post(req: HttpRequest, input: PostInput) -> Result<Meta, UploadEr
     }
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema, TS)]
 pub struct OrderInput {
     #[validate(length(min = 3))]
     pub name: String,
@@ -133,7 +135,11 @@ async fn route_config_endpoint_describes_every_route() {
     let srv = server();
     let c = client();
     let r = Resp::read(c.get(&srv.base).send().await.unwrap()).await;
-    let body = r.ok();
+    let mut body = r.ok();
+    // The input schemas are checked in `route_config_endpoint_has_each_routes_input_schema`.
+    for route in body["routes"].as_array_mut().expect("routes array") {
+        route.as_object_mut().unwrap().remove("inputSchema").expect("an inputSchema");
+    }
     let routes = body["routes"].as_array().expect("routes array");
     let slugs: Vec<&str> = routes.iter().map(|r| r["slug"].as_str().unwrap()).collect();
     assert_eq!(slugs, ["mediaPost", "ordered", "renamer", "bulk"]);
@@ -189,6 +195,33 @@ async fn route_config_endpoint_describes_every_route() {
             type_rule("audio", "audio/*", 8 * MB, 1, 1, "inline", "public-read"),
         ])
     );
+}
+
+/// Each route's input as a JSON Schema, with the `#[validate]` constraints, so a client can
+/// check the input before sending anything.
+#[tokio::test]
+async fn route_config_endpoint_has_each_routes_input_schema() {
+    let srv = server();
+    let body = Resp::read(client().get(&srv.base).send().await.unwrap()).await.ok();
+    let schema = |i: usize| body["routes"][i]["inputSchema"].clone();
+
+    let media = schema(0);
+    assert_eq!(media["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(media["title"], "PostInput");
+    assert_eq!(media["type"], "object");
+    assert_eq!(media["required"], json!(["caption", "rating", "email"]));
+    let props = &media["properties"];
+    assert_eq!(props["caption"], json!({ "type": "string", "minLength": 1, "maxLength": 10 }));
+    assert_eq!(props["rating"]["minimum"], 1);
+    assert_eq!(props["rating"]["maximum"], 5);
+    assert_eq!(props["email"], json!({ "type": "string", "format": "email" }));
+
+    assert_eq!(schema(1)["properties"]["name"], json!({ "type": "string", "minLength": 3 }));
+    // No input: `null` or `{}`.
+    for i in [2, 3] {
+        assert_eq!(schema(i)["type"], json!(["object", "null"]), "{}", schema(i));
+        assert_eq!(schema(i)["additionalProperties"], false);
+    }
 }
 
 #[tokio::test]

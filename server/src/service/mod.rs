@@ -8,6 +8,8 @@
 //! | PUT    | `{base}/upload/{key}`   | signed upload of one file's bytes         |
 //! | GET    | `{base}/files/{key}`    | status and server data of an upload       |
 //! | GET    | `{base}/download/{key}` | the stored file (signed URL if private)   |
+//! | GET    | `{base}/openapi.json`   | the OpenAPI 3.1 document of these routes  |
+//! | GET    | `{base}/docs`           | the docs UI (Swagger UI, served from here) |
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -26,13 +28,14 @@ use crate::protocol::{RouteInfo, RoutesResponse, UploadResult, UploadStatus, Upl
 use crate::route::Acl;
 
 mod completion;
+pub(crate) mod docs;
 mod files;
 mod multipart;
 mod prepare;
 mod upload;
 
 /// Path segments taken by the fixed endpoints; no route may use them as its slug.
-pub const RESERVED_SLUGS: &[&str] = &["files", "upload", "download"];
+pub const RESERVED_SLUGS: &[&str] = &["files", "upload", "download", "docs"];
 
 pub(crate) fn scope(up: Uplift, cors: Option<Cors>) -> impl HttpServiceFactory {
     let json = web::JsonConfig::default()
@@ -69,6 +72,9 @@ pub(crate) fn scope(up: Uplift, cors: Option<Cors>) -> impl HttpServiceFactory {
                 .route(web::get().to(files::download))
                 .route(web::head().to(files::download)),
         )
+        .service(resource("/openapi.json", "GET").route(web::get().to(docs::openapi_json)))
+        .service(resource("/docs", "GET").route(web::get().to(docs::redirect)))
+        .service(resource("/docs/{file:.*}", "GET").route(web::get().to(docs::file)))
         .service(resource("/{slug}", "POST").route(web::post().to(prepare::prepare)))
         .service(resource("/{slug}/multipart", "POST").route(web::post().to(multipart::multipart)))
         .default_service(web::to(|| async {
@@ -90,7 +96,7 @@ fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
 }
 
 async fn list_routes(up: web::Data<Uplift>) -> HttpResponse {
-    let routes = up.shared.router.routes().iter().map(|r| RouteInfo::from(r.config())).collect();
+    let routes = up.shared.router.routes().iter().map(|r| RouteInfo::of(r)).collect();
     HttpResponse::Ok().json(RoutesResponse { routes })
 }
 

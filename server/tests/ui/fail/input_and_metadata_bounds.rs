@@ -1,8 +1,10 @@
+use schemars::JsonSchema;
 use serde::Deserialize;
+use ts_rs::TS;
 use uplift::{UploadError, UploadedFile};
 
 // Not `Validate`: the input is validated before the middleware runs.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema, TS)]
 struct Input {
     title: String,
 }

@@ -2,12 +2,14 @@
 
 //! Every option of the attribute at once, and the config it produces.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 use uplift::route::{Acl, ContentDisposition, FileType};
 use uplift::{HttpRequest, PendingFiles, UploadError, UploadedFile};
 use validator::Validate;
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, JsonSchema, TS)]
 pub struct PostInput {
     #[validate(length(min = 1))]
     pub title: String,
@@ -18,7 +20,10 @@ pub struct Session {
     pub user: String,
 }
 
-#[derive(Serialize)]
+// Through uplift's re-exports, for an app without its own `schemars`/`ts-rs` dependency.
+#[derive(Serialize, uplift::schemars::JsonSchema, uplift::ts_rs::TS)]
+#[schemars(crate = "uplift::schemars")]
+#[ts(crate = "uplift::ts_rs")]
 pub struct Saved {
     pub url: String,
 }

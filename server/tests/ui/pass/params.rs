@@ -2,11 +2,13 @@
 //! The middleware's parameters are recognised by type, in any order, by value or by reference;
 //! the generated closure must not warn whichever of them are missing.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 use uplift::{HttpRequest, PendingFiles, UploadError, UploadedFile};
 use validator::Validate;
 
-#[derive(Deserialize, Validate)]
+#[derive(Deserialize, Validate, JsonSchema, TS)]
 pub struct Input {
     #[validate(range(min = 1))]
     pub count: u32,
