@@ -3,10 +3,12 @@
 //! - `cargo xtask test`  — everything CI checks: formatting, clippy, the whole test suite.
 //! - `cargo xtask bench` — upload throughput and memory against a bare actix-web baseline.
 //! - `cargo xtask demo`  — runs the demo app (same as `cargo run -p uplift-demo`).
+//! - `cargo xtask codegen` — regenerates `generated/` (OpenAPI document, TypeScript types).
 
 use std::process::{exit, Command};
 
 mod bench;
+mod codegen;
 mod external;
 mod web;
 
@@ -16,12 +18,13 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(rest),
         Some("bench") => bench::run(rest),
+        Some("codegen") => codegen::run(rest),
         // Builds the React page first when it is missing or stale (needs npm; without it the
         // demo serves its plain page), then runs the demo server.
         Some("demo") => web::ensure_demo_page()
             .and_then(|()| run(cargo().args(["run", "-p", "uplift-demo"]).args(rest))),
         _ => {
-            eprintln!("usage: cargo xtask <test|bench|demo> [args]");
+            eprintln!("usage: cargo xtask <test|bench|demo|codegen> [args]");
             exit(2);
         }
     };

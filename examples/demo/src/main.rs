@@ -1,7 +1,7 @@
 //! The Uplift demo: UploadThing's example router on local disk + SQLite, with a page to try it.
 //!
 //! `cargo run -p uplift-demo`, then open http://127.0.0.1:8080/. Configuration is optional and
-//! comes from the environment; see [`settings`].
+//! comes from the environment; see `uplift_demo::settings`.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -13,19 +13,31 @@ use tracing_subscriber::EnvFilter;
 use uplift::db::Backend;
 use uplift::{LocalStorage, Records, Uplift};
 
-mod activity;
-mod auth;
-mod page;
-mod routes;
-mod settings;
-
-use settings::{SecretSource, Settings};
+use uplift_demo::settings::{SecretSource, Settings};
+use uplift_demo::{page, routes};
 
 /// How often abandoned uploads are swept while the demo runs (and once at start).
 const SWEEP_EVERY: Duration = Duration::from_secs(15 * 60);
 
 #[actix_web::main]
 async fn main() -> ExitCode {
+    // `uplift-demo codegen DIR`: the OpenAPI document and the TypeScript types, for
+    // `cargo xtask codegen` (no server, no data dir).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [command, dir] = args.as_slice() {
+        if command == "codegen" {
+            return match uplift_demo::codegen(std::path::Path::new(dir)) {
+                Ok(files) => {
+                    files.iter().for_each(|f| println!("{}", f.display()));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("uplift-demo codegen: could not write into {dir}: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())

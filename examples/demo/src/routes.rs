@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use actix_web::http::StatusCode;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 use uplift::{HttpRequest, PendingFiles, UploadError, UploadedFile};
 use validator::{Validate, ValidationError};
 
@@ -29,7 +31,8 @@ pub fn router() -> uplift::Router {
 // ---------------------------------------------------------------------------------------------
 // profilePicture: one image of at most 2 MB; the client waits for the server data.
 
-#[derive(Debug, Serialize)]
+/// The server data of `profilePicture`.
+#[derive(Debug, Serialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfilePictureSaved {
     pub url: String,
@@ -68,12 +71,38 @@ async fn profile_picture_saved(
 // all. The upload answers at once; the hook runs in the background and its answer shows up at
 // the status URL.
 
-#[derive(Debug, Serialize)]
+/// An image or a video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaKind {
+    Image,
+    Video,
+}
+
+impl MediaKind {
+    fn of(file: &UploadedFile) -> Self {
+        if file.content_type.starts_with("video/") {
+            MediaKind::Video
+        } else {
+            MediaKind::Image
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            MediaKind::Image => "image",
+            MediaKind::Video => "video",
+        }
+    }
+}
+
+/// The server data of `messageAttachment`.
+#[derive(Debug, Serialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct AttachmentPosted {
     pub message_id: String,
     pub attached_by: String,
-    pub kind: &'static str,
+    pub kind: MediaKind,
 }
 
 /// An image or a video, one file.
@@ -86,17 +115,17 @@ async fn attachment_posted(
     user: User,
     file: UploadedFile,
 ) -> Result<AttachmentPosted, UploadError> {
-    let kind = if file.content_type.starts_with("video/") {
-        "video"
-    } else {
-        "image"
-    };
+    let kind = MediaKind::of(&file);
     let message_id = random_id("msg");
     activity::record(
         "messageAttachment",
         Some(&user.name),
         "complete",
-        format!("{kind} `{}` attached to message {message_id}", file.name),
+        format!(
+            "{} `{}` attached to message {message_id}",
+            kind.as_str(),
+            file.name
+        ),
     );
     Ok(AttachmentPosted {
         message_id,
@@ -110,7 +139,7 @@ async fn attachment_posted(
 // renames the files after the post and tags each with a custom id.
 
 /// The route's typed input, validated before anything else runs.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, JsonSchema, TS)]
 pub struct PostInput {
     #[validate(
         length(min = 1, max = 280, message = "a caption has 1 to 280 characters"),
@@ -137,7 +166,8 @@ pub struct PostDraft {
     pub caption: String,
 }
 
-#[derive(Debug, Serialize)]
+/// The server data of `mediaPost`, one per file.
+#[derive(Debug, Serialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PostMedia {
     pub post_id: String,
@@ -145,7 +175,7 @@ pub struct PostMedia {
     pub caption: String,
     /// `post_…/2`: the file's place in the post, set by the middleware as its custom id.
     pub media_id: Option<String>,
-    pub kind: &'static str,
+    pub kind: MediaKind,
 }
 
 /// Up to four 2 MB images and one 256 MB video, with a caption.
@@ -174,18 +204,17 @@ pub async fn media_post(
 }
 
 async fn post_media_stored(draft: PostDraft, file: UploadedFile) -> Result<PostMedia, UploadError> {
-    let kind = if file.content_type.starts_with("video/") {
-        "video"
-    } else {
-        "image"
-    };
+    let kind = MediaKind::of(&file);
     activity::record(
         "mediaPost",
         Some(&draft.author),
         "complete",
         format!(
-            "{kind} `{}` added to {} “{}”",
-            file.name, draft.post_id, draft.caption
+            "{} `{}` added to {} “{}”",
+            kind.as_str(),
+            file.name,
+            draft.post_id,
+            draft.caption
         ),
     );
     Ok(PostMedia {
@@ -201,8 +230,8 @@ async fn post_media_stored(draft: PostDraft, file: UploadedFile) -> Result<PostM
 // documentReview: one private PDF of at most 8 MB. The upload answers only once the hook has
 // looked at the document and opened a review ticket; failures are logged by `review_failed`.
 
-/// The server data the uploader waits for.
-#[derive(Debug, Serialize)]
+/// The server data of `documentReview`, which the uploader waits for.
+#[derive(Debug, Serialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewTicket {
     pub review_id: String,
