@@ -55,6 +55,8 @@ fn python_venv() -> Result<PathBuf, String> {
     Ok(venv)
 }
 
+/// The OpenAPI document by a third-party validator, then `tsc --strict` over `generated/` with
+/// the openapi-typescript cross-check.
 pub fn check_generated() -> Result<(), String> {
     let root = root();
     let openapi = root.join("generated/openapi.json");
@@ -71,4 +73,20 @@ pub fn check_generated() -> Result<(), String> {
     run(&mut npx(&["tsc", "--project", "typecheck/tsconfig.json"]))?;
     println!("generated files: openapi-spec-validator and tsc --strict passed");
     Ok(())
+}
+
+/// The TypeScript client and the demo page: type checks (including the `@ts-expect-error`
+/// type tests), vitest against a real demo server, then the Playwright test in Chromium.
+pub fn check_typescript() -> Result<(), String> {
+    ensure_node_modules()?;
+    run(npm().args(["run", "typecheck", "--workspace=client-ts"]))?;
+    run(npm().args(["run", "typecheck", "--workspace=examples/demo/web"]))?;
+    run(npm().args(["test", "--workspace=client-ts"]))?;
+    let chromium = std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        return Err(format!(
+            "the browser test needs Chromium at {chromium}: `apt-get install -y chromium` (.ci/run does this)"
+        ));
+    }
+    run(npm().args(["run", "test:e2e"]))
 }

@@ -50,10 +50,12 @@ pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
 
 /// Formatting, lints, every test of the workspace (unit, integration over HTTP on
 /// 127.0.0.1, records on SQLite and PostgreSQL, trybuild UI tests, doctests), then the
-/// checks of the generated files by tools nobody here wrote.
+/// checks of the generated files by tools nobody here wrote, and the TypeScript client's
+/// type tests, vitest suite and browser test.
 fn test(extra: &[String]) -> Result<(), String> {
     run(cargo().args(["fmt", "--all", "--check"]))?;
     run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     run(cargo().args(["test", "--workspace", "--no-fail-fast"]).args(extra))?;
-    external::check_generated()
+    external::check_generated()?;
+    external::check_typescript()
 }
