@@ -146,7 +146,11 @@ impl Uplift {
                     .expose_headers(["etag", "content-range", "content-disposition"])
                     .max_age(3600);
                 for o in origins {
-                    c = if o == "*" { c.allow_any_origin() } else { c.allowed_origin(o) };
+                    c = if o == "*" {
+                        c.allow_any_origin()
+                    } else {
+                        c.allowed_origin(o)
+                    };
                 }
                 Some(c)
             }
@@ -249,10 +253,16 @@ impl UpliftBuilder {
             return Err(ConfigError::BasePath(self.base_path));
         }
         let ttl = self.limits.upload_url_ttl.as_secs() as i64;
-        if !(1..=MAX_EXPIRY_SECS).contains(&ttl) || self.limits.download_url_ttl.as_secs() as i64 > MAX_EXPIRY_SECS {
+        if !(1..=MAX_EXPIRY_SECS).contains(&ttl)
+            || self.limits.download_url_ttl.as_secs() as i64 > MAX_EXPIRY_SECS
+        {
             return Err(ConfigError::Ttl);
         }
-        let base_path = if bp == "/" { String::new() } else { self.base_path };
+        let base_path = if bp == "/" {
+            String::new()
+        } else {
+            self.base_path
+        };
         let openapi_json = bytes::Bytes::from(self.router.openapi_json(&base_path));
         let docs = Arc::new(crate::service::docs::config());
         Ok(Uplift {

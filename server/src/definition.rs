@@ -163,10 +163,15 @@ impl<'a> IntoIterator for &'a PendingFiles {
 }
 
 type ParseInput = dyn Fn(Value) -> Result<Box<dyn Any>, UploadError> + Send + Sync;
-type Middleware = dyn Fn(HttpRequest, Box<dyn Any>, PendingFiles) -> LocalBoxFuture<Result<(Value, PendingFiles), UploadError>>
+type Middleware = dyn Fn(
+        HttpRequest,
+        Box<dyn Any>,
+        PendingFiles,
+    ) -> LocalBoxFuture<Result<(Value, PendingFiles), UploadError>>
     + Send
     + Sync;
-type Complete = dyn Fn(Value, UploadedFile) -> LocalBoxFuture<Result<Value, UploadError>> + Send + Sync;
+type Complete =
+    dyn Fn(Value, UploadedFile) -> LocalBoxFuture<Result<Value, UploadError>> + Send + Sync;
 type OnError = dyn Fn(Option<Value>, UploadError, String) -> LocalBoxFuture<()> + Send + Sync;
 
 /// A file route with its types erased; what the router serves.
@@ -187,7 +192,9 @@ pub struct Route {
 
 impl std::fmt::Debug for Route {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Route").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Route")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -230,7 +237,11 @@ impl Route {
         (self.middleware)(req, input, files).await
     }
 
-    pub(crate) async fn run_complete(&self, meta: Value, file: UploadedFile) -> Result<Value, UploadError> {
+    pub(crate) async fn run_complete(
+        &self,
+        meta: Value,
+        file: UploadedFile,
+    ) -> Result<Value, UploadError> {
         (self.complete)(meta, file).await
     }
 
@@ -283,7 +294,11 @@ pub mod hook_marker {
 )]
 pub trait CompletionHook<M, Marker = hook_marker::AsyncFn>: Send + Sync + 'static {
     type ServerData: Serialize + 'static;
-    fn call(&self, meta: M, file: UploadedFile) -> LocalBoxFuture<Result<Self::ServerData, UploadError>>;
+    fn call(
+        &self,
+        meta: M,
+        file: UploadedFile,
+    ) -> LocalBoxFuture<Result<Self::ServerData, UploadError>>;
 }
 
 impl<F, Fut, M, S, E> CompletionHook<M, hook_marker::AsyncFn> for F
@@ -300,7 +315,9 @@ where
     }
 }
 
-impl<F: hook_marker::Never + Send + Sync + 'static, M> CompletionHook<M, hook_marker::Unreachable> for F {
+impl<F: hook_marker::Never + Send + Sync + 'static, M> CompletionHook<M, hook_marker::Unreachable>
+    for F
+{
     type ServerData = ();
     fn call(&self, _: M, _: UploadedFile) -> LocalBoxFuture<Result<(), UploadError>> {
         unreachable!("hook_marker::Never has no impls")
@@ -327,7 +344,9 @@ where
     }
 }
 
-impl<F: hook_marker::Never + Send + Sync + 'static, M> ErrorHook<M, hook_marker::Unreachable> for F {
+impl<F: hook_marker::Never + Send + Sync + 'static, M> ErrorHook<M, hook_marker::Unreachable>
+    for F
+{
     fn call(&self, _: Option<M>, _: UploadError, _: String) -> LocalBoxFuture<()> {
         unreachable!("hook_marker::Never has no impls")
     }
@@ -419,9 +438,16 @@ impl RouteBuilder {
         Fut: Future<Output = Result<(M, PendingFiles), UploadError>> + 'static,
     {
         let parse_input: Arc<ParseInput> = Arc::new(|raw: Value| {
-            let raw = if raw.is_null() { Value::Object(Default::default()) } else { raw };
+            let raw = if raw.is_null() {
+                Value::Object(Default::default())
+            } else {
+                raw
+            };
             let input: I = serde_json::from_value(raw).map_err(|e| {
-                UploadError::new(ErrorCode::InvalidInput, format!("input does not match the route's input type: {e}"))
+                UploadError::new(
+                    ErrorCode::InvalidInput,
+                    format!("input does not match the route's input type: {e}"),
+                )
             })?;
             input.validate().map_err(|e| validation_errors(&e))?;
             Ok(Box::new(input) as Box<dyn Any>)
@@ -439,13 +465,23 @@ impl RouteBuilder {
         });
         let input = I::descriptor();
         let input_schema = Arc::new(input.standalone_json_schema());
-        WithMiddleware { config: self.config, input, input_schema, parse_input, middleware, _types: PhantomData }
+        WithMiddleware {
+            config: self.config,
+            input,
+            input_schema,
+            parse_input,
+            middleware,
+            _types: PhantomData,
+        }
     }
 }
 
 impl<I: 'static, M: DeserializeOwned + 'static> WithMiddleware<I, M> {
     /// The completion hook; its return type becomes the route's server data.
-    pub fn on_upload_complete<H: CompletionHook<M, X>, X, Y>(self, hook: H) -> WithHooks<I, M, H::ServerData>
+    pub fn on_upload_complete<H: CompletionHook<M, X>, X, Y>(
+        self,
+        hook: H,
+    ) -> WithHooks<I, M, H::ServerData>
     where
         H::ServerData: ServerDataType<Y>,
     {
@@ -459,7 +495,13 @@ impl<I: 'static, M: DeserializeOwned + 'static> WithMiddleware<I, M> {
             })
         });
         let server_data = <H::ServerData as ServerDataType<Y>>::descriptor();
-        WithHooks { inner: self, server_data, complete, on_error: None, _types: PhantomData }
+        WithHooks {
+            inner: self,
+            server_data,
+            complete,
+            on_error: None,
+            _types: PhantomData,
+        }
     }
 }
 

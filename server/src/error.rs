@@ -314,8 +314,11 @@ impl From<std::io::Error> for UploadError {
 pub(crate) fn validation_errors(errors: &validator::ValidationErrors) -> UploadError {
     let mut data = serde_json::to_value(errors).unwrap_or(Value::Null);
     strip_values(&mut data);
-    UploadError::new(ErrorCode::InvalidInput, format!("input is invalid: {errors}"))
-        .with_data(serde_json::json!({ "fields": data }))
+    UploadError::new(
+        ErrorCode::InvalidInput,
+        format!("input is invalid: {errors}"),
+    )
+    .with_data(serde_json::json!({ "fields": data }))
 }
 
 fn strip_values(v: &mut Value) {
@@ -343,7 +346,11 @@ mod tests {
             #[validate(length(min = 10))]
             secret: String,
         }
-        let errs = Input { secret: "hunter2".into() }.validate().unwrap_err();
+        let errs = Input {
+            secret: "hunter2".into(),
+        }
+        .validate()
+        .unwrap_err();
         let e = validation_errors(&errs);
         let data = e.data().unwrap().to_string();
         assert!(!data.contains("hunter2"), "{data}");
@@ -352,7 +359,11 @@ mod tests {
 
     #[test]
     fn codes_serialize_as_their_wire_spelling() {
-        for code in [ErrorCode::TooLarge, ErrorCode::SignatureInvalid, ErrorCode::InvalidInput] {
+        for code in [
+            ErrorCode::TooLarge,
+            ErrorCode::SignatureInvalid,
+            ErrorCode::InvalidInput,
+        ] {
             let json = serde_json::to_value(code).unwrap();
             assert_eq!(json, Value::String(code.as_str().to_string()));
         }
@@ -370,6 +381,9 @@ mod tests {
         let e = UploadError::with_status(StatusCode::PAYMENT_REQUIRED, "pay first");
         assert_eq!(e.status(), StatusCode::PAYMENT_REQUIRED);
         assert_eq!(e.code(), ErrorCode::BadRequest);
-        assert_eq!(UploadError::with_status(StatusCode::UNAUTHORIZED, "x").code(), ErrorCode::Unauthorized);
+        assert_eq!(
+            UploadError::with_status(StatusCode::UNAUTHORIZED, "x").code(),
+            ErrorCode::Unauthorized
+        );
     }
 }

@@ -52,7 +52,11 @@ impl std::fmt::Debug for Ingested {
 }
 
 /// Streams `body` into `staged`, enforcing `exp`. See the module docs.
-pub async fn ingest<S, E>(body: S, exp: &Expectation, mut staged: Box<dyn StagedWrite>) -> Result<Ingested, UploadError>
+pub async fn ingest<S, E>(
+    body: S,
+    exp: &Expectation,
+    mut staged: Box<dyn StagedWrite>,
+) -> Result<Ingested, UploadError>
 where
     S: Stream<Item = Result<Bytes, E>>,
     E: std::fmt::Display,
@@ -110,12 +114,21 @@ where
             .with_data(serde_json::json!({ "expected": expected, "actual": sha256 })));
         }
     }
-    Ok(Ingested { size: received, sha256, crc32: crc.finalize(), content_type, staged })
+    Ok(Ingested {
+        size: received,
+        sha256,
+        crc32: crc.finalize(),
+        content_type,
+        staged,
+    })
 }
 
 fn too_large(limit: u64) -> UploadError {
-    UploadError::new(ErrorCode::TooLarge, format!("the upload exceeds its limit of {limit} bytes"))
-        .with_data(serde_json::json!({ "limit": limit }))
+    UploadError::new(
+        ErrorCode::TooLarge,
+        format!("the upload exceeds its limit of {limit} bytes"),
+    )
+    .with_data(serde_json::json!({ "limit": limit }))
 }
 
 /// Types whose bytes `infer` recognises reliably enough that an unrecognisable body is a lie.
@@ -167,7 +180,10 @@ pub fn check_type(head: &[u8], exp: &Expectation) -> Result<String, UploadError>
         if !rule.matches(&result) {
             return Err(UploadError::new(
                 ErrorCode::UnsupportedType,
-                format!("{result} is not accepted here (expected {})", rule.pattern()),
+                format!(
+                    "{result} is not accepted here (expected {})",
+                    rule.pattern()
+                ),
             ));
         }
     }
@@ -180,7 +196,8 @@ mod tests {
     use crate::storage::{MemoryStorage, Storage};
     use futures_util::stream;
 
-    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+    const PNG: &[u8] =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
     fn exp(size: u64, ty: &str) -> Expectation {
         Expectation {
@@ -194,22 +211,33 @@ mod tests {
 
     async fn run(chunks: Vec<&'static [u8]>, e: &Expectation) -> Result<Ingested, UploadError> {
         let storage = MemoryStorage::new();
-        let body = stream::iter(chunks.into_iter().map(|c| Ok::<_, std::io::Error>(Bytes::from_static(c))));
+        let body = stream::iter(
+            chunks
+                .into_iter()
+                .map(|c| Ok::<_, std::io::Error>(Bytes::from_static(c))),
+        );
         ingest(body, e, storage.stage().await.unwrap()).await
     }
 
     #[tokio::test]
     async fn hashes_and_sizes_in_one_pass() {
-        let r = run(vec![b"hello ", b"world"], &exp(11, "text/plain")).await.unwrap();
+        let r = run(vec![b"hello ", b"world"], &exp(11, "text/plain"))
+            .await
+            .unwrap();
         assert_eq!(r.size, 11);
-        assert_eq!(r.sha256, "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9");
+        assert_eq!(
+            r.sha256,
+            "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+        );
         assert_eq!(r.crc32, crc32fast::hash(b"hello world"));
         assert_eq!(r.content_type, "text/plain");
     }
 
     #[tokio::test]
     async fn stops_at_the_first_byte_over_the_limit() {
-        let e = run(vec![b"12345", b"67890", b"x"], &exp(8, "text/plain")).await.unwrap_err();
+        let e = run(vec![b"12345", b"67890", b"x"], &exp(8, "text/plain"))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::TooLarge);
     }
 
@@ -221,13 +249,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_lying_type_is_refused() {
-        let e = run(vec![PNG], &exp(PNG.len() as u64, "image/jpeg")).await.unwrap_err();
+        let e = run(vec![PNG], &exp(PNG.len() as u64, "image/jpeg"))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::UnsupportedType);
-        let e = run(vec![b"just text"], &exp(9, "image/png")).await.unwrap_err();
+        let e = run(vec![b"just text"], &exp(9, "image/png"))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::UnsupportedType);
-        let e = run(vec![PNG], &exp(PNG.len() as u64, "text/plain")).await.unwrap_err();
+        let e = run(vec![PNG], &exp(PNG.len() as u64, "text/plain"))
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::UnsupportedType);
-        assert!(run(vec![PNG], &exp(PNG.len() as u64, "image/png")).await.is_ok());
+        assert!(run(vec![PNG], &exp(PNG.len() as u64, "image/png"))
+            .await
+            .is_ok());
     }
 
     #[tokio::test]
@@ -235,14 +271,20 @@ mod tests {
         let mut e = exp(PNG.len() as u64, "application/octet-stream");
         assert_eq!(run(vec![PNG], &e).await.unwrap().content_type, "image/png");
         e.rule_type = Some(FileType::Video);
-        assert_eq!(run(vec![PNG], &e).await.unwrap_err().code(), ErrorCode::UnsupportedType);
+        assert_eq!(
+            run(vec![PNG], &e).await.unwrap_err().code(),
+            ErrorCode::UnsupportedType
+        );
     }
 
     #[tokio::test]
     async fn checksums_are_compared() {
         let mut e = exp(11, "text/plain");
         e.sha256 = Some("00".repeat(32));
-        assert_eq!(run(vec![b"hello world"], &e).await.unwrap_err().code(), ErrorCode::ChecksumMismatch);
+        assert_eq!(
+            run(vec![b"hello world"], &e).await.unwrap_err().code(),
+            ErrorCode::ChecksumMismatch
+        );
         e.sha256 = Some("B94D27B9934D3E08A52E52D7DA7DABFAC484EFE37A5380EE9088F7ACE2EFCDE9".into());
         assert!(run(vec![b"hello world"], &e).await.is_ok());
     }
@@ -250,8 +292,13 @@ mod tests {
     #[tokio::test]
     async fn stream_errors_are_reported_as_interruptions() {
         let storage = MemoryStorage::new();
-        let body = stream::iter(vec![Ok(Bytes::from_static(b"abc")), Err("connection reset")]);
-        let e = ingest(body, &exp(10, "text/plain"), storage.stage().await.unwrap()).await.unwrap_err();
+        let body = stream::iter(vec![
+            Ok(Bytes::from_static(b"abc")),
+            Err("connection reset"),
+        ]);
+        let e = ingest(body, &exp(10, "text/plain"), storage.stage().await.unwrap())
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), ErrorCode::SizeMismatch);
         assert!(storage.is_empty());
     }

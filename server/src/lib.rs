@@ -18,13 +18,13 @@ pub mod signing;
 pub mod storage;
 
 pub use codegen::GeneratedFile;
+pub use config::{ConfigError, Limits, SweepReport, Uplift, UpliftBuilder};
+pub use db::Records;
 pub use definition::{FileRoute, NoInput, PendingFile, PendingFiles, Route};
 pub use error::{ErrorBody, ErrorCode, ErrorResponse, UploadError};
 pub use protocol::{UploadStatus, UploadedFile};
 pub use route::{Acl, ContentDisposition, FileType, RouteConfig, TypeRule};
 pub use router::Router;
-pub use config::{ConfigError, Limits, SweepReport, Uplift, UpliftBuilder};
-pub use db::Records;
 pub use storage::{LocalStorage, MemoryStorage, Storage};
 
 /// Declares a file route from its middleware function.
@@ -96,16 +96,16 @@ macro_rules! router {
 /// Support for generated code. Not public API; may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::definition::{middleware_output, RouteBuilder};
     pub use crate::definition::Route;
+    pub use crate::definition::{middleware_output, RouteBuilder};
     pub use actix_web::HttpRequest;
 
-/// The crates whose derives describe an app's types to codegen, at the versions Uplift uses:
-/// `#[derive(schemars::JsonSchema, ts_rs::TS)]` on route inputs and server data. Depend on
-/// them directly (`schemars = "1"`, `ts-rs = "12"`), or derive through these re-exports with
-/// `#[schemars(crate = "uplift::schemars")]` and `#[ts(crate = "uplift::ts_rs")]`.
-pub use schemars;
-pub use ts_rs;
-/// The OpenAPI types of [`Router::openapi`], to merge the document into an app's own.
-pub use utoipa;
+    /// The crates whose derives describe an app's types to codegen, at the versions Uplift uses:
+    /// `#[derive(schemars::JsonSchema, ts_rs::TS)]` on route inputs and server data. Depend on
+    /// them directly (`schemars = "1"`, `ts-rs = "12"`), or derive through these re-exports with
+    /// `#[schemars(crate = "uplift::schemars")]` and `#[ts(crate = "uplift::ts_rs")]`.
+    pub use schemars;
+    pub use ts_rs;
+    /// The OpenAPI types of [`Router::openapi`], to merge the document into an app's own.
+    pub use utoipa;
 }

@@ -110,7 +110,9 @@ pub fn normalize_mime(raw: &str) -> Option<String> {
 }
 
 /// How browsers should present a served file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema, TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema, TS,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ContentDisposition {
     #[default]
@@ -128,7 +130,9 @@ impl ContentDisposition {
 }
 
 /// Who may read a stored file: anyone with its URL, or only holders of a signed GET URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema, TS)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema, TS,
+)]
 pub enum Acl {
     #[default]
     #[serde(rename = "public-read")]
@@ -259,13 +263,18 @@ impl RouteConfig {
 
     /// The largest single file any rule allows (bounds multipart parts before their type is known).
     pub fn largest_file_size(&self) -> u64 {
-        self.types.iter().map(|r| r.max_file_size).max().unwrap_or(0)
+        self.types
+            .iter()
+            .map(|r| r.max_file_size)
+            .max()
+            .unwrap_or(0)
     }
 
     /// The most files an upload may carry.
     pub fn max_files(&self) -> u32 {
         let per_type: u32 = self.types.iter().map(|r| r.max_file_count).sum();
-        self.max_total_file_count.map_or(per_type, |t| t.min(per_type))
+        self.max_total_file_count
+            .map_or(per_type, |t| t.min(per_type))
     }
 }
 
@@ -302,11 +311,20 @@ mod tests {
         assert_eq!((r.max_file_count, r.min_file_count), (1, 1));
         assert_eq!(r.content_disposition, ContentDisposition::Inline);
         assert_eq!(TypeRule::new(FileType::Text).max_file_size, 64 * 1024);
-        assert_eq!(TypeRule::new(FileType::Video).max_file_size, 16 * 1024 * 1024);
-        assert_eq!(TypeRule::new(FileType::Audio).max_file_size, 8 * 1024 * 1024);
+        assert_eq!(
+            TypeRule::new(FileType::Video).max_file_size,
+            16 * 1024 * 1024
+        );
+        assert_eq!(
+            TypeRule::new(FileType::Audio).max_file_size,
+            8 * 1024 * 1024
+        );
         assert_eq!(TypeRule::new(FileType::Blob).max_file_size, 8 * 1024 * 1024);
         assert_eq!(TypeRule::new(FileType::Pdf).max_file_size, 4 * 1024 * 1024);
-        assert_eq!(TypeRule::new(FileType::Mime("application/json".into())).max_file_size, 4 * 1024 * 1024);
+        assert_eq!(
+            TypeRule::new(FileType::Mime("application/json".into())).max_file_size,
+            4 * 1024 * 1024
+        );
     }
 
     #[test]
@@ -324,7 +342,10 @@ mod tests {
 
     #[test]
     fn client_mime_types_are_normalized() {
-        assert_eq!(normalize_mime("Text/Plain; charset=UTF-8").as_deref(), Some("text/plain"));
+        assert_eq!(
+            normalize_mime("Text/Plain; charset=UTF-8").as_deref(),
+            Some("text/plain")
+        );
         assert_eq!(normalize_mime("image/png").as_deref(), Some("image/png"));
         assert_eq!(normalize_mime("nonsense"), None);
     }

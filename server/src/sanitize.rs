@@ -41,6 +41,9 @@ mod tests {
     #[test]
     fn unicode_survives_and_length_is_capped() {
         assert_eq!(sanitize_filename("résumé 2024.pdf"), "résumé 2024.pdf");
-        assert_eq!(sanitize_filename(&"x".repeat(500)).chars().count(), super::MAX_NAME_CHARS);
+        assert_eq!(
+            sanitize_filename(&"x".repeat(500)).chars().count(),
+            super::MAX_NAME_CHARS
+        );
     }
 }

@@ -30,7 +30,12 @@ impl SigningKey {
     pub fn new(id: impl Into<String>, secret: impl Into<Vec<u8>>) -> Result<Self, SigningKeyError> {
         let id = id.into();
         let secret = secret.into();
-        if id.is_empty() || id.len() > 16 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        if id.is_empty()
+            || id.len() > 16
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             return Err(SigningKeyError::BadId(id));
         }
         if secret.len() < MIN_SECRET_LEN {
@@ -47,7 +52,9 @@ impl SigningKey {
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the secret.
-        f.debug_struct("SigningKey").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -106,11 +113,18 @@ impl Signer {
     }
 
     fn verify(&self, canonical: &str, sig: &str) -> Result<(), UploadError> {
-        let invalid = || UploadError::new(ErrorCode::SignatureInvalid, "the URL's signature is invalid");
+        let invalid = || {
+            UploadError::new(
+                ErrorCode::SignatureInvalid,
+                "the URL's signature is invalid",
+            )
+        };
         let (id, tag) = sig.split_once('.').ok_or_else(invalid)?;
         let key = self.keys.iter().find(|k| k.id == id).ok_or_else(invalid)?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| invalid())?;
-        Self::mac(key, canonical).verify_slice(&tag).map_err(|_| invalid())
+        Self::mac(key, canonical)
+            .verify_slice(&tag)
+            .map_err(|_| invalid())
     }
 
     /// Signs an upload grant; the result goes into the URL as `sig`.
@@ -119,7 +133,12 @@ impl Signer {
     }
 
     /// Checks signature first, then expiry (so a forged URL never learns whether it expired).
-    pub fn verify_upload(&self, grant: &UploadGrant<'_>, sig: &str, now_secs: i64) -> Result<(), UploadError> {
+    pub fn verify_upload(
+        &self,
+        grant: &UploadGrant<'_>,
+        sig: &str,
+        now_secs: i64,
+    ) -> Result<(), UploadError> {
         self.verify(&upload_canonical(grant), sig)?;
         check_expiry(grant.expires, now_secs)
     }
@@ -129,7 +148,13 @@ impl Signer {
         self.sign(&download_canonical(key, expires))
     }
 
-    pub fn verify_download(&self, key: &str, expires: i64, sig: &str, now_secs: i64) -> Result<(), UploadError> {
+    pub fn verify_download(
+        &self,
+        key: &str,
+        expires: i64,
+        sig: &str,
+        now_secs: i64,
+    ) -> Result<(), UploadError> {
         self.verify(&download_canonical(key, expires), sig)?;
         check_expiry(expires, now_secs)
     }
@@ -137,11 +162,17 @@ impl Signer {
 
 fn check_expiry(expires: i64, now_secs: i64) -> Result<(), UploadError> {
     if now_secs >= expires {
-        return Err(UploadError::new(ErrorCode::Expired, "the signed URL has expired"));
+        return Err(UploadError::new(
+            ErrorCode::Expired,
+            "the signed URL has expired",
+        ));
     }
     if expires - now_secs > MAX_EXPIRY_SECS {
         // Only a leaked key could have signed this; refuse it all the same.
-        return Err(UploadError::new(ErrorCode::SignatureInvalid, "the URL's expiry is out of bounds"));
+        return Err(UploadError::new(
+            ErrorCode::SignatureInvalid,
+            "the URL's expiry is out of bounds",
+        ));
     }
     Ok(())
 }
@@ -168,11 +199,22 @@ mod tests {
     use super::*;
 
     fn signer(ids: &[(&str, u8)]) -> Signer {
-        Signer::new(ids.iter().map(|(id, b)| SigningKey::new(*id, vec![*b; 32]).unwrap()).collect()).unwrap()
+        Signer::new(
+            ids.iter()
+                .map(|(id, b)| SigningKey::new(*id, vec![*b; 32]).unwrap())
+                .collect(),
+        )
+        .unwrap()
     }
 
     fn grant(size: u64) -> UploadGrant<'static> {
-        UploadGrant { key: "abc", expires: 2_000, size, content_type: "image/png", sha256: None }
+        UploadGrant {
+            key: "abc",
+            expires: 2_000,
+            size,
+            content_type: "image/png",
+            sha256: None,
+        }
     }
 
     #[test]
@@ -190,17 +232,40 @@ mod tests {
         let sig = s.sign_upload(&grant(10));
         for g in [
             grant(11),
-            UploadGrant { key: "abd", ..grant(10) },
-            UploadGrant { expires: 2_001, ..grant(10) },
-            UploadGrant { content_type: "image/jpeg", ..grant(10) },
-            UploadGrant { sha256: Some("00"), ..grant(10) },
+            UploadGrant {
+                key: "abd",
+                ..grant(10)
+            },
+            UploadGrant {
+                expires: 2_001,
+                ..grant(10)
+            },
+            UploadGrant {
+                content_type: "image/jpeg",
+                ..grant(10)
+            },
+            UploadGrant {
+                sha256: Some("00"),
+                ..grant(10)
+            },
         ] {
-            assert_eq!(s.verify_upload(&g, &sig, 1_000).unwrap_err().code(), ErrorCode::SignatureInvalid);
+            assert_eq!(
+                s.verify_upload(&g, &sig, 1_000).unwrap_err().code(),
+                ErrorCode::SignatureInvalid
+            );
         }
         let mut bad = sig.clone();
         bad.pop();
-        assert_eq!(s.verify_upload(&grant(10), &bad, 1_000).unwrap_err().code(), ErrorCode::SignatureInvalid);
-        assert_eq!(s.verify_upload(&grant(10), "garbage", 1_000).unwrap_err().code(), ErrorCode::SignatureInvalid);
+        assert_eq!(
+            s.verify_upload(&grant(10), &bad, 1_000).unwrap_err().code(),
+            ErrorCode::SignatureInvalid
+        );
+        assert_eq!(
+            s.verify_upload(&grant(10), "garbage", 1_000)
+                .unwrap_err()
+                .code(),
+            ErrorCode::SignatureInvalid
+        );
     }
 
     #[test]
@@ -211,7 +276,9 @@ mod tests {
         assert!(rotated.verify_download("k", 2_000, &old_sig, 1_000).is_ok());
         assert!(rotated.sign_download("k", 2_000).starts_with("new."));
         let retired = signer(&[("new", 2)]);
-        assert!(retired.verify_download("k", 2_000, &old_sig, 1_000).is_err());
+        assert!(retired
+            .verify_download("k", 2_000, &old_sig, 1_000)
+            .is_err());
     }
 
     #[test]
@@ -219,12 +286,18 @@ mod tests {
         let s = signer(&[("k", 1)]);
         let far = 1_000 + MAX_EXPIRY_SECS + 1;
         let sig = s.sign_download("k", far);
-        assert_eq!(s.verify_download("k", far, &sig, 1_000).unwrap_err().code(), ErrorCode::SignatureInvalid);
+        assert_eq!(
+            s.verify_download("k", far, &sig, 1_000).unwrap_err().code(),
+            ErrorCode::SignatureInvalid
+        );
     }
 
     #[test]
     fn weak_or_malformed_keys_are_refused() {
-        assert_eq!(SigningKey::new("k", vec![0; 31]).unwrap_err(), SigningKeyError::TooShort(31));
+        assert_eq!(
+            SigningKey::new("k", vec![0; 31]).unwrap_err(),
+            SigningKeyError::TooShort(31)
+        );
         assert!(SigningKey::new("a.b", vec![0; 32]).is_err());
         assert!(Signer::new(vec![]).is_err());
         let k = SigningKey::new("k", vec![0; 32]).unwrap();

@@ -20,11 +20,18 @@ async fn done(_m: Meta, _f: UploadedFile) -> Result<(), UploadError> {
 }
 
 fn server(origins: Option<&'static [&'static str]>) -> TestServer {
-    let configure: Box<dyn Fn(uplift::UpliftBuilder) -> uplift::UpliftBuilder + Send> = match origins {
-        Some(o) => Box::new(move |b| b.cors_origins(o.iter().copied())),
-        None => Box::new(|b| b),
-    };
-    TestServer::start_with(uplift::router![avatar], Options { configure, ..Default::default() })
+    let configure: Box<dyn Fn(uplift::UpliftBuilder) -> uplift::UpliftBuilder + Send> =
+        match origins {
+            Some(o) => Box::new(move |b| b.cors_origins(o.iter().copied())),
+            None => Box::new(|b| b),
+        };
+    TestServer::start_with(
+        uplift::router![avatar],
+        Options {
+            configure,
+            ..Default::default()
+        },
+    )
 }
 
 async fn preflight(srv: &TestServer, origin: &str) -> reqwest::Response {
@@ -43,9 +50,18 @@ async fn allowed_origins_get_preflight_and_response_headers() {
     let srv = server(Some(&["http://app.test:5173"]));
     let res = preflight(&srv, "http://app.test:5173").await;
     assert!(res.status().is_success(), "preflight: {}", res.status());
-    assert_eq!(res.headers()["access-control-allow-origin"], "http://app.test:5173");
-    let methods = res.headers()["access-control-allow-methods"].to_str().unwrap().to_string();
-    assert!(methods.contains("PUT") && methods.contains("POST"), "{methods}");
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "http://app.test:5173"
+    );
+    let methods = res.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        methods.contains("PUT") && methods.contains("POST"),
+        "{methods}"
+    );
 
     let res = reqwest::Client::new()
         .get(&srv.base)
@@ -54,7 +70,10 @@ async fn allowed_origins_get_preflight_and_response_headers() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["access-control-allow-origin"], "http://app.test:5173");
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "http://app.test:5173"
+    );
 }
 
 #[tokio::test]

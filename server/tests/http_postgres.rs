@@ -23,12 +23,19 @@ pub struct Saved {
 
 #[uplift::file_route(text(max_file_size = "1KB", max_file_count = 2), await_server_data, on_upload_complete = saved)]
 async fn notes(req: HttpRequest) -> Result<Meta, UploadError> {
-    let user = req.headers().get("x-user").and_then(|v| v.to_str().ok()).ok_or_else(|| UploadError::unauthorized("who?"))?;
+    let user = req
+        .headers()
+        .get("x-user")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| UploadError::unauthorized("who?"))?;
     Ok(Meta { user: user.into() })
 }
 
 async fn saved(meta: Meta, file: UploadedFile) -> Result<Saved, UploadError> {
-    Ok(Saved { by: meta.user, sha256: file.sha256 })
+    Ok(Saved {
+        by: meta.user,
+        sha256: file.sha256,
+    })
 }
 
 /// A server on a fresh schema, or `None` (with a plain message) when PostgreSQL is absent and
@@ -42,21 +49,29 @@ async fn server() -> Option<(TestServer, sqlx::PgPool, String)> {
                 std::env::var("UPLIFT_REQUIRE_POSTGRES").as_deref() != Ok("1"),
                 "PostgreSQL required but not reachable at {url}: {e}"
             );
-            eprintln!("PostgreSQL not reachable at {url} ({e}): skipping the PostgreSQL HTTP tests");
+            eprintln!(
+                "PostgreSQL not reachable at {url} ({e}): skipping the PostgreSQL HTTP tests"
+            );
             return None;
         }
     };
     let schema = format!("uplift_http_{:016x}", rand::random::<u64>());
     let srv = TestServer::start_with(
         uplift::router![notes],
-        Options { records_url: Some(url), records_schema: Some(schema.clone()), ..Default::default() },
+        Options {
+            records_url: Some(url),
+            records_schema: Some(schema.clone()),
+            ..Default::default()
+        },
     );
     Some((srv, pool, schema))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_put_and_multipart_record_in_postgres() {
-    let Some((srv, pool, schema)) = server().await else { return };
+    let Some((srv, pool, schema)) = server().await else {
+        return;
+    };
     let c = reqwest::Client::new();
 
     let prep: Value = c
@@ -71,37 +86,73 @@ async fn signed_put_and_multipart_record_in_postgres() {
         .unwrap();
     let url = prep["files"][0]["uploadUrl"].as_str().unwrap().to_string();
     let key = prep["files"][0]["key"].as_str().unwrap().to_string();
-    let res = c.put(&url).header("content-type", "text/plain").body("hello").send().await.unwrap();
+    let res = c
+        .put(&url)
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["serverData"]["by"], "ann");
 
     // The row is in PostgreSQL, in our schema, complete with its server data.
-    let (status, server_data): (String, Option<String>) =
-        sqlx::query_as(&format!("SELECT status, server_data FROM {schema}.uplift_uploads WHERE key = $1"))
-            .bind(&key)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let (status, server_data): (String, Option<String>) = sqlx::query_as(&format!(
+        "SELECT status, server_data FROM {schema}.uplift_uploads WHERE key = $1"
+    ))
+    .bind(&key)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(status, "complete");
     let server_data: Value = serde_json::from_str(&server_data.unwrap()).unwrap();
     assert_eq!(server_data["sha256"], body["file"]["sha256"]);
 
     // A replay is refused by the database's atomic claim.
-    let replay = c.put(&url).header("content-type", "text/plain").body("hello").send().await.unwrap();
+    let replay = c
+        .put(&url)
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(replay.status(), 409);
 
     let form = reqwest::multipart::Form::new()
-        .part("f1", reqwest::multipart::Part::text("one").file_name("1.txt").mime_str("text/plain").unwrap())
-        .part("f2", reqwest::multipart::Part::text("two").file_name("2.txt").mime_str("text/plain").unwrap());
-    let res = c.post(format!("{}/notes/multipart", srv.base)).header("x-user", "bob").multipart(form).send().await.unwrap();
-    assert_eq!(res.status(), 200);
-    let (n,): (i64,) = sqlx::query_as(&format!("SELECT count(*) FROM {schema}.uplift_uploads WHERE status = 'complete'"))
-        .fetch_one(&pool)
+        .part(
+            "f1",
+            reqwest::multipart::Part::text("one")
+                .file_name("1.txt")
+                .mime_str("text/plain")
+                .unwrap(),
+        )
+        .part(
+            "f2",
+            reqwest::multipart::Part::text("two")
+                .file_name("2.txt")
+                .mime_str("text/plain")
+                .unwrap(),
+        );
+    let res = c
+        .post(format!("{}/notes/multipart", srv.base))
+        .header("x-user", "bob")
+        .multipart(form)
+        .send()
         .await
         .unwrap();
+    assert_eq!(res.status(), 200);
+    let (n,): (i64,) = sqlx::query_as(&format!(
+        "SELECT count(*) FROM {schema}.uplift_uploads WHERE status = 'complete'"
+    ))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(n, 3);
 
     drop(srv);
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&pool).await.unwrap();
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&pool)
+        .await
+        .unwrap();
 }

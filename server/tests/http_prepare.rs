@@ -138,7 +138,11 @@ async fn route_config_endpoint_describes_every_route() {
     let mut body = r.ok();
     // The input schemas are checked in `route_config_endpoint_has_each_routes_input_schema`.
     for route in body["routes"].as_array_mut().expect("routes array") {
-        route.as_object_mut().unwrap().remove("inputSchema").expect("an inputSchema");
+        route
+            .as_object_mut()
+            .unwrap()
+            .remove("inputSchema")
+            .expect("an inputSchema");
     }
     let routes = body["routes"].as_array().expect("routes array");
     let slugs: Vec<&str> = routes.iter().map(|r| r["slug"].as_str().unwrap()).collect();
@@ -202,24 +206,43 @@ async fn route_config_endpoint_describes_every_route() {
 #[tokio::test]
 async fn route_config_endpoint_has_each_routes_input_schema() {
     let srv = server();
-    let body = Resp::read(client().get(&srv.base).send().await.unwrap()).await.ok();
+    let body = Resp::read(client().get(&srv.base).send().await.unwrap())
+        .await
+        .ok();
     let schema = |i: usize| body["routes"][i]["inputSchema"].clone();
 
     let media = schema(0);
-    assert_eq!(media["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(
+        media["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
     assert_eq!(media["title"], "PostInput");
     assert_eq!(media["type"], "object");
     assert_eq!(media["required"], json!(["caption", "rating", "email"]));
     let props = &media["properties"];
-    assert_eq!(props["caption"], json!({ "type": "string", "minLength": 1, "maxLength": 10 }));
+    assert_eq!(
+        props["caption"],
+        json!({ "type": "string", "minLength": 1, "maxLength": 10 })
+    );
     assert_eq!(props["rating"]["minimum"], 1);
     assert_eq!(props["rating"]["maximum"], 5);
-    assert_eq!(props["email"], json!({ "type": "string", "format": "email" }));
+    assert_eq!(
+        props["email"],
+        json!({ "type": "string", "format": "email" })
+    );
 
-    assert_eq!(schema(1)["properties"]["name"], json!({ "type": "string", "minLength": 3 }));
+    assert_eq!(
+        schema(1)["properties"]["name"],
+        json!({ "type": "string", "minLength": 3 })
+    );
     // No input: `null` or `{}`.
     for i in [2, 3] {
-        assert_eq!(schema(i)["type"], json!(["object", "null"]), "{}", schema(i));
+        assert_eq!(
+            schema(i)["type"],
+            json!(["object", "null"]),
+            "{}",
+            schema(i)
+        );
         assert_eq!(schema(i)["additionalProperties"], false);
     }
 }

@@ -9,7 +9,10 @@ use std::process::Command;
 use crate::run;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 fn npm() -> Command {
@@ -28,7 +31,10 @@ fn npx(args: &[&str]) -> Command {
 pub fn ensure_node_modules() -> Result<(), String> {
     let root = root();
     let stamp = root.join("node_modules/.package-lock.json");
-    let fresh = match (std::fs::metadata(&stamp), std::fs::metadata(root.join("package-lock.json"))) {
+    let fresh = match (
+        std::fs::metadata(&stamp),
+        std::fs::metadata(root.join("package-lock.json")),
+    ) {
         (Ok(s), Ok(l)) => s.modified().ok() >= l.modified().ok(),
         _ => false,
     };
@@ -44,7 +50,8 @@ fn python_venv() -> Result<PathBuf, String> {
     let venv = PathBuf::from(home).join(".cache/uplift-venv");
     let requirements = root().join("tools/requirements.txt");
     let marker = venv.join("requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements).map_err(|e| format!("{}: {e}", requirements.display()))?;
+    let wanted = std::fs::read_to_string(&requirements)
+        .map_err(|e| format!("{}: {e}", requirements.display()))?;
     if std::fs::read_to_string(&marker).ok().as_deref() != Some(wanted.as_str()) {
         run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
         run(Command::new(venv.join("bin/pip"))
@@ -69,7 +76,12 @@ pub fn check_generated() -> Result<(), String> {
     ensure_node_modules()?;
     let out = root.join("typecheck/.openapi");
     std::fs::create_dir_all(&out).map_err(|e| e.to_string())?;
-    run(&mut npx(&["openapi-typescript", "generated/openapi.json", "--output", "typecheck/.openapi/openapi.d.ts"]))?;
+    run(&mut npx(&[
+        "openapi-typescript",
+        "generated/openapi.json",
+        "--output",
+        "typecheck/.openapi/openapi.d.ts",
+    ]))?;
     run(&mut npx(&["tsc", "--project", "typecheck/tsconfig.json"]))?;
     println!("generated files: openapi-spec-validator and tsc --strict passed");
     Ok(())

@@ -15,7 +15,12 @@ use super::now_ms;
 
 /// Runs the completion hook and records its outcome. A failing (or panicking) hook marks the
 /// upload failed, reaches `on_upload_error`, and is returned so the client hears of it.
-pub(crate) async fn complete(shared: &Arc<Shared>, route: &Route, meta: Value, file: UploadedFile) -> Result<Value, UploadError> {
+pub(crate) async fn complete(
+    shared: &Arc<Shared>,
+    route: &Route,
+    meta: Value,
+    file: UploadedFile,
+) -> Result<Value, UploadError> {
     let key = file.key.clone();
     let outcome = AssertUnwindSafe(route.run_complete(meta.clone(), file))
         .catch_unwind()
@@ -23,7 +28,10 @@ pub(crate) async fn complete(shared: &Arc<Shared>, route: &Route, meta: Value, f
         .unwrap_or_else(|_| Err(UploadError::internal_msg("the completion hook panicked")));
     match outcome {
         Ok(data) => {
-            shared.records.mark_complete(&key, Some(&data), now_ms()).await?;
+            shared
+                .records
+                .mark_complete(&key, Some(&data), now_ms())
+                .await?;
             tracing::info!(key = %key, outcome = "complete", "completion hook answered");
             Ok(data)
         }
@@ -31,11 +39,17 @@ pub(crate) async fn complete(shared: &Arc<Shared>, route: &Route, meta: Value, f
             // An internal hook error would read "internal error"; say at least which step broke.
             let err = if err.code() == ErrorCode::Internal {
                 tracing::error!(key = %key, error = %err, "completion hook failed");
-                UploadError::new(ErrorCode::CompletionFailed, "the upload was stored but its completion hook failed")
+                UploadError::new(
+                    ErrorCode::CompletionFailed,
+                    "the upload was stored but its completion hook failed",
+                )
             } else {
                 err
             };
-            shared.records.mark_failed(&key, &err.body(), now_ms()).await?;
+            shared
+                .records
+                .mark_failed(&key, &err.body(), now_ms())
+                .await?;
             route.run_on_error(Some(meta), err.clone(), key).await;
             Err(err)
         }
@@ -43,7 +57,13 @@ pub(crate) async fn complete(shared: &Arc<Shared>, route: &Route, meta: Value, f
 }
 
 /// Records a failure after preparation and tells `on_upload_error`.
-pub(crate) async fn fail(shared: &Shared, route: &Route, key: &str, meta: Option<Value>, err: &UploadError) {
+pub(crate) async fn fail(
+    shared: &Shared,
+    route: &Route,
+    key: &str,
+    meta: Option<Value>,
+    err: &UploadError,
+) {
     tracing::info!(key = %key, code = %err.code(), outcome = "failed", "upload refused");
     if let Err(db) = shared.records.mark_failed(key, &err.body(), now_ms()).await {
         tracing::error!(key = %key, error = %db, "could not record a failed upload");
@@ -62,7 +82,13 @@ pub(crate) struct FailGuard {
 
 impl FailGuard {
     pub fn new(shared: Arc<Shared>, route: Arc<Route>, key: String, meta: Value) -> Self {
-        FailGuard { shared, route, key, meta, armed: true }
+        FailGuard {
+            shared,
+            route,
+            key,
+            meta,
+            armed: true,
+        }
     }
 
     pub fn disarm(&mut self) {
@@ -75,9 +101,16 @@ impl Drop for FailGuard {
         if !self.armed {
             return;
         }
-        let (shared, route, key, meta) =
-            (self.shared.clone(), self.route.clone(), std::mem::take(&mut self.key), self.meta.take());
-        let err = UploadError::new(ErrorCode::SizeMismatch, "the upload was interrupted: the client went away");
+        let (shared, route, key, meta) = (
+            self.shared.clone(),
+            self.route.clone(),
+            std::mem::take(&mut self.key),
+            self.meta.take(),
+        );
+        let err = UploadError::new(
+            ErrorCode::SizeMismatch,
+            "the upload was interrupted: the client went away",
+        );
         actix_web::rt::spawn(async move { fail(&shared, &route, &key, Some(meta), &err).await });
     }
 }

@@ -1,7 +1,9 @@
 //! `GET {base}/files/{key}` (status) and `GET {base}/download/{key}` (the bytes).
 
 use actix_files::NamedFile;
-use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType, HeaderValue};
+use actix_web::http::header::{
+    self, ContentDisposition, DispositionParam, DispositionType, HeaderValue,
+};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Deserialize;
 
@@ -13,7 +15,11 @@ use crate::storage::StoredObject;
 
 use super::{now_ms, origin, upload_result};
 
-pub(crate) async fn status(up: web::Data<Uplift>, req: HttpRequest, key: web::Path<String>) -> Result<HttpResponse, UploadError> {
+pub(crate) async fn status(
+    up: web::Data<Uplift>,
+    req: HttpRequest,
+    key: web::Path<String>,
+) -> Result<HttpResponse, UploadError> {
     let shared = &up.shared;
     let rec = shared
         .records
@@ -36,7 +42,13 @@ pub(crate) struct DownloadQuery {
 fn is_active_content(mime: &str) -> bool {
     matches!(
         mime,
-        "text/html" | "application/xhtml+xml" | "image/svg+xml" | "text/xml" | "application/xml" | "text/javascript" | "application/javascript"
+        "text/html"
+            | "application/xhtml+xml"
+            | "image/svg+xml"
+            | "text/xml"
+            | "application/xml"
+            | "text/javascript"
+            | "application/javascript"
     )
 }
 
@@ -51,18 +63,27 @@ pub(crate) async fn download(
     let rec = shared.records.get(&key).await?.ok_or_else(not_found)?;
     if rec.acl == Acl::Private {
         let (Some(expires), Some(sig)) = (q.expires, q.sig.as_deref()) else {
-            return Err(UploadError::new(ErrorCode::SignatureInvalid, "this file is private: use a signed download URL"));
+            return Err(UploadError::new(
+                ErrorCode::SignatureInvalid,
+                "this file is private: use a signed download URL",
+            ));
         };
-        shared.signer.verify_download(&rec.key, expires, sig, now_ms() / 1000)?;
+        shared
+            .signer
+            .verify_download(&rec.key, expires, sig, now_ms() / 1000)?;
     }
     // Only finished uploads are visible: never a partial or refused one.
-    if !matches!(rec.status, UploadStatus::Complete | UploadStatus::Completing) {
+    if !matches!(
+        rec.status,
+        UploadStatus::Complete | UploadStatus::Completing
+    ) {
         return Err(not_found());
     }
     let stored = rec.stored.as_ref().ok_or_else(not_found)?;
     let object = shared.storage.open(&rec.key).await?.ok_or_else(not_found)?;
 
-    let mime = route::normalize_mime(&stored.content_type).unwrap_or_else(|| "application/octet-stream".into());
+    let mime = route::normalize_mime(&stored.content_type)
+        .unwrap_or_else(|| "application/octet-stream".into());
     let disposition = if is_active_content(&mime) {
         DispositionType::Attachment
     } else {
@@ -91,17 +112,35 @@ pub(crate) async fn download(
         StoredObject::Bytes(bytes) => bytes_response(&req, bytes, &mime, &cd, &stored.sha256)?,
     };
     let h = res.headers_mut();
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox"),
+    );
     if rec.acl == Acl::Private {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
     }
     Ok(res)
 }
 
 /// `filename=` in plain ASCII for old clients, `filename*=` in UTF-8 for everyone else.
 fn content_disposition(kind: DispositionType, name: &str) -> ContentDisposition {
-    let ascii: String = name.chars().map(|c| if c.is_ascii() && !c.is_ascii_control() { c } else { '_' }).collect();
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let mut parameters = vec![DispositionParam::Filename(ascii)];
     if !name.is_ascii() {
         parameters.push(DispositionParam::FilenameExt(header::ExtendedValue {
@@ -110,12 +149,19 @@ fn content_disposition(kind: DispositionType, name: &str) -> ContentDisposition 
             value: name.as_bytes().to_vec(),
         }));
     }
-    ContentDisposition { disposition: kind, parameters }
+    ContentDisposition {
+        disposition: kind,
+        parameters,
+    }
 }
 
 /// 416 in the error envelope, with the `Content-Range: bytes */len` that tells the client the size.
 fn unsatisfiable(len: u64) -> HttpResponse {
-    let mut res = UploadError::new(ErrorCode::RangeNotSatisfiable, "the requested range cannot be served").error_response();
+    let mut res = UploadError::new(
+        ErrorCode::RangeNotSatisfiable,
+        "the requested range cannot be served",
+    )
+    .error_response();
     if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
         res.headers_mut().insert(header::CONTENT_RANGE, v);
     }
@@ -132,11 +178,19 @@ fn bytes_response(
 ) -> Result<HttpResponse, UploadError> {
     let len = bytes.len() as u64;
     let etag = format!("\"{}\"", &sha256[..32.min(sha256.len())]);
-    let cached = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-        v.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == "*" || t == etag)
-    });
+    let cached = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .map(|t| t.trim().trim_start_matches("W/"))
+                .any(|t| t == "*" || t == etag)
+        });
     if cached {
-        return Ok(HttpResponse::NotModified().insert_header((header::ETAG, etag)).finish());
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag))
+            .finish());
     }
     let mut builder = HttpResponse::Ok();
     builder
@@ -144,7 +198,11 @@ fn bytes_response(
         .insert_header((header::CONTENT_DISPOSITION, cd.to_string()))
         .insert_header((header::ETAG, etag))
         .insert_header((header::ACCEPT_RANGES, "bytes"));
-    if let Some(range) = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()) {
+    if let Some(range) = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+    {
         let Ok(ranges) = actix_files::HttpRange::parse(range, len) else {
             return Ok(unsatisfiable(len));
         };
@@ -152,7 +210,10 @@ fn bytes_response(
             let (start, end) = (r.start, r.start + r.length);
             builder
                 .status(actix_web::http::StatusCode::PARTIAL_CONTENT)
-                .insert_header((header::CONTENT_RANGE, format!("bytes {start}-{}/{len}", end - 1)));
+                .insert_header((
+                    header::CONTENT_RANGE,
+                    format!("bytes {start}-{}/{len}", end - 1),
+                ));
             return Ok(builder.body(bytes.slice(start as usize..end as usize)));
         }
     }

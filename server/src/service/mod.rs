@@ -53,8 +53,9 @@ pub(crate) fn scope(up: Uplift, cors: Option<Cors>) -> impl HttpServiceFactory {
             };
             e.into()
         });
-    let query = web::QueryConfig::default()
-        .error_handler(|err, _req| UploadError::bad_request(format!("invalid query string: {err}")).into());
+    let query = web::QueryConfig::default().error_handler(|err, _req| {
+        UploadError::bad_request(format!("invalid query string: {err}")).into()
+    });
     let path = web::PathConfig::default()
         .error_handler(|err, _req| UploadError::bad_request(format!("invalid path: {err}")).into());
     let enabled = cors.is_some();
@@ -90,18 +91,30 @@ fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
             format!("this endpoint takes {allow} only"),
         )
         .error_response();
-        res.headers_mut().insert(actix_web::http::header::ALLOW, actix_web::http::header::HeaderValue::from_static(allow));
+        res.headers_mut().insert(
+            actix_web::http::header::ALLOW,
+            actix_web::http::header::HeaderValue::from_static(allow),
+        );
         res
     }))
 }
 
 async fn list_routes(up: web::Data<Uplift>) -> HttpResponse {
-    let routes = up.shared.router.routes().iter().map(|r| RouteInfo::of(r)).collect();
+    let routes = up
+        .shared
+        .router
+        .routes()
+        .iter()
+        .map(|r| RouteInfo::of(r))
+        .collect();
     HttpResponse::Ok().json(RoutesResponse { routes })
 }
 
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// A fresh storage key: 160 random bits, URL-safe, unrelated to anything the client sent.
@@ -124,15 +137,25 @@ pub(crate) fn origin(shared: &Shared, req: &HttpRequest) -> String {
 pub(crate) fn signed_download_path(shared: &Shared, key: &str, ttl: Duration) -> String {
     let expires = now_ms() / 1000 + ttl.as_secs().max(1) as i64;
     let sig = shared.signer.sign_download(key, expires);
-    format!("{}/download/{key}?expires={expires}&sig={sig}", shared.base_path)
+    format!(
+        "{}/download/{key}?expires={expires}&sig={sig}",
+        shared.base_path
+    )
 }
 
 /// The file as clients see it, with a URL they can fetch it from.
-pub(crate) fn uploaded_file(shared: &Shared, origin: &str, rec: &UploadRecord) -> Option<UploadedFile> {
+pub(crate) fn uploaded_file(
+    shared: &Shared,
+    origin: &str,
+    rec: &UploadRecord,
+) -> Option<UploadedFile> {
     let stored = rec.stored.as_ref()?;
     let url = match rec.acl {
         Acl::PublicRead => format!("{origin}{}/download/{}", shared.base_path, rec.key),
-        Acl::Private => format!("{origin}{}", signed_download_path(shared, &rec.key, shared.limits.download_url_ttl)),
+        Acl::Private => format!(
+            "{origin}{}",
+            signed_download_path(shared, &rec.key, shared.limits.download_url_ttl)
+        ),
     };
     Some(UploadedFile {
         key: rec.key.clone(),
@@ -154,7 +177,11 @@ pub(crate) fn upload_result(shared: &Shared, origin: &str, rec: &UploadRecord) -
         key: rec.key.clone(),
         status: rec.status,
         file: uploaded_file(shared, origin, rec),
-        server_data: if rec.status == UploadStatus::Complete { rec.server_data.clone() } else { None },
+        server_data: if rec.status == UploadStatus::Complete {
+            rec.server_data.clone()
+        } else {
+            None
+        },
         error: rec.error.clone(),
     }
 }
@@ -167,7 +194,17 @@ pub(crate) async fn sweep(shared: &Arc<Shared>) -> Result<SweepReport, UploadErr
         message: "the upload was interrupted: the server stopped while receiving it".into(),
         data: None,
     };
-    let failed = shared.records.fail_stale_uploading(now - 3_600_000, &stale, now).await?;
-    let staged_removed = shared.storage.cleanup_staged(Duration::from_secs(3600)).await?;
-    Ok(SweepReport { expired, failed_stale: failed.len(), staged_removed })
+    let failed = shared
+        .records
+        .fail_stale_uploading(now - 3_600_000, &stale, now)
+        .await?;
+    let staged_removed = shared
+        .storage
+        .cleanup_staged(Duration::from_secs(3600))
+        .await?;
+    Ok(SweepReport {
+        expired,
+        failed_stale: failed.len(),
+        staged_removed,
+    })
 }

@@ -32,7 +32,10 @@ async fn read_small(mut field: Field, limit: usize) -> Result<Vec<u8>, UploadErr
     while let Some(chunk) = field.next().await {
         let chunk = chunk.map_err(multipart_error)?;
         if buf.len() + chunk.len() > limit {
-            return Err(UploadError::new(ErrorCode::TooLarge, format!("the `input` field is larger than {limit} bytes")));
+            return Err(UploadError::new(
+                ErrorCode::TooLarge,
+                format!("the `input` field is larger than {limit} bytes"),
+            ));
         }
         buf.extend_from_slice(&chunk);
     }
@@ -62,19 +65,32 @@ pub(crate) async fn multipart(
 
     while let Some(mut field) = form.try_next().await.map_err(multipart_error)? {
         let cd = field.content_disposition().cloned();
-        let field_name = cd.as_ref().and_then(|c| c.get_name()).unwrap_or("").to_string();
-        let filename = cd.as_ref().and_then(|c| c.get_filename()).map(str::to_string);
+        let field_name = cd
+            .as_ref()
+            .and_then(|c| c.get_name())
+            .unwrap_or("")
+            .to_string();
+        let filename = cd
+            .as_ref()
+            .and_then(|c| c.get_filename())
+            .map(str::to_string);
         let Some(filename) = filename else {
             if field_name == "input" {
                 if !received.is_empty() || input.is_some() {
-                    return Err(UploadError::bad_request("send the `input` field once, before the files"));
+                    return Err(UploadError::bad_request(
+                        "send the `input` field once, before the files",
+                    ));
                 }
                 let raw = read_small(field, shared.limits.max_input_field).await?;
                 let value: Value = if raw.iter().all(u8::is_ascii_whitespace) {
                     Value::Null
                 } else {
-                    serde_json::from_slice(&raw)
-                        .map_err(|e| UploadError::new(ErrorCode::InvalidInput, format!("the `input` field is not JSON: {e}")))?
+                    serde_json::from_slice(&raw).map_err(|e| {
+                        UploadError::new(
+                            ErrorCode::InvalidInput,
+                            format!("the `input` field is not JSON: {e}"),
+                        )
+                    })?
                 };
                 input = Some(route.parse_input(value)?);
             } else {
@@ -97,8 +113,11 @@ pub(crate) async fn multipart(
             input = Some(route.parse_input(Value::Null)?);
         }
         if received.len() >= max_files {
-            return Err(UploadError::new(ErrorCode::TooManyFiles, format!("this route takes at most {max_files} files per upload"))
-                .with_data(json!({ "max": max_files })));
+            return Err(UploadError::new(
+                ErrorCode::TooManyFiles,
+                format!("this route takes at most {max_files} files per upload"),
+            )
+            .with_data(json!({ "max": max_files })));
         }
 
         let declared = field
@@ -108,10 +127,19 @@ pub(crate) async fn multipart(
         let known_rule = if declared == "application/octet-stream" {
             None
         } else {
-            Some(config.rule_for(&declared).ok_or_else(|| unsupported(config, &filename, &declared))?.0)
+            Some(
+                config
+                    .rule_for(&declared)
+                    .ok_or_else(|| unsupported(config, &filename, &declared))?
+                    .0,
+            )
         };
-        let per_file = known_rule.map_or(config.largest_file_size(), |i| config.types[i].max_file_size);
-        let budget = config.max_total_size.map_or(u64::MAX, |t| t.saturating_sub(total_bytes));
+        let per_file = known_rule.map_or(config.largest_file_size(), |i| {
+            config.types[i].max_file_size
+        });
+        let budget = config
+            .max_total_size
+            .map_or(u64::MAX, |t| t.saturating_sub(total_bytes));
         let exp = Expectation {
             exact_size: None,
             max_size: per_file.min(budget),
@@ -123,8 +151,11 @@ pub(crate) async fn multipart(
         let body = futures_util::stream::iter(first.take().map(Ok)).chain(field);
         let got = ingest(body, &exp, staged).await.map_err(|e| {
             if e.code() == ErrorCode::TooLarge && per_file > budget {
-                UploadError::new(ErrorCode::TooLarge, "the files exceed this route's total size per upload")
-                    .with_data(json!({ "limit": config.max_total_size }))
+                UploadError::new(
+                    ErrorCode::TooLarge,
+                    "the files exceed this route's total size per upload",
+                )
+                .with_data(json!({ "limit": config.max_total_size }))
             } else {
                 e
             }
@@ -135,15 +166,26 @@ pub(crate) async fn multipart(
         if got.size > rule.max_file_size {
             return Err(UploadError::new(
                 ErrorCode::TooLarge,
-                format!("`{filename}` is {} bytes; {} files may be at most {} bytes", got.size, rule.file_type.as_str(), rule.max_file_size),
+                format!(
+                    "`{filename}` is {} bytes; {} files may be at most {} bytes",
+                    got.size,
+                    rule.file_type.as_str(),
+                    rule.max_file_size
+                ),
             )
-            .with_data(json!({ "name": filename, "size": got.size, "limit": rule.max_file_size })));
+            .with_data(
+                json!({ "name": filename, "size": got.size, "limit": rule.max_file_size }),
+            ));
         }
         counts[rule_idx] += 1;
         if counts[rule_idx] > rule.max_file_count {
             return Err(UploadError::new(
                 ErrorCode::TooManyFiles,
-                format!("at most {} {} files are allowed", rule.max_file_count, rule.file_type.as_str()),
+                format!(
+                    "at most {} {} files are allowed",
+                    rule.max_file_count,
+                    rule.file_type.as_str()
+                ),
             )
             .with_data(json!({ "type": rule.file_type.as_str(), "max": rule.max_file_count })));
         }
@@ -175,7 +217,12 @@ pub(crate) async fn multipart(
     let mut rows = Vec::with_capacity(staged.len());
     for (f, got) in pending.files.iter().zip(staged) {
         let key = new_key();
-        let stored = StoredInfo { size: got.size, sha256: got.sha256.clone(), crc32: got.crc32, content_type: got.content_type.clone() };
+        let stored = StoredInfo {
+            size: got.size,
+            sha256: got.sha256.clone(),
+            crc32: got.crc32,
+            content_type: got.content_type.clone(),
+        };
         if let Err(e) = got.staged.commit(&key).await {
             rollback(&shared, &rows).await;
             return Err(UploadError::internal(e));
@@ -208,7 +255,11 @@ pub(crate) async fn multipart(
     let mut first_error = None;
     for row in &rows {
         tracing::info!(slug = %row.slug, key = %row.key, bytes = row.size, outcome = "stored", "multipart file stored");
-        let rec = shared.records.get(&row.key).await?.ok_or_else(|| UploadError::internal_msg("record vanished"))?;
+        let rec = shared
+            .records
+            .get(&row.key)
+            .await?
+            .ok_or_else(|| UploadError::internal_msg("record vanished"))?;
         let file = super::uploaded_file(&shared, &origin, &rec).expect("stored");
         if config.await_server_data {
             if let Err(e) = complete(&shared, &route, meta.clone(), file).await {
@@ -220,14 +271,20 @@ pub(crate) async fn multipart(
                 let _ = complete(&s, &r, m, file).await;
             });
         }
-        let rec = shared.records.get(&row.key).await?.ok_or_else(|| UploadError::internal_msg("record vanished"))?;
+        let rec = shared
+            .records
+            .get(&row.key)
+            .await?
+            .ok_or_else(|| UploadError::internal_msg("record vanished"))?;
         results.push(upload_result(&shared, &origin, &rec));
     }
     let body = MultipartResponse { files: results };
     match first_error {
         // The client never hangs and never misses a failed hook: the error, with every file's state.
         Some(e) => {
-            let with_files = e.clone().with_data(json!({ "hook": e.data(), "files": body.files }));
+            let with_files = e
+                .clone()
+                .with_data(json!({ "hook": e.data(), "files": body.files }));
             Err(with_files)
         }
         None => Ok(HttpResponse::Ok().json(body)),

@@ -9,7 +9,9 @@ use crate::config::{Limits, Uplift};
 use crate::db::NewUpload;
 use crate::definition::{PendingFile, PendingFiles};
 use crate::error::{ErrorCode, UploadError};
-use crate::protocol::{FileDeclaration, PrepareRequest, PrepareResponse, PreparedUpload, UploadStatus};
+use crate::protocol::{
+    FileDeclaration, PrepareRequest, PrepareResponse, PreparedUpload, UploadStatus,
+};
 use crate::route::{normalize_mime, RouteConfig};
 use crate::sanitize::sanitize_filename;
 use crate::signing::UploadGrant;
@@ -117,26 +119,45 @@ pub(crate) fn check_declarations(
     limits: &Limits,
 ) -> Result<PendingFiles, UploadError> {
     if files.len() > limits.max_files_per_request {
-        return Err(UploadError::new(ErrorCode::TooManyFiles, "too many files in one request")
-            .with_data(json!({ "max": limits.max_files_per_request })));
+        return Err(
+            UploadError::new(ErrorCode::TooManyFiles, "too many files in one request")
+                .with_data(json!({ "max": limits.max_files_per_request })),
+        );
     }
     let mut pending = Vec::with_capacity(files.len());
     for f in files {
         let content_type = normalize_mime(&f.content_type).ok_or_else(|| {
-            UploadError::new(ErrorCode::UnsupportedType, format!("`{}` is not a MIME type", f.content_type))
-                .with_data(json!({ "name": f.name }))
+            UploadError::new(
+                ErrorCode::UnsupportedType,
+                format!("`{}` is not a MIME type", f.content_type),
+            )
+            .with_data(json!({ "name": f.name }))
         })?;
-        let (rule_idx, rule) = config.rule_for(&content_type).ok_or_else(|| unsupported(config, &f.name, &content_type))?;
+        let (rule_idx, rule) = config
+            .rule_for(&content_type)
+            .ok_or_else(|| unsupported(config, &f.name, &content_type))?;
         if f.size > rule.max_file_size {
             return Err(UploadError::new(
                 ErrorCode::TooLarge,
-                format!("`{}` is {} bytes; {} files may be at most {} bytes", f.name, f.size, rule.file_type.as_str(), rule.max_file_size),
+                format!(
+                    "`{}` is {} bytes; {} files may be at most {} bytes",
+                    f.name,
+                    f.size,
+                    rule.file_type.as_str(),
+                    rule.max_file_size
+                ),
             )
             .with_data(json!({ "name": f.name, "size": f.size, "limit": rule.max_file_size })));
         }
         let sha256 = match &f.sha256 {
-            Some(s) if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) => Some(s.to_ascii_lowercase()),
-            Some(_) => return Err(UploadError::bad_request("sha256 must be 64 hexadecimal characters")),
+            Some(s) if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                Some(s.to_ascii_lowercase())
+            }
+            Some(_) => {
+                return Err(UploadError::bad_request(
+                    "sha256 must be 64 hexadecimal characters",
+                ))
+            }
             None => None,
         };
         pending.push(PendingFile {
@@ -157,7 +178,10 @@ pub(crate) fn unsupported(config: &RouteConfig, name: &str, content_type: &str) 
     let accepted: Vec<&str> = config.types.iter().map(|r| r.file_type.pattern()).collect();
     UploadError::new(
         ErrorCode::UnsupportedType,
-        format!("`{name}` is {content_type}, which this route does not accept (accepted: {})", accepted.join(", ")),
+        format!(
+            "`{name}` is {content_type}, which this route does not accept (accepted: {})",
+            accepted.join(", ")
+        ),
     )
     .with_data(json!({ "name": name, "type": content_type, "accepted": accepted }))
 }
@@ -166,7 +190,10 @@ pub(crate) fn unsupported(config: &RouteConfig, name: &str, content_type: &str) 
 /// (as in UploadThing); every upload needs at least one file.
 pub(crate) fn check_counts(config: &RouteConfig, files: &PendingFiles) -> Result<(), UploadError> {
     if files.is_empty() {
-        return Err(UploadError::new(ErrorCode::TooFewFiles, "no files were sent").with_data(json!({ "min": 1 })));
+        return Err(
+            UploadError::new(ErrorCode::TooFewFiles, "no files were sent")
+                .with_data(json!({ "min": 1 })),
+        );
     }
     for (i, rule) in config.types.iter().enumerate() {
         let n = files.iter().filter(|f| f.rule == i).count() as u32;
@@ -174,14 +201,20 @@ pub(crate) fn check_counts(config: &RouteConfig, files: &PendingFiles) -> Result
         if n > rule.max_file_count {
             return Err(UploadError::new(
                 ErrorCode::TooManyFiles,
-                format!("{n} {ty} files were sent; at most {} are allowed", rule.max_file_count),
+                format!(
+                    "{n} {ty} files were sent; at most {} are allowed",
+                    rule.max_file_count
+                ),
             )
             .with_data(json!({ "type": ty, "count": n, "max": rule.max_file_count })));
         }
         if n > 0 && n < rule.min_file_count {
             return Err(UploadError::new(
                 ErrorCode::TooFewFiles,
-                format!("{n} {ty} files were sent; at least {} are required", rule.min_file_count),
+                format!(
+                    "{n} {ty} files were sent; at least {} are required",
+                    rule.min_file_count
+                ),
             )
             .with_data(json!({ "type": ty, "count": n, "min": rule.min_file_count })));
         }
@@ -190,7 +223,10 @@ pub(crate) fn check_counts(config: &RouteConfig, files: &PendingFiles) -> Result
         if files.len() as u32 > max {
             return Err(UploadError::new(
                 ErrorCode::TooManyFiles,
-                format!("{} files were sent; this route takes at most {max} per upload", files.len()),
+                format!(
+                    "{} files were sent; this route takes at most {max} per upload",
+                    files.len()
+                ),
             )
             .with_data(json!({ "count": files.len(), "max": max })));
         }

@@ -37,7 +37,9 @@ pub(crate) async fn put(
 ) -> Result<HttpResponse, UploadError> {
     let key = key.into_inner();
     let span = tracing::info_span!("upload", key = %key, slug = tracing::field::Empty, bytes = tracing::field::Empty, outcome = tracing::field::Empty);
-    put_inner(up, req, key, query.into_inner(), body).instrument(span).await
+    put_inner(up, req, key, query.into_inner(), body)
+        .instrument(span)
+        .await
 }
 
 async fn put_inner(
@@ -49,10 +51,21 @@ async fn put_inner(
 ) -> Result<HttpResponse, UploadError> {
     let shared = up.shared.clone();
     let unsigned = || UploadError::new(ErrorCode::SignatureInvalid, "the upload URL is not signed");
-    let (Some(expires), Some(size), Some(content_type), Some(sig)) = (q.expires, q.size, q.content_type.as_deref(), q.sig.as_deref()) else {
+    let (Some(expires), Some(size), Some(content_type), Some(sig)) = (
+        q.expires,
+        q.size,
+        q.content_type.as_deref(),
+        q.sig.as_deref(),
+    ) else {
         return Err(unsigned());
     };
-    let grant = UploadGrant { key: &key, expires, size, content_type, sha256: q.sha256.as_deref() };
+    let grant = UploadGrant {
+        key: &key,
+        expires,
+        size,
+        content_type,
+        sha256: q.sha256.as_deref(),
+    };
     shared.signer.verify_upload(&grant, sig, now_ms() / 1000)?;
 
     let rec = shared
@@ -60,25 +73,39 @@ async fn put_inner(
         .get(&key)
         .await?
         .ok_or_else(|| UploadError::not_found("no such upload"))?;
-    if rec.size != size || rec.content_type != content_type || rec.declared_sha256.as_deref() != q.sha256.as_deref() {
-        return Err(UploadError::new(ErrorCode::SignatureInvalid, "the URL does not match the prepared upload"));
+    if rec.size != size
+        || rec.content_type != content_type
+        || rec.declared_sha256.as_deref() != q.sha256.as_deref()
+    {
+        return Err(UploadError::new(
+            ErrorCode::SignatureInvalid,
+            "the URL does not match the prepared upload",
+        ));
     }
-    let route = shared
-        .router
-        .get(&rec.slug)
-        .cloned()
-        .ok_or_else(|| UploadError::internal_msg(format!("upload {key} belongs to unknown route {}", rec.slug)))?;
+    let route = shared.router.get(&rec.slug).cloned().ok_or_else(|| {
+        UploadError::internal_msg(format!(
+            "upload {key} belongs to unknown route {}",
+            rec.slug
+        ))
+    })?;
     tracing::Span::current().record("slug", rec.slug.as_str());
 
     if !shared.records.claim(&key, now_ms()).await? {
         let fresh = shared.records.get(&key).await?;
         return Err(match fresh.map(|r| r.status) {
-            Some(UploadStatus::Pending | UploadStatus::Expired) => UploadError::new(ErrorCode::Expired, "the upload URL has expired"),
+            Some(UploadStatus::Pending | UploadStatus::Expired) => {
+                UploadError::new(ErrorCode::Expired, "the upload URL has expired")
+            }
             _ => UploadError::new(ErrorCode::Conflict, "this upload URL has already been used"),
         });
     }
     // From here on the key is spent: every failure is recorded and reaches `on_upload_error`.
-    let mut guard = FailGuard::new(shared.clone(), route.clone(), key.clone(), rec.metadata.clone());
+    let mut guard = FailGuard::new(
+        shared.clone(),
+        route.clone(),
+        key.clone(),
+        rec.metadata.clone(),
+    );
     let outcome = receive(&up, &req, &rec, &route, body).await;
     guard.disarm();
     let (file_rec, stored) = match outcome {
@@ -136,11 +163,18 @@ async fn receive(
             ));
         }
     }
-    if let Some(len) = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()) {
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+    {
         if len > rec.size {
             return Err(UploadError::new(
                 ErrorCode::TooLarge,
-                format!("Content-Length {len} exceeds the prepared size of {} bytes", rec.size),
+                format!(
+                    "Content-Length {len} exceeds the prepared size of {} bytes",
+                    rec.size
+                ),
             )
             .with_data(serde_json::json!({ "limit": rec.size })));
         }
@@ -159,18 +193,33 @@ async fn receive(
     };
     let staged = shared.storage.stage().await?;
     let got = ingest(body, &exp, staged).await?;
-    let stored = StoredInfo { size: got.size, sha256: got.sha256, crc32: got.crc32, content_type: got.content_type };
+    let stored = StoredInfo {
+        size: got.size,
+        sha256: got.sha256,
+        crc32: got.crc32,
+        content_type: got.content_type,
+    };
     got.staged.commit(&rec.key).await.map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
-            UploadError::new(ErrorCode::Conflict, "an object with this key already exists")
+            UploadError::new(
+                ErrorCode::Conflict,
+                "an object with this key already exists",
+            )
         } else {
             UploadError::internal(e)
         }
     })?;
-    if !shared.records.mark_stored(&rec.key, &stored, now_ms()).await? {
+    if !shared
+        .records
+        .mark_stored(&rec.key, &stored, now_ms())
+        .await?
+    {
         // The record moved on without us (e.g. swept as stale): take the bytes back.
         let _ = shared.storage.delete(&rec.key).await;
-        return Err(UploadError::new(ErrorCode::Conflict, "the upload was cancelled while receiving it"));
+        return Err(UploadError::new(
+            ErrorCode::Conflict,
+            "the upload was cancelled while receiving it",
+        ));
     }
     let rec = shared
         .records

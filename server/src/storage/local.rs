@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::task::{spawn_blocking, JoinHandle};
 
-use super::{check_key, Storage, StagedWrite, StoredObject};
+use super::{check_key, StagedWrite, Storage, StoredObject};
 
 /// Bytes gathered before one write to disk: large writes, bounded memory. A staged write holds
 /// two blocks: one filling while the other is written.
@@ -37,7 +37,9 @@ impl LocalStorage {
     pub fn new(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
         std::fs::create_dir_all(root.join(".staging"))?;
-        Ok(LocalStorage { root: Arc::new(root) })
+        Ok(LocalStorage {
+            root: Arc::new(root),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -56,7 +58,8 @@ impl Storage for LocalStorage {
         let name: [u8; 16] = rand::random();
         let path = self.root.join(".staging").join(hex(&name));
         let p = path.clone();
-        let file = spawn_blocking(move || File::options().write(true).create_new(true).open(p)).await??;
+        let file =
+            spawn_blocking(move || File::options().write(true).create_new(true).open(p)).await??;
         Ok(Box::new(LocalStaged {
             root: self.root.clone(),
             path,
@@ -94,7 +97,11 @@ impl Storage for LocalStorage {
             let cutoff = SystemTime::now() - older_than;
             for entry in std::fs::read_dir(dir)? {
                 let entry = entry?;
-                let old = entry.metadata()?.modified().map(|m| m < cutoff).unwrap_or(false);
+                let old = entry
+                    .metadata()?
+                    .modified()
+                    .map(|m| m < cutoff)
+                    .unwrap_or(false);
                 if old && std::fs::remove_file(entry.path()).is_ok() {
                     removed += 1;
                 }
@@ -140,7 +147,10 @@ impl LocalStaged {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let next = self.spare.take().unwrap_or_else(|| Vec::with_capacity(BLOCK));
+        let next = self
+            .spare
+            .take()
+            .unwrap_or_else(|| Vec::with_capacity(BLOCK));
         let block = std::mem::replace(&mut self.buf, next);
         let mut file = self.file.take().expect("file present after settle");
         let offset = self.written;
@@ -209,7 +219,12 @@ fn start_writeback(file: &File, offset: u64, len: usize) {
     const SYNC_FILE_RANGE_WRITE: u32 = 2;
     // SAFETY: a plain syscall on a file descriptor we own; no memory is passed.
     unsafe {
-        sync_file_range(file.as_raw_fd(), offset as i64, len as i64, SYNC_FILE_RANGE_WRITE);
+        sync_file_range(
+            file.as_raw_fd(),
+            offset as i64,
+            len as i64,
+            SYNC_FILE_RANGE_WRITE,
+        );
     }
 }
 
@@ -230,10 +245,12 @@ impl Drop for LocalStaged {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 #[cfg(test)]
@@ -261,8 +278,15 @@ mod tests {
         w2.write(Bytes::from_static(b"other")).await.unwrap();
         let err = w2.commit("key1").await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
-        assert_eq!(std::fs::read(dir.path().join("key1")).unwrap().len(), BLOCK + 14);
-        assert_eq!(staged_files(dir.path()), 0, "a refused commit leaves no staged file");
+        assert_eq!(
+            std::fs::read(dir.path().join("key1")).unwrap().len(),
+            BLOCK + 14
+        );
+        assert_eq!(
+            staged_files(dir.path()),
+            0,
+            "a refused commit leaves no staged file"
+        );
     }
 
     #[tokio::test]

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 
-use super::{check_key, Storage, StagedWrite, StoredObject};
+use super::{check_key, StagedWrite, Storage, StoredObject};
 
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStorage {
@@ -36,7 +36,10 @@ impl MemoryStorage {
 #[async_trait]
 impl Storage for MemoryStorage {
     async fn stage(&self) -> io::Result<Box<dyn StagedWrite>> {
-        Ok(Box::new(MemoryStaged { objects: self.objects.clone(), buf: BytesMut::new() }))
+        Ok(Box::new(MemoryStaged {
+            objects: self.objects.clone(),
+            buf: BytesMut::new(),
+        }))
     }
 
     async fn open(&self, key: &str) -> io::Result<Option<StoredObject>> {

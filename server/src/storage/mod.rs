@@ -57,10 +57,15 @@ pub enum StoredObject {
 pub(crate) fn check_key(key: &str) -> io::Result<()> {
     let ok = !key.is_empty()
         && key.len() <= 128
-        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
-        Err(io::Error::new(io::ErrorKind::InvalidInput, "invalid storage key"))
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "invalid storage key",
+        ))
     }
 }

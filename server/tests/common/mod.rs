@@ -36,7 +36,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { records_url: None, records_schema: None, configure: Box::new(|b| b) }
+        Options {
+            records_url: None,
+            records_schema: None,
+            configure: Box::new(|b| b),
+        }
     }
 }
 
@@ -48,20 +52,24 @@ impl TestServer {
     pub fn start_with(router: Router, opts: Options) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().to_path_buf();
-        let db_url = opts
-            .records_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("uplift.db").display()));
+        let db_url = opts.records_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", data_dir.join("uplift.db").display())
+        });
         let (tx, rx) = mpsc::channel();
         let (dd, url) = (data_dir.clone(), db_url.clone());
         let thread = thread::spawn(move || {
             actix_rt::System::new().block_on(async move {
                 let records = match &opts.records_schema {
-                    Some(schema) => Records::connect_with_schema(&url, schema).await.expect("records"),
+                    Some(schema) => Records::connect_with_schema(&url, schema)
+                        .await
+                        .expect("records"),
                     None => Records::connect(&url).await.expect("records"),
                 };
                 let storage = LocalStorage::new(dd.join("files")).unwrap();
-                let builder = Uplift::builder(router).storage(storage).records(records).secret(SECRET);
+                let builder = Uplift::builder(router)
+                    .storage(storage)
+                    .records(records)
+                    .secret(SECRET);
                 let up = (opts.configure)(builder).build().expect("config");
                 let server = HttpServer::new(move || App::new().service(up.service()))
                     .workers(1)
@@ -92,7 +100,12 @@ impl TestServer {
     pub fn stored_files(&self) -> Vec<String> {
         let dir = self.data_dir.join("files");
         let mut v: Vec<String> = std::fs::read_dir(&dir)
-            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n != ".staging").collect())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n != ".staging")
+                    .collect()
+            })
             .unwrap_or_default();
         v.sort();
         v
@@ -100,7 +113,9 @@ impl TestServer {
 
     /// Files left in staging (should be none once a request has finished).
     pub fn staged_files(&self) -> usize {
-        std::fs::read_dir(self.data_dir.join("files/.staging")).map(|rd| rd.count()).unwrap_or(0)
+        std::fs::read_dir(self.data_dir.join("files/.staging"))
+            .map(|rd| rd.count())
+            .unwrap_or(0)
     }
 }
 
