@@ -145,6 +145,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         rss_kib(uplift.pid, "VmRSS:"),
         rss_kib(baseline.pid, "VmRSS:"),
     ];
+    let idle_file = [
+        rss_kib(uplift.pid, "RssFile:"),
+        rss_kib(baseline.pid, "RssFile:"),
+    ];
 
     let load_before = loadavg();
     let started = Instant::now();
@@ -182,7 +186,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         load_after,
         elapsed,
         idle,
+        idle_file,
         lifetime_hwm,
+        dir: tmp.path().to_path_buf(),
     };
     report(&args, &samples, &env);
     Ok(())
@@ -195,6 +201,10 @@ struct Environment {
     elapsed: Duration,
     /// VmRSS after warm-up: uplift, baseline.
     idle: [Option<u64>; 2],
+    /// The file-backed part of it (mapped code and data of the binary and its libraries).
+    idle_file: [Option<u64>; 2],
+    /// Where the input, the SQLite database and the stored files were: one filesystem.
+    dir: PathBuf,
     /// VmHWM since the last reset: uplift, baseline.
     lifetime_hwm: [Option<u64>; 2],
 }
@@ -231,6 +241,10 @@ fn report(args: &Args, samples: &[[Option<Sample>; 3]], env: &Environment) {
         env.load_before,
         env.load_after,
         env.elapsed.as_secs_f64()
+    );
+    println!(
+        "input file, SQLite database and stored files all under {}",
+        env.dir.display()
     );
     println!();
     let runs_header: String = (1..=samples.len())
@@ -275,18 +289,20 @@ fn report(args: &Args, samples: &[[Option<Sample>; 3]], env: &Environment) {
     let base_peak = [peak(2), env.lifetime_hwm[1]].into_iter().flatten().max();
     match up_peak {
         Some(kib) => println!(
-            "peak RSS uplift server: {} (idle {}) — target ≤ {}: {}",
+            "peak RSS uplift server: {} (idle {}, {} of it file-backed) — target ≤ {}: {}",
             fmt_kib(Some(kib)),
             fmt_kib(env.idle[0]),
+            fmt_kib(env.idle_file[0]),
             fmt_kib(Some(TARGET_RSS_KIB)),
             verdict(kib <= TARGET_RSS_KIB)
         ),
         None => println!("peak RSS uplift server: not available on this system"),
     }
     println!(
-        "peak RSS baseline server: {} (idle {})",
+        "peak RSS baseline server: {} (idle {}, {} of it file-backed)",
         fmt_kib(base_peak),
-        fmt_kib(env.idle[1])
+        fmt_kib(env.idle[1]),
+        fmt_kib(env.idle_file[1])
     );
     if peak(0).is_none() && up_peak.is_some() {
         println!("(peak RSS could not be reset between uploads: figures are per process lifetime)");
