@@ -21,9 +21,8 @@ use super::{check_key, StagedWrite, Storage, StoredObject};
 const BLOCK: usize = 1024 * 1024;
 
 /// A block goes to the kernel in writes of this size. Whole 1 MiB writes at 1 MiB-aligned
-/// offsets make the page cache allocate 1 MiB folios, which were 2.5-4x slower to fill on the
-/// benchmark VM (0.67-1.04 s of `write` per GiB against 0.24-0.25 s in 256 or 512 KiB writes;
-/// see bench/RESULTS.md); smaller writes only cost a few more syscalls.
+/// offsets make the page cache allocate 1 MiB folios, which were often 2-4x slower to fill on
+/// the benchmark VM (see bench/RESULTS.md); smaller writes only cost a few more syscalls.
 const WRITE_PIECE: usize = 256 * 1024;
 
 /// Files under one directory.
