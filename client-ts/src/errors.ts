@@ -89,6 +89,8 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   TOO_MANY_REQUESTS: 429,
   COMPLETION_FAILED: 500,
   INTERNAL: 500,
+  LOCKED: 423,
+  OFFSET_MISMATCH: 409,
 };
 
 /** The code the server uses for a bare status (mirrors `ErrorCode::from_status`). */
@@ -112,6 +114,8 @@ export function codeForStatus(status: number): ErrorCode {
       return "UNSUPPORTED_TYPE";
     case 416:
       return "RANGE_NOT_SATISFIABLE";
+    case 423:
+      return "LOCKED";
     case 429:
       return "TOO_MANY_REQUESTS";
     default:

@@ -30,7 +30,7 @@ const ROUTE_OPTIONS: [&str; 6] = [
 /// Slugs the runtime serves built-in endpoints under; mirrors `uplift::service::RESERVED_SLUGS`,
 /// which `Router::route` enforces at run time. Refusing them here turns a panic at startup into
 /// a compile error.
-pub(crate) const RESERVED_SLUGS: [&str; 4] = ["files", "upload", "download", "docs"];
+pub(crate) const RESERVED_SLUGS: [&str; 5] = ["files", "upload", "download", "docs", "tus"];
 
 /// Options one file type takes, inside its parentheses.
 const TYPE_OPTIONS: [&str; 5] = [

@@ -25,6 +25,12 @@ pub struct Limits {
     pub max_input_field: usize,
     /// Most files one prepare call may announce, whatever the route says. Default 100.
     pub max_files_per_request: usize,
+    /// tus: an upload without progress for this long expires (410) and `sweep` removes it.
+    /// Each PATCH restarts the clock. Default 24 hours.
+    pub tus_expiry: Duration,
+    /// tus: how long a PATCH's lock on its upload lasts without renewal (a running PATCH
+    /// renews it). After a crash, the upload is locked for at most this long. Default 15 s.
+    pub tus_lock_lease: Duration,
 }
 
 impl Default for Limits {
@@ -35,6 +41,8 @@ impl Default for Limits {
             max_json_body: 1024 * 1024,
             max_input_field: 64 * 1024,
             max_files_per_request: 100,
+            tus_expiry: Duration::from_secs(24 * 3600),
+            tus_lock_lease: Duration::from_secs(15),
         }
     }
 }
@@ -76,6 +84,10 @@ pub(crate) struct Shared {
     pub signer: Signer,
     pub base_path: String,
     pub public_url: Option<String>,
+    /// Whether `Forwarded`/`X-Forwarded-*` may set the origin of tus `Location` URLs.
+    pub trust_forwarded: bool,
+    /// Where resumable (tus) uploads keep their bytes until complete.
+    pub tus_dir: Option<std::path::PathBuf>,
     pub limits: Limits,
     /// `{base}/openapi.json`, built once from the routes.
     pub openapi_json: bytes::Bytes,
@@ -93,6 +105,8 @@ pub struct UpliftBuilder {
     key_error: Option<SigningKeyError>,
     base_path: String,
     public_url: Option<String>,
+    trust_forwarded: bool,
+    tus_dir: Option<std::path::PathBuf>,
     limits: Limits,
     cors: CorsSetting,
 }
@@ -107,6 +121,8 @@ impl Uplift {
             key_error: None,
             base_path: "/api/uploads".into(),
             public_url: None,
+            trust_forwarded: false,
+            tus_dir: None,
             limits: Limits::default(),
             cors: CorsSetting::Off,
         }
@@ -141,9 +157,13 @@ impl Uplift {
             CorsSetting::Off => None,
             CorsSetting::Origins(origins) => {
                 let mut c = Cors::default()
-                    .allowed_methods(["GET", "POST", "PUT", "OPTIONS", "HEAD"])
+                    .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])
                     .allow_any_header()
-                    .expose_headers(["etag", "content-range", "content-disposition"])
+                    .expose_headers(crate::tus::EXPOSED_HEADERS.iter().copied().chain([
+                        "etag",
+                        "content-range",
+                        "content-disposition",
+                    ]))
                     .max_age(3600);
                 for o in origins {
                     c = if o == "*" {
@@ -177,6 +197,8 @@ pub struct SweepReport {
     pub expired: u64,
     pub failed_stale: usize,
     pub staged_removed: usize,
+    /// tus uploads past their expiry, removed with their bytes.
+    pub tus_expired: usize,
 }
 
 impl UpliftBuilder {
@@ -217,6 +239,21 @@ impl UpliftBuilder {
     /// URLs behind a proxy. Without it, URLs use the request's own scheme and host.
     pub fn public_url(mut self, url: impl Into<String>) -> Self {
         self.public_url = Some(url.into().trim_end_matches('/').to_string());
+        self
+    }
+
+    /// Trust `Forwarded` / `X-Forwarded-Proto` / `X-Forwarded-Host` for the origin of tus
+    /// `Location` URLs (only behind a proxy that sets them). Default off: `public_url`, or the
+    /// request's `Host` header.
+    pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
+        self.trust_forwarded = trust;
+        self
+    }
+
+    /// Where tus uploads keep their bytes until complete. Default: `.tus` under the
+    /// [`LocalStorage`](crate::LocalStorage) root; other backends need this set for tus.
+    pub fn tus_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.tus_dir = Some(dir.into());
         self
     }
 
@@ -265,6 +302,7 @@ impl UpliftBuilder {
         };
         let openapi_json = bytes::Bytes::from(self.router.openapi_json(&base_path));
         let docs = Arc::new(crate::service::docs::config());
+        let tus_dir = self.tus_dir.or_else(|| storage.resumable_dir());
         Ok(Uplift {
             shared: Arc::new(Shared {
                 router: self.router,
@@ -273,6 +311,8 @@ impl UpliftBuilder {
                 signer,
                 base_path,
                 public_url: self.public_url,
+                trust_forwarded: self.trust_forwarded,
+                tus_dir,
                 limits: self.limits,
                 openapi_json,
                 docs,

@@ -27,6 +27,9 @@ use crate::error::ErrorBody;
 use crate::protocol::UploadStatus;
 use crate::route::{Acl, ContentDisposition};
 
+mod tus;
+pub use tus::TusState;
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -349,7 +352,7 @@ impl Records {
     ) -> Result<Vec<String>, sqlx::Error> {
         let rows = sqlx::query(
             "UPDATE uplift_uploads SET status = 'failed', error = $1, updated_at = $2 \
-             WHERE status = 'uploading' AND updated_at < $3 RETURNING key",
+             WHERE status = 'uploading' AND updated_at < $3 AND tus_offset IS NULL RETURNING key",
         )
         .bind(error_to_db(error)?)
         .bind(now_ms)

@@ -55,6 +55,10 @@ pub enum ErrorCode {
     CompletionFailed,
     /// Something broke on the server; details are in the server log only.
     Internal,
+    /// tus: another request holds this upload's lock (a PATCH is running); retry shortly.
+    Locked,
+    /// tus: `Upload-Offset` is not the upload's current offset; `data.offset` has the right one.
+    OffsetMismatch,
 }
 
 impl ErrorCode {
@@ -75,6 +79,8 @@ impl ErrorCode {
             RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             CompletionFailed | Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Locked => StatusCode::LOCKED,
+            OffsetMismatch => StatusCode::CONFLICT,
         }
     }
 
@@ -89,6 +95,7 @@ impl ErrorCode {
             412 => ErrorCode::PreconditionFailed,
             413 => ErrorCode::TooLarge,
             415 => ErrorCode::UnsupportedType,
+            423 => ErrorCode::Locked,
             429 => ErrorCode::TooManyRequests,
             400..=499 => ErrorCode::BadRequest,
             _ => ErrorCode::Internal,
@@ -118,6 +125,8 @@ impl ErrorCode {
             TooManyRequests => "TOO_MANY_REQUESTS",
             CompletionFailed => "COMPLETION_FAILED",
             Internal => "INTERNAL",
+            Locked => "LOCKED",
+            OffsetMismatch => "OFFSET_MISMATCH",
         }
     }
 }
@@ -201,6 +210,12 @@ impl UploadError {
     /// A server-side failure described by a message that stays in the log.
     pub fn internal_msg(log_message: impl Into<String>) -> Self {
         Self::internal(InternalMessage(log_message.into()))
+    }
+
+    /// Keeps the code, answers with another status (tus' 460 for a checksum mismatch).
+    pub(crate) fn status_override(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
     }
 
     pub fn code(&self) -> ErrorCode {

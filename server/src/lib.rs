@@ -16,6 +16,7 @@ pub mod sanitize;
 mod service;
 pub mod signing;
 pub mod storage;
+pub mod tus;
 
 pub use codegen::GeneratedFile;
 pub use config::{ConfigError, Limits, SweepReport, Uplift, UpliftBuilder};

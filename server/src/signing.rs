@@ -143,6 +143,15 @@ impl Signer {
         check_expiry(grant.expires, now_secs)
     }
 
+    /// The capability of one tus upload: a MAC over its key (the upload's own expiry bounds it).
+    pub(crate) fn sign_tus(&self, key: &str) -> String {
+        self.sign(&format!("tus\n{key}"))
+    }
+
+    pub(crate) fn verify_tus(&self, key: &str, sig: &str) -> Result<(), UploadError> {
+        self.verify(&format!("tus\n{key}"), sig)
+    }
+
     /// Signs a download of `key` until `expires` (unix seconds).
     pub fn sign_download(&self, key: &str, expires: i64) -> String {
         self.sign(&download_canonical(key, expires))

@@ -10,6 +10,8 @@
 //! | GET    | `{base}/download/{key}` | the stored file (signed URL if private)   |
 //! | GET    | `{base}/openapi.json`   | the OpenAPI 3.1 document of these routes  |
 //! | GET    | `{base}/docs`           | the docs UI (Swagger UI, served from here) |
+//! | POST   | `{base}/{slug}/tus`     | tus creation (see [`crate::tus`])         |
+//! | HEAD, PATCH, DELETE | `{base}/tus/{id}` | a tus upload                     |
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -27,15 +29,15 @@ use crate::error::{ErrorBody, ErrorCode, UploadError};
 use crate::protocol::{RouteInfo, RoutesResponse, UploadResult, UploadStatus, UploadedFile};
 use crate::route::Acl;
 
-mod completion;
+pub(crate) mod completion;
 pub(crate) mod docs;
 mod files;
 mod multipart;
-mod prepare;
+pub(crate) mod prepare;
 mod upload;
 
 /// Path segments taken by the fixed endpoints; no route may use them as its slug.
-pub const RESERVED_SLUGS: &[&str] = &["files", "upload", "download", "docs"];
+pub const RESERVED_SLUGS: &[&str] = &["files", "upload", "download", "docs", "tus"];
 
 pub(crate) fn scope(up: Uplift, cors: Option<Cors>) -> impl HttpServiceFactory {
     let json = web::JsonConfig::default()
@@ -76,7 +78,9 @@ pub(crate) fn scope(up: Uplift, cors: Option<Cors>) -> impl HttpServiceFactory {
         .service(resource("/openapi.json", "GET").route(web::get().to(docs::openapi_json)))
         .service(resource("/docs", "GET").route(web::get().to(docs::redirect)))
         .service(resource("/docs/{file:.*}", "GET").route(web::get().to(docs::file)))
+        .service(web::resource("/tus/{id}").route(web::route().to(crate::tus::upload_endpoint)))
         .service(resource("/{slug}", "POST").route(web::post().to(prepare::prepare)))
+        .service(web::resource("/{slug}/tus").route(web::route().to(crate::tus::route_endpoint)))
         .service(resource("/{slug}/multipart", "POST").route(web::post().to(multipart::multipart)))
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(UploadError::not_found("no such endpoint"))
@@ -202,7 +206,9 @@ pub(crate) async fn sweep(shared: &Arc<Shared>) -> Result<SweepReport, UploadErr
         .storage
         .cleanup_staged(Duration::from_secs(3600))
         .await?;
+    let tus_expired = crate::tus::sweep_expired(shared).await?;
     Ok(SweepReport {
+        tus_expired,
         expired,
         failed_stale: failed.len(),
         staged_removed,

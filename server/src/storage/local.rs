@@ -89,6 +89,10 @@ impl Storage for LocalStorage {
         }
     }
 
+    fn resumable_dir(&self) -> Option<PathBuf> {
+        Some(self.root.join(".tus"))
+    }
+
     async fn cleanup_staged(&self, older_than: Duration) -> io::Result<usize> {
         let dir = self.root.join(".staging");
         spawn_blocking(move || {

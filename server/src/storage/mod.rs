@@ -28,6 +28,12 @@ pub trait Storage: Send + Sync + 'static {
     /// Removes a committed object; `false` when there was none.
     async fn delete(&self, key: &str) -> io::Result<bool>;
 
+    /// A directory on local disk for resumable (tus) uploads in progress, if the backend has
+    /// one. Uploads there are moved into the store on completion.
+    fn resumable_dir(&self) -> Option<PathBuf> {
+        None
+    }
+
     /// Removes staged writes abandoned by a crashed process, older than `older_than`.
     async fn cleanup_staged(&self, _older_than: std::time::Duration) -> io::Result<usize> {
         Ok(0)

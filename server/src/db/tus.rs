@@ -1,0 +1,199 @@
+//! The tus columns of an upload record (migration 0002): offset, length, concatenation,
+//! the raw metadata and the per-upload lock.
+//!
+//! The lock is a lease: one atomic `UPDATE … WHERE lock is free or expired` takes it, so it
+//! holds across tasks, processes and machines sharing the database. A PATCH renews it while it
+//! streams and releases it (with the new offset) in one `UPDATE` guarded by its owner token.
+
+use sqlx::Row;
+
+use super::{record_from_row, size_to_db, NewUpload, Records, UploadRecord, COLUMNS};
+
+/// The tus side of an upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TusState {
+    /// Bytes received and durable.
+    pub offset: u64,
+    /// The total length; `None` while deferred.
+    pub length: Option<u64>,
+    /// `None`, `"partial"`, or `"final;<url> <url> …"`.
+    pub concat: Option<String>,
+    /// The raw `Upload-Metadata` header.
+    pub metadata: Option<String>,
+    /// Whether a lease is currently held (at the time of reading).
+    pub locked: bool,
+}
+
+impl TusState {
+    pub fn is_partial(&self) -> bool {
+        self.concat.as_deref() == Some("partial")
+    }
+    pub fn is_final(&self) -> bool {
+        self.concat
+            .as_deref()
+            .is_some_and(|c| c.starts_with("final"))
+    }
+}
+
+const TUS_COLUMNS: &str = "tus_offset, tus_length, tus_concat, tus_metadata, tus_lock_until";
+
+impl Records {
+    /// Inserts a tus upload (status from `row`, normally `uploading`).
+    pub async fn tus_insert(&self, row: &NewUpload, tus: &TusState) -> Result<(), sqlx::Error> {
+        let sql = format!(
+            "INSERT INTO uplift_uploads ({COLUMNS}, tus_offset, tus_length, tus_concat, tus_metadata) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+              $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+        );
+        sqlx::query(&sql)
+            .bind(&row.key)
+            .bind(&row.slug)
+            .bind(row.status.as_str())
+            .bind(&row.name)
+            .bind(&row.custom_id)
+            .bind(size_to_db(row.size)?)
+            .bind(&row.content_type)
+            .bind(&row.declared_sha256)
+            .bind(row.acl.as_str())
+            .bind(row.content_disposition.as_str())
+            .bind(super::json_to_db(&row.metadata)?)
+            .bind(None::<i64>)
+            .bind(None::<String>)
+            .bind(None::<i64>)
+            .bind(None::<String>)
+            .bind(None::<String>)
+            .bind(None::<String>)
+            .bind(row.expires_at)
+            .bind(row.created_at)
+            .bind(row.created_at)
+            .bind(size_to_db(tus.offset)?)
+            .bind(tus.length.map(size_to_db).transpose()?)
+            .bind(&tus.concat)
+            .bind(&tus.metadata)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The record and its tus state; `None` if there is no such upload or it is not a tus one.
+    pub async fn tus_get(
+        &self,
+        key: &str,
+        now_ms: i64,
+    ) -> Result<Option<(UploadRecord, TusState)>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS}, {TUS_COLUMNS} FROM uplift_uploads WHERE key = $1");
+        let Some(row) = sqlx::query(&sql)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(offset) = row.try_get::<Option<i64>, _>("tus_offset")? else {
+            return Ok(None);
+        };
+        let rec = record_from_row(&row)?;
+        let tus = TusState {
+            offset: offset as u64,
+            length: row
+                .try_get::<Option<i64>, _>("tus_length")?
+                .map(|v| v as u64),
+            concat: row.try_get("tus_concat")?,
+            metadata: row.try_get("tus_metadata")?,
+            locked: row
+                .try_get::<Option<i64>, _>("tus_lock_until")?
+                .is_some_and(|until| until > now_ms),
+        };
+        Ok(Some((rec, tus)))
+    }
+
+    /// Takes the lock of `key` for `owner` until `until_ms`, if nobody holds it. Atomic.
+    pub async fn tus_lock(
+        &self,
+        key: &str,
+        owner: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE uplift_uploads SET tus_lock_owner = $2, tus_lock_until = $4 \
+             WHERE key = $1 AND tus_offset IS NOT NULL \
+             AND (tus_lock_until IS NULL OR tus_lock_until <= $3)",
+        )
+        .bind(key)
+        .bind(owner)
+        .bind(now_ms)
+        .bind(until_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records progress while holding the lock: the offset (bytes durable on disk), the
+    /// length once known, the lease's renewal and the new expiry. `false` if the lock is lost.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn tus_progress(
+        &self,
+        key: &str,
+        owner: &str,
+        offset: u64,
+        length: Option<u64>,
+        lock_until_ms: Option<i64>,
+        expires_at: i64,
+        now_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE uplift_uploads SET tus_offset = $3, \
+             tus_length = COALESCE($4, tus_length), size = COALESCE($4, size), \
+             tus_lock_until = $5, tus_lock_owner = CASE WHEN $5 IS NULL THEN NULL ELSE tus_lock_owner END, \
+             expires_at = $6, updated_at = $7 \
+             WHERE key = $1 AND tus_lock_owner = $2",
+        )
+        .bind(key)
+        .bind(owner)
+        .bind(size_to_db(offset)?)
+        .bind(length.map(size_to_db).transpose()?)
+        .bind(lock_until_ms)
+        .bind(expires_at)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Releases the lock without other changes.
+    pub async fn tus_unlock(&self, key: &str, owner: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE uplift_uploads SET tus_lock_owner = NULL, tus_lock_until = NULL \
+             WHERE key = $1 AND tus_lock_owner = $2",
+        )
+        .bind(key)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a tus upload's record (termination, concatenated partials, expiry).
+    pub async fn tus_delete(&self, key: &str) -> Result<bool, sqlx::Error> {
+        let done =
+            sqlx::query("DELETE FROM uplift_uploads WHERE key = $1 AND tus_offset IS NOT NULL")
+                .bind(key)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Unfinished tus uploads past their expiry and not locked: their keys, sorted.
+    pub async fn tus_expired(&self, now_ms: i64) -> Result<Vec<String>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT key FROM uplift_uploads WHERE tus_offset IS NOT NULL \
+             AND status IN ('uploading', 'expired') AND expires_at <= $1 \
+             AND (tus_lock_until IS NULL OR tus_lock_until <= $1) ORDER BY key",
+        )
+        .bind(now_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| r.try_get::<String, _>(0)).collect()
+    }
+}

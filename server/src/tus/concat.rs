@@ -1,0 +1,129 @@
+//! Concatenation: `Upload-Concat: final;<url> <url> …` joins finished partial uploads of the
+//! same route, in order, and stores the result through the completion path at once.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+
+use crate::config::Shared;
+use crate::db::TusState;
+use crate::definition::Route;
+use crate::error::{ErrorCode, UploadError};
+use crate::protocol::UploadStatus;
+use crate::service::now_ms;
+
+use super::creation::{admit, limit_for, new_row, too_large};
+use super::lock::Lock;
+use super::{authorize, origin, tus_dir, tus_response, upload_path};
+
+/// The id in a partial upload's URL, absolute or relative.
+fn id_of(shared: &Shared, url: &str) -> Result<String, UploadError> {
+    let marker = format!("{}/tus/", shared.base_path);
+    let start = url.find(&marker).map(|i| i + marker.len()).ok_or_else(|| {
+        UploadError::bad_request(format!("`{url}` is not an upload URL of this server"))
+    })?;
+    let id = url[start..]
+        .split(['?', '#', '/'])
+        .next()
+        .unwrap_or_default();
+    Ok(id.to_string())
+}
+
+pub(crate) async fn create_final(
+    shared: Arc<Shared>,
+    req: HttpRequest,
+    route: Arc<Route>,
+    urls: &[String],
+    meta: &BTreeMap<String, Vec<u8>>,
+    raw_meta: Option<String>,
+) -> Result<HttpResponse, UploadError> {
+    if super::headers::header(&req, "upload-length").is_some() {
+        return Err(UploadError::bad_request(
+            "a final upload takes no Upload-Length",
+        ));
+    }
+    let dir = tus_dir(&shared)?.to_path_buf();
+    let mut keys = Vec::with_capacity(urls.len());
+    for url in urls {
+        let key = authorize(&shared, &id_of(&shared, url)?)?;
+        if keys.contains(&key) {
+            return Err(UploadError::bad_request("a partial upload is listed twice"));
+        }
+        keys.push(key);
+    }
+    // Lock every partial so nothing writes to or terminates them while they are joined.
+    let mut locks = Vec::with_capacity(keys.len());
+    let mut total: u64 = 0;
+    for key in &keys {
+        locks.push(Lock::take(&shared, key).await?);
+        let (rec, tus) = shared
+            .records
+            .tus_get(key, now_ms())
+            .await?
+            .ok_or_else(|| UploadError::not_found("no such partial upload"))?;
+        if rec.slug != route.slug() {
+            return Err(UploadError::bad_request(
+                "a partial upload belongs to another route",
+            ));
+        }
+        if rec.status != UploadStatus::Uploading || rec.expires_at <= now_ms() {
+            return Err(UploadError::new(
+                ErrorCode::Expired,
+                "a partial upload is gone",
+            ));
+        }
+        if !tus.is_partial() || tus.length != Some(tus.offset) {
+            return Err(UploadError::bad_request(
+                "every upload listed must be a finished partial upload",
+            ));
+        }
+        total += tus.offset;
+    }
+    let admitted = admit(&shared, &req, &route, meta, total, false).await?;
+    let limit = limit_for(&route, &admitted.file.content_type);
+    if total > limit {
+        return Err(too_large(total, limit));
+    }
+    let row = new_row(&shared, &route, &admitted, total);
+    let concat = format!(
+        "final;{}",
+        keys.iter()
+            .map(|k| upload_path(&shared, k))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let tus = TusState {
+        offset: total,
+        length: Some(total),
+        concat: Some(concat),
+        metadata: raw_meta,
+        locked: false,
+    };
+    shared.records.tus_insert(&row, &tus).await?;
+    let rec = shared
+        .records
+        .get(&row.key)
+        .await?
+        .ok_or_else(|| UploadError::internal_msg("record vanished after insert"))?;
+    let origin = origin(&shared, &req);
+    let parts = keys.iter().map(|k| dir.join(k)).collect();
+    let result = super::finish::finish(&shared, &origin, &route, &rec, parts, total).await;
+    // The partials' bytes are consumed either way (finish removed their files): drop them.
+    for (key, lock) in keys.iter().zip(locks) {
+        let _ = shared.records.tus_delete(key).await;
+        lock.release().await;
+    }
+    let server_data = result?;
+    let mut res = tus_response(StatusCode::CREATED);
+    res.insert_header((
+        "Location",
+        format!("{origin}{}", upload_path(&shared, &row.key)),
+    ))
+    .insert_header((super::KEY_HEADER, row.key.clone()));
+    if let Some(data) = server_data {
+        res.insert_header((super::SERVER_DATA_HEADER, super::patch::encode_data(&data)));
+    }
+    Ok(res.finish())
+}

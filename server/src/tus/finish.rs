@@ -1,0 +1,169 @@
+//! The last byte: the same completion path as a `PUT` — sniff, SHA-256 and CRC32 of the whole
+//! file, atomic commit under the storage key, `mark_stored`, the completion hook.
+//!
+//! The bytes are re-read once from the tus file(s) (several for a concatenated upload) through
+//! the ingest pipeline into the storage backend; simpler and backend-neutral, at the price of
+//! one more read and write of the file.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::Stream;
+use serde_json::Value;
+use tokio::io::AsyncReadExt;
+use tracing::Instrument;
+
+use crate::config::Shared;
+use crate::db::{StoredInfo, UploadRecord};
+use crate::definition::Route;
+use crate::error::{ErrorCode, UploadError};
+use crate::ingest::{ingest, Expectation};
+use crate::service::completion::{complete, fail, FailGuard};
+use crate::service::{now_ms, uploaded_file};
+
+/// The files, one after another, in 1 MiB reads.
+fn read_files(paths: Vec<PathBuf>) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
+    futures_util::stream::try_unfold(
+        (paths.into_iter(), None::<tokio::fs::File>),
+        |(mut paths, mut current)| async move {
+            loop {
+                let file = match current.as_mut() {
+                    Some(f) => f,
+                    None => match paths.next() {
+                        Some(p) => current.insert(tokio::fs::File::open(p).await?),
+                        None => return Ok(None),
+                    },
+                };
+                let mut buf = BytesMut::with_capacity(1024 * 1024);
+                while buf.len() < buf.capacity() {
+                    if file.read_buf(&mut buf).await? == 0 {
+                        break;
+                    }
+                }
+                if buf.is_empty() {
+                    current = None;
+                    continue;
+                }
+                return Ok(Some((buf.freeze(), (paths, current))));
+            }
+        },
+    )
+}
+
+/// Stores the upload and runs the hook. `Ok(Some(data))` on an `await_server_data` route;
+/// `Ok(None)` when the hook runs in the background. Failures are recorded and reach
+/// `on_upload_error`; the tus files are removed either way.
+pub(crate) async fn finish(
+    shared: &Arc<Shared>,
+    origin: &str,
+    route: &Arc<Route>,
+    rec: &UploadRecord,
+    parts: Vec<PathBuf>,
+    length: u64,
+) -> Result<Option<Value>, UploadError> {
+    let mut guard = FailGuard::new(
+        shared.clone(),
+        route.clone(),
+        rec.key.clone(),
+        rec.metadata.clone(),
+    );
+    let outcome = store(shared, route, rec, parts.clone(), length).await;
+    guard.disarm();
+    for p in &parts {
+        let _ = tokio::fs::remove_file(p).await;
+    }
+    let file_rec = match outcome {
+        Ok(r) => r,
+        Err(err) => {
+            fail(shared, route, &rec.key, Some(rec.metadata.clone()), &err).await;
+            return Err(err);
+        }
+    };
+    let file = uploaded_file(shared, origin, &file_rec)
+        .ok_or_else(|| UploadError::internal_msg("stored record has no file"))?;
+    if route.config().await_server_data {
+        Ok(Some(
+            complete(shared, route, rec.metadata.clone(), file).await?,
+        ))
+    } else {
+        let (s, r, meta) = (shared.clone(), route.clone(), rec.metadata.clone());
+        actix_web::rt::spawn(
+            async move {
+                let _ = complete(&s, &r, meta, file).await;
+            }
+            .instrument(tracing::Span::current()),
+        );
+        Ok(None)
+    }
+}
+
+async fn store(
+    shared: &Arc<Shared>,
+    route: &Route,
+    rec: &UploadRecord,
+    parts: Vec<PathBuf>,
+    length: u64,
+) -> Result<UploadRecord, UploadError> {
+    let rule = route.config().rule_for(&rec.content_type).map(|(_, r)| r);
+    let rule_type = match rule {
+        Some(r) => Some(r.file_type.clone()),
+        None if rec.content_type == "application/octet-stream" => None,
+        None => {
+            return Err(crate::service::prepare::unsupported(
+                route.config(),
+                &rec.name,
+                &rec.content_type,
+            ))
+        }
+    };
+    let exp = Expectation {
+        exact_size: Some(length),
+        max_size: length,
+        declared_type: rec.content_type.clone(),
+        rule_type,
+        sha256: rec.declared_sha256.clone(),
+    };
+    let staged = shared.storage.stage().await?;
+    let got = ingest(read_files(parts), &exp, staged).await?;
+    // A type sniffed from an undeclared (octet-stream) upload must still be one the route takes.
+    if route.config().rule_for(&got.content_type).is_none() {
+        return Err(crate::service::prepare::unsupported(
+            route.config(),
+            &rec.name,
+            &got.content_type,
+        ));
+    }
+    let stored = StoredInfo {
+        size: got.size,
+        sha256: got.sha256,
+        crc32: got.crc32,
+        content_type: got.content_type,
+    };
+    got.staged.commit(&rec.key).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            UploadError::new(
+                ErrorCode::Conflict,
+                "an object with this key already exists",
+            )
+        } else {
+            UploadError::internal(e)
+        }
+    })?;
+    if !shared
+        .records
+        .mark_stored(&rec.key, &stored, now_ms())
+        .await?
+    {
+        let _ = shared.storage.delete(&rec.key).await;
+        return Err(UploadError::new(
+            ErrorCode::Conflict,
+            "the upload was cancelled while storing it",
+        ));
+    }
+    shared
+        .records
+        .get(&rec.key)
+        .await?
+        .ok_or_else(|| UploadError::internal_msg("record vanished after storing"))
+}

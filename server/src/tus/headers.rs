@@ -1,0 +1,183 @@
+//! Parsing the tus request headers: `Upload-Metadata`, `Upload-Checksum`, `Upload-Concat`,
+//! lengths and offsets.
+
+use std::collections::BTreeMap;
+
+use actix_web::HttpRequest;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use sha1::Digest as _;
+
+use crate::error::UploadError;
+
+pub(crate) fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A non-negative integer header; `Ok(None)` when absent.
+pub(crate) fn number(req: &HttpRequest, name: &str) -> Result<Option<u64>, UploadError> {
+    match header(req, name) {
+        None => Ok(None),
+        Some(v) => v.trim().parse::<u64>().map(Some).map_err(|_| {
+            UploadError::bad_request(format!("{name} must be a non-negative integer"))
+        }),
+    }
+}
+
+/// `Upload-Metadata: key base64,key2 base64,flag`: keys with their decoded values. An empty
+/// header is an empty map (tuspy sends one).
+pub(crate) fn metadata(raw: Option<&str>) -> Result<BTreeMap<String, Vec<u8>>, UploadError> {
+    let mut map = BTreeMap::new();
+    let Some(raw) = raw else { return Ok(map) };
+    for pair in raw.split(',') {
+        let pair = pair.trim();
+        if pair.is_empty() {
+            continue;
+        }
+        let (key, value) = match pair.split_once(' ') {
+            Some((k, v)) => (k, v.trim()),
+            None => (pair, ""),
+        };
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(UploadError::bad_request(
+                "Upload-Metadata has an invalid key",
+            ));
+        }
+        let value = STANDARD.decode(value).map_err(|_| {
+            UploadError::bad_request(format!("Upload-Metadata value of `{key}` is not base64"))
+        })?;
+        if map.insert(key.to_string(), value).is_some() {
+            return Err(UploadError::bad_request(format!(
+                "Upload-Metadata has `{key}` twice"
+            )));
+        }
+    }
+    Ok(map)
+}
+
+/// A checksum algorithm of the checksum extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Algorithm {
+    Sha1,
+    Sha256,
+}
+
+pub(crate) const CHECKSUM_ALGORITHMS: &str = "sha1,sha256";
+
+/// `Upload-Checksum: <algorithm> <base64 digest>` of one PATCH's body.
+#[derive(Debug, Clone)]
+pub(crate) struct Checksum {
+    pub algorithm: Algorithm,
+    pub digest: Vec<u8>,
+}
+
+pub(crate) fn checksum(req: &HttpRequest) -> Result<Option<Checksum>, UploadError> {
+    let Some(v) = header(req, "upload-checksum") else {
+        return Ok(None);
+    };
+    let (alg, digest) = v.trim().split_once(' ').ok_or_else(|| {
+        UploadError::bad_request("Upload-Checksum must be `<algorithm> <base64>`")
+    })?;
+    let algorithm = match alg.to_ascii_lowercase().as_str() {
+        "sha1" => Algorithm::Sha1,
+        "sha256" => Algorithm::Sha256,
+        other => {
+            return Err(UploadError::bad_request(format!(
+                "checksum algorithm `{other}` is not supported (supported: {CHECKSUM_ALGORITHMS})"
+            )))
+        }
+    };
+    let digest = STANDARD
+        .decode(digest.trim())
+        .map_err(|_| UploadError::bad_request("the Upload-Checksum digest is not base64"))?;
+    Ok(Some(Checksum { algorithm, digest }))
+}
+
+/// Hashes one PATCH's body for its `Upload-Checksum`.
+pub(crate) enum Hasher {
+    Sha1(sha1::Sha1),
+    Sha256(sha2::Sha256),
+}
+
+impl Hasher {
+    pub fn new(alg: Algorithm) -> Self {
+        match alg {
+            Algorithm::Sha1 => Hasher::Sha1(sha1::Sha1::new()),
+            Algorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+        }
+    }
+    pub fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Hasher::Sha1(h) => h.update(bytes),
+            Hasher::Sha256(h) => sha2::Digest::update(h, bytes),
+        }
+    }
+    pub fn finish(self) -> Vec<u8> {
+        match self {
+            Hasher::Sha1(h) => h.finalize().to_vec(),
+            Hasher::Sha256(h) => sha2::Digest::finalize(h).to_vec(),
+        }
+    }
+}
+
+/// `Upload-Concat`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Concat {
+    Partial,
+    /// The partial uploads' URLs, in order.
+    Final(Vec<String>),
+}
+
+pub(crate) fn concat(req: &HttpRequest) -> Result<Option<Concat>, UploadError> {
+    let Some(v) = header(req, "upload-concat") else {
+        return Ok(None);
+    };
+    let v = v.trim();
+    if v == "partial" {
+        return Ok(Some(Concat::Partial));
+    }
+    if let Some(urls) = v.strip_prefix("final;") {
+        let urls: Vec<String> = urls.split_whitespace().map(str::to_string).collect();
+        if urls.is_empty() {
+            return Err(UploadError::bad_request(
+                "Upload-Concat: final needs partial upload URLs",
+            ));
+        }
+        return Ok(Some(Concat::Final(urls)));
+    }
+    Err(UploadError::bad_request(
+        "Upload-Concat must be `partial` or `final;<url> <url> …`",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_pairs_decode_and_empty_headers_are_empty() {
+        let m = metadata(Some(
+            "filename d29ybGRfZG9taW5hdGlvbl9wbGFuLnBkZg==,is_confidential",
+        ))
+        .unwrap();
+        assert_eq!(m["filename"], b"world_domination_plan.pdf");
+        assert_eq!(m["is_confidential"], b"");
+        assert!(metadata(Some("")).unwrap().is_empty());
+        assert!(metadata(None).unwrap().is_empty());
+        assert!(metadata(Some("a !!!")).is_err());
+        assert!(metadata(Some("a YQ==,a YQ==")).is_err());
+    }
+
+    #[test]
+    fn checksums_hash_both_algorithms() {
+        let mut h = Hasher::new(Algorithm::Sha1);
+        h.update(b"abc");
+        assert_eq!(STANDARD.encode(h.finish()), "qZk+NkcGgWq6PiVxeFDCbJzQ2J0=");
+        let mut h = Hasher::new(Algorithm::Sha256);
+        h.update(b"abc");
+        assert_eq!(
+            STANDARD.encode(h.finish()),
+            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+        );
+    }
+}

@@ -1,0 +1,257 @@
+//! tus 1.0 resumable uploads, bound to file routes.
+//!
+//! | method  | path                 | what                                               |
+//! |---------|----------------------|----------------------------------------------------|
+//! | POST    | `{base}/{slug}/tus`  | creation (+ creation-with-upload, concatenation)   |
+//! | OPTIONS | `{base}/{slug}/tus`  | what is implemented, and the route's `Tus-Max-Size` |
+//! | HEAD    | `{base}/tus/{id}`    | the upload's offset                                |
+//! | PATCH   | `{base}/tus/{id}`    | bytes at the offset                                |
+//! | DELETE  | `{base}/tus/{id}`    | termination                                        |
+//!
+//! `{id}` is `{key}.{capability}`: the upload's storage key and an HMAC of it under the app's
+//! signing key. The `Location` of the creation answer carries it; a request to an upload
+//! without its capability is refused (403), so knowing a key is not enough.
+//!
+//! Bytes live in `{tus_dir}/{key}` (by default `.tus` under the `LocalStorage` root), written
+//! at the recorded offset, fsynced, then the offset is recorded — so progress survives a crash
+//! (a later PATCH first cuts the file back to the recorded offset). On the last byte the file
+//! goes through the same pipeline as a `PUT` (sniff, SHA-256 and CRC32, atomic commit, record,
+//! completion hook): it is re-read once for that, rather than hashing across PATCHes.
+
+use std::sync::Arc;
+
+use actix_web::http::header::{HeaderValue, HttpDate, CACHE_CONTROL};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError};
+
+use crate::config::{Shared, Uplift};
+use crate::definition::Route;
+use crate::error::{ErrorCode, UploadError};
+
+mod concat;
+mod creation;
+mod finish;
+pub(crate) mod headers;
+mod lock;
+mod patch;
+
+pub(crate) use patch::sweep_expired;
+
+pub(crate) const TUS_VERSION: &str = "1.0.0";
+pub(crate) const EXTENSIONS: &str = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration,concatenation";
+/// The content type of PATCH bodies.
+pub(crate) const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
+/// The header carrying the completion hook's server data (base64url JSON) on the final PATCH.
+pub const SERVER_DATA_HEADER: &str = "Uplift-Server-Data";
+/// The header carrying the upload's storage key (for `GET {base}/files/{key}`).
+pub const KEY_HEADER: &str = "Uplift-Key";
+
+/// Headers a browser client must be allowed to read (CORS).
+pub const EXPOSED_HEADERS: &[&str] = &[
+    "location",
+    "upload-offset",
+    "upload-length",
+    "upload-defer-length",
+    "upload-metadata",
+    "upload-expires",
+    "upload-concat",
+    "tus-resumable",
+    "tus-version",
+    "tus-extension",
+    "tus-max-size",
+    "tus-checksum-algorithm",
+    "uplift-server-data",
+    "uplift-key",
+];
+
+/// A response with the headers every tus answer carries.
+pub(crate) fn tus_response(status: StatusCode) -> HttpResponseBuilder {
+    let mut b = HttpResponse::build(status);
+    b.insert_header(("Tus-Resumable", TUS_VERSION))
+        .insert_header((CACHE_CONTROL, "no-store"));
+    b
+}
+
+/// An error in the JSON envelope, with the tus headers.
+pub(crate) fn tus_error(err: UploadError) -> HttpResponse {
+    let mut res = err.error_response();
+    let h = res.headers_mut();
+    h.insert(
+        "tus-resumable".parse().unwrap(),
+        HeaderValue::from_static(TUS_VERSION),
+    );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if err.status() == StatusCode::PRECONDITION_FAILED {
+        h.insert(
+            "tus-version".parse().unwrap(),
+            HeaderValue::from_static(TUS_VERSION),
+        );
+    }
+    if err.code() == ErrorCode::Locked {
+        h.insert(
+            actix_web::http::header::RETRY_AFTER,
+            HeaderValue::from_static("1"),
+        );
+    }
+    res
+}
+
+fn respond(r: Result<HttpResponse, UploadError>) -> HttpResponse {
+    r.unwrap_or_else(tus_error)
+}
+
+/// 412 unless the client speaks tus 1.0.0.
+pub(crate) fn check_resumable(req: &HttpRequest) -> Result<(), UploadError> {
+    match headers::header(req, "tus-resumable") {
+        Some(v) if v.trim() == TUS_VERSION => Ok(()),
+        _ => Err(UploadError::new(
+            ErrorCode::PreconditionFailed,
+            format!("send `Tus-Resumable: {TUS_VERSION}`: it is the only version served"),
+        )),
+    }
+}
+
+pub(crate) fn http_date(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    HttpDate::from(t).to_string()
+}
+
+/// `scheme://host` for `Location`: `public_url`, else the forwarded headers when trusted, else
+/// the request's own `Host`.
+pub(crate) fn origin(shared: &Shared, req: &HttpRequest) -> String {
+    if let Some(u) = &shared.public_url {
+        return u.clone();
+    }
+    if shared.trust_forwarded {
+        let info = req.connection_info();
+        return format!("{}://{}", info.scheme(), info.host());
+    }
+    let scheme = if req.app_config().secure() {
+        "https"
+    } else {
+        "http"
+    };
+    let host = headers::header(req, "host").unwrap_or_else(|| req.app_config().host());
+    format!("{scheme}://{host}")
+}
+
+/// The upload's id in its URL: `{key}.{capability}`.
+pub(crate) fn upload_id(shared: &Shared, key: &str) -> String {
+    format!("{key}.{}", shared.signer.sign_tus(key))
+}
+
+pub(crate) fn upload_path(shared: &Shared, key: &str) -> String {
+    format!("{}/tus/{}", shared.base_path, upload_id(shared, key))
+}
+
+/// The key an id grants access to; 403 without a valid capability.
+pub(crate) fn authorize(shared: &Shared, id: &str) -> Result<String, UploadError> {
+    let refuse = || {
+        UploadError::new(
+            ErrorCode::SignatureInvalid,
+            "this upload URL lacks a valid capability: use the Location the creation answered with",
+        )
+    };
+    let (key, sig) = id.split_once('.').ok_or_else(refuse)?;
+    crate::storage::check_key(key).map_err(|_| refuse())?;
+    shared.signer.verify_tus(key, sig).map_err(|_| refuse())?;
+    Ok(key.to_string())
+}
+
+pub(crate) fn tus_dir(shared: &Shared) -> Result<&std::path::Path, UploadError> {
+    shared.tus_dir.as_deref().ok_or_else(|| {
+        UploadError::internal_msg("tus needs a directory: set UpliftBuilder::tus_dir")
+    })
+}
+
+pub(crate) fn route_of(shared: &Shared, slug: &str) -> Result<Arc<Route>, UploadError> {
+    shared
+        .router
+        .get(slug)
+        .cloned()
+        .ok_or_else(|| UploadError::not_found(format!("no file route `{slug}`")))
+}
+
+/// The largest file the route takes, for `Tus-Max-Size`.
+pub(crate) fn route_max(route: &Route) -> u64 {
+    let config = route.config();
+    let per_type = config
+        .types
+        .iter()
+        .map(|r| r.max_file_size)
+        .max()
+        .unwrap_or(0);
+    config.max_total_size.map_or(per_type, |t| t.min(per_type))
+}
+
+fn options(max: Option<u64>) -> HttpResponse {
+    let mut b = tus_response(StatusCode::NO_CONTENT);
+    b.insert_header(("Tus-Version", TUS_VERSION))
+        .insert_header(("Tus-Extension", EXTENSIONS))
+        .insert_header(("Tus-Checksum-Algorithm", headers::CHECKSUM_ALGORITHMS));
+    if let Some(max) = max {
+        b.insert_header(("Tus-Max-Size", max.to_string()));
+    }
+    b.finish()
+}
+
+/// `{base}/{slug}/tus`: POST creates, OPTIONS describes.
+pub(crate) async fn route_endpoint(
+    up: web::Data<Uplift>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    body: web::Payload,
+) -> HttpResponse {
+    let shared = up.shared.clone();
+    let route = match route_of(&shared, &slug) {
+        Ok(r) => r,
+        Err(e) => return tus_error(e),
+    };
+    match *req.method() {
+        Method::OPTIONS => options(Some(route_max(&route))),
+        Method::POST => respond(creation::create(shared, req, route, body).await),
+        _ => method_not_allowed("POST, OPTIONS"),
+    }
+}
+
+/// `{base}/tus/{id}`: HEAD, PATCH, DELETE, OPTIONS; `X-HTTP-Method-Override` on a POST.
+pub(crate) async fn upload_endpoint(
+    up: web::Data<Uplift>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Payload,
+) -> HttpResponse {
+    let shared = up.shared.clone();
+    let mut method = req.method().clone();
+    if method == Method::POST {
+        if let Some(m) = headers::header(&req, "x-http-method-override") {
+            match Method::from_bytes(m.trim().to_ascii_uppercase().as_bytes()) {
+                Ok(m) => method = m,
+                Err(_) => {
+                    return tus_error(UploadError::bad_request(
+                        "X-HTTP-Method-Override is not a method",
+                    ))
+                }
+            }
+        }
+    }
+    match method {
+        Method::OPTIONS => options(None),
+        Method::HEAD => respond(patch::head(shared, req, &id).await),
+        Method::PATCH => respond(patch::patch(shared, req, &id, body).await),
+        Method::DELETE => respond(patch::delete(shared, req, &id).await),
+        _ => method_not_allowed("HEAD, PATCH, DELETE, OPTIONS"),
+    }
+}
+
+fn method_not_allowed(allow: &'static str) -> HttpResponse {
+    let mut res = tus_error(UploadError::with_status(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("this endpoint takes {allow} only"),
+    ));
+    res.headers_mut().insert(
+        actix_web::http::header::ALLOW,
+        HeaderValue::from_static(allow),
+    );
+    res
+}

@@ -1,0 +1,390 @@
+//! HEAD, PATCH and DELETE on `{base}/tus/{id}`, and the expiry sweep.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use futures_util::StreamExt;
+use serde_json::Value;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+
+use crate::config::Shared;
+use crate::db::{TusState, UploadRecord};
+use crate::definition::Route;
+use crate::error::{ErrorCode, UploadError};
+use crate::protocol::UploadStatus;
+use crate::service::now_ms;
+
+use super::creation::{limit_for, too_large};
+use super::headers::{self, Checksum, Hasher};
+use super::lock::{lease_ms, Lock};
+use super::{authorize, check_resumable, http_date, origin, route_of, tus_dir, tus_response};
+
+pub(crate) fn encode_data(data: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(data).unwrap_or_default())
+}
+
+fn gone() -> UploadError {
+    UploadError::new(ErrorCode::Expired, "this upload has expired")
+}
+
+/// The upload behind an id, refusing unknown and expired ones.
+async fn load(shared: &Shared, key: &str) -> Result<(UploadRecord, TusState), UploadError> {
+    let (rec, tus) = shared
+        .records
+        .tus_get(key, now_ms())
+        .await?
+        .ok_or_else(|| UploadError::not_found("no such upload"))?;
+    let unfinished = rec.status == UploadStatus::Uploading;
+    if rec.status == UploadStatus::Expired || (unfinished && rec.expires_at <= now_ms()) {
+        return Err(gone());
+    }
+    if rec.status == UploadStatus::Failed {
+        let why = rec.error.as_ref().map(|e| e.message.as_str()).unwrap_or("");
+        return Err(
+            UploadError::new(ErrorCode::Conflict, format!("this upload failed: {why}"))
+                .with_data(serde_json::json!({ "error": rec.error })),
+        );
+    }
+    Ok((rec, tus))
+}
+
+pub(crate) async fn head(
+    shared: Arc<Shared>,
+    req: HttpRequest,
+    id: &str,
+) -> Result<HttpResponse, UploadError> {
+    check_resumable(&req)?;
+    let key = authorize(&shared, id)?;
+    let (mut rec, mut tus) = load(&shared, &key).await?;
+    // Every byte arrived but the server stopped before storing it: store it now.
+    if rec.status == UploadStatus::Uploading
+        && !tus.is_partial()
+        && tus.length == Some(tus.offset)
+        && !tus.locked
+    {
+        let route = route_of(&shared, &rec.slug)?;
+        let lock = Lock::take(&shared, &key).await?;
+        let parts = vec![tus_dir(&shared)?.join(&key)];
+        let _ = super::finish::finish(
+            &shared,
+            &origin(&shared, &req),
+            &route,
+            &rec,
+            parts,
+            tus.offset,
+        )
+        .await;
+        lock.release().await;
+        (rec, tus) = load(&shared, &key).await?;
+    }
+    let offset = match rec.status {
+        UploadStatus::Completing | UploadStatus::Complete => tus.length.unwrap_or(tus.offset),
+        _ => tus.offset,
+    };
+    let mut res = tus_response(StatusCode::OK);
+    res.insert_header(("Upload-Offset", offset.to_string()))
+        .insert_header((super::KEY_HEADER, key.clone()));
+    match tus.length {
+        Some(l) => res.insert_header(("Upload-Length", l.to_string())),
+        None => res.insert_header(("Upload-Defer-Length", "1")),
+    };
+    if let Some(m) = tus.metadata.as_deref().filter(|m| !m.is_empty()) {
+        res.insert_header(("Upload-Metadata", m.to_string()));
+    }
+    if let Some(c) = &tus.concat {
+        res.insert_header(("Upload-Concat", c.clone()));
+    }
+    if rec.status == UploadStatus::Uploading {
+        res.insert_header(("Upload-Expires", http_date(rec.expires_at)));
+    }
+    if rec.status == UploadStatus::Complete {
+        if let Some(data) = &rec.server_data {
+            res.insert_header((super::SERVER_DATA_HEADER, encode_data(data)));
+        }
+    }
+    Ok(res.finish())
+}
+
+pub(crate) async fn patch(
+    shared: Arc<Shared>,
+    req: HttpRequest,
+    id: &str,
+    body: web::Payload,
+) -> Result<HttpResponse, UploadError> {
+    check_resumable(&req)?;
+    let ct = headers::header(&req, "content-type").unwrap_or("");
+    if !ct.trim().eq_ignore_ascii_case(super::OFFSET_OCTET_STREAM) {
+        return Err(UploadError::new(
+            ErrorCode::UnsupportedType,
+            format!("PATCH bodies must be {}", super::OFFSET_OCTET_STREAM),
+        ));
+    }
+    let key = authorize(&shared, id)?;
+    let offset = headers::number(&req, "upload-offset")?
+        .ok_or_else(|| UploadError::bad_request("Upload-Offset is required"))?;
+    let checksum = headers::checksum(&req)?;
+    let length = headers::number(&req, "upload-length")?;
+    let (rec, _) = load(&shared, &key).await?;
+    let route = route_of(&shared, &rec.slug)?;
+    let out = write(&shared, &req, &route, &key, offset, body, checksum, length).await?;
+    let mut res = tus_response(StatusCode::NO_CONTENT);
+    res.insert_header(("Upload-Offset", out.offset.to_string()))
+        .insert_header(("Upload-Expires", http_date(out.expires_at)))
+        .insert_header((super::KEY_HEADER, key));
+    if let Some(data) = out.server_data {
+        res.insert_header((super::SERVER_DATA_HEADER, encode_data(&data)));
+    }
+    Ok(res.finish())
+}
+
+pub(crate) struct Written {
+    pub offset: u64,
+    pub expires_at: i64,
+    /// The completion hook's answer, when this PATCH finished an `await_server_data` upload.
+    pub server_data: Option<Value>,
+}
+
+/// Appends `body` at `client_offset` under the upload's lock, then records the new offset;
+/// on the last byte, stores the upload and runs the completion hook.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn write(
+    shared: &Arc<Shared>,
+    req: &HttpRequest,
+    route: &Arc<Route>,
+    key: &str,
+    client_offset: u64,
+    mut body: web::Payload,
+    checksum: Option<Checksum>,
+    new_length: Option<u64>,
+) -> Result<Written, UploadError> {
+    let mut lock = Lock::take(shared, key).await?;
+    let (rec, tus) = load(shared, key).await?;
+    if tus.is_final() {
+        return Err(UploadError::new(
+            ErrorCode::Forbidden,
+            "a final (concatenated) upload takes no PATCH",
+        ));
+    }
+    if rec.status != UploadStatus::Uploading {
+        return Err(UploadError::new(
+            ErrorCode::Conflict,
+            "this upload is already complete",
+        ));
+    }
+    if client_offset != tus.offset {
+        return Err(UploadError::new(
+            ErrorCode::OffsetMismatch,
+            format!(
+                "Upload-Offset is {client_offset} but the upload is at {}",
+                tus.offset
+            ),
+        )
+        .with_data(serde_json::json!({ "offset": tus.offset })));
+    }
+    let limit = limit_for(route, &rec.content_type);
+    let length = match (tus.length, new_length) {
+        (Some(l), Some(n)) if l != n => {
+            return Err(UploadError::bad_request("Upload-Length cannot change"))
+        }
+        (Some(l), _) => Some(l),
+        (None, Some(n)) if n < tus.offset => {
+            return Err(UploadError::bad_request(
+                "Upload-Length is below the offset",
+            ))
+        }
+        (None, Some(n)) if n > limit => return Err(too_large(n, limit)),
+        (None, n) => n,
+    };
+    let cap = length.unwrap_or(limit);
+    let path = tus_dir(shared)?.join(key);
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .await?;
+    // Bytes past the recorded offset were never acknowledged (a crash mid-PATCH): cut them.
+    file.set_len(tus.offset).await?;
+    file.seek(std::io::SeekFrom::End(0)).await?;
+    let mut out = tokio::io::BufWriter::with_capacity(1024 * 1024, file);
+    let mut hasher = checksum.as_ref().map(|c| Hasher::new(c.algorithm));
+    let lease = lease_ms(shared);
+    let expiry = shared.limits.tus_expiry.as_millis() as i64;
+    let mut received: u64 = 0;
+    let mut durable = tus.offset;
+    let mut last_checkpoint = Instant::now();
+    let mut refusal = None;
+    while let Some(chunk) = body.next().await {
+        let Ok(chunk) = chunk else {
+            break; // the client went away: keep what arrived
+        };
+        if tus.offset + received + chunk.len() as u64 > cap {
+            refusal = Some(match length {
+                Some(_) => UploadError::new(
+                    ErrorCode::TooLarge,
+                    format!("the body goes past Upload-Length ({cap} bytes)"),
+                ),
+                None => too_large(tus.offset + received + chunk.len() as u64, cap),
+            });
+            break;
+        }
+        if let Some(h) = hasher.as_mut() {
+            h.update(&chunk);
+        }
+        out.write_all(&chunk).await?;
+        received += chunk.len() as u64;
+        // Long PATCHes renew the lease, and without a checksum to wait for, make progress durable.
+        if last_checkpoint.elapsed().as_millis() as i64 >= lease / 3 {
+            last_checkpoint = Instant::now();
+            if hasher.is_none() {
+                out.flush().await?;
+                out.get_ref().sync_data().await?;
+                durable = tus.offset + received;
+            }
+            let now = now_ms();
+            if !shared
+                .records
+                .tus_progress(
+                    key,
+                    &lock.owner,
+                    durable,
+                    length,
+                    Some(now + lease),
+                    now + expiry,
+                    now,
+                )
+                .await?
+            {
+                return Err(UploadError::new(
+                    ErrorCode::Locked,
+                    "the upload's lock was lost",
+                ));
+            }
+        }
+    }
+    out.flush().await?;
+    let file = out.into_inner();
+    let mut new_offset = tus.offset + received;
+    if let (Some(c), Some(h)) = (checksum, hasher) {
+        if refusal.is_none() && h.finish() != c.digest {
+            refusal = Some(
+                UploadError::new(
+                    ErrorCode::ChecksumMismatch,
+                    "the body does not match Upload-Checksum; it was discarded",
+                )
+                .status_override(StatusCode::from_u16(460).expect("valid status")),
+            );
+        }
+    }
+    if refusal.is_some() {
+        // Discard what this PATCH sent beyond what was already durable.
+        new_offset = durable;
+        file.set_len(new_offset).await?;
+    }
+    file.sync_data().await?;
+    drop(file);
+    let now = now_ms();
+    let done = length == Some(new_offset) && !tus.is_partial();
+    let lock_until = done.then_some(now + lease);
+    if !shared
+        .records
+        .tus_progress(
+            key,
+            &lock.owner,
+            new_offset,
+            length,
+            lock_until,
+            now + expiry,
+            now,
+        )
+        .await?
+    {
+        return Err(UploadError::new(
+            ErrorCode::Locked,
+            "the upload's lock was lost",
+        ));
+    }
+    if !done {
+        lock.released();
+    }
+    if let Some(err) = refusal {
+        return Err(err);
+    }
+    let mut server_data = None;
+    if done {
+        let rec = shared
+            .records
+            .get(key)
+            .await?
+            .ok_or_else(|| UploadError::not_found("no such upload"))?;
+        let result = super::finish::finish(
+            shared,
+            &origin(shared, req),
+            route,
+            &rec,
+            vec![path],
+            new_offset,
+        )
+        .await;
+        lock.release().await;
+        server_data = result?;
+    }
+    Ok(Written {
+        offset: new_offset,
+        expires_at: now + expiry,
+        server_data,
+    })
+}
+
+pub(crate) async fn delete(
+    shared: Arc<Shared>,
+    req: HttpRequest,
+    id: &str,
+) -> Result<HttpResponse, UploadError> {
+    check_resumable(&req)?;
+    let key = authorize(&shared, id)?;
+    let (rec, _) = shared
+        .records
+        .tus_get(&key, now_ms())
+        .await?
+        .ok_or_else(|| UploadError::not_found("no such upload"))?;
+    if matches!(
+        rec.status,
+        UploadStatus::Completing | UploadStatus::Complete
+    ) {
+        return Err(UploadError::new(
+            ErrorCode::Conflict,
+            "this upload is complete; it can no longer be terminated",
+        ));
+    }
+    let lock = Lock::take(&shared, &key).await?;
+    match tokio::fs::remove_file(tus_dir(&shared)?.join(&key)).await {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+        _ => {}
+    }
+    shared.records.tus_delete(&key).await?;
+    drop(lock); // the record is gone, and its lock with it
+    tracing::info!(key = %key, outcome = "terminated", "tus upload terminated");
+    Ok(tus_response(StatusCode::NO_CONTENT).finish())
+}
+
+/// Removes expired, unfinished tus uploads: their bytes and their records.
+pub(crate) async fn sweep_expired(shared: &Shared) -> Result<usize, UploadError> {
+    let keys = shared.records.tus_expired(now_ms()).await?;
+    let dir = shared.tus_dir.as_deref();
+    let mut removed = 0;
+    for key in keys {
+        if let Some(dir) = dir {
+            match tokio::fs::remove_file(dir.join(&key)).await {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+        if shared.records.tus_delete(&key).await? {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
