@@ -15,6 +15,7 @@ import type {
 } from "./protocol.js";
 import { backoffDelay, isRetryable, retryPolicy, sleep, withRetry, type RetryOptions, type RetryPolicy } from "./retry.js";
 import { defaultTransport, parseAnswer, put, requestJson, type FetchLike, type TransportKind } from "./transport.js";
+import { TusFile, tusSettings, type TusOptions } from "./tus.js";
 import type {
   FileInput,
   HeadersOption,
@@ -50,6 +51,11 @@ export interface UploaderOptions {
   routes?: RoutesOption;
   /** Check files against the route config before any request (default `true`). */
   clientChecks?: boolean;
+  /**
+   * Large files go over tus 1.0 (resumable, chunked, optionally in parallel parts) instead of
+   * one PUT: files of at least `threshold` bytes (default 32 MiB). `false`: never.
+   */
+  tus?: TusOptions | false;
 }
 
 /** What one file's upload begins with. */
@@ -78,6 +84,8 @@ export interface BaseUploadOptions<SD> {
   onFileComplete?: (file: UploadedFile<SD>, index: number) => void;
   /** Check files against the route config before any request (default: the uploader's setting). */
   clientChecks?: boolean;
+  /** Overrides the uploader's `tus` options for this upload. */
+  tus?: TusOptions | false;
 }
 
 /** The options of `upload(slug, …)`: `input` is required exactly when the route's input has required fields. */
@@ -91,8 +99,8 @@ export interface UploadHandle<SD> {
   /** Cancels everything in flight; the promise rejects with code `ABORTED`. */
   cancel(reason?: string): void;
   /**
-   * Stops sending: files in flight are interrupted (the server keeps nothing of them) and no
-   * new file starts. Until resumable uploads exist, an interrupted file starts over on resume.
+   * Stops sending: files in flight are interrupted and no new file starts. Files going over tus
+   * go on from the server's offset on resume; a file sent in one PUT starts over.
    */
   pause(): void;
   /** Goes on after {@link pause}. */
@@ -269,8 +277,14 @@ export function createUploader<R extends RouterShape<R>>(options: UploaderOption
         }
         return res;
       };
-      const prepared = await prepare(decls);
-      const awaits = prepared.awaitServerData;
+      const tus = tusSettings(options.tus, opts.tus);
+      const overTus = decls.map((d) => d.size > 0 && d.size >= tus.threshold);
+      const small = decls.flatMap((d, i) => (overTus[i] ? [] : [i]));
+      // No file at all is the server's to refuse (TOO_FEW_FILES), as without tus.
+      const preparedSmall =
+        small.length > 0 || decls.length === 0 ? await prepare(small.map((i) => decls[i]!)) : undefined;
+      const preparedOf = (i: number): PreparedUpload => preparedSmall!.files[small.indexOf(i)]!;
+      const awaits = preparedSmall?.awaitServerData ?? (await oneRoute(slug, signal, opts.headers)).awaitServerData;
 
       const finish = async (i: number, result: UploadResult, statusUrl: string): Promise<UploadedFile<SD>> => {
         let done = result;
@@ -325,8 +339,64 @@ export function createUploader<R extends RouterShape<R>>(options: UploaderOption
         }
       };
 
+      /** A large file over tus: paused and resumed in place, never started over. */
+      const runTusFile = async (i: number): Promise<UploadedFile<SD>> => {
+        let begun = false;
+        const t = new TusFile({
+          endpoint: `${slugUrl}/tus`,
+          slug,
+          file: files[i]!,
+          decl: decls[i]!,
+          input,
+          settings: tus,
+          policy,
+          headers: () => headersFor(opts.headers),
+          onProgress: (n) => progress.bytes(i, n),
+          onKey: (key) => {
+            if (begun) return;
+            begun = true;
+            safely(() => opts.onUploadBegin?.({ index: i, name: decls[i]!.name, key }));
+          },
+        });
+        for (;;) {
+          await gate();
+          const release = await limiter.acquire(signal);
+          if (paused) {
+            release();
+            continue;
+          }
+          progress.state(i, "uploading");
+          let outcome;
+          try {
+            outcome = await t.run(pauseCtl.signal, signal);
+          } catch (e) {
+            release();
+            throw e instanceof UploadError && e.code !== "ABORTED" ? e.withFileIndex(i) : e;
+          }
+          release();
+          if (outcome === "done") break;
+          progress.state(i, "pending");
+        }
+        progress.bytes(i, files[i]!.size);
+        const statusUrl = `${base}/files/${encodeURIComponent(t.finalKey())}`;
+        const headers = await headersFor(opts.headers);
+        // The bytes are in: wait until the server has stored the file (its record names it).
+        let st: UploadResult;
+        let interval = 100;
+        for (;;) {
+          st = await withRetry(policy, signal, () =>
+            requestJson<UploadResult>(fetchFn, "GET", statusUrl, headers, undefined, signal),
+          );
+          if (st.file || (st.status !== "pending" && st.status !== "completing")) break;
+          await sleep(interval, signal);
+          interval = Math.min(1000, interval * 2);
+        }
+        return await finish(i, st, statusUrl);
+      };
+
       const runFile = async (i: number): Promise<UploadedFile<SD>> => {
-        let target = prepared.files[i]!;
+        if (overTus[i]) return runTusFile(i);
+        let target = preparedOf(i);
         let retries = 0;
         let begun = false;
         let needsRecovery: unknown = undefined;

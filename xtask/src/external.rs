@@ -88,12 +88,17 @@ pub fn check_generated() -> Result<(), String> {
 }
 
 /// The TypeScript client and the demo page: type checks (including the `@ts-expect-error`
-/// type tests), vitest against a real demo server, then the Playwright test in Chromium.
+/// type tests), vitest against a real demo server (with tus-js-client and tuspy against its tus
+/// endpoints), then the Playwright test in Chromium.
 pub fn check_typescript() -> Result<(), String> {
     ensure_node_modules()?;
     run(npm().args(["run", "typecheck", "--workspace=client-ts"]))?;
     run(npm().args(["run", "typecheck", "--workspace=examples/demo/web"]))?;
-    run(npm().args(["test", "--workspace=client-ts"]))?;
+    // The tus tests run tuspy (PyPI) from the pinned venv.
+    let venv = python_venv()?;
+    run(npm()
+        .args(["test", "--workspace=client-ts"])
+        .env("UPLIFT_PYTHON", venv.join("bin/python")))?;
     let chromium = std::env::var("CHROMIUM_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if !Path::new(&chromium).exists() {
         return Err(format!(

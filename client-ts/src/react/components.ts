@@ -145,6 +145,9 @@ interface Control {
   state: UploadRenderState;
   hasProgress: boolean;
   cancel: () => void;
+  pause: () => void;
+  resume: () => void;
+  isPaused: boolean;
   pendingFiles: File[];
   setPendingFiles: (files: File[]) => void;
   start: (files: File[]) => void;
@@ -284,6 +287,9 @@ function useUploadControl<R extends RouterShape<R>, K extends Slug<R>>(
     state,
     hasProgress: upload.uploadProgress !== null,
     cancel: upload.cancel,
+    pause: upload.pause,
+    resume: upload.resume,
+    isPaused: upload.isPaused,
     pendingFiles,
     setPendingFiles,
     start,
@@ -463,6 +469,18 @@ export function makeComponents<R extends RouterShape<R>>(useUpload: UseUpload<R>
         },
         render(props.content?.button, state, buttonLabel),
       ),
+      state.isUploading
+        ? h(
+            "button",
+            {
+              type: "button",
+              className: cx("uplift-pause", props.classNames?.clearButton),
+              "aria-pressed": c.isPaused,
+              onClick: () => (c.isPaused ? c.resume() : c.pause()),
+            },
+            c.isPaused ? "Resume" : "Pause",
+          )
+        : null,
       allowedLine(c, props, allowedId),
       fileList(c, props.classNames),
       manualReady

@@ -58,6 +58,15 @@ export interface UseUploadResult<R extends RouterShape<R>, K extends Slug<R>> {
   startUpload: (...args: StartUploadArgs<InputOf<R, K>>) => Promise<UploadedFile<ServerDataOf<R, K>>[] | undefined>;
   /** Cancels the running upload: nothing of it stays on the server. */
   cancel: () => void;
+  /**
+   * Pauses the running upload: large files (sent over tus) go on from the server's offset on
+   * `resume`; a file sent in one request starts over.
+   */
+  pause: () => void;
+  /** Goes on after `pause`. */
+  resume: () => void;
+  /** The running upload is paused. */
+  isPaused: boolean;
   /** Back to `idle`: forgets the last result and error (does not cancel). */
   reset: () => void;
   status: UploadStatus;
@@ -121,13 +130,23 @@ export function makeUseUpload<R extends RouterShape<R>>(uploader: Uploader<R>) {
     optionsRef.current = options;
     const handleRef = useRef<UploadHandle<SD> | null>(null);
 
+    const [isPaused, setPaused] = useState(false);
     const cancel = useCallback(() => {
       handleRef.current?.cancel();
+    }, []);
+    const pause = useCallback(() => {
+      handleRef.current?.pause();
+      setPaused(handleRef.current?.paused ?? false);
+    }, []);
+    const resume = useCallback(() => {
+      handleRef.current?.resume();
+      setPaused(false);
     }, []);
 
     const startUpload = useCallback(
       async (files: Iterable<FileInput> | ArrayLike<FileInput>, input?: unknown) => {
         handleRef.current?.cancel();
+        setPaused(false);
         const list = Array.from(files as ArrayLike<FileInput>);
         const opts = optionsRef.current;
         setState({ status: "uploading", progress: null, files: null, error: null });
@@ -147,6 +166,7 @@ export function makeUseUpload<R extends RouterShape<R>>(uploader: Uploader<R>) {
           const done = await handle.promise;
           if (handleRef.current !== handle) return undefined;
           handleRef.current = null;
+          setPaused(false);
           setState((s) => ({ status: "complete", progress: s.progress && full(s.progress), files: done, error: null }));
           optionsRef.current.onComplete?.(done);
           return done;
@@ -154,6 +174,7 @@ export function makeUseUpload<R extends RouterShape<R>>(uploader: Uploader<R>) {
           const error = asUploadError(caught);
           if (handleRef.current !== handle) return undefined;
           handleRef.current = null;
+          setPaused(false);
           if (error.code === "ABORTED") {
             setState((s) => ({ ...s, status: "cancelled", error: null }));
             optionsRef.current.onCancel?.();
@@ -175,6 +196,9 @@ export function makeUseUpload<R extends RouterShape<R>>(uploader: Uploader<R>) {
     return {
       startUpload,
       cancel,
+      pause,
+      resume,
+      isPaused: isPaused && state.status === "uploading",
       reset,
       status: state.status,
       isUploading: state.status === "uploading",

@@ -13,13 +13,26 @@
 //   UPLIFT_E2E_KEEP        1: keep the temporary data dir and print where it is
 
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, rmSync, statSync, writeSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { deflateSync } from "node:zlib";
 import assert from "node:assert/strict";
 
+import { build as esbuild } from "esbuild";
 import { chromium } from "playwright-core";
 
 const WEB = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -421,10 +434,11 @@ async function main() {
       await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
       await cdp.detach();
 
-      // The key of the cancelled upload, from its signed PUT.
-      const put = requests.slice(before).find((r) => r.method === "PUT" && r.url.includes("/api/uploads/upload/"));
-      assert.ok(put, "a PUT was sent");
-      const key = decodeURIComponent(new URL(put.url).pathname.split("/").pop());
+      // The key of the cancelled upload, from its tus PATCH (`{base}/tus/{key}.{capability}`):
+      // a 200 MB file goes over tus.
+      const patch = requests.slice(before).find((r) => r.method === "PATCH" && r.url.includes("/api/uploads/tus/"));
+      assert.ok(patch, "a tus PATCH was sent");
+      const key = decodeURIComponent(new URL(patch.url).pathname.split("/").pop()).split(".")[0];
       // Nothing visible: the status is not complete, and no file of 1 MB or more is in the data dir.
       const status = await until("the server to drop the interrupted upload", async () => {
         const res = await fetch(`${demo.url}/api/uploads/files/${encodeURIComponent(key)}`, { headers: { "x-user": USER } });
@@ -439,9 +453,89 @@ async function main() {
       log(`     cancelled at ${at}%; the server says ${status.status}${status.error ? ` (${status.error.code})` : ""}`);
     });
 
+    await check("mediaPost: a 120 MB video over tus pauses, resumes from the server's offset and completes", async () => {
+      const route = page.locator("#route-mediaPost");
+      const video = join(work, "long.mp4");
+      const size = 120 * MB;
+      mp4File(video, size);
+      const cdp = await context.newCDPSession(page);
+      await cdp.send("Network.enable");
+      await cdp.send("Network.emulateNetworkConditions", {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: 30 * MB,
+      });
+      const before = requests.length;
+      await route.getByLabel("Caption").fill("A long clip, paused");
+      await route.locator("input[type=file]").setInputFiles(video);
+      await route.locator(".uplift-files li", { hasText: "long.mp4" }).waitFor();
+      await route.getByRole("button", { name: "Upload 1 file" }).click();
+      const bar = route.locator("progress.uplift-progress-bar");
+      await until("the upload to be under way", async () => {
+        const v = await bar.evaluate((p) => p.value);
+        return v >= 10 && v < 60 ? v : 0;
+      }, 60_000, 50);
+      await route.getByRole("button", { name: "Pause" }).click();
+      await route.getByRole("button", { name: "Resume" }).waitFor();
+      const paused = await bar.evaluate((p) => p.value);
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(await bar.evaluate((p) => p.value), paused, "nothing moves while paused");
+      assert.ok(paused < 100, `paused at ${paused}%`);
+      await route.screenshot({ path: join(ARTIFACTS, "paused.png") });
+      await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+      await cdp.detach();
+      await route.getByRole("button", { name: "Resume" }).click();
+      await route.locator(".uplift-status[data-state=complete]").waitFor({ timeout: 60_000 });
+      const sent = requests.slice(before);
+      const creations = sent.filter((r) => r.method === "POST" && r.url.endsWith("/api/uploads/mediaPost/tus"));
+      assert.equal(creations.length, 1, "one tus upload, resumed rather than started over");
+      const heads = sent.filter((r) => r.method === "HEAD" && r.url.includes("/api/uploads/tus/"));
+      assert.ok(heads.length >= 1, "the resume asked the server for its offset (HEAD)");
+      const patch = sent.find((r) => r.method === "PATCH" && r.url.includes("/api/uploads/tus/"));
+      const key = decodeURIComponent(new URL(patch.url).pathname.split("/").pop()).split(".")[0];
+      const stored = join(dataDir, "files", key);
+      assert.equal(statSync(stored).size, size);
+      const digest = (path) => createHash("sha256").update(readFileSync(path)).digest("hex");
+      assert.equal(digest(stored), digest(video), "the stored file is the chosen one, byte for byte");
+      log(`     paused at ${paused}%, resumed to completion (${heads.length} HEAD)`);
+    });
+
+    await check("Uppy (@uppy/core + @uppy/tus) uploads to the mediaPost tus endpoint from the page", async () => {
+      const bundle = await esbuild({
+        entryPoints: [join(WEB, "e2e/uppy-entry.mjs")],
+        bundle: true,
+        format: "iife",
+        platform: "browser",
+        write: false,
+        logLevel: "error",
+      });
+      // The page's CSP allows no inline script: Uppy runs in a page of its own on the demo's origin.
+      const uppyContext = await browser.newContext({ bypassCSP: true });
+      const uppyPage = await uppyContext.newPage();
+      await uppyPage.goto(`${demo.url}/`);
+      await uppyPage.addScriptTag({ content: bundle.outputFiles[0].text });
+      const size = 3 * MB + 17;
+      const { uploadURL, sha } = await uppyPage.evaluate(
+        ([endpoint, user, n]) => window.uploadWithUppy(endpoint, user, n, "from Uppy"),
+        [`${demo.url}/api/uploads/mediaPost/tus`, USER, size],
+      );
+      assert.match(uploadURL, /\/api\/uploads\/tus\//);
+      const key = decodeURIComponent(new URL(uploadURL).pathname.split("/").pop()).split(".")[0];
+      const stored = join(dataDir, "files", key);
+      assert.equal(statSync(stored).size, size);
+      assert.equal(createHash("sha256").update(readFileSync(stored)).digest("hex"), sha);
+      const res = await fetch(`${demo.url}/api/uploads/files/${encodeURIComponent(key)}`, { headers: { "x-user": USER } });
+      const body = await res.json();
+      assert.equal(body.file?.size, size, JSON.stringify(body));
+      await uppyContext.close();
+    });
+
     await check("the page logged no errors beyond the refusals it showed", async () => {
       // The refused upload never reached the server, and a cancelled request is not a console error.
-      const unexpected = problems.filter((p) => !/ERR_ABORTED|net::ERR_/.test(p));
+      // A 423 is the tus lock: on resume the paused PATCH may not have been released yet, and
+      // tus-js-client asks again.
+      const unexpected = problems.filter((p) => !/ERR_ABORTED|net::ERR_|status of 423 \(Locked\)/.test(p));
       assert.deepEqual(unexpected, []);
     });
   } finally {
