@@ -20,6 +20,12 @@
 //! journal work is not billed to the next upload's fsync. It is a benchmark: missed targets are reported,
 //! not failed; a wrong hash or an HTTP error fails the run.
 //!
+//! Then the same file over tus 1.0 (`curl`, one creation then PATCHes): in one PATCH and in
+//! 32 MiB PATCHes, to the Uplift app's `benchFile` route and, in the same run, to @tus/server
+//! (bench/tus-node-server.mjs, from the workspace's node_modules) and `rustus` (when on the
+//! PATH); a peer that is not installed is skipped with a message. The stored bytes are checked
+//! by length; the report gives MB/s, peak RSS and the ratios Uplift/peer.
+//!
 //! Options: `--size-mib N` (default 1024), `--runs N` (default 3), `--workers N` (actix workers
 //! per server, default 1), `--baseline-buffer BYTES` (the baseline's BufWriter, default 256 KiB).
 
@@ -173,11 +179,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     let elapsed = started.elapsed();
     let load_after = loadavg();
+    // Before the tus part, so that the PUT/multipart lifetime peak is theirs alone.
     let lifetime_hwm = [
         rss_kib(uplift.pid, "VmHWM:"),
         rss_kib(baseline.pid, "VmHWM:"),
     ];
-    drop(uplift);
     drop(baseline);
 
     let env = Environment {
@@ -191,7 +197,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         dir: tmp.path().to_path_buf(),
     };
     report(&args, &samples, &env);
-    Ok(())
+    let tus = tus_bench(tmp.path(), &uplift, &input, size, args.runs);
+    drop(uplift);
+    tus
 }
 
 struct Environment {
@@ -700,4 +708,489 @@ fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "n/a".into())
+}
+
+// ---------------------------------------------------------------------------------------------
+// tus: the same file over tus 1.0, in one PATCH and in 32 MiB PATCHes, to the Uplift app's
+// `benchFile` route and, in the same run, to the tus peers that are installed (@tus/server
+// from the workspace's node_modules, `rustus` on the PATH).
+
+const TUS_CHUNK: u64 = 32 * 1024 * 1024;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TusMode {
+    OnePatch,
+    Chunks,
+}
+
+impl TusMode {
+    fn label(self) -> &'static str {
+        match self {
+            TusMode::OnePatch => "one PATCH",
+            TusMode::Chunks => "32 MiB PATCHes",
+        }
+    }
+}
+
+/// A tus server under test: where its creation endpoint is and how to find the stored bytes.
+struct TusTarget {
+    name: &'static str,
+    pid: u32,
+    creation_url: String,
+    /// Uplift: the stored file is `{dir}/files/{Uplift-Key}`; peers: `{dir}/{last segment}`.
+    uplift_dir: Option<PathBuf>,
+    peer_dir: Option<PathBuf>,
+}
+
+/// One measured tus upload.
+struct TusSample {
+    mb_per_s: f64,
+    peak_kib: Option<u64>,
+}
+
+/// A peer process; killed when dropped.
+struct Peer {
+    child: Child,
+    origin: String,
+    _stdout: BufReader<ChildStdout>,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn root_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+/// @tus/server with its FileStore, when the workspace's node_modules has it.
+fn start_tus_node(dir: &Path) -> Result<Peer, String> {
+    let root = root_dir();
+    if !root.join("node_modules/@tus/server").exists() {
+        return Err("not installed (`npm ci` at the repo root installs it)".into());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let mut child = Command::new("node")
+        .arg(root.join("bench/tus-node-server.mjs"))
+        .arg(dir)
+        .current_dir(&root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("could not start node: {e}"))?;
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut line = String::new();
+    let _ = stdout.read_line(&mut line);
+    match line.trim().strip_prefix("listening on ") {
+        Some(origin) => Ok(Peer {
+            origin: origin.to_string(),
+            child,
+            _stdout: stdout,
+        }),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(format!("did not start (it said {line:?})"))
+        }
+    }
+}
+
+/// rustus, when a `rustus` binary is on the PATH.
+fn start_rustus(dir: &Path) -> Result<Peer, String> {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join("rustus").is_file()))
+        .unwrap_or(false);
+    if !found {
+        return Err("not installed (`cargo install rustus` puts it on the PATH)".into());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let mut child = Command::new("rustus")
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--url",
+            "/files",
+        ])
+        .arg("--data-dir")
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("could not start rustus: {e}"))?;
+    let stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let origin = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("did not listen within 10 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(Peer {
+        child,
+        origin,
+        _stdout: stdout,
+    })
+}
+
+fn b64(s: &str) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = s.as_bytes();
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Response headers, names in lower case.
+type Headers = Vec<(String, String)>;
+
+/// curl with the response headers dumped: status, time_total, headers.
+fn curl_tus(tmp: &Path, args: &[&str]) -> Result<(u16, f64, Headers), String> {
+    let head = tmp.join("tus-headers.txt");
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-H",
+            "Expect:",
+            "-H",
+            "Tus-Resumable: 1.0.0",
+            "-o",
+            "/dev/null",
+            "-D",
+        ])
+        .arg(&head)
+        .args(["-w", "%{http_code} %{time_total}"])
+        .args(args)
+        .output()
+        .map_err(|e| format!("could not run curl: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "curl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut parts = stdout.split_whitespace();
+    let status = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or("curl gave no status")?;
+    let secs = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or("curl gave no time")?;
+    let headers = std::fs::read_to_string(&head)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Ok((status, secs, headers))
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Creates an upload, sends `file` as `mode` says, checks the stored bytes, removes them.
+fn tus_upload(
+    tmp: &Path,
+    target: &TusTarget,
+    mode: TusMode,
+    file: &Path,
+    chunks: &[PathBuf],
+    size: u64,
+) -> Result<TusSample, String> {
+    let file_arg = file.to_str().ok_or("temporary path is not UTF-8")?;
+    let meta = format!(
+        "Upload-Metadata: filename {},filetype {}",
+        b64("random.bin"),
+        b64(CONTENT_TYPE)
+    );
+    let length = format!("Upload-Length: {size}");
+    let (status, _, headers) = curl_tus(
+        tmp,
+        &[
+            "-X",
+            "POST",
+            "-H",
+            &length,
+            "-H",
+            &meta,
+            &target.creation_url,
+        ],
+    )?;
+    if status != 201 {
+        return Err(format!("{}: creation answered {status}", target.name));
+    }
+    let location = header(&headers, "location").ok_or("creation gave no Location")?;
+    let url = if location.starts_with('/') {
+        let origin: String = target
+            .creation_url
+            .splitn(4, '/')
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("/");
+        format!("{origin}{location}")
+    } else {
+        location.to_string()
+    };
+    let key = header(&headers, "uplift-key").map(str::to_string);
+
+    let reset = reset_peak_rss(target.pid);
+    let mut seconds = 0.0;
+    let mut last_headers = Vec::new();
+    let parts: Vec<(&str, u64)> = match mode {
+        TusMode::OnePatch => vec![(file_arg, 0)],
+        TusMode::Chunks => chunks
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.to_str().unwrap_or(""), i as u64 * TUS_CHUNK))
+            .collect(),
+    };
+    for (part, offset) in parts {
+        let off = format!("Upload-Offset: {offset}");
+        let (status, secs, h) = curl_tus(
+            tmp,
+            &[
+                "-X",
+                "PATCH",
+                "-T",
+                part,
+                "-H",
+                "Content-Type: application/offset+octet-stream",
+                "-H",
+                &off,
+                &url,
+            ],
+        )?;
+        if status != 204 {
+            return Err(format!(
+                "{}: PATCH at {offset} answered {status}",
+                target.name
+            ));
+        }
+        seconds += secs;
+        last_headers = h;
+    }
+    let peak_kib = if reset {
+        rss_kib(target.pid, "VmHWM:")
+    } else {
+        None
+    };
+    if header(&last_headers, "upload-offset") != Some(size.to_string().as_str()) {
+        return Err(format!(
+            "{}: the last PATCH did not reach {size}",
+            target.name
+        ));
+    }
+    // The stored bytes: Uplift's committed file, or the peer's upload file.
+    let last = url
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .split('?')
+        .next()
+        .unwrap_or("");
+    let stored = match (&target.uplift_dir, &target.peer_dir) {
+        (Some(dir), _) => {
+            let key = key.unwrap_or_else(|| last.split('.').next().unwrap_or("").to_string());
+            dir.join("files").join(key)
+        }
+        (None, Some(dir)) => dir.join(last),
+        _ => unreachable!(),
+    };
+    let on_disk = std::fs::metadata(&stored).map(|m| m.len());
+    if on_disk.as_ref().ok() != Some(&size) {
+        return Err(format!(
+            "{}: {} holds {on_disk:?} bytes, not {size}",
+            target.name,
+            stored.display()
+        ));
+    }
+    let _ = std::fs::remove_file(&stored);
+    let _ = std::fs::remove_file(stored.with_extension("json"));
+    let _ = Command::new("sync").status();
+    std::thread::sleep(Duration::from_millis(300));
+    Ok(TusSample {
+        mb_per_s: size as f64 / seconds / 1e6,
+        peak_kib,
+    })
+}
+
+/// Splits `file` into 32 MiB files under `dir` (the bodies of the chunked PATCHes).
+fn split_chunks(file: &Path, dir: &Path, size: u64) -> Result<Vec<PathBuf>, String> {
+    use std::io::{Read, Write};
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let mut input = std::fs::File::open(file).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 1024 * 1024];
+    let mut left = size;
+    while left > 0 {
+        let path = dir.join(format!("chunk-{:04}", out.len()));
+        let mut f = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+        let mut n = left.min(TUS_CHUNK);
+        left -= n;
+        while n > 0 {
+            let want = n.min(buf.len() as u64) as usize;
+            input
+                .read_exact(&mut buf[..want])
+                .map_err(|e| e.to_string())?;
+            f.write_all(&buf[..want]).map_err(|e| e.to_string())?;
+            n -= want as u64;
+        }
+        out.push(path);
+    }
+    Ok(out)
+}
+
+/// The tus part of the run: Uplift and each installed peer, `runs` rounds of both modes.
+fn tus_bench(
+    tmp: &Path,
+    uplift: &Server,
+    file: &Path,
+    size: u64,
+    runs: usize,
+) -> Result<(), String> {
+    let chunks = split_chunks(file, &tmp.join("chunks"), size)?;
+    let mut targets = vec![TusTarget {
+        name: "uplift",
+        pid: uplift.pid,
+        creation_url: format!("{}/api/uploads/{SLUG}/tus", uplift.origin),
+        uplift_dir: Some(uplift.dir.clone()),
+        peer_dir: None,
+    }];
+    let mut peers = Vec::new();
+    type Starter = fn(&Path) -> Result<Peer, String>;
+    let starters: [(&'static str, Starter); 2] =
+        [("@tus/server", start_tus_node), ("rustus", start_rustus)];
+    let mut skipped = Vec::new();
+    for (name, start) in starters {
+        let dir = tmp.join(name.replace(['@', '/'], "_"));
+        match start(&dir) {
+            Ok(peer) => {
+                targets.push(TusTarget {
+                    name,
+                    pid: peer.child.id(),
+                    creation_url: format!("{}/files", peer.origin),
+                    uplift_dir: None,
+                    peer_dir: Some(dir),
+                });
+                peers.push(peer);
+            }
+            Err(why) => skipped.push(format!("{name}: {why}; skipped")),
+        }
+    }
+    let modes = [TusMode::OnePatch, TusMode::Chunks];
+    // [target][mode] -> samples
+    let mut samples: Vec<[Vec<TusSample>; 2]> = targets.iter().map(|_| [vec![], vec![]]).collect();
+    for round in 0..runs {
+        for (m, mode) in modes.iter().enumerate() {
+            for k in 0..targets.len() {
+                let t = (round + k) % targets.len();
+                match tus_upload(tmp, &targets[t], *mode, file, &chunks, size) {
+                    Ok(s) => {
+                        eprintln!(
+                            "bench: round {}: tus {:<15} {:<12} {:>8.1} MB/s  peak RSS {}",
+                            round + 1,
+                            mode.label(),
+                            targets[t].name,
+                            s.mb_per_s,
+                            fmt_kib(s.peak_kib)
+                        );
+                        samples[t][m].push(s);
+                    }
+                    // Uplift must work; a peer that fails is reported, not fatal.
+                    Err(e) if t == 0 => return Err(e),
+                    Err(e) => eprintln!("bench: {e}"),
+                }
+            }
+        }
+    }
+    drop(peers);
+    for c in &chunks {
+        let _ = std::fs::remove_file(c);
+    }
+
+    println!();
+    println!(
+        "tus 1.0, the same {} MiB file (MB/s = 10^6 bytes/s of the PATCHes' curl time_total, median of {runs}):",
+        size / (1024 * 1024)
+    );
+    println!(
+        "{:<30}{:>12}{:>12}{:>14}",
+        "target", "MB/s", "peak RSS", "uplift ratio"
+    );
+    for (m, mode) in modes.iter().enumerate() {
+        let med = |t: usize| -> Option<f64> {
+            let v: Vec<f64> = samples[t][m].iter().map(|s| s.mb_per_s).collect();
+            (!v.is_empty()).then(|| median(&v))
+        };
+        let peak = |t: usize| samples[t][m].iter().filter_map(|s| s.peak_kib).max();
+        for (t, target) in targets.iter().enumerate() {
+            let ratio = match (med(0), med(t)) {
+                (Some(u), Some(p)) if t > 0 => format!("{:.2}x", u / p),
+                _ => "-".into(),
+            };
+            println!(
+                "{:<30}{:>12}{:>12}{:>14}",
+                format!("{} ({})", target.name, mode.label()),
+                med(t)
+                    .map(|v| format!("{v:.1}"))
+                    .unwrap_or_else(|| "-".into()),
+                fmt_kib(peak(t)),
+                ratio
+            );
+        }
+        let fastest_peer = (1..targets.len())
+            .filter_map(med)
+            .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b))));
+        match (med(0), fastest_peer) {
+            (Some(u), Some(p)) => println!(
+                "  {}: uplift / fastest peer = {:.2}x — target ≥ 2.00: {}; uplift peak RSS {} — target ≤ {}: {}",
+                mode.label(),
+                u / p,
+                verdict(u / p >= 2.0),
+                fmt_kib(peak(0)),
+                fmt_kib(Some(TARGET_RSS_KIB)),
+                verdict(peak(0).is_some_and(|k| k <= TARGET_RSS_KIB))
+            ),
+            _ => println!("  {}: no peer measured", mode.label()),
+        }
+    }
+    for s in skipped {
+        println!("{s}");
+    }
+    Ok(())
 }
