@@ -44,6 +44,15 @@ type ProtocolTypes = {
   UploadResult: Protocol.UploadResult;
   UploadStatus: Protocol.UploadStatus;
   UploadedFile: Protocol.UploadedFile;
+  SignedPut: Protocol.SignedPut;
+  SignedPost: Protocol.SignedPost;
+  PostForm: Protocol.PostForm;
+  UploadToken: Protocol.UploadToken;
+  FileEnvelope: Protocol.FileEnvelope;
+  FileObject: Protocol.FileObject;
+  FileKind: Protocol.FileKind;
+  Meta: Protocol.Meta;
+  Links: Protocol.Links;
 };
 type ProtocolName = keyof ProtocolTypes;
 type ProtocolDisagreeing = {

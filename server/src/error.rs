@@ -59,6 +59,23 @@ pub enum ErrorCode {
     Locked,
     /// tus: `Upload-Offset` is not the upload's current offset; `data.offset` has the right one.
     OffsetMismatch,
+    /// A file is smaller than its signed size range allows.
+    TooSmall,
+    /// A one-time signed URL or form was already used.
+    AlreadyUsed,
+    /// A folder or file name is unsafe: `..`, an absolute path, an encoded separator, NUL or
+    /// another control character, or too long.
+    InvalidPath,
+    /// A form POST broke one of its policy's conditions; `data.condition` names it.
+    PolicyViolation,
+    /// The bearer token is malformed or its signature does not verify with the server's key.
+    TokenInvalid,
+    /// The bearer token has expired.
+    TokenExpired,
+    /// The bearer token names an algorithm the server does not accept (such as `none`).
+    TokenAlgorithm,
+    /// The bearer token is valid but authorizes another folder.
+    TokenScope,
 }
 
 impl ErrorCode {
@@ -67,11 +84,12 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             BadRequest | InvalidInput | SizeMismatch | TooManyFiles | TooFewFiles
-            | ChecksumMismatch => StatusCode::BAD_REQUEST,
+            | ChecksumMismatch | TooSmall | InvalidPath => StatusCode::BAD_REQUEST,
             TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Unauthorized => StatusCode::UNAUTHORIZED,
-            Forbidden | SignatureInvalid => StatusCode::FORBIDDEN,
+            Forbidden | SignatureInvalid | PolicyViolation | TokenScope => StatusCode::FORBIDDEN,
+            TokenInvalid | TokenExpired | TokenAlgorithm => StatusCode::UNAUTHORIZED,
             NotFound => StatusCode::NOT_FOUND,
             Conflict => StatusCode::CONFLICT,
             PreconditionFailed => StatusCode::PRECONDITION_FAILED,
@@ -80,7 +98,7 @@ impl ErrorCode {
             TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             CompletionFailed | Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Locked => StatusCode::LOCKED,
-            OffsetMismatch => StatusCode::CONFLICT,
+            OffsetMismatch | AlreadyUsed => StatusCode::CONFLICT,
         }
     }
 
@@ -127,6 +145,14 @@ impl ErrorCode {
             Internal => "INTERNAL",
             Locked => "LOCKED",
             OffsetMismatch => "OFFSET_MISMATCH",
+            TooSmall => "TOO_SMALL",
+            AlreadyUsed => "ALREADY_USED",
+            InvalidPath => "INVALID_PATH",
+            PolicyViolation => "POLICY_VIOLATION",
+            TokenInvalid => "TOKEN_INVALID",
+            TokenExpired => "TOKEN_EXPIRED",
+            TokenAlgorithm => "TOKEN_ALGORITHM",
+            TokenScope => "TOKEN_SCOPE",
         }
     }
 }

@@ -39,8 +39,9 @@ use utoipa::ToSchema;
 use super::{canonical, pascal_case, HEADER};
 use crate::error::{ErrorBody, ErrorCode, ErrorResponse};
 use crate::protocol::{
-    FileDeclaration, FileTypeConfig, MultipartResponse, PrepareRequest, PrepareResponse,
-    PreparedUpload, RouteInfo, RoutesResponse, UploadResult, UploadStatus, UploadedFile,
+    FileDeclaration, FileEnvelope, FileKind, FileObject, FileTypeConfig, Links, Meta,
+    MultipartResponse, PostForm, PrepareRequest, PrepareResponse, PreparedUpload, RouteInfo,
+    RoutesResponse, SignedPost, SignedPut, UploadResult, UploadStatus, UploadToken, UploadedFile,
 };
 use crate::route::{Acl, ContentDisposition};
 use crate::router::Router;
@@ -220,6 +221,15 @@ impl Schemas {
         add::<ErrorCode>(&mut found);
         add::<Acl>(&mut found);
         add::<ContentDisposition>(&mut found);
+        add::<SignedPut>(&mut found);
+        add::<SignedPost>(&mut found);
+        add::<PostForm>(&mut found);
+        add::<UploadToken>(&mut found);
+        add::<FileEnvelope>(&mut found);
+        add::<FileObject>(&mut found);
+        add::<FileKind>(&mut found);
+        add::<Meta>(&mut found);
+        add::<Links>(&mut found);
         Schemas(
             found
                 .into_iter()

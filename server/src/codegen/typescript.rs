@@ -22,8 +22,9 @@ use super::{canonical, ts_config, GeneratedFile, HEADER};
 use crate::definition::NoInput;
 use crate::error::{ErrorBody, ErrorCode, ErrorResponse};
 use crate::protocol::{
-    FileDeclaration, FileTypeConfig, MultipartResponse, PrepareRequest, PrepareResponse,
-    PreparedUpload, RouteInfo, RoutesResponse, UploadResult, UploadStatus, UploadedFile,
+    FileDeclaration, FileEnvelope, FileKind, FileObject, FileTypeConfig, Links, Meta,
+    MultipartResponse, PostForm, PrepareRequest, PrepareResponse, PreparedUpload, RouteInfo,
+    RoutesResponse, SignedPost, SignedPut, UploadResult, UploadStatus, UploadToken, UploadedFile,
 };
 use crate::route::{Acl, ContentDisposition};
 use crate::router::Router;
@@ -157,6 +158,15 @@ fn protocol_decls(cfg: &ts_rs::Config) -> Decls {
         describe::<UploadedFile>(cfg),
         describe::<UploadResult>(cfg),
         describe::<MultipartResponse>(cfg),
+        describe::<SignedPut>(cfg),
+        describe::<PostForm>(cfg),
+        describe::<SignedPost>(cfg),
+        describe::<UploadToken>(cfg),
+        describe::<FileKind>(cfg),
+        describe::<FileObject>(cfg),
+        describe::<Meta>(cfg),
+        describe::<Links>(cfg),
+        describe::<FileEnvelope>(cfg),
     ];
     let mut decls = Decls::default();
     for t in types {

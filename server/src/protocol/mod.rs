@@ -231,3 +231,8 @@ impl RouteInfo {
         }
     }
 }
+
+mod signed;
+pub use signed::{
+    FileEnvelope, FileKind, FileObject, Links, Meta, PostForm, SignedPost, SignedPut, UploadToken,
+};
