@@ -88,6 +88,8 @@ pub(crate) struct Shared {
     pub trust_forwarded: bool,
     /// Where resumable (tus) uploads keep their bytes until complete.
     pub tus_dir: Option<std::path::PathBuf>,
+    /// SHA-256/CRC32 of tus uploads in progress, carried between PATCHes.
+    pub tus_digests: crate::tus::digest::Digests,
     pub limits: Limits,
     /// `{base}/openapi.json`, built once from the routes.
     pub openapi_json: bytes::Bytes,
@@ -313,6 +315,7 @@ impl UpliftBuilder {
                 public_url: self.public_url,
                 trust_forwarded: self.trust_forwarded,
                 tus_dir,
+                tus_digests: Default::default(),
                 limits: self.limits,
                 openapi_json,
                 docs,

@@ -105,15 +105,7 @@ where
         None => check_type(&sniff, exp)?,
     };
     let sha256 = hex(&sha.finalize());
-    if let Some(expected) = &exp.sha256 {
-        if !expected.eq_ignore_ascii_case(&sha256) {
-            return Err(UploadError::new(
-                ErrorCode::ChecksumMismatch,
-                "the content does not match the declared SHA-256",
-            )
-            .with_data(serde_json::json!({ "expected": expected, "actual": sha256 })));
-        }
-    }
+    check_sha256(exp, &sha256)?;
     Ok(Ingested {
         size: received,
         sha256,
@@ -121,6 +113,18 @@ where
         content_type,
         staged,
     })
+}
+
+/// Refuses content whose SHA-256 (lowercase hex) is not the one declared.
+pub fn check_sha256(exp: &Expectation, actual: &str) -> Result<(), UploadError> {
+    match &exp.sha256 {
+        Some(expected) if !expected.eq_ignore_ascii_case(actual) => Err(UploadError::new(
+            ErrorCode::ChecksumMismatch,
+            "the content does not match the declared SHA-256",
+        )
+        .with_data(serde_json::json!({ "expected": expected, "actual": actual }))),
+        _ => Ok(()),
+    }
 }
 
 fn too_large(limit: u64) -> UploadError {

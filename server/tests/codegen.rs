@@ -251,3 +251,31 @@ fn a_name_clash_with_a_protocol_type_is_renamed_in_openapi_and_refused_in_typesc
         "{message}"
     );
 }
+
+#[test]
+fn the_tus_endpoints_and_their_refusals_are_in_the_document() {
+    let doc = doc();
+    let paths = &doc["paths"];
+    let creation = &paths["/uploads/album-upload/tus"];
+    assert!(
+        creation["post"].is_object() && creation["options"].is_object(),
+        "{creation}"
+    );
+    assert_eq!(creation["post"]["tags"][0], "album-upload");
+    let upload = &paths["/uploads/tus/{id}"];
+    for method in ["head", "patch", "delete"] {
+        assert!(upload[method].is_object(), "no {method} on /tus/{{id}}");
+    }
+    let patch = &upload["patch"]["responses"];
+    for (status, code) in [
+        ("409", "OFFSET_MISMATCH"),
+        ("412", "PRECONDITION_FAILED"),
+        ("423", "LOCKED"),
+        ("460", "CHECKSUM_MISMATCH"),
+    ] {
+        let description = patch[status]["description"].as_str().unwrap_or_default();
+        assert!(description.contains(code), "PATCH {status}: {description}");
+    }
+    let created = &creation["post"]["responses"]["201"]["headers"];
+    assert!(created["Location"].is_object() && created["Uplift-Server-Data"].is_object());
+}

@@ -763,10 +763,7 @@ impl Drop for Peer {
 }
 
 fn root_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
+    crate::workspace_root()
 }
 
 /// @tus/server with its FileStore, when the workspace's node_modules has it.

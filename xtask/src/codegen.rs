@@ -12,9 +12,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if !args.is_empty() {
         return Err("usage: cargo xtask codegen".into());
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace");
+    let root = crate::workspace_root();
+    let root = root.as_path();
     let out = root.join("generated");
     let mut cmd = cargo();
     cmd.args(["run", "--quiet", "-p", "uplift-demo", "--", "codegen"])

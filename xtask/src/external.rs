@@ -9,10 +9,7 @@ use std::process::Command;
 use crate::run;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
+    crate::workspace_root()
 }
 
 fn npm() -> Command {

@@ -12,6 +12,18 @@ mod codegen;
 mod external;
 mod web;
 
+/// The workspace this xtask runs for. `cargo run` sets `CARGO_MANIFEST_DIR` at run time too;
+/// preferring it keeps a build cache shared by several checkouts from pointing at another one.
+pub(crate) fn workspace_root() -> std::path::PathBuf {
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into());
+    manifest_dir
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rest = &args[args.len().min(1)..];

@@ -10,10 +10,7 @@ use std::time::SystemTime;
 use crate::run;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
+    crate::workspace_root()
 }
 
 /// The newest modification time under `path` (a file or a directory, recursively), skipping

@@ -46,6 +46,8 @@ use crate::protocol::{
 use crate::route::{Acl, ContentDisposition};
 use crate::router::Router;
 
+mod tus;
+
 const COMPONENTS: &str = "#/components/schemas/";
 
 /// The OpenAPI document of `router` mounted at `base_path` (`/api/uploads` by default).
@@ -68,6 +70,12 @@ pub fn openapi(router: &Router, base_path: &str) -> OpenApi {
         .path(at(base, "/download/{key}"), {
             let mut item = PathItem::new(HttpMethod::Get, download(false));
             item.merge_operations(PathItem::new(HttpMethod::Head, download(true)));
+            item
+        })
+        .path(at(base, "/tus/{id}"), {
+            let mut item = PathItem::new(HttpMethod::Head, tus::head());
+            item.merge_operations(PathItem::new(HttpMethod::Patch, tus::patch()));
+            item.merge_operations(PathItem::new(HttpMethod::Delete, tus::delete()));
             item
         })
         .path(
@@ -97,7 +105,12 @@ pub fn openapi(router: &Router, base_path: &str) -> OpenApi {
             .path(
                 at(base, &format!("/{}/multipart", r.slug)),
                 PathItem::new(HttpMethod::Post, multipart(r)),
-            );
+            )
+            .path(at(base, &format!("/{}/tus", r.slug)), {
+                let mut item = PathItem::new(HttpMethod::Post, tus::creation(r));
+                item.merge_operations(PathItem::new(HttpMethod::Options, tus::options(r)));
+                item
+            });
         tags.push(
             TagBuilder::new()
                 .name(&r.slug)

@@ -93,6 +93,22 @@ impl Storage for LocalStorage {
         Some(self.root.join(".tus"))
     }
 
+    /// A hard link, as in `commit`: never replaces, and nothing is copied. A file on another
+    /// file system (a `tus_dir` elsewhere) is copied by the caller instead.
+    async fn adopt(&self, path: &Path, key: &str) -> io::Result<bool> {
+        let target = self.object_path(key)?;
+        let (source, root) = (path.to_path_buf(), self.root.clone());
+        spawn_blocking(move || {
+            File::open(&source)?.sync_all()?;
+            match std::fs::hard_link(&source, &target) {
+                Ok(()) => File::open(root.as_path())?.sync_all().map(|()| true),
+                Err(e) if e.kind() == io::ErrorKind::CrossesDevices => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
+        .await?
+    }
+
     async fn cleanup_staged(&self, older_than: Duration) -> io::Result<usize> {
         let dir = self.root.join(".staging");
         spawn_blocking(move || {

@@ -34,6 +34,14 @@ pub trait Storage: Send + Sync + 'static {
         None
     }
 
+    /// Moves a finished local file (a tus upload in [`Storage::resumable_dir`]) into the store
+    /// under `key` without copying it, when the backend can: `Ok(false)` means "copy it
+    /// instead". Like a commit, it never replaces an existing key ([`io::ErrorKind::AlreadyExists`]).
+    /// The file at `path` stays; the caller removes it.
+    async fn adopt(&self, _path: &std::path::Path, _key: &str) -> io::Result<bool> {
+        Ok(false)
+    }
+
     /// Removes staged writes abandoned by a crashed process, older than `older_than`.
     async fn cleanup_staged(&self, _older_than: std::time::Duration) -> io::Result<usize> {
         Ok(0)

@@ -109,7 +109,7 @@ pub(crate) async fn create_final(
         .ok_or_else(|| UploadError::internal_msg("record vanished after insert"))?;
     let origin = origin(&shared, &req);
     let parts = keys.iter().map(|k| dir.join(k)).collect();
-    let result = super::finish::finish(&shared, &origin, &route, &rec, parts, total).await;
+    let result = super::finish::finish(&shared, &origin, &route, &rec, parts, total, None).await;
     // The partials' bytes are consumed either way (finish removed their files): drop them.
     for (key, lock) in keys.iter().zip(locks) {
         let _ = shared.records.tus_delete(key).await;

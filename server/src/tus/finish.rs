@@ -1,9 +1,10 @@
 //! The last byte: the same completion path as a `PUT` — sniff, SHA-256 and CRC32 of the whole
 //! file, atomic commit under the storage key, `mark_stored`, the completion hook.
 //!
-//! The bytes are re-read once from the tus file(s) (several for a concatenated upload) through
-//! the ingest pipeline into the storage backend; simpler and backend-neutral, at the price of
-//! one more read and write of the file.
+//! With the digest carried across the PATCHes and a backend that can adopt a local file (the
+//! local disk: a hard link), the file is stored in place: no second read, no copy. Otherwise
+//! (after a restart, a concatenated upload, another backend) the tus file(s) are re-read once
+//! through the ingest pipeline into the backend.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,9 +19,11 @@ use crate::config::Shared;
 use crate::db::{StoredInfo, UploadRecord};
 use crate::definition::Route;
 use crate::error::{ErrorCode, UploadError};
-use crate::ingest::{ingest, Expectation};
+use crate::ingest::{check_sha256, check_type, ingest, Expectation};
 use crate::service::completion::{complete, fail, FailGuard};
 use crate::service::{now_ms, uploaded_file};
+
+use super::digest::Running;
 
 /// The files, one after another, in 1 MiB reads.
 fn read_files(paths: Vec<PathBuf>) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
@@ -61,6 +64,7 @@ pub(crate) async fn finish(
     rec: &UploadRecord,
     parts: Vec<PathBuf>,
     length: u64,
+    digest: Option<Running>,
 ) -> Result<Option<Value>, UploadError> {
     let mut guard = FailGuard::new(
         shared.clone(),
@@ -68,7 +72,7 @@ pub(crate) async fn finish(
         rec.key.clone(),
         rec.metadata.clone(),
     );
-    let outcome = store(shared, route, rec, parts.clone(), length).await;
+    let outcome = store(shared, route, rec, parts.clone(), length, digest).await;
     guard.disarm();
     for p in &parts {
         let _ = tokio::fs::remove_file(p).await;
@@ -104,6 +108,7 @@ async fn store(
     rec: &UploadRecord,
     parts: Vec<PathBuf>,
     length: u64,
+    digest: Option<Running>,
 ) -> Result<UploadRecord, UploadError> {
     let rule = route.config().rule_for(&rec.content_type).map(|(_, r)| r);
     let rule_type = match rule {
@@ -124,32 +129,50 @@ async fn store(
         rule_type,
         sha256: rec.declared_sha256.clone(),
     };
-    let staged = shared.storage.stage().await?;
-    let got = ingest(read_files(parts), &exp, staged).await?;
-    // A type sniffed from an undeclared (octet-stream) upload must still be one the route takes.
-    if route.config().rule_for(&got.content_type).is_none() {
-        return Err(crate::service::prepare::unsupported(
-            route.config(),
-            &rec.name,
-            &got.content_type,
-        ));
-    }
-    let stored = StoredInfo {
-        size: got.size,
-        sha256: got.sha256,
-        crc32: got.crc32,
-        content_type: got.content_type,
+    let in_place = match (digest, parts.as_slice()) {
+        (Some(d), [part]) if d.offset == length => Some((d, part.clone())),
+        _ => None,
     };
-    got.staged.commit(&rec.key).await.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            UploadError::new(
-                ErrorCode::Conflict,
-                "an object with this key already exists",
-            )
-        } else {
-            UploadError::internal(e)
+    let stored = match in_place {
+        Some((d, part)) => {
+            let content_type = check_type(&d.head, &exp)?;
+            let (sha256, crc32) = d.finish();
+            check_sha256(&exp, &sha256)?;
+            let stored = StoredInfo {
+                size: length,
+                sha256,
+                crc32,
+                content_type,
+            };
+            check_sniffed(route, rec, &stored.content_type)?;
+            if shared
+                .storage
+                .adopt(&part, &rec.key)
+                .await
+                .map_err(commit_error)?
+            {
+                Some(stored)
+            } else {
+                None
+            }
         }
-    })?;
+        None => None,
+    };
+    let stored = match stored {
+        Some(s) => s,
+        None => {
+            let staged = shared.storage.stage().await?;
+            let got = ingest(read_files(parts), &exp, staged).await?;
+            check_sniffed(route, rec, &got.content_type)?;
+            got.staged.commit(&rec.key).await.map_err(commit_error)?;
+            StoredInfo {
+                size: got.size,
+                sha256: got.sha256,
+                crc32: got.crc32,
+                content_type: got.content_type,
+            }
+        }
+    };
     if !shared
         .records
         .mark_stored(&rec.key, &stored, now_ms())
@@ -166,4 +189,27 @@ async fn store(
         .get(&rec.key)
         .await?
         .ok_or_else(|| UploadError::internal_msg("record vanished after storing"))
+}
+
+/// A type sniffed from an undeclared (octet-stream) upload must still be one the route takes.
+fn check_sniffed(route: &Route, rec: &UploadRecord, sniffed: &str) -> Result<(), UploadError> {
+    if route.config().rule_for(sniffed).is_none() {
+        return Err(crate::service::prepare::unsupported(
+            route.config(),
+            &rec.name,
+            sniffed,
+        ));
+    }
+    Ok(())
+}
+
+fn commit_error(e: std::io::Error) -> UploadError {
+    if e.kind() == std::io::ErrorKind::AlreadyExists {
+        UploadError::new(
+            ErrorCode::Conflict,
+            "an object with this key already exists",
+        )
+    } else {
+        UploadError::internal(e)
+    }
 }

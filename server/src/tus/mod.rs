@@ -15,8 +15,10 @@
 //! Bytes live in `{tus_dir}/{key}` (by default `.tus` under the `LocalStorage` root), written
 //! at the recorded offset, fsynced, then the offset is recorded — so progress survives a crash
 //! (a later PATCH first cuts the file back to the recorded offset). On the last byte the file
-//! goes through the same pipeline as a `PUT` (sniff, SHA-256 and CRC32, atomic commit, record,
-//! completion hook): it is re-read once for that, rather than hashing across PATCHes.
+//! goes through the same checks as a `PUT` (sniff, SHA-256 and CRC32, atomic commit, record,
+//! completion hook). The digest is carried from PATCH to PATCH (`digest`), and the local
+//! backend adopts the file by a hard link, so completion neither re-reads nor copies it; after
+//! a restart, for concatenated uploads or on other backends, the file is re-read once.
 
 use std::sync::Arc;
 
@@ -30,6 +32,7 @@ use crate::error::{ErrorCode, UploadError};
 
 mod concat;
 mod creation;
+pub(crate) mod digest;
 mod finish;
 pub(crate) mod headers;
 mod lock;

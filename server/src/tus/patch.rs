@@ -76,6 +76,7 @@ pub(crate) async fn head(
             &rec,
             parts,
             tus.offset,
+            None,
         )
         .await;
         lock.release().await;
@@ -210,6 +211,8 @@ pub(crate) async fn write(
     file.seek(std::io::SeekFrom::End(0)).await?;
     let mut out = tokio::io::BufWriter::with_capacity(1024 * 1024, file);
     let mut hasher = checksum.as_ref().map(|c| Hasher::new(c.algorithm));
+    // `None` when earlier bytes went through another process: completion re-reads the file.
+    let mut digest = shared.tus_digests.take(key, tus.offset);
     let lease = lease_ms(shared);
     let expiry = shared.limits.tus_expiry.as_millis() as i64;
     let mut received: u64 = 0;
@@ -232,6 +235,9 @@ pub(crate) async fn write(
         }
         if let Some(h) = hasher.as_mut() {
             h.update(&chunk);
+        }
+        if let Some(d) = digest.as_mut() {
+            d.update(&chunk);
         }
         out.write_all(&chunk).await?;
         received += chunk.len() as u64;
@@ -280,6 +286,7 @@ pub(crate) async fn write(
     }
     if refusal.is_some() {
         // Discard what this PATCH sent beyond what was already durable.
+        digest = None;
         new_offset = durable;
         file.set_len(new_offset).await?;
     }
@@ -307,6 +314,9 @@ pub(crate) async fn write(
         ));
     }
     if !done {
+        if let Some(d) = digest.take() {
+            shared.tus_digests.put(key, d);
+        }
         lock.released();
     }
     if let Some(err) = refusal {
@@ -326,6 +336,7 @@ pub(crate) async fn write(
             &rec,
             vec![path],
             new_offset,
+            digest,
         )
         .await;
         lock.release().await;
@@ -365,6 +376,7 @@ pub(crate) async fn delete(
         _ => {}
     }
     shared.records.tus_delete(&key).await?;
+    shared.tus_digests.forget(&key);
     drop(lock); // the record is gone, and its lock with it
     tracing::info!(key = %key, outcome = "terminated", "tus upload terminated");
     Ok(tus_response(StatusCode::NO_CONTENT).finish())
@@ -382,6 +394,7 @@ pub(crate) async fn sweep_expired(shared: &Shared) -> Result<usize, UploadError>
                 _ => {}
             }
         }
+        shared.tus_digests.forget(&key);
         if shared.records.tus_delete(&key).await? {
             removed += 1;
         }
