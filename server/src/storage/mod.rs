@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use bytes::Bytes;
 
+pub(crate) mod blocks;
 pub(crate) mod local;
 mod memory;
 

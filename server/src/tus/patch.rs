@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use futures_util::StreamExt;
 use serde_json::Value;
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use std::io::Seek;
 
 use crate::config::Shared;
 use crate::db::{TusState, UploadRecord};
@@ -17,6 +17,7 @@ use crate::definition::Route;
 use crate::error::{ErrorCode, UploadError};
 use crate::protocol::UploadStatus;
 use crate::service::now_ms;
+use crate::storage::blocks::BlockWriter;
 
 use super::creation::{limit_for, too_large};
 use super::headers::{self, Checksum, Hasher};
@@ -202,14 +203,18 @@ pub(crate) async fn write(
     };
     let cap = length.unwrap_or(limit);
     let path = tus_dir(shared)?.join(key);
-    let mut file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .await?;
-    // Bytes past the recorded offset were never acknowledged (a crash mid-PATCH): cut them.
-    file.set_len(tus.offset).await?;
-    file.seek(std::io::SeekFrom::End(0)).await?;
-    let mut out = tokio::io::BufWriter::with_capacity(1024 * 1024, file);
+    let opened = path.clone();
+    let recorded = tus.offset;
+    let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+        let mut file = std::fs::OpenOptions::new().write(true).open(opened)?;
+        // Bytes past the recorded offset were never acknowledged (a crash mid-PATCH): cut them.
+        file.set_len(recorded)?;
+        file.seek(std::io::SeekFrom::End(0))?;
+        Ok(file)
+    })
+    .await
+    .map_err(UploadError::internal)??;
+    let mut out = BlockWriter::new(file, tus.offset);
     let mut hasher = checksum.as_ref().map(|c| Hasher::new(c.algorithm));
     // `None` when earlier bytes went through another process: completion re-reads the file.
     let mut digest = shared.tus_digests.take(key, tus.offset);
@@ -239,14 +244,13 @@ pub(crate) async fn write(
         if let Some(d) = digest.as_mut() {
             d.update(&chunk);
         }
-        out.write_all(&chunk).await?;
+        out.write(&chunk).await?;
         received += chunk.len() as u64;
         // Long PATCHes renew the lease, and without a checksum to wait for, make progress durable.
         if last_checkpoint.elapsed().as_millis() as i64 >= lease / 3 {
             last_checkpoint = Instant::now();
             if hasher.is_none() {
-                out.flush().await?;
-                out.get_ref().sync_data().await?;
+                out.sync_data().await?;
                 durable = tus.offset + received;
             }
             let now = now_ms();
@@ -270,8 +274,7 @@ pub(crate) async fn write(
             }
         }
     }
-    out.flush().await?;
-    let file = out.into_inner();
+    let file = out.finish().await?;
     let mut new_offset = tus.offset + received;
     if let (Some(c), Some(h)) = (checksum, hasher) {
         if refusal.is_none() && h.finish() != c.digest {
@@ -288,10 +291,16 @@ pub(crate) async fn write(
         // Discard what this PATCH sent beyond what was already durable.
         digest = None;
         new_offset = durable;
-        file.set_len(new_offset).await?;
     }
-    file.sync_data().await?;
-    drop(file);
+    let keep = refusal.is_some().then_some(new_offset);
+    tokio::task::spawn_blocking(move || {
+        if let Some(len) = keep {
+            file.set_len(len)?;
+        }
+        file.sync_data()
+    })
+    .await
+    .map_err(UploadError::internal)??;
     let now = now_ms();
     let done = length == Some(new_offset) && !tus.is_partial();
     let lock_until = done.then_some(now + lease);
