@@ -191,6 +191,30 @@ impl Uplift {
     pub async fn sweep(&self) -> Result<SweepReport, crate::error::UploadError> {
         crate::service::sweep(&self.shared).await
     }
+
+    /// Runs [`Uplift::sweep`] now and then every `every` on the current runtime, logging what
+    /// it removed, until the returned task is aborted or the runtime stops. Abandoned uploads
+    /// (prepared, partial or resumable) lose their bytes and records this way.
+    pub fn spawn_sweeper(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let uplift = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                match uplift.sweep().await {
+                    Ok(r) => tracing::info!(
+                        expired = r.expired,
+                        failed_stale = r.failed_stale,
+                        staged_removed = r.staged_removed,
+                        tus_expired = r.tus_expired,
+                        "sweep done"
+                    ),
+                    Err(e) => tracing::warn!("sweep failed: {e}"),
+                }
+            }
+        })
+    }
 }
 
 /// What [`Uplift::sweep`] cleaned up.

@@ -486,6 +486,20 @@ async fn expired_uploads_answer_410_and_the_sweep_removes_them() {
     assert_eq!(report.tus_expired, 1);
     assert_eq!(tus_files(&srv), 0);
     assert_eq!(head(&url).await.status, 404);
+
+    // The background sweeper does the same on its own, without anyone calling `sweep`.
+    let url = location(&create(&srv, "notes", Some(100), &note_meta("f"), &[]).await);
+    assert_eq!(patch(&url, 0, b"abc", &[]).await.status, 204);
+    assert_eq!(tus_files(&srv), 1);
+    let sweeper = up.spawn_sweeper(Duration::from_millis(200));
+    let mut waited = 0;
+    while tus_files(&srv) > 0 && waited < 50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    sweeper.abort();
+    assert_eq!(tus_files(&srv), 0, "the sweeper removed the expired upload");
+    assert_eq!(head(&url).await.status, 404);
 }
 
 #[tokio::test]

@@ -124,16 +124,6 @@ async fn run(settings: Settings) -> Result<(), String> {
     }
     let uplift = builder.build().map_err(|e| e.to_string())?;
 
-    match uplift.sweep().await {
-        Ok(report) => tracing::info!(
-            expired = report.expired,
-            failed_stale = report.failed_stale,
-            staged_removed = report.staged_removed,
-            "startup sweep done"
-        ),
-        Err(e) => tracing::warn!("startup sweep failed: {e}"),
-    }
-
     let app_uplift = uplift.clone();
     let server = HttpServer::new(move || {
         App::new()
@@ -175,23 +165,8 @@ async fn run(settings: Settings) -> Result<(), String> {
     };
     tracing::info!("Uplift demo listening on {addr}: open {url}");
 
-    let sweeper = uplift.clone();
-    actix_web::rt::spawn(async move {
-        let mut tick = tokio::time::interval(SWEEP_EVERY);
-        tick.tick().await; // the first tick is now; the startup sweep already ran
-        loop {
-            tick.tick().await;
-            match sweeper.sweep().await {
-                Ok(r) => tracing::info!(
-                    expired = r.expired,
-                    failed_stale = r.failed_stale,
-                    staged_removed = r.staged_removed,
-                    "periodic sweep done"
-                ),
-                Err(e) => tracing::warn!("periodic sweep failed: {e}"),
-            }
-        }
-    });
+    // At start (what a crash left behind) and then periodically.
+    let _sweeper = uplift.spawn_sweeper(SWEEP_EVERY);
 
     server
         .run()
