@@ -3,6 +3,8 @@
 //! Declare file routes as annotated async functions, collect them with [`router!`], and mount
 //! them with one call. See the repository README for the protocol and a full example.
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod codegen;
 pub mod config;
 pub mod db;
