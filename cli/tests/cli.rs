@@ -1,96 +1,60 @@
-//! The `uplift` binary against the real demo server: a signed PUT and a signed POST form print
-//! the stored file object; a refusal exits 1 with the server's code on stderr.
-//!
-//! The demo binary is taken from `UPLIFT_DEMO_BIN`, else from beside this crate's binary in
-//! the same target directory (`cargo test --workspace` builds both).
+//! The `uplift` binary against a real Uplift server over HTTP: a signed PUT, a signed POST form
+//! and a token upload print the stored file object; a refusal exits 1 with the server's code
+//! on stderr.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
 
-use serde_json::{json, Value};
+use actix_web::{App, HttpServer};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
+use uplift::{
+    LocalStorage, PostOptions, Records, SignOptions, SignedUploads, TokenRequest, Uplift,
+};
 
-const SECRET: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-
-fn demo_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("UPLIFT_DEMO_BIN") {
-        return p.into();
-    }
-    let cli = Path::new(env!("CARGO_BIN_EXE_uplift"));
-    let demo = cli.with_file_name(format!("uplift-demo{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        demo.is_file(),
-        "{} is missing: run `cargo build -p uplift-demo` (or `cargo test --workspace`), \
-         or set UPLIFT_DEMO_BIN",
-        demo.display()
-    );
-    demo
-}
-
-struct Demo {
-    child: Child,
-    origin: String,
+/// A real Uplift server on 127.0.0.1 (local disk and SQLite in a temp dir) on its own thread,
+/// and its signing handle; stopped with the process.
+struct Server {
+    base: String,
+    signed: SignedUploads,
     _dir: tempfile::TempDir,
 }
 
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start() -> Demo {
+fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(demo_bin())
-        .env("UPLIFT_DATA_DIR", dir.path())
-        .env("UPLIFT_BIND", format!("127.0.0.1:{port}"))
-        .env("UPLIFT_SECRET", SECRET)
-        .env("UPLIFT_DEMO_WEB_DIR", dir.path().join("no-web"))
-        .env("UPLIFT_PUBLIC_URL", "")
-        .env("DATABASE_URL", "")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the demo binary starts");
-    let demo = Demo {
-        child,
-        origin: format!("http://127.0.0.1:{port}"),
+    let data = dir.path().to_path_buf();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        actix_rt::System::new().block_on(async move {
+            let records = Records::sqlite_in_dir(&data).await.expect("SQLite records");
+            let up = Uplift::builder(uplift::Router::new())
+                .storage(LocalStorage::new(data.join("files")).unwrap())
+                .records(records)
+                .secret(b"cli-test-secret-cli-test-secret-!".as_slice())
+                .build()
+                .expect("config");
+            let app_up = up.clone();
+            let server = HttpServer::new(move || App::new().service(app_up.service()))
+                .workers(1)
+                .disable_signals()
+                .bind(("127.0.0.1", 0))
+                .unwrap();
+            let port = server.addrs()[0].port();
+            let server = server.run();
+            tx.send((port, up.signed_uploads())).unwrap();
+            let _ = server.await;
+        })
+    });
+    let (port, signed) = rx.recv().expect("the server starts");
+    let origin = format!("http://127.0.0.1:{port}");
+    Server {
+        base: format!("{origin}/api/uploads"),
+        signed: signed.with_origin(origin),
         _dir: dir,
-    };
-    let c = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = c.get(format!("{}/api/uploads", demo.origin)).send().await {
-            if r.status() == 200 {
-                return demo;
-            }
-        }
-        assert!(Instant::now() < deadline, "the demo did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-async fn sign(demo: &Demo, what: &str, body: Value) -> Value {
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/demo/{what}", demo.origin))
-        .header("x-user", "ann")
-        .json(&body)
-        .send()
-        .await
-        .expect("the demo's signing endpoint answers");
-    let status = r.status();
-    let text = r.text().await.unwrap();
-    assert!(status.is_success(), "/api/demo/{what}: {status} {text}");
-    serde_json::from_str(&text).unwrap()
 }
 
 fn png(dir: &Path, size: usize) -> (PathBuf, String) {
@@ -105,25 +69,21 @@ fn png(dir: &Path, size: usize) -> (PathBuf, String) {
     (path, sha)
 }
 
-/// Runs `uplift ARGS`, feeding `stdin`, off the async runtime.
-async fn uplift(args: Vec<String>, stdin: Option<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_uplift"))
-            .args(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("uplift starts");
-        let mut input = child.stdin.take().unwrap();
-        if let Some(s) = stdin {
-            input.write_all(s.as_bytes()).unwrap();
-        }
-        drop(input);
-        child.wait_with_output().unwrap()
-    })
-    .await
-    .unwrap()
+/// Runs `uplift ARGS`, feeding `stdin`.
+fn uplift(args: &[&str], stdin: Option<String>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_uplift"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("uplift starts");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
 }
 
 fn stdout_json(out: &Output) -> Value {
@@ -136,24 +96,27 @@ fn stdout_json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).expect("stdout is the file object as JSON")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn put_and_post_print_the_file_object_and_refusals_exit_non_zero() {
-    let demo = start().await;
+#[test]
+fn put_and_post_print_the_file_object_and_refusals_exit_non_zero() {
+    let srv = start();
     let tmp = tempfile::tempdir().unwrap();
     let (pic, sha) = png(tmp.path(), 150_000);
     let pic_arg = pic.display().to_string();
 
     // put: a signed URL and a file.
-    let signed = sign(
-        &demo,
-        "signed-put",
-        json!({ "dir": "cli", "filename": "put.png" }),
-    )
-    .await;
-    let url = signed["uploadUrl"].as_str().unwrap().to_owned();
-    let out = uplift(vec!["put".into(), url.clone(), pic_arg.clone()], None).await;
+    let signed = srv
+        .signed
+        .get_signed_put_with(
+            "cli",
+            &SignOptions {
+                filename: Some("put.png".into()),
+                ..SignOptions::default()
+            },
+        )
+        .unwrap();
+    let out = uplift(&["put", &signed.upload_url, &pic_arg], None);
     let file = stdout_json(&out);
-    assert_eq!(file["id"], signed["uploadId"]);
+    assert_eq!(file["id"], signed.upload_id.as_str());
     assert_eq!(file["folder"], "cli");
     assert_eq!(file["filename"], "put.png");
     assert_eq!(file["filesize"], 150_000);
@@ -161,77 +124,63 @@ async fn put_and_post_print_the_file_object_and_refusals_exit_non_zero() {
     assert_eq!(file["type"], "image/png");
 
     // The same one-time URL again: refused, exit 1, the code on stderr, nothing on stdout.
-    let out = uplift(vec!["put".into(), url, pic_arg.clone()], None).await;
+    let out = uplift(&["put", &signed.upload_url, &pic_arg], None);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("ALREADY_USED") && err.contains("409"), "{err}");
+    assert!(err.contains("refused: ALREADY_USED (409)"), "{err}");
 
     // post: the SignedPost JSON on stdin.
-    let post = sign(
-        &demo,
-        "signed-post",
-        json!({ "dir": "cli/forms", "filename": "post.png" }),
-    )
-    .await;
-    let out = uplift(
-        vec!["post".into(), "-".into(), pic_arg.clone()],
-        Some(post.to_string()),
-    )
-    .await;
+    let post = srv.signed.get_signed_post("cli/forms").unwrap();
+    let json = serde_json::to_string(&post).unwrap();
+    let out = uplift(&["post", "-", &pic_arg], Some(json));
     let file = stdout_json(&out);
-    assert_eq!(file["id"], post["uploadId"]);
+    assert_eq!(file["id"], post.upload_id.as_str());
     assert_eq!(file["folder"], "cli/forms");
     assert_eq!(file["sha256"], sha.as_str());
 
-    // post: a bare PostForm from a file, with a size limit the file breaks.
-    let small = sign(
-        &demo,
-        "signed-post",
-        json!({ "dir": "cli", "maxSize": 1000 }),
-    )
-    .await;
+    // post: a bare PostForm from a file, with a length range the file breaks.
+    let small = srv
+        .signed
+        .get_signed_post_with(
+            "cli",
+            &PostOptions {
+                content_length_range: Some((0, 1000)),
+                ..PostOptions::default()
+            },
+        )
+        .unwrap();
     let form_path = tmp.path().join("form.json");
-    std::fs::write(&form_path, small["form"].to_string()).unwrap();
-    let out = uplift(
-        vec![
-            "post".into(),
-            form_path.display().to_string(),
-            pic_arg.clone(),
-        ],
-        None,
-    )
-    .await;
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    std::fs::write(&form_path, serde_json::to_string(&small.form).unwrap()).unwrap();
+    let out = uplift(&["post", &form_path.display().to_string(), &pic_arg], None);
+    assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("uplift: refused:"), "{err}");
+    assert!(err.contains("refused: POLICY_VIOLATION (403)"), "{err}");
 
-    // put with a token.
-    let token = sign(&demo, "token", json!({ "dir": "cli/tok" })).await;
-    let url = format!("{}/api/uploads/objects/cli/tok/t.png", demo.origin);
-    let out = uplift(
-        vec![
-            "put".into(),
-            url,
-            pic_arg.clone(),
-            "--token".into(),
-            token["token"].as_str().unwrap().into(),
-        ],
-        None,
-    )
-    .await;
+    // put with a token, to `{base}/objects/{dir}/{name}`.
+    let token = srv
+        .signed
+        .create_token(TokenRequest {
+            dir: "cli/tok".into(),
+            expire_time: Some(Duration::from_secs(60)),
+        })
+        .unwrap();
+    let url = format!("{}/objects/cli/tok/t.png", srv.base);
+    let out = uplift(&["put", &url, &pic_arg, "--token", &token.token], None);
     let file = stdout_json(&out);
     assert_eq!(
         (file["folder"].as_str(), file["filename"].as_str()),
         (Some("cli/tok"), Some("t.png"))
     );
+    // Without it: UNAUTHORIZED.
+    let out = uplift(&["put", &url, &pic_arg], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("UNAUTHORIZED (401)"));
 
-    // A garbage form is a usage error (2), before any request.
-    let out = uplift(vec!["post".into(), "-".into(), pic_arg], Some("{}".into())).await;
+    // A garbage form is a usage error (2), before any request; a missing file is 3.
+    let out = uplift(&["post", "-", &pic_arg], Some("{}".into()));
     assert_eq!(out.status.code(), Some(2));
+    let missing = tmp.path().join("missing.png").display().to_string();
+    let out = uplift(&["put", &url, &missing, "--token", &token.token], None);
+    assert_eq!(out.status.code(), Some(3));
 }
