@@ -3,7 +3,7 @@
 /**
  * Stable error codes. Clients switch on these; they never change meaning.
  */
-export type ErrorCode = "BAD_REQUEST" | "INVALID_INPUT" | "TOO_LARGE" | "SIZE_MISMATCH" | "UNSUPPORTED_TYPE" | "TOO_MANY_FILES" | "TOO_FEW_FILES" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "PRECONDITION_FAILED" | "EXPIRED" | "SIGNATURE_INVALID" | "CHECKSUM_MISMATCH" | "RANGE_NOT_SATISFIABLE" | "TOO_MANY_REQUESTS" | "COMPLETION_FAILED" | "INTERNAL" | "LOCKED" | "OFFSET_MISMATCH";
+export type ErrorCode = "BAD_REQUEST" | "INVALID_INPUT" | "TOO_LARGE" | "SIZE_MISMATCH" | "UNSUPPORTED_TYPE" | "TOO_MANY_FILES" | "TOO_FEW_FILES" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "PRECONDITION_FAILED" | "EXPIRED" | "SIGNATURE_INVALID" | "CHECKSUM_MISMATCH" | "RANGE_NOT_SATISFIABLE" | "TOO_MANY_REQUESTS" | "COMPLETION_FAILED" | "INTERNAL" | "LOCKED" | "OFFSET_MISMATCH" | "TOO_SMALL" | "ALREADY_USED" | "INVALID_PATH" | "POLICY_VIOLATION" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "TOKEN_ALGORITHM" | "TOKEN_SCOPE";
 
 /**
  * The body of every error response: `{"error": ErrorBody}`.
@@ -173,3 +173,156 @@ error: ErrorBody | null, };
  * Answer of the multipart one-shot endpoint.
  */
 export type MultipartResponse = { files: Array<UploadResult>, };
+
+/**
+ * A URL for one `PUT` of a file's bytes into a folder: `get_signed_put(dir)`.
+ */
+export type SignedPut = { 
+/**
+ * `{base}/objects/{folder}/{filename}?expiry=…&signature=…` (plus the bound constraints).
+ */
+uploadUrl: string, 
+/**
+ * The id of the file object the upload will create.
+ */
+uploadId: string, 
+/**
+ * Headers the `PUT` must carry, such as the bound `Content-Type`.
+ */
+headers: { [key in string]: string }, 
+/**
+ * When the URL stops working, in unix seconds.
+ */
+expiresAt: number, };
+
+/**
+ * Where and what to POST: every field, in order, then the file as the last part, named `file`.
+ */
+export type PostForm = { url: string, 
+/**
+ * The form fields, among them the signed `policy` and its `signature`.
+ */
+fields: { [key in string]: string }, };
+
+/**
+ * A browser form for one `multipart/form-data` POST: `get_signed_post(dir)`.
+ */
+export type SignedPost = { form: PostForm, 
+/**
+ * The id of the file object the upload will create.
+ */
+uploadId: string, 
+/**
+ * When the form's policy expires, in unix seconds.
+ */
+expiresAt: number, };
+
+/**
+ * A bearer token that authorizes uploads into one folder until it expires: `create_token`.
+ */
+export type UploadToken = { 
+/**
+ * A JWT; send it as `Authorization: Bearer <token>`.
+ */
+token: string, 
+/**
+ * The folder it authorizes.
+ */
+dir: string, 
+/**
+ * Unix seconds.
+ */
+expiresAt: number, };
+
+/**
+ * What kind of media a file is, from its (sniffed) type.
+ */
+export type FileKind = "image" | "video" | "audio" | "pdf" | "text" | "other";
+
+/**
+ * A stored file, as a signed upload (URL, form or token) answers with it.
+ */
+export type FileObject = { 
+/**
+ * The upload id the URL, form or token upload was given.
+ */
+id: string, kind: FileKind, 
+/**
+ * The MIME type, confirmed by sniffing where the format is recognisable.
+ */
+type: string, 
+/**
+ * Pixel width of an image, read from its header.
+ */
+width: number | null, 
+/**
+ * Pixel height of an image, read from its header.
+ */
+height: number | null, 
+/**
+ * Size in bytes.
+ */
+filesize: number, 
+/**
+ * The folder, `/`-separated, without leading or trailing `/`.
+ */
+folder: string, filename: string, 
+/**
+ * Lowercase hex SHA-256 of the stored bytes.
+ */
+sha256: string, 
+/**
+ * CRC32 (IEEE) of the stored bytes.
+ */
+crc32: number, 
+/**
+ * Custom metadata bound into the URL, form or token request.
+ */
+metadata: { [key in string]: string }, 
+/**
+ * The `Content-Disposition` the file is served with, when one was set.
+ */
+contentDisposition: string | null, acl: Acl, 
+/**
+ * Where to download it: permanent for `public-read`, signed and expiring for `private`.
+ */
+url: string, 
+/**
+ * RFC 3339.
+ */
+created: string, 
+/**
+ * RFC 3339.
+ */
+updated: string, };
+
+/**
+ * About the request that produced an envelope.
+ */
+export type Meta = { 
+/**
+ * A random id, also in the server log, to find the request again.
+ */
+requestId: string, 
+/**
+ * `file` for a file object, `error` for a refusal.
+ */
+type: string, };
+
+/**
+ * Links related to an envelope's file.
+ */
+export type Links = { 
+/**
+ * This request's URL, without its signature.
+ */
+self: string, 
+/**
+ * Where to download the file, when there is one.
+ */
+download: string | null, };
+
+/**
+ * The envelope every signed-upload answer comes in, success or refusal.
+ */
+export type FileEnvelope = { meta: Meta, data: FileObject | null, error: ErrorBody | null, links: Links, };
