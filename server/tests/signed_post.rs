@@ -112,7 +112,10 @@ async fn each_broken_condition_is_refused_and_nothing_is_stored() {
     assert_eq!(objects(&srv).len(), 1);
 
     type Edit = Box<dyn FnOnce(&mut BTreeMap<String, String>)>;
-    let cases: Vec<(&str, Edit, (&str, &str, Vec<u8>), u16, &str, Option<&str>)> = vec![
+    // (what, edit of the fields, file (name, type, bytes), status, code, condition)
+    type File<'a> = (&'a str, &'a str, Vec<u8>);
+    type Case<'a> = (&'a str, Edit, File<'a>, u16, &'a str, Option<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             "key outside the prefix",
             Box::new(|f| {

@@ -218,7 +218,9 @@ async fn refusals_store_nothing_and_harm_nothing() {
             .upload_url
     };
     let png = |n| common::fixtures::png(n);
-    let cases: Vec<(&str, String, &str, Vec<u8>, u16, &str)> = vec![
+    // (what, url, content type, body, status, code)
+    type Case<'a> = (&'a str, String, &'a str, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "wrong content type",
             at(SignOptions {

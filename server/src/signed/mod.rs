@@ -151,7 +151,7 @@ pub(crate) fn new_id() -> String {
 
 fn check_expires_in(d: Duration) -> Result<i64, UploadError> {
     let secs = d.as_secs() as i64;
-    if secs < 1 || secs > MAX_EXPIRY_SECS {
+    if !(1..=MAX_EXPIRY_SECS).contains(&secs) {
         return Err(UploadError::new(
             ErrorCode::InvalidInput,
             "expires_in must be between 1 second and 7 days",
