@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use uplift::client::{parse_form, ClientError, Uploader};
+use uplift::protocol::SignedPut;
 
 #[derive(Parser)]
 #[command(
@@ -30,7 +31,8 @@ struct Cli {
 enum Command {
     /// PUT a file to a signed upload URL (or, with --token, to `{base}/objects/{dir}/{name}`).
     Put {
-        /// The signed `uploadUrl`, or the objects URL when a token authorizes the upload.
+        /// The signed `uploadUrl`; a SignedPut JSON file or `-` (stdin), whose bound headers
+        /// are sent too; or the objects URL when a token authorizes the upload.
         url: String,
         file: PathBuf,
         /// The file's Content-Type (default: from its extension). Must equal a bound type.
@@ -85,7 +87,21 @@ async fn run(cli: Cli) -> ExitCode {
             if let Some(t) = token {
                 uploader = uploader.bearer_token(t);
             }
-            uploader.put(&url, &file).await
+            if url.contains("://") {
+                uploader.put(&url, &file).await
+            } else {
+                let signed = read_form(&url).map_err(|e| e.to_string()).and_then(|json| {
+                    serde_json::from_str::<SignedPut>(&json).map_err(|e| e.to_string())
+                });
+                match signed {
+                    Ok(signed) => uploader.put_signed(&signed, &file).await,
+                    Err(e) => {
+                        bar.finish_and_clear();
+                        eprintln!("uplift: {url} is neither a URL nor a SignedPut JSON: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
         }
         Command::Post {
             form,
@@ -144,6 +160,7 @@ async fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// A file's text, or stdin's for `-`.
 fn read_form(arg: &str) -> std::io::Result<String> {
     if arg == "-" {
         let mut s = String::new();

@@ -130,6 +130,34 @@ fn put_and_post_print_the_file_object_and_refusals_exit_non_zero() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("refused: ALREADY_USED (409)"), "{err}");
 
+    // put: a SignedPut JSON on stdin sends the Content-Type it binds, whatever the file's
+    // extension says; the bare URL of another one relies on the extension, and is refused.
+    let dat = tmp.path().join("pic.dat");
+    std::fs::copy(&pic, &dat).unwrap();
+    let dat_arg = dat.display().to_string();
+    let bound = |name: &str| {
+        srv.signed
+            .get_signed_put_with(
+                "cli/typed",
+                &SignOptions {
+                    filename: Some(name.into()),
+                    content_type: Some("image/png".into()),
+                    ..SignOptions::default()
+                },
+            )
+            .unwrap()
+    };
+    let json = serde_json::to_string(&bound("a.png")).unwrap();
+    let file = stdout_json(&uplift(&["put", "-", &dat_arg], Some(json)));
+    assert_eq!(
+        (file["filename"].as_str(), file["type"].as_str()),
+        (Some("a.png"), Some("image/png"))
+    );
+    let out = uplift(&["put", &bound("b.png").upload_url, &dat_arg], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refused: UNSUPPORTED_TYPE (415)"), "{err}");
+
     // post: the SignedPost JSON on stdin.
     let post = srv.signed.get_signed_post("cli/forms").unwrap();
     let json = serde_json::to_string(&post).unwrap();
