@@ -64,7 +64,7 @@ async function send(
     const answer = await put(options.transport ?? defaultTransport(), fetchFn, {
       url,
       method,
-      headers: { accept: "application/json", ...headers },
+      headers: mergeHeaders({ accept: "application/json" }, headers),
       body,
       signal: controller.signal,
       onProgress: (n) => progress.report(n - offset),
@@ -80,6 +80,13 @@ async function send(
   } finally {
     outer?.removeEventListener("abort", onAbort);
   }
+}
+
+/** Later records win, whatever the case of a name (`Content-Type` vs `content-type`). */
+function mergeHeaders(...records: (Record<string, string> | undefined)[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const r of records) for (const [k, v] of Object.entries(r ?? {})) out[k.toLowerCase()] = v;
+  return out;
 }
 
 function contentTypeOf(file: Blob, bound: Record<string, string>): string {
@@ -99,7 +106,7 @@ export function uploadToSignedPut(
 ): Promise<FileObject> {
   const url = typeof signed === "string" ? signed : signed.uploadUrl;
   const bound = typeof signed === "string" ? {} : signed.headers;
-  const headers = { ...bound, ...options.headers, "content-type": contentTypeOf(file, bound) };
+  const headers = mergeHeaders(bound, options.headers, { "content-type": contentTypeOf(file, bound) });
   return send("PUT", url, headers, file, file.size, 0, options);
 }
 
@@ -127,7 +134,7 @@ export function uploadToSignedPost(
     `Content-Type: ${type}\r\n\r\n`;
   const headBytes = new TextEncoder().encode(head);
   const body = new Blob([headBytes, file, `\r\n--${boundary}--\r\n`]);
-  const headers = { ...options.headers, "content-type": `multipart/form-data; boundary=${boundary}` };
+  const headers = mergeHeaders(options.headers, { "content-type": `multipart/form-data; boundary=${boundary}` });
   return send("POST", form.url, headers, body, file.size, headBytes.length, options);
 }
 
@@ -155,10 +162,9 @@ export function uploadWithToken(
     .map(encodeURIComponent)
     .join("/");
   const url = `${base.replace(/\/+$/, "")}/objects/${path}`;
-  const headers = {
-    ...options.headers,
+  const headers = mergeHeaders(options.headers, {
     authorization: `Bearer ${token.token}`,
     "content-type": file.type || "application/octet-stream",
-  };
+  });
   return send("PUT", url, headers, file, file.size, 0, options);
 }

@@ -84,6 +84,22 @@ describe("signed uploads", () => {
     expect(stored(obj).equals(Buffer.from(await file.arrayBuffer()))).toBe(true);
   });
 
+  it("sends the Content-Type a SignedPut binds, over the file's own type (Remotion presign)", async () => {
+    const bytes = new Uint8Array(await mp4("render.mp4", 300_000).arrayBuffer());
+    const file = new File([bytes], "render.bin", { type: "application/octet-stream" });
+    const signed = await sign<SignedPut>("signed-put", {
+      dir: "ts/renders",
+      filename: "render.mp4",
+      contentType: "video/mp4",
+      maxSize: 200_000_000,
+    });
+    expect(signed.headers["Content-Type"]).toBe("video/mp4");
+    const seen: SignedUploadProgress[] = [];
+    const obj = await uploadToSignedPut(signed, file, { onProgress: (p) => seen.push(p) });
+    expect(obj).toMatchObject({ filename: "render.mp4", type: "video/mp4", filesize: 300_000 });
+    expectByteProgress(seen, 300_000);
+  });
+
   it("PUTs to a bare upload URL", async () => {
     const file = png("bare.png", 5000);
     const signed = await sign<SignedPut>("signed-put", { dir: "ts/bare", filename: "bare.png" });
