@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use actix_web::{web, HttpResponse};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use uplift::{Acl, PostOptions, SignOptions, SignedUploads, SizeRule, TokenRequest, UploadError};
 
@@ -47,6 +48,16 @@ pub struct TokenBody {
     dir: Option<String>,
     /// Seconds.
     expires_in: Option<u64>,
+}
+
+/// An empty body means "all defaults"; anything else must be valid JSON of the type (an
+/// unknown field is a mistake worth hearing about, not something to ignore).
+fn parse<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, UploadError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| UploadError::bad_request(format!("the JSON body is invalid: {e}")))
 }
 
 impl SignRequest {
@@ -89,20 +100,14 @@ impl SignRequest {
     }
 }
 
-async fn signed_put(
-    signed: SignedUploads,
-    body: Option<web::Json<SignRequest>>,
-) -> Result<HttpResponse, UploadError> {
-    let req = body.map(web::Json::into_inner).unwrap_or_default();
+async fn signed_put(signed: SignedUploads, body: web::Bytes) -> Result<HttpResponse, UploadError> {
+    let req: SignRequest = parse(&body)?;
     let put = signed.get_signed_put_with(req.dir(), &req.options()?)?;
     Ok(HttpResponse::Ok().json(put))
 }
 
-async fn signed_post(
-    signed: SignedUploads,
-    body: Option<web::Json<SignRequest>>,
-) -> Result<HttpResponse, UploadError> {
-    let req = body.map(web::Json::into_inner).unwrap_or_default();
+async fn signed_post(signed: SignedUploads, body: web::Bytes) -> Result<HttpResponse, UploadError> {
+    let req: SignRequest = parse(&body)?;
     let mut sign = req.options()?;
     // For a form, a size range is S3's content-length-range condition.
     let content_length_range = match sign.size {
@@ -122,11 +127,8 @@ async fn signed_post(
     Ok(HttpResponse::Ok().json(post))
 }
 
-async fn token(
-    signed: SignedUploads,
-    body: Option<web::Json<TokenBody>>,
-) -> Result<HttpResponse, UploadError> {
-    let req = body.map(web::Json::into_inner).unwrap_or_default();
+async fn token(signed: SignedUploads, body: web::Bytes) -> Result<HttpResponse, UploadError> {
+    let req: TokenBody = parse(&body)?;
     let token = signed.create_token(TokenRequest {
         dir: req.dir.unwrap_or_else(|| DEFAULT_DIR.into()),
         expire_time: req.expires_in.map(Duration::from_secs),
@@ -137,14 +139,9 @@ async fn token(
 /// Mounts `POST /api/demo/signed-put`, `/api/demo/signed-post` and `/api/demo/token`. The
 /// app must have registered `web::Data<SignedUploads>`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    let json = web::JsonConfig::default()
-        .limit(64 * 1024)
-        .error_handler(|err, _req| {
-            UploadError::bad_request(format!("the JSON body is invalid: {err}")).into()
-        });
     cfg.service(
         web::scope("/api/demo")
-            .app_data(json)
+            .app_data(web::PayloadConfig::new(64 * 1024))
             .route("/signed-put", web::post().to(signed_put))
             .route("/signed-post", web::post().to(signed_post))
             .route("/token", web::post().to(token)),

@@ -52,6 +52,15 @@ impl Records {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Forgets uses older than `before_ms`; their URLs and forms have expired by then.
+    pub async fn forget_signed_uses(&self, before_ms: i64) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM uplift_signed_uses WHERE used_at < $1")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// Records an object after its bytes were committed: inserts it, or replaces the row of
     /// the object it replaced (keeping that one's `created`).
     pub async fn put_object(&self, o: &ObjectRecord) -> Result<(), sqlx::Error> {
@@ -173,5 +182,7 @@ mod tests {
         assert!(r.claim_signed_use("u1", 1).await.unwrap());
         assert!(!r.claim_signed_use("u1", 2).await.unwrap());
         assert!(r.claim_signed_use("u2", 3).await.unwrap());
+        assert_eq!(r.forget_signed_uses(3).await.unwrap(), 1);
+        assert!(!r.claim_signed_use("u2", 4).await.unwrap());
     }
 }

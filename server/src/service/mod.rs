@@ -217,6 +217,11 @@ pub(crate) async fn sweep(shared: &Arc<Shared>) -> Result<SweepReport, UploadErr
         .cleanup_staged(Duration::from_secs(3600))
         .await?;
     let tus_expired = crate::tus::sweep_expired(shared).await?;
+    // A one-time id outlives its URL by nothing: no signed URL or form lives past 7 days.
+    shared
+        .records
+        .forget_signed_uses(now - (crate::signing::MAX_EXPIRY_SECS + 3600) * 1000)
+        .await?;
     Ok(SweepReport {
         tus_expired,
         expired,

@@ -327,3 +327,20 @@ impl FromRequest for SignedUploads {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_web::test]
+    async fn the_extractor_says_when_the_handle_is_not_registered() {
+        let req = actix_web::test::TestRequest::default().to_http_request();
+        let err = SignedUploads::from_request(&req, &mut Payload::None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::Internal);
+        assert!(err
+            .to_string()
+            .contains("app_data(web::Data::new(uplift.signed_uploads()))"));
+    }
+}

@@ -386,6 +386,36 @@ mod tests {
         }
     }
 
+    /// The HTTP race test mostly loses at the cheap existence check; this one races the
+    /// commits themselves: 50 staged writes, all passed to the no-replace commit at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn racing_no_replace_commits_have_exactly_one_winner() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalStorage::new(dir.path()).unwrap();
+        let start = Arc::new(tokio::sync::Barrier::new(50));
+        let mut tasks = Vec::new();
+        for i in 0..50u8 {
+            let mut w = s.stage().await.unwrap();
+            w.write(Bytes::from(vec![i; 4096])).await.unwrap();
+            let start = start.clone();
+            tasks.push(tokio::spawn(async move {
+                start.wait().await;
+                (i, w.commit_object("r/one.bin", false).await)
+            }));
+        }
+        let mut winners = Vec::new();
+        for t in tasks {
+            match t.await.unwrap() {
+                (i, Ok(())) => winners.push(i),
+                (_, Err(e)) => assert_eq!(e.kind(), io::ErrorKind::AlreadyExists),
+            }
+        }
+        assert_eq!(winners.len(), 1);
+        let stored = std::fs::read(dir.path().join("objects/r/one.bin")).unwrap();
+        assert_eq!(stored, vec![winners[0]; 4096]);
+        assert_eq!(staged_files(dir.path()), 0);
+    }
+
     #[tokio::test]
     async fn keys_cannot_escape_the_root() {
         let dir = tempfile::tempdir().unwrap();
