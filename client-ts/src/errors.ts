@@ -91,6 +91,14 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   INTERNAL: 500,
   LOCKED: 423,
   OFFSET_MISMATCH: 409,
+  TOO_SMALL: 400,
+  ALREADY_USED: 409,
+  INVALID_PATH: 400,
+  POLICY_VIOLATION: 403,
+  TOKEN_INVALID: 401,
+  TOKEN_EXPIRED: 401,
+  TOKEN_ALGORITHM: 401,
+  TOKEN_SCOPE: 403,
 };
 
 /** The code the server uses for a bare status (mirrors `ErrorCode::from_status`). */

@@ -7,6 +7,8 @@ export type {
   UploadHandle,
   UploadOptions,
 } from "./uploader.js";
+export { uploadToSignedPost, uploadToSignedPut, uploadWithToken } from "./signed.js";
+export type { SignedUploadOptions, SignedUploadProgress, TokenUploadOptions } from "./signed.js";
 export { UploadError, codeForStatus, STATUS_OF_CODE } from "./errors.js";
 export type { ClientErrorCode, UploadErrorCode, UploadErrorInit } from "./errors.js";
 export { acceptOf, checkFiles, normalizeMime, patternMatches, patternOf, ruleFor } from "./checks.js";

@@ -30,7 +30,8 @@ const ROUTE_OPTIONS: [&str; 6] = [
 /// Slugs the runtime serves built-in endpoints under; mirrors `uplift::service::RESERVED_SLUGS`,
 /// which `Router::route` enforces at run time. Refusing them here turns a panic at startup into
 /// a compile error.
-pub(crate) const RESERVED_SLUGS: [&str; 5] = ["files", "upload", "download", "docs", "tus"];
+pub(crate) const RESERVED_SLUGS: [&str; 6] =
+    ["files", "upload", "download", "docs", "tus", "objects"];
 
 /// Options one file type takes, inside its parentheses.
 const TYPE_OPTIONS: [&str; 5] = [

@@ -181,6 +181,13 @@ impl Uplift {
         crate::service::scope(self.clone(), cors)
     }
 
+    /// The handle that mints signed upload URLs, forms and tokens (see [`crate::signed`]).
+    /// Register it with `App::app_data(web::Data::new(uplift.signed_uploads()))` to take
+    /// [`SignedUploads`](crate::SignedUploads) as an extractor in the app's handlers.
+    pub fn signed_uploads(&self) -> crate::signed::SignedUploads {
+        crate::signed::SignedUploads::new(self.shared.clone())
+    }
+
     /// Mints a signed download URL for a private file (path only, relative to the server).
     pub fn signed_download_path(&self, key: &str, ttl: Duration) -> String {
         crate::service::signed_download_path(&self.shared, key, ttl)

@@ -27,7 +27,9 @@ use crate::error::ErrorBody;
 use crate::protocol::UploadStatus;
 use crate::route::{Acl, ContentDisposition};
 
+mod objects;
 mod tus;
+pub use objects::ObjectRecord;
 pub use tus::TusState;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

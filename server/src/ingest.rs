@@ -23,6 +23,8 @@ pub struct Expectation {
     /// Exactly this many bytes (signed uploads), or at most `max_size` when `None` (multipart).
     pub exact_size: Option<u64>,
     pub max_size: u64,
+    /// At least this many bytes (signed size ranges); 0 for no lower bound.
+    pub min_size: u64,
     /// The declared, normalized MIME type; `application/octet-stream` means "unknown, sniff it".
     pub declared_type: String,
     /// When known in advance, the rule's file type the sniffed type must still fall under.
@@ -38,6 +40,9 @@ pub struct Ingested {
     pub crc32: u32,
     /// The declared type, confirmed; or the sniffed type where none was declared.
     pub content_type: String,
+    /// The first bytes (up to [`SNIFF_WINDOW`]), kept so that image dimensions can be read
+    /// from the header without re-reading the stored file.
+    pub head: Bytes,
     pub staged: Box<dyn StagedWrite>,
 }
 
@@ -100,6 +105,16 @@ where
             ));
         }
     }
+    if received < exp.min_size {
+        return Err(UploadError::new(
+            ErrorCode::TooSmall,
+            format!(
+                "the upload has {received} bytes, fewer than its minimum of {}",
+                exp.min_size
+            ),
+        )
+        .with_data(serde_json::json!({ "minimum": exp.min_size })));
+    }
     let content_type = match content_type {
         Some(t) => t,
         None => check_type(&sniff, exp)?,
@@ -111,6 +126,7 @@ where
         sha256,
         crc32: crc.finalize(),
         content_type,
+        head: sniff.freeze(),
         staged,
     })
 }
@@ -207,6 +223,7 @@ mod tests {
         Expectation {
             exact_size: Some(size),
             max_size: size,
+            min_size: 0,
             declared_type: ty.into(),
             rule_type: None,
             sha256: None,
@@ -243,6 +260,17 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::TooLarge);
+    }
+
+    #[tokio::test]
+    async fn bodies_under_the_minimum_are_refused_and_the_head_is_kept() {
+        let mut e = exp(100, "text/plain");
+        e.exact_size = None;
+        e.min_size = 5;
+        let err = run(vec![b"1234"], &e).await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::TooSmall);
+        let ok = run(vec![b"12345", b"6"], &e).await.unwrap();
+        assert_eq!(&ok.head[..], b"123456");
     }
 
     #[tokio::test]

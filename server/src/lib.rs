@@ -3,6 +3,8 @@
 //! Declare file routes as annotated async functions, collect them with [`router!`], and mount
 //! them with one call. See the repository README for the protocol and a full example.
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod codegen;
 pub mod config;
 pub mod db;
@@ -14,6 +16,7 @@ pub mod route;
 pub mod router;
 pub mod sanitize;
 mod service;
+pub mod signed;
 pub mod signing;
 pub mod storage;
 pub mod tus;
@@ -26,6 +29,7 @@ pub use error::{ErrorBody, ErrorCode, ErrorResponse, UploadError};
 pub use protocol::{UploadStatus, UploadedFile};
 pub use route::{Acl, ContentDisposition, FileType, RouteConfig, TypeRule};
 pub use router::Router;
+pub use signed::{PostOptions, SignOptions, SignedUploads, SizeRule, TokenRequest};
 pub use storage::{LocalStorage, MemoryStorage, Storage};
 
 /// Declares a file route from its middleware function.

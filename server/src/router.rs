@@ -19,7 +19,7 @@ impl Router {
     ///
     /// # Panics
     /// When another route already uses the same slug (two routes cannot share a URL), or the
-    /// slug is one of the built-in endpoints (`files`, `upload`, `download`, `docs`).
+    /// slug is one of the built-in endpoints (`files`, `upload`, `download`, `docs`, `tus`, `objects`).
     pub fn route(mut self, route: Route) -> Self {
         assert!(
             !crate::service::RESERVED_SLUGS.contains(&route.slug()),

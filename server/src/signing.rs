@@ -47,6 +47,14 @@ impl SigningKey {
     pub fn id(&self) -> &str {
         &self.id
     }
+
+    /// A key for another purpose (upload tokens), derived so that a MAC made with one can
+    /// never pass as the other: HMAC(secret, label).
+    pub(crate) fn derive(&self, label: &str) -> Vec<u8> {
+        let mut mac = HmacSha256::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -106,13 +114,18 @@ impl Signer {
         mac
     }
 
-    fn sign(&self, canonical: &str) -> String {
+    /// The keys, signing key first.
+    pub(crate) fn keys(&self) -> &[SigningKey] {
+        &self.keys
+    }
+
+    pub(crate) fn sign(&self, canonical: &str) -> String {
         let key = &self.keys[0];
         let tag = Self::mac(key, canonical).finalize().into_bytes();
         format!("{}.{}", key.id, URL_SAFE_NO_PAD.encode(tag))
     }
 
-    fn verify(&self, canonical: &str, sig: &str) -> Result<(), UploadError> {
+    pub(crate) fn verify(&self, canonical: &str, sig: &str) -> Result<(), UploadError> {
         let invalid = || {
             UploadError::new(
                 ErrorCode::SignatureInvalid,

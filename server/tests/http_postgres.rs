@@ -156,3 +156,66 @@ async fn signed_put_and_multipart_record_in_postgres() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_objects_and_one_time_uses_record_in_postgres() {
+    let Some((srv, pool, schema)) = server().await else {
+        return;
+    };
+    let c = reqwest::Client::new();
+    let opts = uplift::SignOptions {
+        filename: Some("b/c.txt".into()),
+        metadata: [("k".to_string(), "v".to_string())].into(),
+        prevent_overwrite: true,
+        ..Default::default()
+    };
+    let signed = srv.signed.get_signed_put_with("a", &opts).unwrap();
+    let res = c
+        .put(&signed.upload_url)
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+
+    let (id, size, sha256, metadata): (String, i64, String, String) = sqlx::query_as(&format!(
+        "SELECT id, size, sha256, metadata FROM {schema}.uplift_objects WHERE path = $1"
+    ))
+    .bind("a/b/c.txt")
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(id, signed.upload_id);
+    assert_eq!(size, 5);
+    assert_eq!(sha256, body["data"]["sha256"].as_str().unwrap());
+    assert_eq!(metadata, r#"{"k":"v"}"#);
+    let (uses,): (i64,) = sqlx::query_as(&format!(
+        "SELECT count(*) FROM {schema}.uplift_signed_uses WHERE upload_id = $1"
+    ))
+    .bind(&signed.upload_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(uses, 1);
+
+    // The one-time URL again, with the object gone from disk so only the record can refuse it.
+    std::fs::remove_file(srv.data_dir.join("files/objects/a/b/c.txt")).unwrap();
+    let replay = c
+        .put(&signed.upload_url)
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 409);
+    let body: Value = replay.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "ALREADY_USED");
+
+    drop(srv);
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&pool)
+        .await
+        .unwrap();
+}

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use sqlx::Connection as _;
-use uplift::db::{Backend, NewUpload, Records, StoredInfo};
+use uplift::db::{Backend, NewUpload, ObjectRecord, Records, StoredInfo};
 use uplift::{Acl, ContentDisposition, ErrorBody, ErrorCode, UploadStatus};
 
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -152,6 +152,8 @@ both_backends!(
     fail_stale_uploading_fails_only_stale_rows,
     multipart_rows_are_inserted_already_stored,
     sizes_above_u32_round_trip,
+    objects_round_trip_and_a_replace_keeps_created,
+    signed_uses_are_claimed_once_under_races,
 );
 
 fn upload(key: &str) -> NewUpload {
@@ -244,7 +246,10 @@ async fn migrations_create_the_table_and_are_idempotent(h: &Harness) {
         .fetch_one(again.pool())
         .await
         .unwrap();
-    assert_eq!(applied, 2, "each migration is applied once (0001, 0002)");
+    assert_eq!(
+        applied, 3,
+        "each migration is applied once (0001, 0002, 0003)"
+    );
     // A third connection while the second is still open.
     let third = h.open().await;
     assert_eq!(count_rows(&third).await, 1);
@@ -646,5 +651,71 @@ async fn sizes_above_u32_round_trip(h: &Harness) {
     too_big.size = u64::MAX;
     assert!(records.insert(&[too_big]).await.is_err());
     assert_eq!(records.get("too-big").await.unwrap(), None);
+    records.close().await;
+}
+
+fn object(path: &str, id: &str, at: i64) -> ObjectRecord {
+    ObjectRecord {
+        path: path.into(),
+        id: id.into(),
+        content_type: "image/png".into(),
+        size: 5 * 1024 * 1024 * 1024,
+        sha256: stored(1).sha256,
+        crc32: 0xFFFF_FFFF,
+        width: Some(4000),
+        height: None,
+        metadata: [("owner".to_string(), "ü".to_string())].into(),
+        disposition: Some("attachment".into()),
+        acl: Acl::PublicRead,
+        created: at,
+        updated: at,
+    }
+}
+
+async fn objects_round_trip_and_a_replace_keeps_created(h: &Harness) {
+    let records = h.open().await;
+    assert_eq!(records.get_object("a/b.png").await.unwrap(), None);
+    let first = object("a/b.png", "one", 1_000);
+    records.put_object(&first).await.unwrap();
+    assert_eq!(records.get_object("a/b.png").await.unwrap(), Some(first));
+    let mut second = object("a/b.png", "two", 2_000);
+    second.acl = Acl::Private;
+    second.disposition = None;
+    records.put_object(&second).await.unwrap();
+    let got = records.get_object("a/b.png").await.unwrap().unwrap();
+    assert_eq!(
+        (got.id.as_str(), got.created, got.updated),
+        ("two", 1_000, 2_000)
+    );
+    assert_eq!((got.acl, got.disposition), (Acl::Private, None));
+    assert!(records.delete_object("a/b.png").await.unwrap());
+    assert!(!records.delete_object("a/b.png").await.unwrap());
+    records.close().await;
+}
+
+async fn signed_uses_are_claimed_once_under_races(h: &Harness) {
+    let records = h.open().await;
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(16));
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let records = records.clone();
+            let start = start.clone();
+            tokio::spawn(async move {
+                start.wait().await;
+                records
+                    .claim_signed_use("once", i)
+                    .await
+                    .expect("claim query")
+            })
+        })
+        .collect();
+    let mut wins = 0;
+    for task in tasks {
+        if task.await.unwrap() {
+            wins += 1;
+        }
+    }
+    assert_eq!(wins, 1, "exactly one of 16 concurrent uses wins");
+    assert!(records.claim_signed_use("other", 1).await.unwrap());
     records.close().await;
 }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod page;
 pub mod routes;
 pub mod settings;
+pub mod signed;
 
 use std::path::{Path, PathBuf};
 

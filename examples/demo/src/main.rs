@@ -125,6 +125,7 @@ async fn run(settings: Settings) -> Result<(), String> {
     let uplift = builder.build().map_err(|e| e.to_string())?;
 
     let app_uplift = uplift.clone();
+    let signed_uploads = web::Data::new(uplift.signed_uploads());
     let server = HttpServer::new(move || {
         App::new()
             // Logs method, path (never the query: it carries signatures), status and time.
@@ -143,7 +144,9 @@ async fn run(settings: Settings) -> Result<(), String> {
                     Ok(res)
                 }
             })
+            .app_data(signed_uploads.clone())
             .service(app_uplift.service())
+            .configure(uplift_demo::signed::configure)
             .configure(page::configure)
             .default_service(web::to(|| async {
                 HttpResponse::NotFound()

@@ -28,7 +28,9 @@ use utoipa::openapi::encoding::EncodingBuilder;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, SchemaType};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, HeaderBuilder, InfoBuilder, OpenApi, OpenApiBuilder,
@@ -49,6 +51,8 @@ use crate::router::Router;
 mod tus;
 
 const COMPONENTS: &str = "#/components/schemas/";
+
+mod signed;
 
 /// The OpenAPI document of `router` mounted at `base_path` (`/api/uploads` by default).
 /// [`openapi_json`] gives its canonical JSON.
@@ -89,13 +93,33 @@ pub fn openapi(router: &Router, base_path: &str) -> OpenApi {
         .path(
             at(base, "/docs/"),
             PathItem::new(HttpMethod::Get, docs_page()),
-        );
+        )
+        .path(
+            at(base, "/objects"),
+            PathItem::new(HttpMethod::Post, signed::post_form()),
+        )
+        .path(at(base, "/objects/{path}"), {
+            let mut item = PathItem::new(HttpMethod::Put, signed::put_object());
+            item.merge_operations(PathItem::new(HttpMethod::Post, signed::post_with_token()));
+            item.merge_operations(PathItem::new(HttpMethod::Get, signed::get_object(false)));
+            item.merge_operations(PathItem::new(HttpMethod::Head, signed::get_object(true)));
+            item
+        });
     let mut tags = vec![TagBuilder::new()
         .name("protocol")
         .description(Some(
             "The endpoints every Uplift app has, whatever its file routes.",
         ))
         .build()];
+    tags.push(
+        TagBuilder::new()
+            .name("signed")
+            .description(Some(
+                "Signed uploads without a file route: URLs, forms and tokens the app hands out \
+                 for a folder (`docs/signed.md`).",
+            ))
+            .build(),
+    );
     for r in &routes {
         paths = paths
             .path(
@@ -137,6 +161,28 @@ pub fn openapi(router: &Router, base_path: &str) -> OpenApi {
                 "The signature of a download URL of a private file (an HMAC-SHA256 over the key and \
                  `expires`), as found in the file's `url`. Public files need none.",
             ))),
+        )
+        .security_scheme(
+            "objectSignature",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "signature",
+                "The signature of a signed object URL (`get_signed_put`, `get_signed_url`): an \
+                 HMAC-SHA256 over the method, the object path and every other query parameter. \
+                 Use the URL as given; any change is refused with `SIGNATURE_INVALID`.",
+            ))),
+        )
+        .security_scheme(
+            "uploadToken",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An upload token from `create_token`: a JWT (HS256) for one folder and \
+                         everything below it, until it expires.",
+                    ))
+                    .build(),
+            ),
         )
         .build();
 

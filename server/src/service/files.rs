@@ -39,7 +39,7 @@ pub(crate) struct DownloadQuery {
 }
 
 /// Types a browser would run as a document; never rendered inline from here.
-fn is_active_content(mime: &str) -> bool {
+pub(crate) fn is_active_content(mime: &str) -> bool {
     matches!(
         mime,
         "text/html"
@@ -130,7 +130,7 @@ pub(crate) async fn download(
 }
 
 /// `filename=` in plain ASCII for old clients, `filename*=` in UTF-8 for everyone else.
-fn content_disposition(kind: DispositionType, name: &str) -> ContentDisposition {
+pub(crate) fn content_disposition(kind: DispositionType, name: &str) -> ContentDisposition {
     let ascii: String = name
         .chars()
         .map(|c| {
@@ -156,7 +156,7 @@ fn content_disposition(kind: DispositionType, name: &str) -> ContentDisposition 
 }
 
 /// 416 in the error envelope, with the `Content-Range: bytes */len` that tells the client the size.
-fn unsatisfiable(len: u64) -> HttpResponse {
+pub(crate) fn unsatisfiable(len: u64) -> HttpResponse {
     let mut res = UploadError::new(
         ErrorCode::RangeNotSatisfiable,
         "the requested range cannot be served",
@@ -169,7 +169,7 @@ fn unsatisfiable(len: u64) -> HttpResponse {
 }
 
 /// In-memory objects (tests): whole body or one byte range.
-fn bytes_response(
+pub(crate) fn bytes_response(
     req: &HttpRequest,
     bytes: bytes::Bytes,
     mime: &str,

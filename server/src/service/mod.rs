@@ -31,13 +31,13 @@ use crate::route::Acl;
 
 pub(crate) mod completion;
 pub(crate) mod docs;
-mod files;
+pub(crate) mod files;
 mod multipart;
 pub(crate) mod prepare;
 mod upload;
 
 /// Path segments taken by the fixed endpoints; no route may use them as its slug.
-pub const RESERVED_SLUGS: &[&str] = &["files", "upload", "download", "docs", "tus"];
+pub const RESERVED_SLUGS: &[&str] = &["files", "upload", "download", "docs", "tus", "objects"];
 
 pub(crate) fn scope(up: Uplift, cors: Option<Cors>) -> impl HttpServiceFactory {
     let json = web::JsonConfig::default()
@@ -79,6 +79,16 @@ pub(crate) fn scope(up: Uplift, cors: Option<Cors>) -> impl HttpServiceFactory {
         .service(resource("/docs", "GET").route(web::get().to(docs::redirect)))
         .service(resource("/docs/{file:.*}", "GET").route(web::get().to(docs::file)))
         .service(web::resource("/tus/{id}").route(web::route().to(crate::tus::upload_endpoint)))
+        .service(
+            resource("/objects", "POST").route(web::post().to(crate::signed::handler::post_form)),
+        )
+        .service(
+            resource("/objects/{path:.*}", "PUT, POST, GET, HEAD")
+                .route(web::put().to(crate::signed::handler::put))
+                .route(web::post().to(crate::signed::handler::post_token))
+                .route(web::get().to(crate::signed::handler::get))
+                .route(web::head().to(crate::signed::handler::get)),
+        )
         .service(resource("/{slug}", "POST").route(web::post().to(prepare::prepare)))
         .service(web::resource("/{slug}/tus").route(web::route().to(crate::tus::route_endpoint)))
         .service(resource("/{slug}/multipart", "POST").route(web::post().to(multipart::multipart)))
@@ -207,6 +217,11 @@ pub(crate) async fn sweep(shared: &Arc<Shared>) -> Result<SweepReport, UploadErr
         .cleanup_staged(Duration::from_secs(3600))
         .await?;
     let tus_expired = crate::tus::sweep_expired(shared).await?;
+    // A one-time id outlives its URL by nothing: no signed URL or form lives past 7 days.
+    shared
+        .records
+        .forget_signed_uses(now - (crate::signing::MAX_EXPIRY_SECS + 3600) * 1000)
+        .await?;
     Ok(SweepReport {
         tus_expired,
         expired,

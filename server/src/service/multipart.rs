@@ -143,6 +143,7 @@ pub(crate) async fn multipart(
         let exp = Expectation {
             exact_size: None,
             max_size: per_file.min(budget),
+            min_size: 0,
             declared_type: declared,
             rule_type: known_rule.map(|i| config.types[i].file_type.clone()),
             sha256: None,

@@ -187,6 +187,7 @@ async fn receive(
     let exp = Expectation {
         exact_size: Some(rec.size),
         max_size: rec.size,
+        min_size: 0,
         declared_type: rec.content_type.clone(),
         rule_type: Some(rule),
         sha256: rec.declared_sha256.clone(),

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::task::{spawn_blocking, JoinHandle};
 
-use super::{check_key, StagedWrite, Storage, StoredObject};
+use super::{check_key, check_object_path, StagedWrite, Storage, StoredObject};
 
 /// Bytes gathered before one write to disk: large writes, bounded memory. A staged write holds
 /// two blocks: one filling while the other is written.
@@ -49,6 +49,31 @@ impl LocalStorage {
         check_key(key)?;
         Ok(self.root.join(key))
     }
+
+    /// Signed-upload objects live under `root/objects/`, in nested folders.
+    fn signed_object_path(&self, path: &str) -> io::Result<PathBuf> {
+        check_object_path(path)?;
+        Ok(self.root.join("objects").join(path))
+    }
+}
+
+async fn open_file(path: PathBuf) -> io::Result<Option<StoredObject>> {
+    match tokio::fs::metadata(&path).await {
+        Ok(m) if m.is_file() => Ok(Some(StoredObject::File(path))),
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        // A path through a file (`a.txt/b`) names nothing.
+        Err(e) if e.raw_os_error() == Some(20) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn remove_file(path: PathBuf) -> io::Result<bool> {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 #[async_trait]
@@ -71,22 +96,19 @@ impl Storage for LocalStorage {
     }
 
     async fn open(&self, key: &str) -> io::Result<Option<StoredObject>> {
-        let path = self.object_path(key)?;
-        match tokio::fs::metadata(&path).await {
-            Ok(m) if m.is_file() => Ok(Some(StoredObject::File(path))),
-            Ok(_) => Ok(None),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
+        open_file(self.object_path(key)?).await
     }
 
     async fn delete(&self, key: &str) -> io::Result<bool> {
-        let path = self.object_path(key)?;
-        match tokio::fs::remove_file(path).await {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
-        }
+        remove_file(self.object_path(key)?).await
+    }
+
+    async fn open_object(&self, path: &str) -> io::Result<Option<StoredObject>> {
+        open_file(self.signed_object_path(path)?).await
+    }
+
+    async fn delete_object(&self, path: &str) -> io::Result<bool> {
+        remove_file(self.signed_object_path(path)?).await
     }
 
     fn resumable_dir(&self) -> Option<PathBuf> {
@@ -202,21 +224,40 @@ impl StagedWrite for LocalStaged {
         Ok(())
     }
 
-    async fn commit(mut self: Box<Self>, key: &str) -> io::Result<()> {
+    async fn commit(self: Box<Self>, key: &str) -> io::Result<()> {
         check_key(key)?;
+        let target = self.root.join(key);
+        self.finish(target, false).await
+    }
+
+    async fn commit_object(self: Box<Self>, path: &str, replace: bool) -> io::Result<()> {
+        check_object_path(path)?;
+        let target = self.root.join("objects").join(path);
+        self.finish(target, replace).await
+    }
+}
+
+impl LocalStaged {
+    /// fsync, then put the staged file in place: `link(2)` (fails if the name exists, so
+    /// nothing is overwritten and one racer wins) or, with `replace`, `rename(2)` (atomic swap).
+    /// Then the directory is fsynced so the name survives a crash.
+    async fn finish(mut self: Box<Self>, target: PathBuf, replace: bool) -> io::Result<()> {
         self.flush_block().await?;
         self.settle().await?;
         let file = self.file.take().expect("file present after settle");
         let staged = self.path.clone();
-        let target = self.root.join(key);
-        let root = self.root.clone();
         spawn_blocking(move || {
             file.sync_all()?;
             drop(file);
-            // A hard link never replaces an existing name: exactly one writer wins a key.
-            std::fs::hard_link(&staged, &target)?;
-            std::fs::remove_file(&staged)?;
-            File::open(root.as_path())?.sync_all()
+            let dir = target.parent().expect("targets are under the root");
+            std::fs::create_dir_all(dir)?;
+            if replace {
+                std::fs::rename(&staged, &target)?;
+            } else {
+                std::fs::hard_link(&staged, &target)?;
+                std::fs::remove_file(&staged)?;
+            }
+            File::open(dir)?.sync_all()
         })
         .await??;
         // Committed: nothing left for Drop to clean up.
@@ -330,6 +371,65 @@ mod tests {
         drop(w);
         assert_eq!(staged_files(dir.path()), 0);
         assert!(s.open("nothing").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn objects_nest_and_either_replace_or_never_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalStorage::new(dir.path()).unwrap();
+        let mut w = s.stage().await.unwrap();
+        w.write(Bytes::from_static(b"one")).await.unwrap();
+        w.commit_object("a/b/c.txt", false).await.unwrap();
+        let at = dir.path().join("objects/a/b/c.txt");
+        assert_eq!(std::fs::read(&at).unwrap(), b"one");
+
+        let mut w = s.stage().await.unwrap();
+        w.write(Bytes::from_static(b"two")).await.unwrap();
+        let err = w.commit_object("a/b/c.txt", false).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&at).unwrap(), b"one");
+
+        let mut w = s.stage().await.unwrap();
+        w.write(Bytes::from_static(b"three")).await.unwrap();
+        w.commit_object("a/b/c.txt", true).await.unwrap();
+        assert_eq!(std::fs::read(&at).unwrap(), b"three");
+        assert_eq!(staged_files(dir.path()), 0);
+        assert!(s.open_object("a/b/c.txt").await.unwrap().is_some());
+        assert!(s.open_object("a/b/c.txt/d").await.unwrap().is_none());
+        assert!(s.delete_object("a/b/c.txt").await.unwrap());
+        for bad in ["../x", "a//b", "/abs", "a/./b", "a\\b", ""] {
+            assert!(s.open_object(bad).await.is_err(), "{bad}");
+        }
+    }
+
+    /// The HTTP race test mostly loses at the cheap existence check; this one races the
+    /// commits themselves: 50 staged writes, all passed to the no-replace commit at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn racing_no_replace_commits_have_exactly_one_winner() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalStorage::new(dir.path()).unwrap();
+        let start = Arc::new(tokio::sync::Barrier::new(50));
+        let mut tasks = Vec::new();
+        for i in 0..50u8 {
+            let mut w = s.stage().await.unwrap();
+            w.write(Bytes::from(vec![i; 4096])).await.unwrap();
+            let start = start.clone();
+            tasks.push(tokio::spawn(async move {
+                start.wait().await;
+                (i, w.commit_object("r/one.bin", false).await)
+            }));
+        }
+        let mut winners = Vec::new();
+        for t in tasks {
+            match t.await.unwrap() {
+                (i, Ok(())) => winners.push(i),
+                (_, Err(e)) => assert_eq!(e.kind(), io::ErrorKind::AlreadyExists),
+            }
+        }
+        assert_eq!(winners.len(), 1);
+        let stored = std::fs::read(dir.path().join("objects/r/one.bin")).unwrap();
+        assert_eq!(stored, vec![winners[0]; 4096]);
+        assert_eq!(staged_files(dir.path()), 0);
     }
 
     #[tokio::test]

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 
-use super::{check_key, StagedWrite, Storage, StoredObject};
+use super::{check_key, check_object_path, StagedWrite, Storage, StoredObject};
 
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStorage {
@@ -31,6 +31,11 @@ impl MemoryStorage {
     pub fn get(&self, key: &str) -> Option<Bytes> {
         self.objects.lock().unwrap().get(key).cloned()
     }
+
+    /// A signed-upload object's bytes.
+    pub fn get_object(&self, path: &str) -> Option<Bytes> {
+        self.get(&object_key(path))
+    }
 }
 
 #[async_trait]
@@ -50,6 +55,26 @@ impl Storage for MemoryStorage {
     async fn delete(&self, key: &str) -> io::Result<bool> {
         Ok(self.objects.lock().unwrap().remove(key).is_some())
     }
+
+    async fn open_object(&self, path: &str) -> io::Result<Option<StoredObject>> {
+        check_object_path(path)?;
+        Ok(self.get_object(path).map(StoredObject::Bytes))
+    }
+
+    async fn delete_object(&self, path: &str) -> io::Result<bool> {
+        check_object_path(path)?;
+        Ok(self
+            .objects
+            .lock()
+            .unwrap()
+            .remove(&object_key(path))
+            .is_some())
+    }
+}
+
+/// Objects share the map with route uploads; route keys never contain `/`, so no clash.
+fn object_key(path: &str) -> String {
+    format!("objects/{path}")
 }
 
 struct MemoryStaged {
@@ -71,6 +96,20 @@ impl StagedWrite for MemoryStaged {
             return Err(io::Error::new(io::ErrorKind::AlreadyExists, "key exists"));
         }
         objects.insert(key.to_string(), self.buf.freeze());
+        Ok(())
+    }
+
+    async fn commit_object(self: Box<Self>, path: &str, replace: bool) -> io::Result<()> {
+        check_object_path(path)?;
+        let key = object_key(path);
+        let mut objects = self.objects.lock().unwrap();
+        if !replace && objects.contains_key(&key) {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "object exists",
+            ));
+        }
+        objects.insert(key, self.buf.freeze());
         Ok(())
     }
 }

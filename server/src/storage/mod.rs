@@ -29,6 +29,12 @@ pub trait Storage: Send + Sync + 'static {
     /// Removes a committed object; `false` when there was none.
     async fn delete(&self, key: &str) -> io::Result<bool>;
 
+    /// Reads an object of a signed upload, addressed by its checked path (`folder/filename`).
+    async fn open_object(&self, path: &str) -> io::Result<Option<StoredObject>>;
+
+    /// Removes an object of a signed upload; `false` when there was none.
+    async fn delete_object(&self, path: &str) -> io::Result<bool>;
+
     /// A directory on local disk for resumable (tus) uploads in progress, if the backend has
     /// one. Uploads there are moved into the store on completion.
     fn resumable_dir(&self) -> Option<PathBuf> {
@@ -58,6 +64,13 @@ pub trait StagedWrite: Send {
     /// Makes the bytes durable, then visible under `key`. Fails with
     /// [`io::ErrorKind::AlreadyExists`] if `key` exists: nothing is ever overwritten.
     async fn commit(self: Box<Self>, key: &str) -> io::Result<()>;
+
+    /// Makes the bytes durable, then visible as the signed-upload object at `path`
+    /// (`folder/filename`, already checked). With `replace`, an existing object is swapped for
+    /// the new one atomically (readers see the old or the new bytes, never a mix); without it,
+    /// an existing object makes this fail with [`io::ErrorKind::AlreadyExists`] and stay as it
+    /// was, so of racing writers exactly one wins.
+    async fn commit_object(self: Box<Self>, path: &str, replace: bool) -> io::Result<()>;
 }
 
 /// A committed object, ready to be served.
@@ -81,6 +94,28 @@ pub(crate) fn check_key(key: &str) -> io::Result<()> {
         Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "invalid storage key",
+        ))
+    }
+}
+
+/// Object paths are checked by `signed::path` before they get here; backends check again
+/// (defence in depth): every segment is a plain name, so the path stays under the object root.
+pub(crate) fn check_object_path(path: &str) -> io::Result<()> {
+    let ok = !path.is_empty()
+        && path.len() <= 1024
+        && path.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && !seg.contains('\\')
+                && !seg.chars().any(char::is_control)
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "invalid object path",
         ))
     }
 }

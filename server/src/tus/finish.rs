@@ -125,6 +125,7 @@ async fn store(
     let exp = Expectation {
         exact_size: Some(length),
         max_size: length,
+        min_size: 0,
         declared_type: rec.content_type.clone(),
         rule_type,
         sha256: rec.declared_sha256.clone(),

@@ -5,6 +5,7 @@
 
 pub mod fixtures;
 pub mod http;
+pub mod signed;
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -22,6 +23,8 @@ pub struct TestServer {
     pub base: String,
     pub data_dir: PathBuf,
     pub db_url: String,
+    /// The app's signed-upload handle, making URLs on `origin`.
+    pub signed: uplift::SignedUploads,
     handle: actix_web::dev::ServerHandle,
     thread: Option<thread::JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
@@ -71,7 +74,8 @@ impl TestServer {
                     .records(records)
                     .secret(SECRET);
                 let up = (opts.configure)(builder).build().expect("config");
-                let server = HttpServer::new(move || App::new().service(up.service()))
+                let app_up = up.clone();
+                let server = HttpServer::new(move || App::new().service(app_up.service()))
                     .workers(1)
                     .disable_signals()
                     .shutdown_timeout(1)
@@ -79,17 +83,20 @@ impl TestServer {
                     .unwrap();
                 let port = server.addrs()[0].port();
                 let server = server.run();
-                tx.send((port, server.handle())).unwrap();
+                tx.send((port, server.handle(), up.signed_uploads()))
+                    .unwrap();
                 let _ = server.await;
             })
         });
-        let (port, handle) = rx.recv().expect("server started");
+        let (port, handle, signed) = rx.recv().expect("server started");
         let origin = format!("http://127.0.0.1:{port}");
+        let signed = signed.with_origin(origin.clone());
         TestServer {
             base: format!("{origin}/api/uploads"),
             origin,
             data_dir,
             db_url,
+            signed,
             handle,
             thread: Some(thread),
             _dir: Some(dir),

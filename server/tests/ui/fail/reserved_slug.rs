@@ -16,4 +16,10 @@ async fn downloadable() -> Result<(), UploadError> {
     Ok(())
 }
 
+// ...and `objects`, the signed uploads' endpoints.
+#[uplift::file_route(image, slug = "objects", on_upload_complete = saved)]
+async fn objects_route() -> Result<(), UploadError> {
+    Ok(())
+}
+
 fn main() {}

@@ -1,0 +1,149 @@
+//! Signed uploads in the demo: three endpoints that hand out a signed PUT URL, a signed POST
+//! form and an upload token, for the TypeScript client's tests and for trying it with curl.
+//!
+//! A demo: they hand them out to anyone, without authentication. A real app decides in these
+//! handlers who may upload what, and binds only what it allows.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use uplift::{Acl, PostOptions, SignOptions, SignedUploads, SizeRule, TokenRequest, UploadError};
+
+/// The folder when the request names none.
+pub const DEFAULT_DIR: &str = "demo";
+
+/// The body of `POST /api/demo/signed-put` and `/signed-post`; every field is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignRequest {
+    dir: Option<String>,
+    filename: Option<String>,
+    content_type: Option<String>,
+    size: Option<u64>,
+    min_size: Option<u64>,
+    max_size: Option<u64>,
+    sha256: Option<String>,
+    crc32: Option<u32>,
+    #[serde(default)]
+    metadata: BTreeMap<String, String>,
+    content_disposition: Option<String>,
+    acl: Option<String>,
+    prevent_overwrite: Option<bool>,
+    one_time: Option<bool>,
+    /// Seconds.
+    expires_in: Option<u64>,
+    /// POST only: the browser chooses the rest of the key.
+    key_prefix: Option<String>,
+    /// POST only: the file's type must start with this.
+    content_type_prefix: Option<String>,
+}
+
+/// The body of `POST /api/demo/token`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenBody {
+    dir: Option<String>,
+    /// Seconds.
+    expires_in: Option<u64>,
+}
+
+/// An empty body means "all defaults"; anything else must be valid JSON of the type (an
+/// unknown field is a mistake worth hearing about, not something to ignore).
+fn parse<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, UploadError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| UploadError::bad_request(format!("the JSON body is invalid: {e}")))
+}
+
+impl SignRequest {
+    fn dir(&self) -> &str {
+        self.dir.as_deref().unwrap_or(DEFAULT_DIR)
+    }
+
+    fn options(&self) -> Result<SignOptions, UploadError> {
+        let acl = match self.acl.as_deref() {
+            None => Acl::Private,
+            Some(a) => Acl::parse(a).ok_or_else(|| {
+                UploadError::bad_request("acl must be \"private\" or \"public-read\"")
+            })?,
+        };
+        let size = match (self.size, self.min_size, self.max_size) {
+            (Some(n), _, _) => Some(SizeRule::Exact(n)),
+            (None, None, None) => None,
+            (None, min, max) => Some(SizeRule::Range(
+                min.unwrap_or(0),
+                max.unwrap_or(uplift::signed::DEFAULT_MAX_SIZE),
+            )),
+        };
+        let defaults = SignOptions::default();
+        Ok(SignOptions {
+            filename: self.filename.clone(),
+            content_type: self.content_type.clone(),
+            size,
+            sha256: self.sha256.clone(),
+            crc32: self.crc32,
+            metadata: self.metadata.clone(),
+            content_disposition: self.content_disposition.clone(),
+            acl,
+            prevent_overwrite: self.prevent_overwrite.unwrap_or(false),
+            expires_in: self
+                .expires_in
+                .map(Duration::from_secs)
+                .unwrap_or(defaults.expires_in),
+            one_time: self.one_time.unwrap_or(true),
+        })
+    }
+}
+
+async fn signed_put(signed: SignedUploads, body: web::Bytes) -> Result<HttpResponse, UploadError> {
+    let req: SignRequest = parse(&body)?;
+    let put = signed.get_signed_put_with(req.dir(), &req.options()?)?;
+    Ok(HttpResponse::Ok().json(put))
+}
+
+async fn signed_post(signed: SignedUploads, body: web::Bytes) -> Result<HttpResponse, UploadError> {
+    let req: SignRequest = parse(&body)?;
+    let mut sign = req.options()?;
+    // For a form, a size range is S3's content-length-range condition.
+    let content_length_range = match sign.size {
+        Some(SizeRule::Range(min, max)) => {
+            sign.size = None;
+            Some((min, max))
+        }
+        _ => None,
+    };
+    let opts = PostOptions {
+        sign,
+        key_prefix: req.key_prefix.clone(),
+        content_length_range,
+        content_type_prefix: req.content_type_prefix.clone(),
+    };
+    let post = signed.get_signed_post_with(req.dir(), &opts)?;
+    Ok(HttpResponse::Ok().json(post))
+}
+
+async fn token(signed: SignedUploads, body: web::Bytes) -> Result<HttpResponse, UploadError> {
+    let req: TokenBody = parse(&body)?;
+    let token = signed.create_token(TokenRequest {
+        dir: req.dir.unwrap_or_else(|| DEFAULT_DIR.into()),
+        expire_time: req.expires_in.map(Duration::from_secs),
+    })?;
+    Ok(HttpResponse::Ok().json(token))
+}
+
+/// Mounts `POST /api/demo/signed-put`, `/api/demo/signed-post` and `/api/demo/token`. The
+/// app must have registered `web::Data<SignedUploads>`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/demo")
+            .app_data(web::PayloadConfig::new(64 * 1024))
+            .route("/signed-put", web::post().to(signed_put))
+            .route("/signed-post", web::post().to(signed_post))
+            .route("/token", web::post().to(token)),
+    );
+}

@@ -1,0 +1,162 @@
+//! The demo's signed-upload endpoints, as the TypeScript client's tests call them: the demo
+//! binary on a free port, `POST /api/demo/signed-put|signed-post|token`, then the upload each
+//! one allows, answered with a file object.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+const SECRET: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+struct Demo(Child, String);
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start(dir: &std::path::Path) -> Demo {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_uplift-demo"))
+        .env("UPLIFT_DATA_DIR", dir)
+        .env("UPLIFT_BIND", format!("127.0.0.1:{port}"))
+        .env("UPLIFT_SECRET", SECRET)
+        .env("UPLIFT_DEMO_WEB_DIR", dir.join("no-web"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the demo binary starts");
+    let demo = Demo(child, format!("http://127.0.0.1:{port}"));
+    let c = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !c
+        .get(format!("{}/api/uploads", demo.1))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        assert!(Instant::now() < deadline, "the demo did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    demo
+}
+
+async fn sign(c: &reqwest::Client, demo: &Demo, what: &str, body: Value) -> (u16, Value) {
+    let r = c
+        .post(format!("{}/api/demo/{what}", demo.1))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_hands_out_urls_forms_and_tokens_that_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = start(dir.path()).await;
+    let c = reqwest::Client::new();
+
+    let (status, put) = sign(
+        &c,
+        &demo,
+        "signed-put",
+        json!({ "filename": "a/b.txt", "contentType": "text/plain", "size": 5,
+                "metadata": { "k": "v" }, "preventOverwrite": true, "acl": "public-read" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{put}");
+    let r = c
+        .put(put["uploadUrl"].as_str().unwrap())
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let env: Value = r.json().await.unwrap();
+    assert_eq!(env["data"]["folder"], "demo/a");
+    assert_eq!(env["data"]["metadata"]["k"], "v");
+    assert_eq!(env["data"]["id"], put["uploadId"]);
+    let got = c
+        .get(env["data"]["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.text().await.unwrap(), "hello");
+
+    let (status, post) = sign(
+        &c,
+        &demo,
+        "signed-post",
+        json!({ "dir": "forms", "maxSize": 100 }),
+    )
+    .await;
+    assert_eq!(status, 200, "{post}");
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in post["form"]["fields"].as_object().unwrap() {
+        form = form.text(k.clone(), v.as_str().unwrap().to_string());
+    }
+    form = form.part(
+        "file",
+        reqwest::multipart::Part::text("form body").file_name("f.txt"),
+    );
+    let r = c
+        .post(post["form"]["url"].as_str().unwrap())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let env: Value = r.json().await.unwrap();
+    assert_eq!(env["data"]["folder"], "forms");
+
+    let (status, token) = sign(&c, &demo, "token", json!({ "dir": "t", "expiresIn": 60 })).await;
+    assert_eq!(status, 200, "{token}");
+    assert_eq!(token["dir"], "t");
+    let r = c
+        .put(format!("{}/api/uploads/objects/t/x.txt", demo.1))
+        .bearer_auth(token["token"].as_str().unwrap())
+        .body("tok")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Refusals in the error envelope.
+    let (status, e) = sign(&c, &demo, "token", json!({ "dir": "../up" })).await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (400, Some("INVALID_PATH"))
+    );
+    let (status, e) = sign(&c, &demo, "signed-put", json!({ "nope": 1 })).await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (400, Some("BAD_REQUEST"))
+    );
+    let (status, e) = sign(&c, &demo, "signed-put", json!({ "expiresIn": 999999999 })).await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (400, Some("INVALID_INPUT"))
+    );
+    // Without a body: the defaults (folder `demo`).
+    let r = c
+        .post(format!("{}/api/demo/signed-put", demo.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let put: Value = r.json().await.unwrap();
+    assert!(put["uploadUrl"]
+        .as_str()
+        .unwrap()
+        .contains("/objects/demo/"));
+}

@@ -1,0 +1,339 @@
+//! The signed-upload endpoints under `{base}/objects` (`docs/signed.md`). Their `PUT`/`POST`
+//! answers, refusals included, are `FileEnvelope`s; `GET`/`HEAD` serve bytes.
+
+use serde_json::json;
+use utoipa::openapi::encoding::EncodingBuilder;
+use utoipa::openapi::path::{
+    Operation, OperationBuilder, Parameter, ParameterBuilder, ParameterIn,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa::openapi::{ContentBuilder, HeaderBuilder, Required, Response, ResponseBuilder};
+
+use super::{header, json_content, query, raw, reference, string_schema, INTERNAL};
+use crate::error::ErrorCode;
+
+/// A refusal in the envelope, with the codes answered at its status.
+fn refusal(codes: &[(ErrorCode, &str)]) -> Response {
+    let description = codes
+        .iter()
+        .map(|(code, why)| format!("- `{}`: {why}", code.as_str()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", json_content(reference("FileEnvelope")))
+        .build()
+}
+
+fn stored() -> Response {
+    ResponseBuilder::new()
+        .description("Stored: `data` is the file object.")
+        .content("application/json", json_content(reference("FileEnvelope")))
+        .build()
+}
+
+fn object_path(description: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name("path")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(description))
+        .schema(Some(raw(json!({ "type": "string" }))))
+        .build()
+}
+
+const PATH_RULES: &str =
+    "`folder…/filename`: `/`-separated segments of 1–255 bytes (1024 in all), \
+     each percent-encoded once. Refused with `INVALID_PATH`: `.`/`..` segments, empty segments, \
+     a leading `/`, `\\`, an encoded separator (`%2F`, `%5C`), NUL and control characters.";
+
+/// The codes every upload (URL, form or token) can be refused with once authorized.
+fn upload_refusals(op: OperationBuilder, size_codes: bool) -> OperationBuilder {
+    let mut bad = vec![
+        (
+            ErrorCode::BadRequest,
+            "a malformed request or multipart body",
+        ),
+        (ErrorCode::InvalidPath, "an unsafe folder or file name"),
+        (
+            ErrorCode::ChecksumMismatch,
+            "the bytes do not match the bound `sha256` or `crc32`",
+        ),
+    ];
+    if size_codes {
+        bad.push((
+            ErrorCode::SizeMismatch,
+            "the body ended before the bound exact `size`",
+        ));
+        bad.push((
+            ErrorCode::TooSmall,
+            "the body is smaller than the bound `minSize`",
+        ));
+    }
+    let mut op = op
+        .response("400", refusal(&bad))
+        .response("409", refusal(&[
+            (ErrorCode::AlreadyUsed, "the one-time URL or form was already used"),
+            (ErrorCode::Conflict, "a file and a folder would share a name"),
+        ]))
+        .response("412", refusal(&[(ErrorCode::PreconditionFailed, "an object exists at the path and the upload may not replace it (`prevent_overwrite`, or `If-None-Match: *` with a token)")]))
+        .response("415", refusal(&[(ErrorCode::UnsupportedType, "the `Content-Type` is not the bound type, or the bytes contradict it")]))
+        .response("500", refusal(&[INTERNAL]));
+    if size_codes {
+        op = op.response(
+            "413",
+            refusal(&[(
+                ErrorCode::TooLarge,
+                "the body is larger than the bound size (1 GiB when none is bound)",
+            )]),
+        );
+    }
+    op
+}
+
+fn token_refusals(op: OperationBuilder) -> OperationBuilder {
+    op.response(
+        "401",
+        refusal(&[
+            (
+                ErrorCode::Unauthorized,
+                "neither a signature nor a bearer token",
+            ),
+            (
+                ErrorCode::TokenInvalid,
+                "the token is malformed or its signature does not verify",
+            ),
+            (ErrorCode::TokenExpired, "the token has expired"),
+            (
+                ErrorCode::TokenAlgorithm,
+                "the token's `alg` is not HS256 (`none` included)",
+            ),
+        ]),
+    )
+}
+
+pub(super) fn put_object() -> Operation {
+    let q = |name: &str, schema: serde_json::Value, what: &str| query(name, false, schema, what);
+    let op = OperationBuilder::new()
+        .operation_id(Some("putObject"))
+        .tag("signed")
+        .summary(Some("Upload a file to a signed object URL, or with an upload token"))
+        .description(Some(
+            "Send the bytes to the `uploadUrl` of `get_signed_put` (with its `headers`), or to \
+             any path in a token's folder with `Authorization: Bearer`. The body streams through \
+             the same checks as route uploads (size as it arrives, sniffed type, SHA-256 and \
+             CRC32) into a staged write that becomes visible only once every check passed.",
+        ))
+        .parameter(object_path(PATH_RULES))
+        .parameter(q("expiry", json!({ "type": "integer", "format": "int64" }), "Signed URLs: unix seconds after which the URL is refused (`EXPIRED`)."))
+        .parameter(q("id", json!({ "type": "string" }), "The upload id, the file object's `id`."))
+        .parameter(q("type", json!({ "type": "string" }), "The bound `Content-Type`."))
+        .parameter(q("size", json!({ "type": "integer", "format": "int64", "minimum": 0 }), "The bound exact size."))
+        .parameter(q("minSize", json!({ "type": "integer", "format": "int64", "minimum": 0 }), "The bound minimum size."))
+        .parameter(q("maxSize", json!({ "type": "integer", "format": "int64", "minimum": 0 }), "The bound maximum size."))
+        .parameter(q("sha256", json!({ "type": "string", "pattern": "^[0-9a-f]{64}$" }), "The bound SHA-256."))
+        .parameter(q("crc32", json!({ "type": "integer", "format": "int64", "minimum": 0 }), "The bound CRC32 (IEEE), decimal."))
+        .parameter(q("disposition", json!({ "type": "string" }), "The `Content-Disposition` it will be served with."))
+        .parameter(q("acl", json!({ "type": "string", "enum": ["public-read", "private"] }), "Who may read it (default `private`)."))
+        .parameter(q("noOverwrite", json!({ "type": "string", "enum": ["1"] }), "Refuse (`PRECONDITION_FAILED`) when the object exists."))
+        .parameter(q("once", json!({ "type": "string", "enum": ["1"] }), "One-time URL (`ALREADY_USED` on a second use)."))
+        .parameter(header("If-None-Match", json!({ "type": "string", "enum": ["*"] }), "Token uploads: refuse to replace an existing object."))
+        .securities(Some([
+            SecurityRequirement::new("objectSignature", Vec::<String>::new()),
+            SecurityRequirement::new("uploadToken", Vec::<String>::new()),
+        ]))
+        .request_body(Some(
+            RequestBodyBuilder::new()
+                .description(Some("The file's bytes."))
+                .required(Some(Required::True))
+                .content("*/*", ContentBuilder::new().schema(Some(raw(json!({ "type": "string", "contentMediaType": "application/octet-stream" })))).build())
+                .build(),
+        ))
+        .response("200", stored())
+        .response("403", refusal(&[
+            (ErrorCode::SignatureInvalid, "the URL's signature is missing or does not match any of its parameters or its path"),
+            (ErrorCode::TokenScope, "the token is for another folder"),
+        ]))
+        .response("410", refusal(&[(ErrorCode::Expired, "the URL has expired")]));
+    upload_refusals(token_refusals(op), true).build()
+}
+
+fn multipart_body(fields: &str) -> utoipa::openapi::request_body::RequestBody {
+    let schema = json!({
+        "type": "object",
+        "required": ["file"],
+        "additionalProperties": { "type": "string" },
+        "properties": { "file": { "type": "string", "contentMediaType": "application/octet-stream" } }
+    });
+    RequestBodyBuilder::new()
+        .description(Some(fields))
+        .required(Some(Required::True))
+        .content(
+            "multipart/form-data",
+            ContentBuilder::new()
+                .schema(Some(raw(schema)))
+                .encoding(
+                    "file",
+                    EncodingBuilder::new()
+                        .content_type(Some("application/octet-stream".to_string()))
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+pub(super) fn post_form() -> Operation {
+    let op = OperationBuilder::new()
+        .operation_id(Some("postObjectForm"))
+        .tag("signed")
+        .summary(Some("Upload a file with a signed POST form"))
+        .description(Some(
+            "A browser form from `get_signed_post`: every field of `form.fields` (`key`, \
+             `policy`, `signature`, `Content-Type` when bound, `x-uplift-meta-*`), then the file \
+             as the last part, named `file`. `${filename}` in `key` becomes the file part's name.",
+        ))
+        .request_body(Some(multipart_body("The form's fields, then `file`.")))
+        .response("200", stored())
+        .response("403", refusal(&[
+            (ErrorCode::SignatureInvalid, "no policy or signature, or the signature does not match the policy"),
+            (ErrorCode::PolicyViolation, "a condition is broken; `data.condition` is one of `key`, `key-prefix`, `content-length-range`, `content-type`, `content-type-prefix`, `metadata`"),
+        ]))
+        .response("410", refusal(&[(ErrorCode::Expired, "the policy has expired")]));
+    upload_refusals(op, true).build()
+}
+
+pub(super) fn post_with_token() -> Operation {
+    let op = OperationBuilder::new()
+        .operation_id(Some("postObjectWithToken"))
+        .tag("signed")
+        .summary(Some(
+            "Upload a file into a folder with an upload token (multipart)",
+        ))
+        .description(Some(
+            "`Authorization: Bearer <token>`; the `file` part's file name becomes the object's \
+             name under `{path}`, which must be the token's folder or below it.",
+        ))
+        .parameter(object_path("The folder. Same rules as object paths."))
+        .parameter(header(
+            "If-None-Match",
+            json!({ "type": "string", "enum": ["*"] }),
+            "Refuse to replace an existing object.",
+        ))
+        .security(SecurityRequirement::new(
+            "uploadToken",
+            Vec::<String>::new(),
+        ))
+        .request_body(Some(multipart_body(
+            "A part named `file`, with a file name.",
+        )))
+        .response("200", stored())
+        .response(
+            "403",
+            refusal(&[(ErrorCode::TokenScope, "the token is for another folder")]),
+        );
+    upload_refusals(token_refusals(op), true).build()
+}
+
+pub(super) fn get_object(head: bool) -> Operation {
+    let bytes = || {
+        ContentBuilder::new()
+            .schema(Some(raw(
+                json!({ "type": "string", "contentMediaType": "application/octet-stream" }),
+            )))
+            .build()
+    };
+    let mut full = ResponseBuilder::new()
+        .description("The object, with its stored type and `Content-Disposition`.")
+        .header(
+            "ETag",
+            HeaderBuilder::new().schema(string_schema("")).build(),
+        )
+        .header(
+            "Accept-Ranges",
+            HeaderBuilder::new().schema(string_schema("")).build(),
+        )
+        .header(
+            "Content-Disposition",
+            HeaderBuilder::new().schema(string_schema("")).build(),
+        );
+    let mut partial = ResponseBuilder::new()
+        .description("The requested byte range.")
+        .header(
+            "Content-Range",
+            HeaderBuilder::new().schema(string_schema("")).build(),
+        );
+    if !head {
+        full = full.content("*/*", bytes());
+        partial = partial.content("*/*", bytes());
+    }
+    let (id, summary) = if head {
+        ("headObject", "The headers of a stored object")
+    } else {
+        ("getObject", "A stored object")
+    };
+    OperationBuilder::new()
+        .operation_id(Some(id))
+        .tag("signed")
+        .summary(Some(summary))
+        .description(Some(
+            "A `public-read` object at its plain URL; a `private` one at a signed URL (the file \
+             object's `url`, or `get_signed_url`). Served with `Content-Security-Policy: sandbox` \
+             and `X-Content-Type-Options: nosniff`; active content always as an attachment.",
+        ))
+        .parameter(object_path(PATH_RULES))
+        .parameter(query(
+            "expiry",
+            false,
+            json!({ "type": "integer", "format": "int64" }),
+            "Private objects: unix seconds after which the URL is refused.",
+        ))
+        .parameter(header(
+            "Range",
+            json!({ "type": "string" }),
+            "A byte range, e.g. `bytes=0-1023`.",
+        ))
+        .parameter(header(
+            "If-None-Match",
+            json!({ "type": "string" }),
+            "An `ETag` the client has.",
+        ))
+        .securities(Some([
+            SecurityRequirement::default(),
+            SecurityRequirement::new("objectSignature", Vec::<String>::new()),
+        ]))
+        .response("200", full.build())
+        .response("206", partial.build())
+        .response(
+            "304",
+            ResponseBuilder::new()
+                .description("Not modified (`If-None-Match`).")
+                .build(),
+        )
+        .response(
+            "400",
+            super::error(&[(ErrorCode::InvalidPath, "an unsafe path")]),
+        )
+        .response(
+            "403",
+            super::error(&[(
+                ErrorCode::SignatureInvalid,
+                "the object is private and the URL is not signed, or its signature does not match",
+            )]),
+        )
+        .response(
+            "404",
+            super::error(&[(ErrorCode::NotFound, "no object at this path")]),
+        )
+        .response(
+            "410",
+            super::error(&[(ErrorCode::Expired, "the signed URL has expired")]),
+        )
+        .response(
+            "416",
+            super::error(&[(ErrorCode::RangeNotSatisfiable, "the range cannot be served")]),
+        )
+        .response("500", super::error(&[INTERNAL]))
+        .build()
+}

@@ -1,0 +1,531 @@
+//! The HTTP side of signed uploads, under `{base}/objects`:
+//! `PUT …/{folder…}/{filename}` (signed URL or bearer token), `POST …` (signed form),
+//! `POST …/{folder…}` (bearer token, multipart) and `GET`/`HEAD …/{folder…}/{filename}`.
+//!
+//! Every `PUT`/`POST` answer is a [`FileEnvelope`], refusals included (status = the code's).
+//! Bytes stream through [`crate::ingest`] into a staged write that becomes visible only by an
+//! object commit — never replacing with `prevent_overwrite`, atomically replacing otherwise —
+//! so a refusal stores nothing and leaves an existing object as it was.
+
+use std::collections::BTreeMap;
+
+use actix_files::NamedFile;
+use actix_multipart::{Field, Multipart};
+use actix_web::http::header::{self, DispositionType, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt, TryStreamExt};
+
+use crate::config::Uplift;
+use crate::db::ObjectRecord;
+use crate::error::{ErrorCode, UploadError};
+use crate::ingest::{ingest, Expectation};
+use crate::protocol::{FileEnvelope, FileObject, Links, Meta};
+use crate::route::{normalize_mime, Acl};
+use crate::service::files;
+use crate::storage::StoredObject;
+
+use super::{new_id, now_secs, object, path, policy, token, url, SignedUploads, SizeRule};
+
+/// What one upload is allowed to be, from a verified URL, form or token.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub path: String,
+    pub id: String,
+    /// The type the request declares (the bound type, when the signer bound one).
+    pub declared_type: String,
+    pub exact_size: Option<u64>,
+    pub min_size: u64,
+    pub max_size: u64,
+    /// For forms: the policy condition a size breach violates.
+    pub size_condition: Option<&'static str>,
+    pub sha256: Option<String>,
+    pub crc32: Option<u32>,
+    pub metadata: BTreeMap<String, String>,
+    pub disposition: Option<String>,
+    pub acl: Acl,
+    pub prevent_overwrite: bool,
+    pub one_time: bool,
+}
+
+fn handle(up: &Uplift, req: &HttpRequest) -> SignedUploads {
+    let origin = crate::service::origin(&up.shared, req);
+    SignedUploads::new(up.shared.clone()).with_origin(origin)
+}
+
+/// The object path of a request: what follows `{base}/objects/` in the raw, encoded path.
+fn request_path(up: &Uplift, req: &HttpRequest) -> Result<String, UploadError> {
+    let prefix = format!("{}/objects/", up.shared.base_path);
+    let raw = req
+        .uri()
+        .path()
+        .strip_prefix(&prefix)
+        .ok_or_else(|| UploadError::new(ErrorCode::InvalidPath, "the path is not allowed"))?;
+    path::from_request(raw)
+}
+
+fn request_type(req: &HttpRequest) -> String {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(normalize_mime)
+        .unwrap_or_else(|| "application/octet-stream".into())
+}
+
+fn envelope(
+    up: &Uplift,
+    req: &HttpRequest,
+    result: Result<FileObject, UploadError>,
+) -> HttpResponse {
+    let request_id = new_id();
+    let self_ = format!(
+        "{}{}",
+        crate::service::origin(&up.shared, req),
+        req.uri().path()
+    );
+    let (status, body) = match result {
+        Ok(file) => (
+            StatusCode::OK,
+            FileEnvelope {
+                meta: Meta {
+                    request_id,
+                    kind: "file".into(),
+                },
+                links: Links {
+                    self_,
+                    download: Some(file.url.clone()),
+                },
+                data: Some(file),
+                error: None,
+            },
+        ),
+        Err(e) => {
+            if e.code() == ErrorCode::Internal {
+                tracing::error!(error = %e, request_id, "signed upload failed");
+            } else {
+                tracing::info!(
+                    code = e.code().as_str(),
+                    request_id,
+                    "signed upload refused"
+                );
+            }
+            (
+                e.status(),
+                FileEnvelope {
+                    meta: Meta {
+                        request_id,
+                        kind: "error".into(),
+                    },
+                    links: Links {
+                        self_,
+                        download: None,
+                    },
+                    data: None,
+                    error: Some(e.body()),
+                },
+            )
+        }
+    };
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body)
+}
+
+fn wants_no_overwrite(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim() == "*")
+}
+
+/// A token upload: anything into the token's folder, replacing unless `If-None-Match: *`.
+fn token_plan(
+    up: &Uplift,
+    req: &HttpRequest,
+    bearer: &str,
+    full: String,
+    declared: String,
+) -> Result<Plan, UploadError> {
+    let claims = token::verify(&up.shared.signer, bearer)?;
+    token::check_scope(&claims, path::split(&full).0)?;
+    Ok(Plan {
+        path: full,
+        id: new_id(),
+        declared_type: declared,
+        exact_size: None,
+        min_size: 0,
+        max_size: super::DEFAULT_MAX_SIZE,
+        size_condition: None,
+        sha256: None,
+        crc32: None,
+        metadata: BTreeMap::new(),
+        disposition: None,
+        acl: Acl::Private,
+        prevent_overwrite: wants_no_overwrite(req),
+        one_time: false,
+    })
+}
+
+fn grant_plan(grant: url::Grant, full: String, declared: String) -> Result<Plan, UploadError> {
+    if let Some(bound) = &grant.content_type {
+        if &declared != bound {
+            return Err(UploadError::new(
+                ErrorCode::UnsupportedType,
+                format!("this URL takes {bound} only, not {declared}"),
+            )
+            .with_data(serde_json::json!({ "expected": bound, "declared": declared })));
+        }
+    }
+    let (exact_size, max_size, min_size) = SizeRule::bounds(grant.size);
+    Ok(Plan {
+        path: full,
+        id: grant.id.unwrap_or_else(new_id),
+        declared_type: grant.content_type.unwrap_or(declared),
+        exact_size,
+        min_size,
+        max_size,
+        size_condition: None,
+        sha256: grant.sha256,
+        crc32: grant.crc32,
+        metadata: grant.metadata,
+        disposition: grant.disposition,
+        acl: grant.acl.unwrap_or(Acl::Private),
+        prevent_overwrite: grant.prevent_overwrite,
+        one_time: grant.one_time,
+    })
+}
+
+fn precondition_failed(path: &str) -> UploadError {
+    UploadError::new(
+        ErrorCode::PreconditionFailed,
+        "an object exists at this path and the upload may not replace it",
+    )
+    .with_data(serde_json::json!({ "path": path }))
+}
+
+/// Streams a body into the object `plan` allows; its record once committed.
+async fn store<S, E>(
+    handle: &SignedUploads,
+    plan: Plan,
+    body: S,
+) -> Result<ObjectRecord, UploadError>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+    E: std::fmt::Display,
+{
+    let shared = &handle.shared;
+    // Cheap early refusal; the no-replace commit below is what decides a race.
+    if plan.prevent_overwrite && shared.storage.open_object(&plan.path).await?.is_some() {
+        return Err(precondition_failed(&plan.path));
+    }
+    if plan.one_time
+        && !shared
+            .records
+            .claim_signed_use(&plan.id, crate::service::now_ms())
+            .await?
+    {
+        return Err(UploadError::new(
+            ErrorCode::AlreadyUsed,
+            "this upload URL or form has already been used",
+        ));
+    }
+    let exp = Expectation {
+        exact_size: plan.exact_size,
+        max_size: plan.max_size,
+        min_size: plan.min_size,
+        declared_type: plan.declared_type.clone(),
+        rule_type: None,
+        sha256: plan.sha256.clone(),
+    };
+    let staged = shared.storage.stage().await?;
+    let got =
+        ingest(body, &exp, staged)
+            .await
+            .map_err(|e| match (e.code(), plan.size_condition) {
+                (ErrorCode::TooLarge | ErrorCode::TooSmall, Some(condition)) => UploadError::new(
+                    ErrorCode::PolicyViolation,
+                    format!("the file breaks the form's {condition}: {}", e.message()),
+                )
+                .with_data(serde_json::json!({ "condition": condition })),
+                _ => e,
+            })?;
+    if let Some(expected) = plan.crc32 {
+        if expected != got.crc32 {
+            return Err(UploadError::new(
+                ErrorCode::ChecksumMismatch,
+                "the content does not match the declared CRC32",
+            )
+            .with_data(serde_json::json!({ "expected": expected, "actual": got.crc32 })));
+        }
+    }
+    let (width, height) = object::dimensions(&got.content_type, &got.head);
+    match got
+        .staged
+        .commit_object(&plan.path, !plan.prevent_overwrite)
+        .await
+    {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && plan.prevent_overwrite => {
+            return Err(precondition_failed(&plan.path))
+        }
+        // ENOTDIR, EISDIR, or a folder where the file would go: names clash.
+        Err(e)
+            if matches!(e.raw_os_error(), Some(20 | 21 | 39))
+                || e.kind() == std::io::ErrorKind::AlreadyExists =>
+        {
+            return Err(UploadError::new(
+                ErrorCode::Conflict,
+                "a file and a folder cannot share a name",
+            ))
+        }
+        Err(e) => return Err(UploadError::internal(e)),
+    }
+    let now = crate::service::now_ms();
+    let rec = ObjectRecord {
+        path: plan.path,
+        id: plan.id,
+        content_type: got.content_type,
+        size: got.size,
+        sha256: got.sha256,
+        crc32: got.crc32,
+        width,
+        height,
+        metadata: plan.metadata,
+        disposition: plan
+            .disposition
+            .as_deref()
+            .and_then(object::parse_disposition)
+            .map(str::to_string),
+        acl: plan.acl,
+        created: now,
+        updated: now,
+    };
+    shared.records.put_object(&rec).await?;
+    // `created` is the first writer's when this replaced an object.
+    Ok(shared.records.get_object(&rec.path).await?.unwrap_or(rec))
+}
+
+/// `PUT {base}/objects/{folder…}/{filename}`: a signed URL or a bearer token.
+pub(crate) async fn put(
+    up: web::Data<Uplift>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> HttpResponse {
+    let result = put_inner(&up, &req, body).await;
+    envelope(&up, &req, result)
+}
+
+async fn put_inner(
+    up: &Uplift,
+    req: &HttpRequest,
+    body: web::Payload,
+) -> Result<FileObject, UploadError> {
+    let handle = handle(up, req);
+    let full = request_path(up, req)?;
+    let declared = request_type(req);
+    let query = req.query_string();
+    let plan = if !query.is_empty() {
+        let grant = url::verify(&up.shared.signer, "PUT", &full, query, now_secs())?;
+        grant_plan(grant, full, declared)?
+    } else if let Some(bearer) = token::bearer(req) {
+        token_plan(up, req, bearer, full, declared)?
+    } else {
+        return Err(UploadError::unauthorized(
+            "use a signed upload URL or send `Authorization: Bearer <upload token>`",
+        ));
+    };
+    let rec = store(&handle, plan, body).await?;
+    Ok(object::file_object(&handle, &rec))
+}
+
+fn multipart_error(e: actix_multipart::MultipartError) -> UploadError {
+    UploadError::bad_request(format!("malformed multipart body: {e}"))
+}
+
+/// Form fields are small: at most this many bytes each, and this many of them.
+const MAX_FIELD: usize = 64 * 1024;
+const MAX_FIELDS: usize = 64;
+
+async fn read_field(mut field: Field) -> Result<String, UploadError> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(multipart_error)?;
+        if buf.len() + chunk.len() > MAX_FIELD {
+            return Err(UploadError::new(
+                ErrorCode::TooLarge,
+                "a form field is too large",
+            ));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    String::from_utf8(buf).map_err(|_| UploadError::bad_request("a form field is not UTF-8"))
+}
+
+/// The form's text fields, then its `file` part (still unread).
+async fn read_form(form: &mut Multipart) -> Result<(BTreeMap<String, String>, Field), UploadError> {
+    let mut fields = BTreeMap::new();
+    while let Some(field) = form.try_next().await.map_err(multipart_error)? {
+        let name = field
+            .content_disposition()
+            .and_then(|c| c.get_name())
+            .unwrap_or("")
+            .to_string();
+        if name == "file" {
+            return Ok((fields, field));
+        }
+        if fields.len() >= MAX_FIELDS {
+            return Err(UploadError::bad_request("the form has too many fields"));
+        }
+        let value = read_field(field).await?;
+        fields.insert(name, value);
+    }
+    Err(UploadError::bad_request(
+        "the form has no `file` part (it must come last)",
+    ))
+}
+
+fn part_name(field: &Field) -> Option<String> {
+    field
+        .content_disposition()
+        .and_then(|c| c.get_filename())
+        .map(str::to_string)
+}
+
+fn part_type(field: &Field) -> Option<String> {
+    field.content_type().map(|m| m.to_string())
+}
+
+/// `POST {base}/objects`: a signed form.
+pub(crate) async fn post_form(
+    up: web::Data<Uplift>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let result = async {
+        let handle = handle(&up, &req);
+        let mut form = Multipart::new(req.headers(), payload);
+        let (fields, file) = read_form(&mut form).await?;
+        let plan = policy::check_form(
+            &handle,
+            &fields,
+            part_name(&file).as_deref(),
+            part_type(&file).as_deref(),
+        )?;
+        let rec = store(&handle, plan, file).await?;
+        Ok(object::file_object(&handle, &rec))
+    }
+    .await;
+    envelope(&up, &req, result)
+}
+
+/// `POST {base}/objects/{folder…}`: a multipart `file` part with a bearer token.
+pub(crate) async fn post_token(
+    up: web::Data<Uplift>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let result = async {
+        let handle = handle(&up, &req);
+        let folder = request_path(&up, &req)?;
+        let bearer = token::bearer(&req).ok_or_else(|| {
+            UploadError::unauthorized("send `Authorization: Bearer <upload token>`")
+        })?;
+        // The token is checked before any part is read.
+        let claims = token::verify(&up.shared.signer, bearer)?;
+        token::check_scope(&claims, &folder)?;
+        let mut form = Multipart::new(req.headers(), payload);
+        let (_, file) = read_form(&mut form).await?;
+        let name = part_name(&file)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| UploadError::bad_request("the `file` part needs a file name"))?;
+        let full = path::join(&folder, &name)?;
+        let declared = part_type(&file)
+            .as_deref()
+            .and_then(normalize_mime)
+            .unwrap_or_else(|| "application/octet-stream".into());
+        let plan = token_plan(&up, &req, bearer, full, declared)?;
+        let rec = store(&handle, plan, file).await?;
+        Ok(object::file_object(&handle, &rec))
+    }
+    .await;
+    envelope(&up, &req, result)
+}
+
+/// `GET`/`HEAD {base}/objects/{folder…}/{filename}`: public objects as they are, private
+/// ones with a signed GET URL; Range, ETag and Content-Disposition as for route downloads.
+pub(crate) async fn get(
+    up: web::Data<Uplift>,
+    req: HttpRequest,
+) -> Result<HttpResponse, UploadError> {
+    let full = request_path(&up, &req)?;
+    let not_found = || UploadError::not_found("no such file");
+    let rec = up
+        .shared
+        .records
+        .get_object(&full)
+        .await?
+        .ok_or_else(not_found)?;
+    if rec.acl == Acl::Private {
+        if req.query_string().is_empty() {
+            return Err(UploadError::new(
+                ErrorCode::SignatureInvalid,
+                "this file is private: use a signed URL",
+            ));
+        }
+        url::verify(
+            &up.shared.signer,
+            "GET",
+            &full,
+            req.query_string(),
+            now_secs(),
+        )?;
+    }
+    let object = up
+        .shared
+        .storage
+        .open_object(&full)
+        .await?
+        .ok_or_else(not_found)?;
+    let mime =
+        normalize_mime(&rec.content_type).unwrap_or_else(|| "application/octet-stream".into());
+    let kind = match rec.disposition.as_deref() {
+        _ if files::is_active_content(&mime) => DispositionType::Attachment,
+        Some("attachment") => DispositionType::Attachment,
+        _ => DispositionType::Inline,
+    };
+    let cd = files::content_disposition(kind, path::split(&full).1);
+    let mut res = match object {
+        StoredObject::File(p) => {
+            let res = NamedFile::open_async(&p)
+                .await?
+                .set_content_type(mime.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM))
+                .set_content_disposition(cd)
+                .use_etag(true)
+                .use_last_modified(true)
+                .into_response(&req);
+            if res.status() == StatusCode::RANGE_NOT_SATISFIABLE {
+                files::unsatisfiable(rec.size)
+            } else {
+                res
+            }
+        }
+        StoredObject::Bytes(b) => files::bytes_response(&req, b, &mime, &cd, &rec.sha256)?,
+    };
+    let h = res.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox"),
+    );
+    if rec.acl == Acl::Private {
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    }
+    Ok(res)
+}
