@@ -69,6 +69,8 @@ pub enum ConfigError {
     BasePath(String),
     #[error("upload_url_ttl must be between 1 second and 7 days")]
     Ttl,
+    #[error("upload token key: {0}")]
+    TokenKey(String),
 }
 
 /// A configured Uplift instance. Clone it into each actix worker's `App`.
@@ -91,6 +93,8 @@ pub(crate) struct Shared {
     /// SHA-256/CRC32 of tus uploads in progress, carried between PATCHes.
     pub tus_digests: crate::tus::digest::Digests,
     pub limits: Limits,
+    /// How upload tokens are signed (HS256 unless an Ed25519 pair is configured).
+    pub token_key: crate::signed::token::TokenKey,
     /// `{base}/openapi.json`, built once from the routes.
     pub openapi_json: bytes::Bytes,
     /// The docs UI's configuration.
@@ -111,6 +115,7 @@ pub struct UpliftBuilder {
     tus_dir: Option<std::path::PathBuf>,
     limits: Limits,
     cors: CorsSetting,
+    token_key: Result<crate::signed::token::TokenKey, String>,
 }
 
 impl Uplift {
@@ -127,6 +132,7 @@ impl Uplift {
             tus_dir: None,
             limits: Limits::default(),
             cors: CorsSetting::Off,
+            token_key: Ok(Default::default()),
         }
     }
 
@@ -305,6 +311,13 @@ impl UpliftBuilder {
         self
     }
 
+    /// Signs upload tokens with EdDSA (Ed25519) instead of HS256: the private key as PKCS#8
+    /// DER, the public key's 32 bytes. HS256 tokens are then refused (`TOKEN_ALGORITHM`).
+    pub fn token_ed25519(mut self, private_pkcs8_der: &[u8], public_key: &[u8; 32]) -> Self {
+        self.token_key = crate::signed::token::TokenKey::ed25519(private_pkcs8_der, public_key);
+        self
+    }
+
     /// Full control over CORS: the closure builds the middleware for each worker.
     pub fn cors(mut self, make: impl Fn() -> Cors + Send + Sync + 'static) -> Self {
         self.cors = CorsSetting::Custom(Arc::new(make));
@@ -315,6 +328,7 @@ impl UpliftBuilder {
         if let Some(e) = self.key_error {
             return Err(e.into());
         }
+        let token_key = self.token_key.map_err(ConfigError::TokenKey)?;
         let storage = self.storage.ok_or(ConfigError::NoStorage)?;
         let records = self.records.ok_or(ConfigError::NoRecords)?;
         let signer = Signer::new(self.keys)?;
@@ -348,6 +362,7 @@ impl UpliftBuilder {
                 tus_dir,
                 tus_digests: Default::default(),
                 limits: self.limits,
+                token_key,
                 openapi_json,
                 docs,
                 cors: self.cors,

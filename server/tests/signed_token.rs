@@ -198,3 +198,56 @@ async fn bad_tokens_are_refused_with_distinct_codes() {
     // And the good one still works.
     file_of(&put_with(&c, &url, Some(&good), text(10)).await);
 }
+
+/// RFC 8032, test 1: the seed (PKCS#8-wrapped) and its public key.
+const ED_PKCS8: [u8; 48] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+    0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4,
+    0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60,
+];
+const ED_PUBLIC: [u8; 32] = [
+    0xd7, 0x5a, 0x98, 0x01, 0x82, 0xb1, 0x0a, 0xb7, 0xd5, 0x4b, 0xfe, 0xd3, 0xc9, 0x64, 0x07, 0x3a,
+    0x0e, 0xe1, 0x72, 0xf3, 0xda, 0xa6, 0x23, 0x25, 0xaf, 0x02, 0x1a, 0x68, 0xf7, 0x07, 0x51, 0x1a,
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ed25519_tokens_work_and_hs256_tokens_are_then_refused() {
+    let srv = TestServer::start_with(
+        uplift::Router::new(),
+        common::Options {
+            configure: Box::new(|b| b.token_ed25519(&ED_PKCS8, &ED_PUBLIC)),
+            ..Default::default()
+        },
+    );
+    let hs_srv = TestServer::start(uplift::Router::new());
+    let c = client();
+    let url = format!("{}/objects/team/a/x.txt", srv.base);
+    let t = token(&srv, "team", 60);
+    let head: serde_json::Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(t.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(head["alg"], "EdDSA");
+    file_of(&put_with(&c, &url, Some(&t), text(10)).await);
+    // An HS256 token (same secret, another server's default) is the wrong algorithm here.
+    let hs = token(&hs_srv, "team", 60);
+    refused(
+        &put_with(&c, &url, Some(&hs), text(10)).await,
+        401,
+        "TOKEN_ALGORITHM",
+    );
+    // A mismatched key pair is refused when building.
+    let mut other = ED_PUBLIC;
+    other[5] ^= 1;
+    let err = uplift::Uplift::builder(uplift::Router::new())
+        .storage(uplift::MemoryStorage::new())
+        .records(uplift::Records::connect("sqlite::memory:").await.unwrap())
+        .secret(common::SECRET)
+        .token_ed25519(&ED_PKCS8, &other)
+        .build()
+        .err()
+        .expect("a mismatched pair is refused");
+    assert!(err.to_string().contains("upload token key"), "{err}");
+}

@@ -178,7 +178,7 @@ pub fn openapi(router: &Router, base_path: &str) -> OpenApi {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some(
-                        "An upload token from `create_token`: a JWT (HS256) for one folder and \
+                        "An upload token from `create_token`: a JWT (HS256, or EdDSA when configured) for one folder and \
                          everything below it, until it expires.",
                     ))
                     .build(),

@@ -147,7 +147,7 @@ fn token_plan(
     full: String,
     declared: String,
 ) -> Result<Plan, UploadError> {
-    let claims = token::verify(&up.shared.signer, bearer)?;
+    let claims = token::verify(&up.shared.signer, &up.shared.token_key, bearer)?;
     token::check_scope(&claims, path::split(&full).0)?;
     Ok(Plan {
         path: full,
@@ -432,7 +432,7 @@ pub(crate) async fn post_token(
             UploadError::unauthorized("send `Authorization: Bearer <upload token>`")
         })?;
         // The token is checked before any part is read.
-        let claims = token::verify(&up.shared.signer, bearer)?;
+        let claims = token::verify(&up.shared.signer, &up.shared.token_key, bearer)?;
         token::check_scope(&claims, &folder)?;
         let mut form = Multipart::new(req.headers(), payload);
         let (_, file) = read_form(&mut form).await?;

@@ -290,7 +290,13 @@ impl SignedUploads {
     pub fn create_token(&self, req: TokenRequest) -> Result<UploadToken, UploadError> {
         path::check(&req.dir)?;
         let expires_in = check_expires_in(req.expire_time.unwrap_or(DEFAULT_EXPIRES_IN))?;
-        token::create(&self.shared.signer, &req.dir, now_secs(), expires_in)
+        token::create(
+            &self.shared.signer,
+            &self.shared.token_key,
+            &req.dir,
+            now_secs(),
+            expires_in,
+        )
     }
 
     /// A signed GET URL for a private object at `path` (`folder/filename`).

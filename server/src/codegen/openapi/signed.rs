@@ -107,7 +107,7 @@ fn token_refusals(op: OperationBuilder) -> OperationBuilder {
             (ErrorCode::TokenExpired, "the token has expired"),
             (
                 ErrorCode::TokenAlgorithm,
-                "the token's `alg` is not HS256 (`none` included)",
+                "the token's `alg` is not the configured one (HS256 by default; `none` never)",
             ),
         ]),
     )
