@@ -120,7 +120,7 @@ impl Drop for BlockWriter {
 /// works while the rest of the body arrives and the final fsync has only the tail left to do.
 /// A hint: the fsync is what makes the bytes durable, so errors are ignored.
 #[cfg(target_os = "linux")]
-pub(crate) fn start_writeback(file: &File, offset: u64, len: usize) {
+fn start_writeback(file: &File, offset: u64, len: usize) {
     use std::os::fd::AsRawFd;
     extern "C" {
         fn sync_file_range(fd: i32, offset: i64, nbytes: i64, flags: u32) -> i32;
@@ -138,7 +138,7 @@ pub(crate) fn start_writeback(file: &File, offset: u64, len: usize) {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub(crate) fn start_writeback(_file: &File, _offset: u64, _len: usize) {}
+fn start_writeback(_file: &File, _offset: u64, _len: usize) {}
 
 #[cfg(test)]
 mod tests {

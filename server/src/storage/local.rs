@@ -5,25 +5,17 @@
 //! staging name is removed. The directory is fsynced so the new name survives a crash.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use tokio::task::{spawn_blocking, JoinHandle};
+use tokio::task::spawn_blocking;
 
+use super::blocks::BlockWriter;
 use super::{check_key, check_object_path, StagedWrite, Storage, StoredObject};
-
-/// Bytes gathered before one write to disk: large writes, bounded memory. A staged write holds
-/// two blocks: one filling while the other is written.
-const BLOCK: usize = 1024 * 1024;
-
-/// A block goes to the kernel in writes of this size. Whole 1 MiB writes at 1 MiB-aligned
-/// offsets make the page cache allocate 1 MiB folios, which were often 2-4x slower to fill on
-/// the benchmark VM (see bench/RESULTS.md); smaller writes only cost a few more syscalls.
-const WRITE_PIECE: usize = 256 * 1024;
 
 /// Files under one directory.
 #[derive(Debug, Clone)]
@@ -87,11 +79,7 @@ impl Storage for LocalStorage {
         Ok(Box::new(LocalStaged {
             root: self.root.clone(),
             path,
-            file: Some(file),
-            buf: Vec::with_capacity(BLOCK),
-            spare: None,
-            inflight: None,
-            written: 0,
+            out: Some(BlockWriter::new(file, 0)),
         }))
     }
 
@@ -153,75 +141,21 @@ impl Storage for LocalStorage {
     }
 }
 
-/// A block being written on the blocking pool; it hands back the file and the buffer.
-type BlockWrite = JoinHandle<io::Result<(File, Vec<u8>)>>;
-
 struct LocalStaged {
     root: Arc<PathBuf>,
     path: PathBuf,
-    /// `None` while a block is being written on the blocking pool.
-    file: Option<File>,
-    /// The block being filled; never grows past `BLOCK`.
-    buf: Vec<u8>,
-    /// The other block, back from the blocking pool and empty, to be filled next.
-    spare: Option<Vec<u8>>,
-    /// The previous block's write: reading the next block overlaps with it. It hands back the
-    /// file and the block's buffer, so an upload allocates its two blocks once.
-    inflight: Option<BlockWrite>,
-    /// Bytes handed to the blocking pool so far: the offset of the next block.
-    written: u64,
-}
-
-impl LocalStaged {
-    async fn settle(&mut self) -> io::Result<()> {
-        if let Some(job) = self.inflight.take() {
-            let (file, mut block) = job.await??;
-            block.clear();
-            self.file = Some(file);
-            self.spare = Some(block);
-        }
-        Ok(())
-    }
-
-    async fn flush_block(&mut self) -> io::Result<()> {
-        self.settle().await?;
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let next = self
-            .spare
-            .take()
-            .unwrap_or_else(|| Vec::with_capacity(BLOCK));
-        let block = std::mem::replace(&mut self.buf, next);
-        let mut file = self.file.take().expect("file present after settle");
-        let offset = self.written;
-        self.written += block.len() as u64;
-        self.inflight = Some(spawn_blocking(move || {
-            for piece in block.chunks(WRITE_PIECE) {
-                file.write_all(piece)?;
-            }
-            start_writeback(&file, offset, block.len());
-            Ok((file, block))
-        }));
-        Ok(())
-    }
+    /// `None` once committed.
+    out: Option<BlockWriter>,
 }
 
 #[async_trait]
 impl StagedWrite for LocalStaged {
     async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
-        // Fill the block exactly: appending a whole chunk past `BLOCK` would make the buffer
-        // reallocate (to twice its size, copying what it holds) for nearly every block.
-        let mut rest = &chunk[..];
-        while !rest.is_empty() {
-            let take = (BLOCK - self.buf.len()).min(rest.len());
-            self.buf.extend_from_slice(&rest[..take]);
-            rest = &rest[take..];
-            if self.buf.len() >= BLOCK {
-                self.flush_block().await?;
-            }
-        }
-        Ok(())
+        self.out
+            .as_mut()
+            .expect("a staged write is written to until it is committed")
+            .write(&chunk)
+            .await
     }
 
     async fn commit(self: Box<Self>, key: &str) -> io::Result<()> {
@@ -242,9 +176,8 @@ impl LocalStaged {
     /// nothing is overwritten and one racer wins) or, with `replace`, `rename(2)` (atomic swap).
     /// Then the directory is fsynced so the name survives a crash.
     async fn finish(mut self: Box<Self>, target: PathBuf, replace: bool) -> io::Result<()> {
-        self.flush_block().await?;
-        self.settle().await?;
-        let file = self.file.take().expect("file present after settle");
+        let out = self.out.take().expect("committed once");
+        let file = out.finish().await?;
         let staged = self.path.clone();
         spawn_blocking(move || {
             file.sync_all()?;
@@ -266,38 +199,11 @@ impl LocalStaged {
     }
 }
 
-/// Asks the kernel to start writing a block to disk now, without waiting for it, so the disk
-/// works while the rest of the body arrives and the final fsync has only the tail left to do
-/// (otherwise a large upload sits in the page cache until that fsync, and is written only then).
-/// A hint: the fsync in `commit` is what makes the bytes durable, so errors are ignored.
-#[cfg(target_os = "linux")]
-fn start_writeback(file: &File, offset: u64, len: usize) {
-    use std::os::fd::AsRawFd;
-    extern "C" {
-        fn sync_file_range(fd: i32, offset: i64, nbytes: i64, flags: u32) -> i32;
-    }
-    const SYNC_FILE_RANGE_WRITE: u32 = 2;
-    // SAFETY: a plain syscall on a file descriptor we own; no memory is passed.
-    unsafe {
-        sync_file_range(
-            file.as_raw_fd(),
-            offset as i64,
-            len as i64,
-            SYNC_FILE_RANGE_WRITE,
-        );
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn start_writeback(_file: &File, _offset: u64, _len: usize) {}
-
 impl Drop for LocalStaged {
     fn drop(&mut self) {
         // Abandoned (error, refusal, client gone): the staged bytes never become visible.
         if !self.path.as_os_str().is_empty() {
-            if let Some(job) = self.inflight.take() {
-                job.abort();
-            }
+            drop(self.out.take());
             let _ = std::fs::remove_file(&self.path);
         }
     }
@@ -316,6 +222,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::blocks::BLOCK;
 
     fn staged_files(root: &Path) -> usize {
         std::fs::read_dir(root.join(".staging")).unwrap().count()
