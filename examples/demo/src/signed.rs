@@ -139,11 +139,22 @@ async fn token(signed: SignedUploads, body: web::Bytes) -> Result<HttpResponse, 
 /// Mounts `POST /api/demo/signed-put`, `/api/demo/signed-post` and `/api/demo/token`. The
 /// app must have registered `web::Data<SignedUploads>`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Resources, not a `/api/demo` scope: a scope would swallow the page's other
+    // `/api/demo/*` endpoints.
+    let small = || web::PayloadConfig::new(64 * 1024);
     cfg.service(
-        web::scope("/api/demo")
-            .app_data(web::PayloadConfig::new(64 * 1024))
-            .route("/signed-put", web::post().to(signed_put))
-            .route("/signed-post", web::post().to(signed_post))
-            .route("/token", web::post().to(token)),
+        web::resource("/api/demo/signed-put")
+            .app_data(small())
+            .route(web::post().to(signed_put)),
+    )
+    .service(
+        web::resource("/api/demo/signed-post")
+            .app_data(small())
+            .route(web::post().to(signed_post)),
+    )
+    .service(
+        web::resource("/api/demo/token")
+            .app_data(small())
+            .route(web::post().to(token)),
     );
 }

@@ -65,6 +65,12 @@ async fn the_demo_hands_out_urls_forms_and_tokens_that_work() {
     let demo = start(dir.path()).await;
     let c = reqwest::Client::new();
 
+    // The signing endpoints sit beside the page's own `/api/demo/*` endpoints, not over them.
+    for path in ["/api/demo/me", "/api/demo/activity"] {
+        let r = c.get(format!("{}{path}", demo.1)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+    }
+
     let (status, put) = sign(
         &c,
         &demo,
