@@ -824,7 +824,8 @@ fn status(routes: &[RouteSchemas]) -> utoipa::openapi::path::Operation {
         .build()
 }
 
-fn download(head: bool) -> utoipa::openapi::path::Operation {
+/// The `200` and `206` answers of a served file or object (`what`), with its bytes unless `head`.
+fn served_bytes(head: bool, what: &str) -> (utoipa::openapi::Response, utoipa::openapi::Response) {
     let bytes = || {
         ContentBuilder::new()
             .schema(Some(raw(
@@ -832,30 +833,26 @@ fn download(head: bool) -> utoipa::openapi::path::Operation {
             )))
             .build()
     };
+    let h = || HeaderBuilder::new().schema(string_schema("")).build();
     let mut full = ResponseBuilder::new()
-        .description("The file, with its stored type and `Content-Disposition`.")
-        .header(
-            "ETag",
-            HeaderBuilder::new().schema(string_schema("")).build(),
-        )
-        .header(
-            "Accept-Ranges",
-            HeaderBuilder::new().schema(string_schema("")).build(),
-        )
-        .header(
-            "Content-Disposition",
-            HeaderBuilder::new().schema(string_schema("")).build(),
-        );
+        .description(format!(
+            "The {what}, with its stored type and `Content-Disposition`."
+        ))
+        .header("ETag", h())
+        .header("Accept-Ranges", h())
+        .header("Content-Disposition", h());
     let mut partial = ResponseBuilder::new()
         .description("The requested byte range.")
-        .header(
-            "Content-Range",
-            HeaderBuilder::new().schema(string_schema("")).build(),
-        );
+        .header("Content-Range", h());
     if !head {
         full = full.content("*/*", bytes());
         partial = partial.content("*/*", bytes());
     }
+    (full.build(), partial.build())
+}
+
+fn download(head: bool) -> utoipa::openapi::path::Operation {
+    let (full, partial) = served_bytes(head, "file");
     let (id, summary) = if head {
         ("headFile", "The headers of a stored file")
     } else {
@@ -876,8 +873,8 @@ fn download(head: bool) -> utoipa::openapi::path::Operation {
         .parameter(header("Range", json!({ "type": "string" }), "A byte range, e.g. `bytes=0-1023`."))
         .parameter(header("If-None-Match", json!({ "type": "string" }), "An `ETag` the client has."))
         .securities(Some([SecurityRequirement::default(), SecurityRequirement::new("downloadSignature", Vec::<String>::new())]))
-        .response("200", full.build())
-        .response("206", partial.build())
+        .response("200", full)
+        .response("206", partial)
         .response("304", ResponseBuilder::new().description("Not modified (`If-None-Match`).").build())
         .response("403", error(&[(ErrorCode::SignatureInvalid, "the file is private and the URL is not signed, or its signature does not match")]))
         .response("404", error(&[(ErrorCode::NotFound, "no completed upload has this key")]))

@@ -8,9 +8,9 @@ use utoipa::openapi::path::{
 };
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::SecurityRequirement;
-use utoipa::openapi::{ContentBuilder, HeaderBuilder, Required, Response, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, Required, Response, ResponseBuilder};
 
-use super::{header, json_content, query, raw, reference, string_schema, INTERNAL};
+use super::{header, json_content, query, raw, reference, INTERNAL};
 use crate::error::ErrorCode;
 
 /// A refusal in the envelope, with the codes answered at its status.
@@ -237,37 +237,7 @@ pub(super) fn post_with_token() -> Operation {
 }
 
 pub(super) fn get_object(head: bool) -> Operation {
-    let bytes = || {
-        ContentBuilder::new()
-            .schema(Some(raw(
-                json!({ "type": "string", "contentMediaType": "application/octet-stream" }),
-            )))
-            .build()
-    };
-    let mut full = ResponseBuilder::new()
-        .description("The object, with its stored type and `Content-Disposition`.")
-        .header(
-            "ETag",
-            HeaderBuilder::new().schema(string_schema("")).build(),
-        )
-        .header(
-            "Accept-Ranges",
-            HeaderBuilder::new().schema(string_schema("")).build(),
-        )
-        .header(
-            "Content-Disposition",
-            HeaderBuilder::new().schema(string_schema("")).build(),
-        );
-    let mut partial = ResponseBuilder::new()
-        .description("The requested byte range.")
-        .header(
-            "Content-Range",
-            HeaderBuilder::new().schema(string_schema("")).build(),
-        );
-    if !head {
-        full = full.content("*/*", bytes());
-        partial = partial.content("*/*", bytes());
-    }
+    let (full, partial) = super::served_bytes(head, "object");
     let (id, summary) = if head {
         ("headObject", "The headers of a stored object")
     } else {
@@ -303,8 +273,8 @@ pub(super) fn get_object(head: bool) -> Operation {
             SecurityRequirement::default(),
             SecurityRequirement::new("objectSignature", Vec::<String>::new()),
         ]))
-        .response("200", full.build())
-        .response("206", partial.build())
+        .response("200", full)
+        .response("206", partial)
         .response(
             "304",
             ResponseBuilder::new()
