@@ -31,6 +31,8 @@ pub struct Expectation {
     pub rule_type: Option<FileType>,
     /// Lowercase hex SHA-256 the content must have.
     pub sha256: Option<String>,
+    /// CRC32 (IEEE) the content must have.
+    pub crc32: Option<u32>,
 }
 
 /// What was actually received.
@@ -120,27 +122,39 @@ where
         None => check_type(&sniff, exp)?,
     };
     let sha256 = hex(&sha.finalize());
-    check_sha256(exp, &sha256)?;
+    let crc32 = crc.finalize();
+    check_checksums(exp, &sha256, crc32)?;
     Ok(Ingested {
         size: received,
         sha256,
-        crc32: crc.finalize(),
+        crc32,
         content_type,
         head: sniff.freeze(),
         staged,
     })
 }
 
-/// Refuses content whose SHA-256 (lowercase hex) is not the one declared.
-pub fn check_sha256(exp: &Expectation, actual: &str) -> Result<(), UploadError> {
-    match &exp.sha256 {
-        Some(expected) if !expected.eq_ignore_ascii_case(actual) => Err(UploadError::new(
+/// Refuses content whose SHA-256 (lowercase hex) or CRC32 is not the one declared.
+pub fn check_checksums(exp: &Expectation, sha256: &str, crc32: u32) -> Result<(), UploadError> {
+    if let Some(expected) = exp
+        .sha256
+        .as_ref()
+        .filter(|e| !e.eq_ignore_ascii_case(sha256))
+    {
+        return Err(UploadError::new(
             ErrorCode::ChecksumMismatch,
             "the content does not match the declared SHA-256",
         )
-        .with_data(serde_json::json!({ "expected": expected, "actual": actual }))),
-        _ => Ok(()),
+        .with_data(serde_json::json!({ "expected": expected, "actual": sha256 })));
     }
+    if let Some(expected) = exp.crc32.filter(|&e| e != crc32) {
+        return Err(UploadError::new(
+            ErrorCode::ChecksumMismatch,
+            "the content does not match the declared CRC32",
+        )
+        .with_data(serde_json::json!({ "expected": expected, "actual": crc32 })));
+    }
+    Ok(())
 }
 
 fn too_large(limit: u64) -> UploadError {
@@ -227,6 +241,7 @@ mod tests {
             declared_type: ty.into(),
             rule_type: None,
             sha256: None,
+            crc32: None,
         }
     }
 
@@ -318,6 +333,13 @@ mod tests {
             ErrorCode::ChecksumMismatch
         );
         e.sha256 = Some("B94D27B9934D3E08A52E52D7DA7DABFAC484EFE37A5380EE9088F7ACE2EFCDE9".into());
+        assert!(run(vec![b"hello world"], &e).await.is_ok());
+        e.crc32 = Some(crc32fast::hash(b"hello world") ^ 1);
+        assert_eq!(
+            run(vec![b"hello world"], &e).await.unwrap_err().code(),
+            ErrorCode::ChecksumMismatch
+        );
+        e.crc32 = Some(crc32fast::hash(b"hello world"));
         assert!(run(vec![b"hello world"], &e).await.is_ok());
     }
 

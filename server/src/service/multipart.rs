@@ -147,6 +147,7 @@ pub(crate) async fn multipart(
             declared_type: declared,
             rule_type: known_rule.map(|i| config.types[i].file_type.clone()),
             sha256: None,
+            crc32: None,
         };
         let staged = shared.storage.stage().await?;
         let body = futures_util::stream::iter(first.take().map(Ok)).chain(field);

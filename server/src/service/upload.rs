@@ -191,6 +191,7 @@ async fn receive(
         declared_type: rec.content_type.clone(),
         rule_type: Some(rule),
         sha256: rec.declared_sha256.clone(),
+        crc32: None,
     };
     let staged = shared.storage.stage().await?;
     let got = ingest(body, &exp, staged).await?;

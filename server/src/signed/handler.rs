@@ -237,6 +237,7 @@ where
         declared_type: plan.declared_type.clone(),
         rule_type: None,
         sha256: plan.sha256.clone(),
+        crc32: plan.crc32,
     };
     let staged = shared.storage.stage().await?;
     let got =
@@ -250,15 +251,6 @@ where
                 .with_data(serde_json::json!({ "condition": condition })),
                 _ => e,
             })?;
-    if let Some(expected) = plan.crc32 {
-        if expected != got.crc32 {
-            return Err(UploadError::new(
-                ErrorCode::ChecksumMismatch,
-                "the content does not match the declared CRC32",
-            )
-            .with_data(serde_json::json!({ "expected": expected, "actual": got.crc32 })));
-        }
-    }
     let (width, height) = object::dimensions(&got.content_type, &got.head);
     match got
         .staged

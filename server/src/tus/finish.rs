@@ -19,7 +19,7 @@ use crate::config::Shared;
 use crate::db::{StoredInfo, UploadRecord};
 use crate::definition::Route;
 use crate::error::{ErrorCode, UploadError};
-use crate::ingest::{check_sha256, check_type, ingest, Expectation};
+use crate::ingest::{check_checksums, check_type, ingest, Expectation};
 use crate::service::completion::{complete, fail, FailGuard};
 use crate::service::{now_ms, uploaded_file};
 
@@ -129,6 +129,7 @@ async fn store(
         declared_type: rec.content_type.clone(),
         rule_type,
         sha256: rec.declared_sha256.clone(),
+        crc32: None,
     };
     let in_place = match (digest, parts.as_slice()) {
         (Some(d), [part]) if d.offset == length => Some((d, part.clone())),
@@ -138,7 +139,7 @@ async fn store(
         Some((d, part)) => {
             let content_type = check_type(&d.head, &exp)?;
             let (sha256, crc32) = d.finish();
-            check_sha256(&exp, &sha256)?;
+            check_checksums(&exp, &sha256, crc32)?;
             let stored = StoredInfo {
                 size: length,
                 sha256,
