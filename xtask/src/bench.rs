@@ -627,29 +627,7 @@ impl Bench<'_> {
     /// Runs curl with `args`; the answer goes to a file, status and timing to stdout.
     fn curl(&self, args: &[&str]) -> Result<Response, String> {
         let body_path = self.tmp.join("response.json");
-        let out = Command::new("curl")
-            .args(["-sS", "-H", "Expect:", "-o"])
-            .arg(&body_path)
-            .args(["-w", "%{http_code} %{time_total}"])
-            .args(args)
-            .output()
-            .map_err(|e| format!("could not run curl: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "curl {args:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let mut parts = stdout.split_whitespace();
-        let status = parts
-            .next()
-            .and_then(|s| s.parse().ok())
-            .ok_or("curl gave no status")?;
-        let seconds = parts
-            .next()
-            .and_then(|s| s.parse().ok())
-            .ok_or("curl gave no time")?;
+        let (status, seconds) = curl_timed(&["-o".as_ref(), body_path.as_os_str()], args)?;
         let raw = std::fs::read(&body_path).unwrap_or_default();
         let body = serde_json::from_slice(&raw)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&raw).into()));
@@ -868,21 +846,12 @@ fn b64(s: &str) -> String {
 /// Response headers, names in lower case.
 type Headers = Vec<(String, String)>;
 
-/// curl with the response headers dumped: status, time_total, headers.
-fn curl_tus(tmp: &Path, args: &[&str]) -> Result<(u16, f64, Headers), String> {
-    let head = tmp.join("tus-headers.txt");
+/// Runs curl quietly (no `Expect: 100-continue`) with `setup` (where the answer goes) then
+/// `args`; the HTTP status and curl's `time_total`.
+fn curl_timed(setup: &[&std::ffi::OsStr], args: &[&str]) -> Result<(u16, f64), String> {
     let out = Command::new("curl")
-        .args([
-            "-sS",
-            "-H",
-            "Expect:",
-            "-H",
-            "Tus-Resumable: 1.0.0",
-            "-o",
-            "/dev/null",
-            "-D",
-        ])
-        .arg(&head)
+        .args(["-sS", "-H", "Expect:"])
+        .args(setup)
         .args(["-w", "%{http_code} %{time_total}"])
         .args(args)
         .output()
@@ -899,10 +868,25 @@ fn curl_tus(tmp: &Path, args: &[&str]) -> Result<(u16, f64, Headers), String> {
         .next()
         .and_then(|s| s.parse().ok())
         .ok_or("curl gave no status")?;
-    let secs = parts
+    let seconds = parts
         .next()
         .and_then(|s| s.parse().ok())
         .ok_or("curl gave no time")?;
+    Ok((status, seconds))
+}
+
+/// curl with the response headers dumped: status, time_total, headers.
+fn curl_tus(tmp: &Path, args: &[&str]) -> Result<(u16, f64, Headers), String> {
+    let head = tmp.join("tus-headers.txt");
+    let setup: [&std::ffi::OsStr; 6] = [
+        "-H".as_ref(),
+        "Tus-Resumable: 1.0.0".as_ref(),
+        "-o".as_ref(),
+        "/dev/null".as_ref(),
+        "-D".as_ref(),
+        head.as_os_str(),
+    ];
+    let (status, secs) = curl_timed(&setup, args)?;
     let headers = std::fs::read_to_string(&head)
         .unwrap_or_default()
         .lines()
