@@ -254,24 +254,26 @@ async fn each_broken_condition_is_refused_and_nothing_is_stored() {
     }
 
     // An exact key may not be changed at all; with prevent_overwrite an existing key is 412.
-    let fixed = srv
-        .signed
-        .get_signed_post_with(
-            "uploads",
-            &PostOptions {
-                sign: SignOptions {
-                    filename: Some("user-1/keep.png".into()),
-                    prevent_overwrite: true,
-                    content_type: Some("image/png".into()),
+    // Forms are one-time: each attempt gets its own.
+    let keep_form = |content_type: Option<&str>| {
+        srv.signed
+            .get_signed_post_with(
+                "uploads",
+                &PostOptions {
+                    sign: SignOptions {
+                        filename: Some("user-1/keep.png".into()),
+                        prevent_overwrite: true,
+                        content_type: content_type.map(Into::into),
+                        ..Default::default()
+                    },
                     ..Default::default()
                 },
-                ..Default::default()
-            },
-        )
-        .unwrap();
+            )
+            .unwrap()
+    };
     let r = post(
         &c,
-        &fixed,
+        &keep_form(Some("image/png")),
         |f| {
             f.insert("key".into(), "uploads/user-1/other.png".into());
         },
@@ -282,24 +284,9 @@ async fn each_broken_condition_is_refused_and_nothing_is_stored() {
         refused(&r, 403, "POLICY_VIOLATION")["data"]["condition"],
         "key"
     );
-    let fixed2 = srv
-        .signed
-        .get_signed_post_with(
-            "uploads",
-            &PostOptions {
-                sign: SignOptions {
-                    filename: Some("user-1/keep.png".into()),
-                    prevent_overwrite: true,
-                    content_type: Some("image/png".into()),
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
-        .unwrap();
     let r = post(
         &c,
-        &fixed2,
+        &keep_form(Some("image/png")),
         |f| {
             f.insert("Content-Type".into(), "image/jpeg".into());
         },
@@ -310,20 +297,7 @@ async fn each_broken_condition_is_refused_and_nothing_is_stored() {
         refused(&r, 403, "POLICY_VIOLATION")["data"]["condition"],
         "content-type"
     );
-    let fixed3 = srv
-        .signed
-        .get_signed_post_with(
-            "uploads",
-            &PostOptions {
-                sign: SignOptions {
-                    filename: Some("user-1/keep.png".into()),
-                    prevent_overwrite: true,
-                    ..Default::default()
-                },
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let fixed3 = keep_form(None);
     let r = post(&c, &fixed3, |_| {}, ("a.png", "image/png", png(150))).await;
     refused(&r, 412, "PRECONDITION_FAILED");
     let kept = objects(&srv);
