@@ -93,6 +93,30 @@ pub(crate) async fn download(
         }
     };
     let cd = content_disposition(disposition, &rec.name);
+    serve(
+        &req,
+        object,
+        &mime,
+        cd,
+        stored.size,
+        &stored.sha256,
+        rec.acl == Acl::Private,
+    )
+    .await
+}
+
+/// Answers with stored bytes (a route upload or a signed object): Range, ETag and
+/// Last-Modified, our error envelope for a bad range, the headers that keep a browser from
+/// running what it is served, and `private, no-store` for private files.
+pub(crate) async fn serve(
+    req: &HttpRequest,
+    object: StoredObject,
+    mime: &str,
+    cd: ContentDisposition,
+    size: u64,
+    sha256: &str,
+    private: bool,
+) -> Result<HttpResponse, UploadError> {
     let mut res = match object {
         StoredObject::File(path) => {
             let file = NamedFile::open_async(&path).await?;
@@ -101,15 +125,15 @@ pub(crate) async fn download(
                 .set_content_disposition(cd)
                 .use_etag(true)
                 .use_last_modified(true)
-                .into_response(&req);
+                .into_response(req);
             // actix-files answers a bad range with a bare 416; clients get our error envelope.
             if res.status() == actix_web::http::StatusCode::RANGE_NOT_SATISFIABLE {
-                unsatisfiable(stored.size)
+                unsatisfiable(size)
             } else {
                 res
             }
         }
-        StoredObject::Bytes(bytes) => bytes_response(&req, bytes, &mime, &cd, &stored.sha256)?,
+        StoredObject::Bytes(bytes) => bytes_response(req, bytes, mime, &cd, sha256)?,
     };
     let h = res.headers_mut();
     h.insert(
@@ -120,7 +144,7 @@ pub(crate) async fn download(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("sandbox"),
     );
-    if rec.acl == Acl::Private {
+    if private {
         h.insert(
             header::CACHE_CONTROL,
             HeaderValue::from_static("private, no-store"),

@@ -32,7 +32,7 @@ use crate::route::Acl;
 pub(crate) mod completion;
 pub(crate) mod docs;
 pub(crate) mod files;
-mod multipart;
+pub(crate) mod multipart;
 pub(crate) mod prepare;
 mod upload;
 

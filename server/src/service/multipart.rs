@@ -23,18 +23,24 @@ use super::completion::complete;
 use super::prepare::{check_counts, unsupported};
 use super::{new_key, now_ms, origin, upload_result};
 
-fn multipart_error(e: actix_multipart::MultipartError) -> UploadError {
+pub(crate) fn multipart_error(e: actix_multipart::MultipartError) -> UploadError {
     UploadError::bad_request(format!("malformed multipart body: {e}"))
 }
 
-async fn read_small(mut field: Field, limit: usize) -> Result<Vec<u8>, UploadError> {
+/// A text field, read whole: at most `limit` bytes (`TOO_LARGE` past it).
+pub(crate) async fn read_small(mut field: Field, limit: usize) -> Result<Vec<u8>, UploadError> {
     let mut buf = Vec::new();
     while let Some(chunk) = field.next().await {
         let chunk = chunk.map_err(multipart_error)?;
         if buf.len() + chunk.len() > limit {
+            let name = field
+                .content_disposition()
+                .and_then(|c| c.get_name())
+                .unwrap_or("")
+                .to_string();
             return Err(UploadError::new(
                 ErrorCode::TooLarge,
-                format!("the `input` field is larger than {limit} bytes"),
+                format!("the `{name}` field is larger than {limit} bytes"),
             ));
         }
         buf.extend_from_slice(&chunk);

@@ -9,13 +9,12 @@
 
 use std::collections::BTreeMap;
 
-use actix_files::NamedFile;
 use actix_multipart::{Field, Multipart};
-use actix_web::http::header::{self, DispositionType, HeaderValue};
+use actix_web::http::header::{self, DispositionType};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt, TryStreamExt};
+use futures_util::{Stream, TryStreamExt};
 
 use crate::config::Uplift;
 use crate::db::ObjectRecord;
@@ -24,7 +23,7 @@ use crate::ingest::{ingest, Expectation};
 use crate::protocol::{FileEnvelope, FileObject, Links, Meta};
 use crate::route::{normalize_mime, Acl};
 use crate::service::files;
-use crate::storage::StoredObject;
+use crate::service::multipart::{multipart_error, read_small};
 
 use super::{new_id, now_secs, object, path, policy, token, url, SignedUploads, SizeRule};
 
@@ -331,26 +330,12 @@ async fn put_inner(
     Ok(object::file_object(&handle, &rec))
 }
 
-fn multipart_error(e: actix_multipart::MultipartError) -> UploadError {
-    UploadError::bad_request(format!("malformed multipart body: {e}"))
-}
-
 /// Form fields are small: at most this many bytes each, and this many of them.
 const MAX_FIELD: usize = 64 * 1024;
 const MAX_FIELDS: usize = 64;
 
-async fn read_field(mut field: Field) -> Result<String, UploadError> {
-    let mut buf = Vec::new();
-    while let Some(chunk) = field.next().await {
-        let chunk = chunk.map_err(multipart_error)?;
-        if buf.len() + chunk.len() > MAX_FIELD {
-            return Err(UploadError::new(
-                ErrorCode::TooLarge,
-                "a form field is too large",
-            ));
-        }
-        buf.extend_from_slice(&chunk);
-    }
+async fn read_field(field: Field) -> Result<String, UploadError> {
+    let buf = read_small(field, MAX_FIELD).await?;
     String::from_utf8(buf).map_err(|_| UploadError::bad_request("a form field is not UTF-8"))
 }
 
@@ -487,37 +472,14 @@ pub(crate) async fn get(
         _ => DispositionType::Inline,
     };
     let cd = files::content_disposition(kind, path::split(&full).1);
-    let mut res = match object {
-        StoredObject::File(p) => {
-            let res = NamedFile::open_async(&p)
-                .await?
-                .set_content_type(mime.parse().unwrap_or(mime::APPLICATION_OCTET_STREAM))
-                .set_content_disposition(cd)
-                .use_etag(true)
-                .use_last_modified(true)
-                .into_response(&req);
-            if res.status() == StatusCode::RANGE_NOT_SATISFIABLE {
-                files::unsatisfiable(rec.size)
-            } else {
-                res
-            }
-        }
-        StoredObject::Bytes(b) => files::bytes_response(&req, b, &mime, &cd, &rec.sha256)?,
-    };
-    let h = res.headers_mut();
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("sandbox"),
-    );
-    if rec.acl == Acl::Private {
-        h.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("private, no-store"),
-        );
-    }
-    Ok(res)
+    files::serve(
+        &req,
+        object,
+        &mime,
+        cd,
+        rec.size,
+        &rec.sha256,
+        rec.acl == Acl::Private,
+    )
+    .await
 }
