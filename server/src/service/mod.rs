@@ -34,7 +34,7 @@ pub(crate) mod docs;
 pub(crate) mod files;
 pub(crate) mod multipart;
 pub(crate) mod prepare;
-mod upload;
+pub(crate) mod upload;
 
 /// Path segments taken by the fixed endpoints; no route may use them as its slug.
 pub const RESERVED_SLUGS: &[&str] = &["files", "upload", "download", "docs", "tus", "objects"];

@@ -201,32 +201,40 @@ async fn receive(
         crc32: got.crc32,
         content_type: got.content_type,
     };
-    got.staged.commit(&rec.key).await.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            UploadError::new(
-                ErrorCode::Conflict,
-                "an object with this key already exists",
-            )
-        } else {
-            UploadError::internal(e)
-        }
-    })?;
-    if !shared
-        .records
-        .mark_stored(&rec.key, &stored, now_ms())
-        .await?
-    {
-        // The record moved on without us (e.g. swept as stale): take the bytes back.
-        let _ = shared.storage.delete(&rec.key).await;
+    got.staged.commit(&rec.key).await.map_err(commit_error)?;
+    let rec = record_stored(shared, &rec.key, &stored).await?;
+    Ok((rec, stored))
+}
+
+/// A failed commit: the key taken (never replaced) is a conflict; anything else is internal.
+pub(crate) fn commit_error(e: std::io::Error) -> UploadError {
+    if e.kind() == std::io::ErrorKind::AlreadyExists {
+        UploadError::new(
+            ErrorCode::Conflict,
+            "an object with this key already exists",
+        )
+    } else {
+        UploadError::internal(e)
+    }
+}
+
+/// Records committed bytes; when the record moved on meanwhile (cancelled, swept as stale),
+/// takes the bytes back. The record as stored.
+pub(crate) async fn record_stored(
+    shared: &crate::config::Shared,
+    key: &str,
+    stored: &StoredInfo,
+) -> Result<crate::db::UploadRecord, UploadError> {
+    if !shared.records.mark_stored(key, stored, now_ms()).await? {
+        let _ = shared.storage.delete(key).await;
         return Err(UploadError::new(
             ErrorCode::Conflict,
-            "the upload was cancelled while receiving it",
+            "the upload was cancelled while storing it",
         ));
     }
-    let rec = shared
+    shared
         .records
-        .get(&rec.key)
+        .get(key)
         .await?
-        .ok_or_else(|| UploadError::internal_msg("record vanished after storing"))?;
-    Ok((rec, stored))
+        .ok_or_else(|| UploadError::internal_msg("record vanished after storing"))
 }

@@ -18,10 +18,11 @@ use tracing::Instrument;
 use crate::config::Shared;
 use crate::db::{StoredInfo, UploadRecord};
 use crate::definition::Route;
-use crate::error::{ErrorCode, UploadError};
+use crate::error::UploadError;
 use crate::ingest::{check_checksums, check_type, ingest, Expectation};
 use crate::service::completion::{complete, fail, FailGuard};
-use crate::service::{now_ms, uploaded_file};
+use crate::service::upload::{commit_error, record_stored};
+use crate::service::uploaded_file;
 
 use super::digest::Running;
 
@@ -175,22 +176,7 @@ async fn store(
             }
         }
     };
-    if !shared
-        .records
-        .mark_stored(&rec.key, &stored, now_ms())
-        .await?
-    {
-        let _ = shared.storage.delete(&rec.key).await;
-        return Err(UploadError::new(
-            ErrorCode::Conflict,
-            "the upload was cancelled while storing it",
-        ));
-    }
-    shared
-        .records
-        .get(&rec.key)
-        .await?
-        .ok_or_else(|| UploadError::internal_msg("record vanished after storing"))
+    record_stored(shared, &rec.key, &stored).await
 }
 
 /// A type sniffed from an undeclared (octet-stream) upload must still be one the route takes.
@@ -203,15 +189,4 @@ fn check_sniffed(route: &Route, rec: &UploadRecord, sniffed: &str) -> Result<(),
         ));
     }
     Ok(())
-}
-
-fn commit_error(e: std::io::Error) -> UploadError {
-    if e.kind() == std::io::ErrorKind::AlreadyExists {
-        UploadError::new(
-            ErrorCode::Conflict,
-            "an object with this key already exists",
-        )
-    } else {
-        UploadError::internal(e)
-    }
 }
