@@ -253,25 +253,7 @@ pub(crate) async fn write(
                 out.sync_data().await?;
                 durable = tus.offset + received;
             }
-            let now = now_ms();
-            if !shared
-                .records
-                .tus_progress(
-                    key,
-                    &lock.owner,
-                    durable,
-                    length,
-                    Some(now + lease),
-                    now + expiry,
-                    now,
-                )
-                .await?
-            {
-                return Err(UploadError::new(
-                    ErrorCode::Locked,
-                    "the upload's lock was lost",
-                ));
-            }
+            record_progress(shared, key, &lock.owner, durable, length, Some(lease)).await?;
         }
     }
     let file = out.finish().await?;
@@ -301,27 +283,17 @@ pub(crate) async fn write(
     })
     .await
     .map_err(UploadError::internal)??;
-    let now = now_ms();
     let done = length == Some(new_offset) && !tus.is_partial();
-    let lock_until = done.then_some(now + lease);
-    if !shared
-        .records
-        .tus_progress(
-            key,
-            &lock.owner,
-            new_offset,
-            length,
-            lock_until,
-            now + expiry,
-            now,
-        )
-        .await?
-    {
-        return Err(UploadError::new(
-            ErrorCode::Locked,
-            "the upload's lock was lost",
-        ));
-    }
+    // A finished upload stays locked while it is stored and its hook runs.
+    let now = record_progress(
+        shared,
+        key,
+        &lock.owner,
+        new_offset,
+        length,
+        done.then_some(lease),
+    )
+    .await?;
     if !done {
         if let Some(d) = digest.take() {
             shared.tus_digests.put(key, d);
@@ -356,6 +328,41 @@ pub(crate) async fn write(
         expires_at: now + expiry,
         server_data,
     })
+}
+
+/// Records the durable offset (and a length set late), pushes the expiry back and renews the
+/// lock for `lease` ms more (or releases it with `None`). Refuses when another request took
+/// the lock meanwhile. The time it recorded.
+async fn record_progress(
+    shared: &Shared,
+    key: &str,
+    owner: &str,
+    offset: u64,
+    length: Option<u64>,
+    lease: Option<i64>,
+) -> Result<i64, UploadError> {
+    let now = now_ms();
+    let expires = now + shared.limits.tus_expiry.as_millis() as i64;
+    if shared
+        .records
+        .tus_progress(
+            key,
+            owner,
+            offset,
+            length,
+            lease.map(|l| now + l),
+            expires,
+            now,
+        )
+        .await?
+    {
+        Ok(now)
+    } else {
+        Err(UploadError::new(
+            ErrorCode::Locked,
+            "the upload's lock was lost",
+        ))
+    }
 }
 
 pub(crate) async fn delete(
