@@ -139,15 +139,14 @@ fn wants_no_overwrite(req: &HttpRequest) -> bool {
 }
 
 /// A token upload: anything into the token's folder, replacing unless `If-None-Match: *`.
+/// `claims` are verified; their scope is checked here against the file's folder.
 fn token_plan(
-    up: &Uplift,
     req: &HttpRequest,
-    bearer: &str,
+    claims: &token::Claims,
     full: String,
     declared: String,
 ) -> Result<Plan, UploadError> {
-    let claims = token::verify(&up.shared.signer, &up.shared.token_key, bearer)?;
-    token::check_scope(&claims, path::split(&full).0)?;
+    token::check_scope(claims, path::split(&full).0)?;
     Ok(Plan {
         path: full,
         id: new_id(),
@@ -320,7 +319,8 @@ async fn put_inner(
         let grant = url::verify(&up.shared.signer, "PUT", &full, query, now_secs())?;
         grant_plan(grant, full, declared)?
     } else if let Some(bearer) = token::bearer(req) {
-        token_plan(up, req, bearer, full, declared)?
+        let claims = token::verify(&up.shared.signer, &up.shared.token_key, bearer)?;
+        token_plan(req, &claims, full, declared)?
     } else {
         return Err(UploadError::unauthorized(
             "use a signed upload URL or send `Authorization: Bearer <upload token>`",
@@ -421,7 +421,7 @@ pub(crate) async fn post_token(
             .as_deref()
             .and_then(normalize_mime)
             .unwrap_or_else(|| "application/octet-stream".into());
-        let plan = token_plan(&up, &req, bearer, full, declared)?;
+        let plan = token_plan(&req, &claims, full, declared)?;
         let rec = store(&handle, plan, file).await?;
         Ok(object::file_object(&handle, &rec))
     }
