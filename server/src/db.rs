@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Connection, Executor, Row};
 
 use crate::error::ErrorBody;
@@ -214,30 +214,7 @@ impl Records {
         );
         let mut tx = self.pool.begin().await?;
         for row in rows {
-            let stored = row.stored.as_ref();
-            sqlx::query(&sql)
-                .bind(&row.key)
-                .bind(&row.slug)
-                .bind(row.status.as_str())
-                .bind(&row.name)
-                .bind(&row.custom_id)
-                .bind(size_to_db(row.size)?)
-                .bind(&row.content_type)
-                .bind(&row.declared_sha256)
-                .bind(row.acl.as_str())
-                .bind(row.content_disposition.as_str())
-                .bind(json_to_db(&row.metadata)?)
-                .bind(stored.map(|s| size_to_db(s.size)).transpose()?)
-                .bind(stored.map(|s| s.sha256.clone()))
-                .bind(stored.map(|s| i64::from(s.crc32)))
-                .bind(stored.map(|s| s.content_type.clone()))
-                .bind(None::<String>)
-                .bind(None::<String>)
-                .bind(row.expires_at)
-                .bind(row.created_at)
-                .bind(row.created_at)
-                .execute(&mut *tx)
-                .await?;
+            bind_new(sqlx::query(&sql), row)?.execute(&mut *tx).await?;
         }
         tx.commit().await
     }
@@ -563,6 +540,36 @@ fn record_from_row(row: &AnyRow) -> Result<UploadRecord, sqlx::Error> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, AnyArguments<'q>>;
+
+/// Binds a new upload's [`COLUMNS`], in their order.
+pub(crate) fn bind_new<'q>(
+    q: AnyQuery<'q>,
+    row: &'q NewUpload,
+) -> Result<AnyQuery<'q>, sqlx::Error> {
+    let stored = row.stored.as_ref();
+    Ok(q.bind(&row.key)
+        .bind(&row.slug)
+        .bind(row.status.as_str())
+        .bind(&row.name)
+        .bind(&row.custom_id)
+        .bind(size_to_db(row.size)?)
+        .bind(&row.content_type)
+        .bind(&row.declared_sha256)
+        .bind(row.acl.as_str())
+        .bind(row.content_disposition.as_str())
+        .bind(json_to_db(&row.metadata)?)
+        .bind(stored.map(|s| size_to_db(s.size)).transpose()?)
+        .bind(stored.map(|s| s.sha256.clone()))
+        .bind(stored.map(|s| i64::from(s.crc32)))
+        .bind(stored.map(|s| s.content_type.clone()))
+        .bind(None::<String>)
+        .bind(None::<String>)
+        .bind(row.expires_at)
+        .bind(row.created_at)
+        .bind(row.created_at))
 }
 
 #[cfg(test)]

@@ -45,27 +45,7 @@ impl Records {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
               $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
         );
-        sqlx::query(&sql)
-            .bind(&row.key)
-            .bind(&row.slug)
-            .bind(row.status.as_str())
-            .bind(&row.name)
-            .bind(&row.custom_id)
-            .bind(size_to_db(row.size)?)
-            .bind(&row.content_type)
-            .bind(&row.declared_sha256)
-            .bind(row.acl.as_str())
-            .bind(row.content_disposition.as_str())
-            .bind(super::json_to_db(&row.metadata)?)
-            .bind(None::<i64>)
-            .bind(None::<String>)
-            .bind(None::<i64>)
-            .bind(None::<String>)
-            .bind(None::<String>)
-            .bind(None::<String>)
-            .bind(row.expires_at)
-            .bind(row.created_at)
-            .bind(row.created_at)
+        super::bind_new(sqlx::query(&sql), row)?
             .bind(size_to_db(tus.offset)?)
             .bind(tus.length.map(size_to_db).transpose()?)
             .bind(&tus.concat)
