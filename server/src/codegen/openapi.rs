@@ -833,7 +833,7 @@ fn served_bytes(head: bool, what: &str) -> (utoipa::openapi::Response, utoipa::o
             )))
             .build()
     };
-    let h = || HeaderBuilder::new().schema(string_schema("")).build();
+    let h = || HeaderBuilder::new().schema(Some(string_schema(""))).build();
     let mut full = ResponseBuilder::new()
         .description(format!(
             "The {what}, with its stored type and `Content-Disposition`."
@@ -911,7 +911,7 @@ fn docs_redirect() -> utoipa::openapi::path::Operation {
                 .header(
                     "Location",
                     HeaderBuilder::new()
-                        .schema(string_schema("`docs/`"))
+                        .schema(Some(string_schema("`docs/`")))
                         .build(),
                 )
                 .build(),

@@ -36,7 +36,7 @@ fn id_param() -> utoipa::openapi::path::Parameter {
 
 fn h(description: &str) -> utoipa::openapi::Header {
     HeaderBuilder::new()
-        .schema(string_schema(description))
+        .schema(Some(string_schema(description)))
         .build()
 }
 
