@@ -27,7 +27,7 @@ const ROUTE_OPTIONS: [&str; 6] = [
     "on_upload_complete",
     "on_upload_error",
 ];
-/// Slugs the runtime serves built-in endpoints under; mirrors `uplift::service::RESERVED_SLUGS`,
+/// Slugs the runtime serves built-in endpoints under; mirrors `uplift::RESERVED_SLUGS`,
 /// which `Router::route` enforces at run time. Refusing them here turns a panic at startup into
 /// a compile error.
 pub(crate) const RESERVED_SLUGS: [&str; 6] =
@@ -79,7 +79,7 @@ impl TypeRule {
     }
 }
 
-/// Mirrors `uplift::route::FileType`.
+/// Mirrors `uplift::FileType`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum FileType {
     Image,

@@ -162,7 +162,7 @@ fn config(route: &RouteAttr, name: &Ident, description: Option<String>) -> Token
         quote!(.max_total_size(#n))
     });
     quote! {
-        ::uplift::route::RouteConfig::new(#slug)
+        ::uplift::RouteConfig::new(#slug)
             #(.file_type(#types))*
             #await_server_data
             #max_total_file_count
@@ -173,14 +173,14 @@ fn config(route: &RouteAttr, name: &Ident, description: Option<String>) -> Token
 
 fn type_rule(rule: &TypeRule) -> TokenStream {
     let file_type = match &rule.file_type {
-        FileType::Image => quote!(::uplift::route::FileType::Image),
-        FileType::Video => quote!(::uplift::route::FileType::Video),
-        FileType::Audio => quote!(::uplift::route::FileType::Audio),
-        FileType::Pdf => quote!(::uplift::route::FileType::Pdf),
-        FileType::Text => quote!(::uplift::route::FileType::Text),
-        FileType::Blob => quote!(::uplift::route::FileType::Blob),
+        FileType::Image => quote!(::uplift::FileType::Image),
+        FileType::Video => quote!(::uplift::FileType::Video),
+        FileType::Audio => quote!(::uplift::FileType::Audio),
+        FileType::Pdf => quote!(::uplift::FileType::Pdf),
+        FileType::Text => quote!(::uplift::FileType::Text),
+        FileType::Blob => quote!(::uplift::FileType::Blob),
         FileType::Mime(mime) => {
-            quote!(::uplift::route::FileType::Mime(::std::borrow::Cow::Borrowed(#mime)))
+            quote!(::uplift::FileType::Mime(::std::borrow::Cow::Borrowed(#mime)))
         }
     };
     let max_file_size = rule.max_file_size.map(|n| {
@@ -197,18 +197,18 @@ fn type_rule(rule: &TypeRule) -> TokenStream {
     });
     let content_disposition = rule.content_disposition.map(|d| match d {
         ContentDisposition::Inline => {
-            quote!(.content_disposition(::uplift::route::ContentDisposition::Inline))
+            quote!(.content_disposition(::uplift::ContentDisposition::Inline))
         }
         ContentDisposition::Attachment => {
-            quote!(.content_disposition(::uplift::route::ContentDisposition::Attachment))
+            quote!(.content_disposition(::uplift::ContentDisposition::Attachment))
         }
     });
     let acl = rule.acl.map(|a| match a {
-        Acl::PublicRead => quote!(.acl(::uplift::route::Acl::PublicRead)),
-        Acl::Private => quote!(.acl(::uplift::route::Acl::Private)),
+        Acl::PublicRead => quote!(.acl(::uplift::Acl::PublicRead)),
+        Acl::Private => quote!(.acl(::uplift::Acl::Private)),
     });
     quote! {
-        ::uplift::route::TypeRule::new(#file_type)
+        ::uplift::TypeRule::new(#file_type)
             #max_file_size
             #max_file_count
             #min_file_count
@@ -334,9 +334,9 @@ mod tests {
                 impl ::uplift::FileRoute for media_post {
                     fn route() -> ::uplift::__private::Route {
                         ::uplift::__private::RouteBuilder::new(
-                            ::uplift::route::RouteConfig::new("mediaPost")
-                                .file_type(::uplift::route::TypeRule::new(::uplift::route::FileType::Image).max_file_size(2097152u64).max_file_count(4u32))
-                                .file_type(::uplift::route::TypeRule::new(::uplift::route::FileType::Mime(::std::borrow::Cow::Borrowed("application/json"))).acl(::uplift::route::Acl::Private))
+                            ::uplift::RouteConfig::new("mediaPost")
+                                .file_type(::uplift::TypeRule::new(::uplift::FileType::Image).max_file_size(2097152u64).max_file_count(4u32))
+                                .file_type(::uplift::TypeRule::new(::uplift::FileType::Mime(::std::borrow::Cow::Borrowed("application/json"))).acl(::uplift::Acl::Private))
                                 .await_server_data(true)
                                 .max_total_size(314572800u64)
                                 .description("Stays on the function.")
@@ -375,8 +375,8 @@ mod tests {
                 impl ::uplift::FileRoute for plain {
                     fn route() -> ::uplift::__private::Route {
                         ::uplift::__private::RouteBuilder::new(
-                            ::uplift::route::RouteConfig::new("plain")
-                                .file_type(::uplift::route::TypeRule::new(::uplift::route::FileType::Pdf).min_file_count(0u32).content_disposition(::uplift::route::ContentDisposition::Attachment))
+                            ::uplift::RouteConfig::new("plain")
+                                .file_type(::uplift::TypeRule::new(::uplift::FileType::Pdf).min_file_count(0u32).content_disposition(::uplift::ContentDisposition::Attachment))
                         )
                         .middleware::<::uplift::NoInput, _, _, _, _>(|_req: ::uplift::__private::HttpRequest, _input: ::uplift::NoInput, files: ::uplift::PendingFiles| async move {
                             let __uplift_returned = plain().await;

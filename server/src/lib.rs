@@ -3,33 +3,61 @@
 //! Declare file routes as annotated async functions, collect them with [`router!`], and mount
 //! them with one call. See the repository README for the protocol and a full example.
 
+// The layers, bottom up: the shared state; the domain (routes, records, storage, ingest,
+// signing, objects); the one upload pipeline; the front ends, one module per URL; the HTTP
+// scope; the app handle. Each layer uses only those below it.
+mod state;
+
+mod db;
+mod definition;
+mod error;
+mod form;
+mod ingest;
+mod objects;
+pub mod protocol;
+mod route;
+mod router;
+mod sanitize;
+mod serving;
+mod signing;
+pub mod storage;
+
+pub mod codegen;
+
+mod pipeline;
+
+mod endpoints;
+
+mod http;
+
+mod app;
+
 #[cfg(feature = "client")]
 pub mod client;
-pub mod codegen;
-pub mod config;
-pub mod db;
-pub mod definition;
-pub mod error;
-pub mod ingest;
-pub mod protocol;
-pub mod route;
-pub mod router;
-pub mod sanitize;
-mod service;
-pub mod signed;
-pub mod signing;
-pub mod storage;
-pub mod tus;
 
+pub use app::{ConfigError, Uplift, UpliftBuilder};
 pub use codegen::GeneratedFile;
-pub use config::{ConfigError, Limits, SweepReport, Uplift, UpliftBuilder};
-pub use db::Records;
-pub use definition::{FileRoute, NoInput, PendingFile, PendingFiles, Route};
+pub use db::{Backend, NewUpload, ObjectRecord, Records, StoredInfo, TusState, UploadRecord};
+pub use definition::{
+    CompletionHook, ErrorHook, FileRoute, InputType, MiddlewareOutput, NoInput, PendingFile,
+    PendingFiles, Route, ServerDataType,
+};
+pub use endpoints::tus::{EXPOSED_HEADERS as TUS_EXPOSED_HEADERS, KEY_HEADER, SERVER_DATA_HEADER};
 pub use error::{ErrorBody, ErrorCode, ErrorResponse, UploadError};
+pub use ingest::{Expectation, Ingested, SNIFF_WINDOW};
+pub use objects::{
+    PostOptions, SignOptions, SignedUploads, SizeRule, TokenRequest, DEFAULT_EXPIRES_IN,
+    DEFAULT_MAX_SIZE,
+};
+pub use pipeline::SweepReport;
 pub use protocol::{UploadStatus, UploadedFile};
-pub use route::{Acl, ContentDisposition, FileType, RouteConfig, TypeRule};
-pub use router::Router;
-pub use signed::{PostOptions, SignOptions, SignedUploads, SizeRule, TokenRequest};
+pub use route::{
+    normalize_mime, pattern_matches, Acl, ContentDisposition, FileType, RouteConfig, TypeRule,
+};
+pub use router::{Router, RESERVED_SLUGS};
+pub use sanitize::{sanitize_filename, MAX_NAME_CHARS};
+pub use signing::{SigningKey, SigningKeyError, MAX_EXPIRY_SECS, MIN_SECRET_LEN};
+pub use state::Limits;
 pub use storage::{LocalStorage, MemoryStorage, Storage};
 
 /// Declares a file route from its middleware function.
@@ -102,6 +130,16 @@ macro_rules! router {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::definition::Route;
+
+    /// Every endpoint the HTTP scope mounts: its path under the base as the OpenAPI document
+    /// writes it (`/{slug}` for each route's slug) and its methods. For the test that holds the
+    /// scope and the document together.
+    pub fn endpoints() -> Vec<(&'static str, &'static [&'static str])> {
+        crate::http::ENDPOINTS
+            .iter()
+            .map(|e| (e.documented, e.methods))
+            .collect()
+    }
     pub use crate::definition::{middleware_output, RouteBuilder};
     pub use actix_web::HttpRequest;
 

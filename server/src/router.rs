@@ -4,6 +4,9 @@ use std::sync::Arc;
 
 use crate::definition::Route;
 
+/// Path segments taken by the fixed endpoints; no route may use them as its slug.
+pub const RESERVED_SLUGS: &[&str] = &["files", "upload", "download", "docs", "tus", "objects"];
+
 /// The file routes of an app. Build it with [`crate::router!`].
 #[derive(Debug, Clone, Default)]
 pub struct Router {
@@ -22,7 +25,7 @@ impl Router {
     /// slug is one of the built-in endpoints (`files`, `upload`, `download`, `docs`, `tus`, `objects`).
     pub fn route(mut self, route: Route) -> Self {
         assert!(
-            !crate::service::RESERVED_SLUGS.contains(&route.slug()),
+            !RESERVED_SLUGS.contains(&route.slug()),
             "uplift: the slug `{}` is reserved for a built-in endpoint; set `slug = \"...\"` on the route",
             route.slug()
         );

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use sqlx::Connection as _;
-use uplift::db::{Backend, NewUpload, ObjectRecord, Records, StoredInfo};
 use uplift::{Acl, ContentDisposition, ErrorBody, ErrorCode, UploadStatus};
+use uplift::{Backend, NewUpload, ObjectRecord, Records, StoredInfo};
 
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 

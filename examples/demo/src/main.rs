@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use actix_web::dev::Service;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use tracing_subscriber::EnvFilter;
-use uplift::db::Backend;
+use uplift::Backend;
 use uplift::{LocalStorage, Records, Uplift};
 
 use uplift_demo::settings::{SecretSource, Settings};

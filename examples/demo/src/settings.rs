@@ -13,7 +13,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use uplift::signing::MIN_SECRET_LEN;
+use uplift::MIN_SECRET_LEN;
 
 /// Everything the demo reads from its environment.
 #[derive(Debug, Clone)]

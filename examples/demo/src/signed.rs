@@ -77,7 +77,7 @@ impl SignRequest {
             (None, None, None) => None,
             (None, min, max) => Some(SizeRule::Range(
                 min.unwrap_or(0),
-                max.unwrap_or(uplift::signed::DEFAULT_MAX_SIZE),
+                max.unwrap_or(uplift::DEFAULT_MAX_SIZE),
             )),
         };
         let defaults = SignOptions::default();

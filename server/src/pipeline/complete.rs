@@ -1,17 +1,89 @@
-//! After the bytes are stored: the completion hook, the record, and `on_upload_error`.
+//! After the bytes: the failure guard around storing, the completion hook (awaited or in the
+//! background), the record of its outcome, and `on_upload_error` for every failure.
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
 use serde_json::Value;
+use tracing::Instrument;
 
-use crate::config::Shared;
+use crate::db::UploadRecord;
 use crate::definition::Route;
 use crate::error::{ErrorCode, UploadError};
 use crate::protocol::UploadedFile;
+use crate::state::{now_ms, Shared};
 
-use super::now_ms;
+use super::views::uploaded_file;
+
+/// A claimed upload, stored and handed to its completion hook.
+pub(crate) struct Finished {
+    /// The record as stored (`completing`).
+    pub record: UploadRecord,
+    pub file: UploadedFile,
+    /// The hook's answer when the route awaits server data; `None` when it runs in the background.
+    pub server_data: Option<Value>,
+}
+
+/// The one tail of every claimed upload (PUT, tus): runs `store` under a failure guard (a
+/// dropped request fails the upload), records and reports a failure, then hands the stored
+/// file to the completion hook.
+pub(crate) async fn finish<F>(
+    shared: &Arc<Shared>,
+    route: &Arc<Route>,
+    rec: &UploadRecord,
+    origin: &str,
+    store: F,
+) -> Result<Finished, UploadError>
+where
+    F: Future<Output = Result<UploadRecord, UploadError>>,
+{
+    let mut guard = FailGuard::new(
+        shared.clone(),
+        route.clone(),
+        rec.key.clone(),
+        rec.metadata.clone(),
+    );
+    let outcome = store.await;
+    guard.disarm();
+    let record = match outcome {
+        Ok(r) => r,
+        Err(err) => {
+            fail(shared, route, &rec.key, Some(rec.metadata.clone()), &err).await;
+            return Err(err);
+        }
+    };
+    let file = uploaded_file(shared, origin, &record)
+        .ok_or_else(|| UploadError::internal_msg("a stored record has no file"))?;
+    let server_data = hand_off(shared, route, rec.metadata.clone(), file.clone()).await?;
+    Ok(Finished {
+        record,
+        file,
+        server_data,
+    })
+}
+
+/// Runs the completion hook: awaited when the route awaits server data (its answer, or its
+/// failure, is returned), otherwise in the background (`Ok(None)`).
+pub(crate) async fn hand_off(
+    shared: &Arc<Shared>,
+    route: &Arc<Route>,
+    meta: Value,
+    file: UploadedFile,
+) -> Result<Option<Value>, UploadError> {
+    if route.config().await_server_data {
+        return complete(shared, route, meta, file).await.map(Some);
+    }
+    let (shared, route) = (shared.clone(), route.clone());
+    actix_web::rt::spawn(
+        async move {
+            let _ = complete(&shared, &route, meta, file).await;
+        }
+        .instrument(tracing::Span::current()),
+    );
+    Ok(None)
+}
 
 /// Runs the completion hook and records its outcome. A failing (or panicking) hook marks the
 /// upload failed, reaches `on_upload_error`, and is returned so the client hears of it.

@@ -5,61 +5,34 @@
 //! against its type's limits as it arrives. Only when every file has passed, and the
 //! middleware has agreed, are the files committed and recorded: all or nothing.
 
-use actix_multipart::{Field, Multipart};
+use actix_multipart::Multipart;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 
-use crate::config::Uplift;
-use crate::db::{NewUpload, StoredInfo};
+use crate::db::NewUpload;
 use crate::definition::{PendingFile, PendingFiles};
 use crate::error::{ErrorCode, UploadError};
-use crate::ingest::{ingest, Expectation, Ingested};
+use crate::form::{multipart_error, read_small};
+use crate::ingest::{Expectation, Ingested};
+use crate::pipeline::checks::{check_counts, unsupported};
+use crate::pipeline::complete::hand_off;
+use crate::pipeline::store::{commit_error, receive, stored_info};
+use crate::pipeline::views::{upload_result, uploaded_file};
+use crate::pipeline::{self};
 use crate::protocol::{MultipartResponse, UploadStatus};
 use crate::route::normalize_mime;
 use crate::sanitize::sanitize_filename;
-
-use super::completion::complete;
-use super::prepare::{check_counts, unsupported};
-use super::{new_key, now_ms, origin, upload_result};
-
-pub(crate) fn multipart_error(e: actix_multipart::MultipartError) -> UploadError {
-    UploadError::bad_request(format!("malformed multipart body: {e}"))
-}
-
-/// A text field, read whole: at most `limit` bytes (`TOO_LARGE` past it).
-pub(crate) async fn read_small(mut field: Field, limit: usize) -> Result<Vec<u8>, UploadError> {
-    let mut buf = Vec::new();
-    while let Some(chunk) = field.next().await {
-        let chunk = chunk.map_err(multipart_error)?;
-        if buf.len() + chunk.len() > limit {
-            let name = field
-                .content_disposition()
-                .and_then(|c| c.get_name())
-                .unwrap_or("")
-                .to_string();
-            return Err(UploadError::new(
-                ErrorCode::TooLarge,
-                format!("the `{name}` field is larger than {limit} bytes"),
-            ));
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf)
-}
+use crate::state::{new_key, now_ms, origin, Shared};
 
 pub(crate) async fn multipart(
-    up: web::Data<Uplift>,
+    shared: web::Data<Shared>,
     req: HttpRequest,
     slug: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, UploadError> {
-    let shared = up.shared.clone();
-    let route = shared
-        .router
-        .get(&slug)
-        .ok_or_else(|| UploadError::not_found(format!("no file route `{slug}`")))?
-        .clone();
+    let shared = shared.into_inner();
+    let route = pipeline::route(&shared, &slug)?;
     let config = route.config();
     let mut form = Multipart::new(req.headers(), payload);
 
@@ -155,9 +128,8 @@ pub(crate) async fn multipart(
             sha256: None,
             crc32: None,
         };
-        let staged = shared.storage.stage().await?;
         let body = futures_util::stream::iter(first.take().map(Ok)).chain(field);
-        let got = ingest(body, &exp, staged).await.map_err(|e| {
+        let got = receive(&shared, &exp, body).await.map_err(|e| {
             if e.code() == ErrorCode::TooLarge && per_file > budget {
                 UploadError::new(
                     ErrorCode::TooLarge,
@@ -225,15 +197,10 @@ pub(crate) async fn multipart(
     let mut rows = Vec::with_capacity(staged.len());
     for (f, got) in pending.files.iter().zip(staged) {
         let key = new_key();
-        let stored = StoredInfo {
-            size: got.size,
-            sha256: got.sha256.clone(),
-            crc32: got.crc32,
-            content_type: got.content_type.clone(),
-        };
+        let stored = stored_info(&got);
         if let Err(e) = got.staged.commit(&key).await {
             rollback(&shared, &rows).await;
-            return Err(UploadError::internal(e));
+            return Err(commit_error(e));
         }
         let rule = &config.types[f.rule];
         rows.push(NewUpload {
@@ -268,16 +235,10 @@ pub(crate) async fn multipart(
             .get(&row.key)
             .await?
             .ok_or_else(|| UploadError::internal_msg("record vanished"))?;
-        let file = super::uploaded_file(&shared, &origin, &rec).expect("stored");
-        if config.await_server_data {
-            if let Err(e) = complete(&shared, &route, meta.clone(), file).await {
-                first_error.get_or_insert(e);
-            }
-        } else {
-            let (s, r, m) = (shared.clone(), route.clone(), meta.clone());
-            actix_web::rt::spawn(async move {
-                let _ = complete(&s, &r, m, file).await;
-            });
+        let file = uploaded_file(&shared, &origin, &rec)
+            .ok_or_else(|| UploadError::internal_msg("a stored record has no file"))?;
+        if let Err(e) = hand_off(&shared, &route, meta.clone(), file).await {
+            first_error.get_or_insert(e);
         }
         let rec = shared
             .records
@@ -299,7 +260,7 @@ pub(crate) async fn multipart(
     }
 }
 
-async fn rollback(shared: &crate::config::Shared, rows: &[NewUpload]) {
+async fn rollback(shared: &Shared, rows: &[NewUpload]) {
     for r in rows {
         let _ = shared.storage.delete(&r.key).await;
     }

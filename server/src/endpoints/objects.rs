@@ -16,46 +16,29 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use futures_util::{Stream, TryStreamExt};
 
-use crate::config::Uplift;
+use std::sync::Arc;
+
 use crate::db::ObjectRecord;
 use crate::error::{ErrorCode, UploadError};
-use crate::ingest::{ingest, Expectation};
+use crate::form::{multipart_error, read_small};
+use crate::ingest::Expectation;
+use crate::objects::{
+    new_id, now_secs, object, path, policy, token, url, Plan, SignedUploads, SizeRule,
+};
+use crate::pipeline::store::{commit_error, receive};
 use crate::protocol::{FileEnvelope, FileObject, Links, Meta};
 use crate::route::{normalize_mime, Acl};
-use crate::service::files;
-use crate::service::multipart::{multipart_error, read_small};
+use crate::serving;
+use crate::state::{now_ms, origin, Shared};
 
-use super::{new_id, now_secs, object, path, policy, token, url, SignedUploads, SizeRule};
-
-/// What one upload is allowed to be, from a verified URL, form or token.
-#[derive(Debug, Clone)]
-pub(crate) struct Plan {
-    pub path: String,
-    pub id: String,
-    /// The type the request declares (the bound type, when the signer bound one).
-    pub declared_type: String,
-    pub exact_size: Option<u64>,
-    pub min_size: u64,
-    pub max_size: u64,
-    /// For forms: the policy condition a size breach violates.
-    pub size_condition: Option<&'static str>,
-    pub sha256: Option<String>,
-    pub crc32: Option<u32>,
-    pub metadata: BTreeMap<String, String>,
-    pub disposition: Option<String>,
-    pub acl: Acl,
-    pub prevent_overwrite: bool,
-    pub one_time: bool,
-}
-
-fn handle(up: &Uplift, req: &HttpRequest) -> SignedUploads {
-    let origin = crate::service::origin(&up.shared, req);
-    SignedUploads::new(up.shared.clone()).with_origin(origin)
+fn handle(up: &Arc<Shared>, req: &HttpRequest) -> SignedUploads {
+    let origin = origin(up, req);
+    SignedUploads::new(up.clone()).with_origin(origin)
 }
 
 /// The object path of a request: what follows `{base}/objects/` in the raw, encoded path.
-fn request_path(up: &Uplift, req: &HttpRequest) -> Result<String, UploadError> {
-    let prefix = format!("{}/objects/", up.shared.base_path);
+fn request_path(up: &Arc<Shared>, req: &HttpRequest) -> Result<String, UploadError> {
+    let prefix = format!("{}/objects/", up.base_path);
     let raw = req
         .uri()
         .path()
@@ -73,16 +56,12 @@ fn request_type(req: &HttpRequest) -> String {
 }
 
 fn envelope(
-    up: &Uplift,
+    up: &Arc<Shared>,
     req: &HttpRequest,
     result: Result<FileObject, UploadError>,
 ) -> HttpResponse {
     let request_id = new_id();
-    let self_ = format!(
-        "{}{}",
-        crate::service::origin(&up.shared, req),
-        req.uri().path()
-    );
+    let self_ = format!("{}{}", origin(up, req), req.uri().path());
     let (status, body) = match result {
         Ok(file) => (
             StatusCode::OK,
@@ -153,7 +132,7 @@ fn token_plan(
         declared_type: declared,
         exact_size: None,
         min_size: 0,
-        max_size: super::DEFAULT_MAX_SIZE,
+        max_size: crate::objects::DEFAULT_MAX_SIZE,
         size_condition: None,
         sha256: None,
         crc32: None,
@@ -217,12 +196,7 @@ where
     if plan.prevent_overwrite && shared.storage.open_object(&plan.path).await?.is_some() {
         return Err(precondition_failed(&plan.path));
     }
-    if plan.one_time
-        && !shared
-            .records
-            .claim_signed_use(&plan.id, crate::service::now_ms())
-            .await?
-    {
+    if plan.one_time && !shared.records.claim_signed_use(&plan.id, now_ms()).await? {
         return Err(UploadError::new(
             ErrorCode::AlreadyUsed,
             "this upload URL or form has already been used",
@@ -237,9 +211,8 @@ where
         sha256: plan.sha256.clone(),
         crc32: plan.crc32,
     };
-    let staged = shared.storage.stage().await?;
     let got =
-        ingest(body, &exp, staged)
+        receive(shared, &exp, body)
             .await
             .map_err(|e| match (e.code(), plan.size_condition) {
                 (ErrorCode::TooLarge | ErrorCode::TooSmall, Some(condition)) => UploadError::new(
@@ -259,19 +232,9 @@ where
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && plan.prevent_overwrite => {
             return Err(precondition_failed(&plan.path))
         }
-        // ENOTDIR, EISDIR, or a folder where the file would go: names clash.
-        Err(e)
-            if matches!(e.raw_os_error(), Some(20 | 21 | 39))
-                || e.kind() == std::io::ErrorKind::AlreadyExists =>
-        {
-            return Err(UploadError::new(
-                ErrorCode::Conflict,
-                "a file and a folder cannot share a name",
-            ))
-        }
-        Err(e) => return Err(UploadError::internal(e)),
+        Err(e) => return Err(commit_error(e)),
     }
-    let now = crate::service::now_ms();
+    let now = now_ms();
     let rec = ObjectRecord {
         path: plan.path,
         id: plan.id,
@@ -298,7 +261,7 @@ where
 
 /// `PUT {base}/objects/{folder…}/{filename}`: a signed URL or a bearer token.
 pub(crate) async fn put(
-    up: web::Data<Uplift>,
+    up: web::Data<Shared>,
     req: HttpRequest,
     body: web::Payload,
 ) -> HttpResponse {
@@ -307,7 +270,7 @@ pub(crate) async fn put(
 }
 
 async fn put_inner(
-    up: &Uplift,
+    up: &Arc<Shared>,
     req: &HttpRequest,
     body: web::Payload,
 ) -> Result<FileObject, UploadError> {
@@ -316,10 +279,10 @@ async fn put_inner(
     let declared = request_type(req);
     let query = req.query_string();
     let plan = if !query.is_empty() {
-        let grant = url::verify(&up.shared.signer, "PUT", &full, query, now_secs())?;
+        let grant = url::verify(&up.signer, "PUT", &full, query, now_secs())?;
         grant_plan(grant, full, declared)?
     } else if let Some(bearer) = token::bearer(req) {
-        let claims = token::verify(&up.shared.signer, &up.shared.token_key, bearer)?;
+        let claims = token::verify(&up.signer, &up.token_key, bearer)?;
         token_plan(req, &claims, full, declared)?
     } else {
         return Err(UploadError::unauthorized(
@@ -375,7 +338,7 @@ fn part_type(field: &Field) -> Option<String> {
 
 /// `POST {base}/objects`: a signed form.
 pub(crate) async fn post_form(
-    up: web::Data<Uplift>,
+    up: web::Data<Shared>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
@@ -398,7 +361,7 @@ pub(crate) async fn post_form(
 
 /// `POST {base}/objects/{folder…}`: a multipart `file` part with a bearer token.
 pub(crate) async fn post_token(
-    up: web::Data<Uplift>,
+    up: web::Data<Shared>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
@@ -409,7 +372,7 @@ pub(crate) async fn post_token(
             UploadError::unauthorized("send `Authorization: Bearer <upload token>`")
         })?;
         // The token is checked before any part is read.
-        let claims = token::verify(&up.shared.signer, &up.shared.token_key, bearer)?;
+        let claims = token::verify(&up.signer, &up.token_key, bearer)?;
         token::check_scope(&claims, &folder)?;
         let mut form = Multipart::new(req.headers(), payload);
         let (_, file) = read_form(&mut form).await?;
@@ -432,17 +395,12 @@ pub(crate) async fn post_token(
 /// `GET`/`HEAD {base}/objects/{folder…}/{filename}`: public objects as they are, private
 /// ones with a signed GET URL; Range, ETag and Content-Disposition as for route downloads.
 pub(crate) async fn get(
-    up: web::Data<Uplift>,
+    up: web::Data<Shared>,
     req: HttpRequest,
 ) -> Result<HttpResponse, UploadError> {
     let full = request_path(&up, &req)?;
     let not_found = || UploadError::not_found("no such file");
-    let rec = up
-        .shared
-        .records
-        .get_object(&full)
-        .await?
-        .ok_or_else(not_found)?;
+    let rec = up.records.get_object(&full).await?.ok_or_else(not_found)?;
     if rec.acl == Acl::Private {
         if req.query_string().is_empty() {
             return Err(UploadError::new(
@@ -450,29 +408,18 @@ pub(crate) async fn get(
                 "this file is private: use a signed URL",
             ));
         }
-        url::verify(
-            &up.shared.signer,
-            "GET",
-            &full,
-            req.query_string(),
-            now_secs(),
-        )?;
+        url::verify(&up.signer, "GET", &full, req.query_string(), now_secs())?;
     }
-    let object = up
-        .shared
-        .storage
-        .open_object(&full)
-        .await?
-        .ok_or_else(not_found)?;
+    let object = up.storage.open_object(&full).await?.ok_or_else(not_found)?;
     let mime =
         normalize_mime(&rec.content_type).unwrap_or_else(|| "application/octet-stream".into());
     let kind = match rec.disposition.as_deref() {
-        _ if files::is_active_content(&mime) => DispositionType::Attachment,
+        _ if serving::is_active_content(&mime) => DispositionType::Attachment,
         Some("attachment") => DispositionType::Attachment,
         _ => DispositionType::Inline,
     };
-    let cd = files::content_disposition(kind, path::split(&full).1);
-    files::serve(
+    let cd = serving::content_disposition(kind, path::split(&full).1);
+    serving::serve(
         &req,
         object,
         &mime,

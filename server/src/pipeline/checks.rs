@@ -1,116 +1,14 @@
-//! `POST {base}/{slug}`: input → files against the config → middleware → records → signed URLs.
+//! The route's rules, checked before the middleware runs and again on the bytes: counts,
+//! sizes and types per file and per upload.
 
-use std::collections::BTreeMap;
-
-use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use crate::config::{Limits, Uplift};
-use crate::db::NewUpload;
-use crate::definition::{PendingFile, PendingFiles};
+use crate::definition::{PendingFile, PendingFiles, Route};
 use crate::error::{ErrorCode, UploadError};
-use crate::protocol::{
-    FileDeclaration, PrepareRequest, PrepareResponse, PreparedUpload, UploadStatus,
-};
+use crate::protocol::FileDeclaration;
 use crate::route::{normalize_mime, RouteConfig};
 use crate::sanitize::sanitize_filename;
-use crate::signing::UploadGrant;
-
-use super::{new_key, now_ms, origin};
-
-pub(crate) async fn prepare(
-    up: web::Data<Uplift>,
-    req: HttpRequest,
-    slug: web::Path<String>,
-    body: web::Json<PrepareRequest>,
-) -> Result<HttpResponse, UploadError> {
-    let shared = &up.shared;
-    let route = shared
-        .router
-        .get(&slug)
-        .ok_or_else(|| UploadError::not_found(format!("no file route `{slug}`")))?
-        .clone();
-    let PrepareRequest { files, input } = body.into_inner();
-
-    let input = route.parse_input(input)?;
-    let pending = check_declarations(route.config(), &files, &shared.limits)?;
-    let (meta, pending) = route.run_middleware(req.clone(), input, pending).await?;
-
-    let config = route.config();
-    let now = now_ms();
-    let ttl_ms = shared.limits.upload_url_ttl.as_millis() as i64;
-    let expires_at = now + ttl_ms;
-    let rows: Vec<NewUpload> = pending
-        .files
-        .iter()
-        .map(|f| {
-            let rule = &config.types[f.rule];
-            NewUpload {
-                key: new_key(),
-                slug: config.slug.to_string(),
-                status: UploadStatus::Pending,
-                name: f.name.clone(),
-                custom_id: f.custom_id.clone(),
-                size: f.size,
-                content_type: f.content_type.clone(),
-                declared_sha256: f.sha256.clone(),
-                acl: rule.acl,
-                content_disposition: rule.content_disposition,
-                metadata: meta.clone(),
-                expires_at,
-                created_at: now,
-                stored: None,
-            }
-        })
-        .collect();
-    shared.records.insert(&rows).await?;
-
-    let origin = origin(shared, &req);
-    let expires_secs = expires_at / 1000;
-    let prepared = rows
-        .iter()
-        .map(|row| {
-            let grant = UploadGrant {
-                key: &row.key,
-                expires: expires_secs,
-                size: row.size,
-                content_type: &row.content_type,
-                sha256: row.declared_sha256.as_deref(),
-            };
-            let sig = shared.signer.sign_upload(&grant);
-            let mut query = vec![
-                ("expires", expires_secs.to_string()),
-                ("size", row.size.to_string()),
-                ("type", row.content_type.clone()),
-            ];
-            if let Some(sha) = &row.declared_sha256 {
-                query.push(("sha256", sha.clone()));
-            }
-            query.push(("sig", sig));
-            let query = serde_urlencoded::to_string(&query).expect("plain strings encode");
-            let mut headers = BTreeMap::new();
-            headers.insert("content-type".to_string(), row.content_type.clone());
-            tracing::info!(slug = %row.slug, key = %row.key, bytes = row.size, outcome = "prepared", "upload prepared");
-            PreparedUpload {
-                key: row.key.clone(),
-                name: row.name.clone(),
-                custom_id: row.custom_id.clone(),
-                size: row.size,
-                content_type: row.content_type.clone(),
-                upload_url: format!("{origin}{}/upload/{}?{query}", shared.base_path, row.key),
-                method: "PUT".into(),
-                headers,
-                expires_at: expires_secs * 1000,
-                status_url: format!("{origin}{}/files/{}", shared.base_path, row.key),
-            }
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(PrepareResponse {
-        slug: config.slug.to_string(),
-        await_server_data: config.await_server_data,
-        files: prepared,
-    }))
-}
+use crate::state::Limits;
 
 /// Checks every announced file against the route, before the middleware runs.
 pub(crate) fn check_declarations(
@@ -240,6 +138,43 @@ pub(crate) fn check_counts(config: &RouteConfig, files: &PendingFiles) -> Result
             )
             .with_data(json!({ "size": total, "limit": max })));
         }
+    }
+    Ok(())
+}
+
+/// An upload larger than the route takes.
+pub(crate) fn too_large(size: u64, max: u64) -> UploadError {
+    UploadError::new(
+        ErrorCode::TooLarge,
+        format!("the upload is {size} bytes; this route takes at most {max}"),
+    )
+    .with_data(json!({ "size": size, "limit": max }))
+}
+
+/// The largest single file the route takes, whatever its type.
+pub(crate) fn route_max(route: &Route) -> u64 {
+    let config = route.config();
+    let per_type = config.largest_file_size();
+    config.max_total_size.map_or(per_type, |t| t.min(per_type))
+}
+
+/// The most bytes one upload of this type may have on this route.
+pub(crate) fn limit_for(route: &Route, content_type: &str) -> u64 {
+    let per_type = route
+        .config()
+        .rule_for(content_type)
+        .map(|(_, r)| r.max_file_size)
+        .unwrap_or_else(|| route_max(route));
+    route
+        .config()
+        .max_total_size
+        .map_or(per_type, |t| t.min(per_type))
+}
+
+/// A type sniffed from an undeclared (octet-stream) upload must still be one the route takes.
+pub(crate) fn check_sniffed(route: &Route, name: &str, sniffed: &str) -> Result<(), UploadError> {
+    if route.config().rule_for(sniffed).is_none() {
+        return Err(unsupported(route.config(), name, sniffed));
     }
     Ok(())
 }

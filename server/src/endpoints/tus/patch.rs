@@ -11,18 +11,21 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use std::io::Seek;
 
-use crate::config::Shared;
 use crate::db::{TusState, UploadRecord};
 use crate::definition::Route;
 use crate::error::{ErrorCode, UploadError};
 use crate::protocol::UploadStatus;
-use crate::service::now_ms;
+use crate::state::now_ms;
+use crate::state::Shared;
 use crate::storage::blocks::BlockWriter;
 
-use super::creation::{limit_for, too_large};
+use crate::pipeline::checks::{limit_for, too_large};
+use crate::pipeline::route_of_record;
+use crate::state::origin;
+
 use super::headers::{self, Checksum, Hasher};
 use super::lock::{lease_ms, Lock};
-use super::{authorize, check_resumable, http_date, origin, route_of, tus_dir, tus_response};
+use super::{authorize, check_resumable, http_date, tus_dir, tus_response};
 
 pub(crate) fn encode_data(data: &Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(data).unwrap_or_default())
@@ -67,7 +70,7 @@ pub(crate) async fn head(
         && tus.length == Some(tus.offset)
         && !tus.locked
     {
-        let route = route_of(&shared, &rec.slug)?;
+        let route = route_of_record(&shared, &rec)?;
         let lock = Lock::take(&shared, &key).await?;
         let parts = vec![tus_dir(&shared)?.join(&key)];
         let _ = super::finish::finish(
@@ -131,7 +134,7 @@ pub(crate) async fn patch(
     let checksum = headers::checksum(&req)?;
     let length = headers::number(&req, "upload-length")?;
     let (rec, _) = load(&shared, &key).await?;
-    let route = route_of(&shared, &rec.slug)?;
+    let route = route_of_record(&shared, &rec)?;
     let out = write(&shared, &req, &route, &key, offset, body, checksum, length).await?;
     let mut res = tus_response(StatusCode::NO_CONTENT);
     res.insert_header(("Upload-Offset", out.offset.to_string()))
@@ -396,24 +399,4 @@ pub(crate) async fn delete(
     drop(lock); // the record is gone, and its lock with it
     tracing::info!(key = %key, outcome = "terminated", "tus upload terminated");
     Ok(tus_response(StatusCode::NO_CONTENT).finish())
-}
-
-/// Removes expired, unfinished tus uploads: their bytes and their records.
-pub(crate) async fn sweep_expired(shared: &Shared) -> Result<usize, UploadError> {
-    let keys = shared.records.tus_expired(now_ms()).await?;
-    let dir = shared.tus_dir.as_deref();
-    let mut removed = 0;
-    for key in keys {
-        if let Some(dir) = dir {
-            match tokio::fs::remove_file(dir.join(&key)).await {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-                _ => {}
-            }
-        }
-        shared.tus_digests.forget(&key);
-        if shared.records.tus_delete(&key).await? {
-            removed += 1;
-        }
-    }
-    Ok(removed)
 }

@@ -20,25 +20,20 @@
 //! backend adopts the file by a hard link, so completion neither re-reads nor copies it; after
 //! a restart, for concatenated uploads or on other backends, the file is re-read once.
 
-use std::sync::Arc;
-
 use actix_web::http::header::{HeaderValue, HttpDate, CACHE_CONTROL};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse, HttpResponseBuilder, ResponseError};
 
-use crate::config::{Shared, Uplift};
-use crate::definition::Route;
 use crate::error::{ErrorCode, UploadError};
+use crate::pipeline::checks::route_max;
+use crate::state::Shared;
 
 mod concat;
 mod creation;
-pub(crate) mod digest;
 mod finish;
 pub(crate) mod headers;
 mod lock;
 mod patch;
-
-pub(crate) use patch::sweep_expired;
 
 pub(crate) const TUS_VERSION: &str = "1.0.0";
 pub(crate) const EXTENSIONS: &str = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration,concatenation";
@@ -119,25 +114,6 @@ pub(crate) fn http_date(ms: i64) -> String {
     HttpDate::from(t).to_string()
 }
 
-/// `scheme://host` for `Location`: `public_url`, else the forwarded headers when trusted, else
-/// the request's own `Host`.
-pub(crate) fn origin(shared: &Shared, req: &HttpRequest) -> String {
-    if let Some(u) = &shared.public_url {
-        return u.clone();
-    }
-    if shared.trust_forwarded {
-        let info = req.connection_info();
-        return format!("{}://{}", info.scheme(), info.host());
-    }
-    let scheme = if req.app_config().secure() {
-        "https"
-    } else {
-        "http"
-    };
-    let host = headers::header(req, "host").unwrap_or_else(|| req.app_config().host());
-    format!("{scheme}://{host}")
-}
-
 /// The upload's id in its URL: `{key}.{capability}`.
 pub(crate) fn upload_id(shared: &Shared, key: &str) -> String {
     format!("{key}.{}", shared.signer.sign_tus(key))
@@ -167,26 +143,6 @@ pub(crate) fn tus_dir(shared: &Shared) -> Result<&std::path::Path, UploadError> 
     })
 }
 
-pub(crate) fn route_of(shared: &Shared, slug: &str) -> Result<Arc<Route>, UploadError> {
-    shared
-        .router
-        .get(slug)
-        .cloned()
-        .ok_or_else(|| UploadError::not_found(format!("no file route `{slug}`")))
-}
-
-/// The largest file the route takes, for `Tus-Max-Size`.
-pub(crate) fn route_max(route: &Route) -> u64 {
-    let config = route.config();
-    let per_type = config
-        .types
-        .iter()
-        .map(|r| r.max_file_size)
-        .max()
-        .unwrap_or(0);
-    config.max_total_size.map_or(per_type, |t| t.min(per_type))
-}
-
 fn options(max: Option<u64>) -> HttpResponse {
     let mut b = tus_response(StatusCode::NO_CONTENT);
     b.insert_header(("Tus-Version", TUS_VERSION))
@@ -200,13 +156,13 @@ fn options(max: Option<u64>) -> HttpResponse {
 
 /// `{base}/{slug}/tus`: POST creates, OPTIONS describes.
 pub(crate) async fn route_endpoint(
-    up: web::Data<Uplift>,
+    shared: web::Data<Shared>,
     req: HttpRequest,
     slug: web::Path<String>,
     body: web::Payload,
 ) -> HttpResponse {
-    let shared = up.shared.clone();
-    let route = match route_of(&shared, &slug) {
+    let shared = shared.into_inner();
+    let route = match crate::pipeline::route(&shared, &slug) {
         Ok(r) => r,
         Err(e) => return tus_error(e),
     };
@@ -219,12 +175,12 @@ pub(crate) async fn route_endpoint(
 
 /// `{base}/tus/{id}`: HEAD, PATCH, DELETE, OPTIONS; `X-HTTP-Method-Override` on a POST.
 pub(crate) async fn upload_endpoint(
-    up: web::Data<Uplift>,
+    shared: web::Data<Shared>,
     req: HttpRequest,
     id: web::Path<String>,
     body: web::Payload,
 ) -> HttpResponse {
-    let shared = up.shared.clone();
+    let shared = shared.into_inner();
     let mut method = req.method().clone();
     if method == Method::POST {
         if let Some(m) = headers::header(&req, "x-http-method-override") {

@@ -14,18 +14,17 @@ use std::time::Duration;
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
 
-use crate::config::Shared;
 use crate::error::{ErrorCode, UploadError};
 use crate::protocol::{SignedPost, SignedPut, UploadToken};
 use crate::route::Acl;
 use crate::signing::MAX_EXPIRY_SECS;
+use crate::state::Shared;
 
-pub(crate) mod handler;
-pub mod object;
-pub mod path;
-pub mod policy;
-pub mod token;
-pub mod url;
+pub(crate) mod object;
+pub(crate) mod path;
+pub(crate) mod policy;
+pub(crate) mod token;
+pub(crate) mod url;
 
 /// Largest upload when no size is bound: 1 GiB. Bind `size` to allow more.
 pub const DEFAULT_MAX_SIZE: u64 = 1 << 30;
@@ -139,7 +138,7 @@ impl std::fmt::Debug for SignedUploads {
 }
 
 pub(crate) fn now_secs() -> i64 {
-    crate::service::now_ms() / 1000
+    crate::state::now_ms() / 1000
 }
 
 /// A fresh upload id: 128 random bits, URL-safe.
@@ -323,7 +322,7 @@ impl FromRequest for SignedUploads {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(match req.app_data::<web::Data<SignedUploads>>() {
             Some(handle) => {
-                let origin = crate::service::origin(&handle.shared, req);
+                let origin = crate::state::origin(&handle.shared, req);
                 Ok(SignedUploads::clone(handle).with_origin(origin))
             }
             None => Err(UploadError::internal_msg(
@@ -349,4 +348,25 @@ mod tests {
             .to_string()
             .contains("app_data(web::Data::new(uplift.signed_uploads()))"));
     }
+}
+
+/// What one upload is allowed to be, from a verified URL, form or token.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub path: String,
+    pub id: String,
+    /// The type the request declares (the bound type, when the signer bound one).
+    pub declared_type: String,
+    pub exact_size: Option<u64>,
+    pub min_size: u64,
+    pub max_size: u64,
+    /// For forms: the policy condition a size breach violates.
+    pub size_condition: Option<&'static str>,
+    pub sha256: Option<String>,
+    pub crc32: Option<u32>,
+    pub metadata: BTreeMap<String, String>,
+    pub disposition: Option<String>,
+    pub acl: Acl,
+    pub prevent_overwrite: bool,
+    pub one_time: bool,
 }

@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use crate::config::Shared;
 use crate::error::{ErrorCode, UploadError};
-use crate::service::now_ms;
+use crate::state::now_ms;
+use crate::state::Shared;
 
 pub(crate) struct Lock {
     pub shared: Arc<Shared>,
@@ -18,7 +18,7 @@ pub(crate) struct Lock {
 impl Lock {
     /// Takes the lock or answers 423.
     pub async fn take(shared: &Arc<Shared>, key: &str) -> Result<Lock, UploadError> {
-        let owner = crate::service::new_key();
+        let owner = crate::state::new_key();
         let now = now_ms();
         if !shared
             .records

@@ -1,42 +1,15 @@
-//! `GET {base}/files/{key}` (status) and `GET {base}/download/{key}` (the bytes).
+//! Answering with stored bytes, for route downloads and signed objects alike: Range, ETag,
+//! Last-Modified, the 416 envelope, and the headers that keep a browser from running what it
+//! is served.
 
 use actix_files::NamedFile;
 use actix_web::http::header::{
     self, ContentDisposition, DispositionParam, DispositionType, HeaderValue,
 };
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
-use serde::Deserialize;
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 
-use crate::config::Uplift;
 use crate::error::{ErrorCode, UploadError};
-use crate::protocol::UploadStatus;
-use crate::route::{self, Acl};
 use crate::storage::StoredObject;
-
-use super::{now_ms, origin, upload_result};
-
-pub(crate) async fn status(
-    up: web::Data<Uplift>,
-    req: HttpRequest,
-    key: web::Path<String>,
-) -> Result<HttpResponse, UploadError> {
-    let shared = &up.shared;
-    let rec = shared
-        .records
-        .get(&key)
-        .await?
-        .ok_or_else(|| UploadError::not_found("no such upload"))?;
-    let origin = origin(shared, &req);
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(upload_result(shared, &origin, &rec)))
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct DownloadQuery {
-    expires: Option<i64>,
-    sig: Option<String>,
-}
 
 /// Types a browser would run as a document; never rendered inline from here.
 pub(crate) fn is_active_content(mime: &str) -> bool {
@@ -50,59 +23,6 @@ pub(crate) fn is_active_content(mime: &str) -> bool {
             | "text/javascript"
             | "application/javascript"
     )
-}
-
-pub(crate) async fn download(
-    up: web::Data<Uplift>,
-    req: HttpRequest,
-    key: web::Path<String>,
-    q: web::Query<DownloadQuery>,
-) -> Result<HttpResponse, UploadError> {
-    let shared = &up.shared;
-    let not_found = || UploadError::not_found("no such file");
-    let rec = shared.records.get(&key).await?.ok_or_else(not_found)?;
-    if rec.acl == Acl::Private {
-        let (Some(expires), Some(sig)) = (q.expires, q.sig.as_deref()) else {
-            return Err(UploadError::new(
-                ErrorCode::SignatureInvalid,
-                "this file is private: use a signed download URL",
-            ));
-        };
-        shared
-            .signer
-            .verify_download(&rec.key, expires, sig, now_ms() / 1000)?;
-    }
-    // Only finished uploads are visible: never a partial or refused one.
-    if !matches!(
-        rec.status,
-        UploadStatus::Complete | UploadStatus::Completing
-    ) {
-        return Err(not_found());
-    }
-    let stored = rec.stored.as_ref().ok_or_else(not_found)?;
-    let object = shared.storage.open(&rec.key).await?.ok_or_else(not_found)?;
-
-    let mime = route::normalize_mime(&stored.content_type)
-        .unwrap_or_else(|| "application/octet-stream".into());
-    let disposition = if is_active_content(&mime) {
-        DispositionType::Attachment
-    } else {
-        match rec.content_disposition {
-            crate::route::ContentDisposition::Inline => DispositionType::Inline,
-            crate::route::ContentDisposition::Attachment => DispositionType::Attachment,
-        }
-    };
-    let cd = content_disposition(disposition, &rec.name);
-    serve(
-        &req,
-        object,
-        &mime,
-        cd,
-        stored.size,
-        &stored.sha256,
-        rec.acl == Acl::Private,
-    )
-    .await
 }
 
 /// Answers with stored bytes (a route upload or a signed object): Range, ETag and

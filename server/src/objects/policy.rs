@@ -13,8 +13,7 @@ use crate::error::{ErrorCode, UploadError};
 use crate::protocol::{PostForm, SignedPost};
 use crate::route::Acl;
 
-use super::handler::Plan;
-use super::{now_secs, path, PostOptions, SignedUploads, SizeRule};
+use super::{now_secs, path, Plan, PostOptions, SignedUploads, SizeRule};
 
 /// Form fields carrying metadata: `x-uplift-meta-{key}`.
 pub const META_FIELD: &str = "x-uplift-meta-";

@@ -1,5 +1,5 @@
-//! Putting it together: [`Uplift`] holds the routes, storage, records and secrets, and mounts
-//! them as one actix-web scope.
+//! The app handle on top: [`Uplift`] holds the shared state and mounts every endpoint as one
+//! actix-web scope; [`UpliftBuilder`] checks a configuration and builds it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,44 +8,11 @@ use actix_cors::Cors;
 use actix_web::dev::HttpServiceFactory;
 
 use crate::db::Records;
+use crate::pipeline::SweepReport;
 use crate::router::Router;
 use crate::signing::{Signer, SigningKey, SigningKeyError, MAX_EXPIRY_SECS};
+use crate::state::{Limits, Shared};
 use crate::storage::Storage;
-
-/// Knobs with safe defaults.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// How long a prepared upload URL stays valid. Default 1 hour, at most 7 days.
-    pub upload_url_ttl: Duration,
-    /// How long signed download URLs for private files stay valid. Default 1 hour.
-    pub download_url_ttl: Duration,
-    /// Largest JSON body of the prepare endpoint. Default 1 MiB.
-    pub max_json_body: usize,
-    /// Largest `input` field of a multipart upload. Default 64 KiB.
-    pub max_input_field: usize,
-    /// Most files one prepare call may announce, whatever the route says. Default 100.
-    pub max_files_per_request: usize,
-    /// tus: an upload without progress for this long expires (410) and `sweep` removes it.
-    /// Each PATCH restarts the clock. Default 24 hours.
-    pub tus_expiry: Duration,
-    /// tus: how long a PATCH's lock on its upload lasts without renewal (a running PATCH
-    /// renews it). After a crash, the upload is locked for at most this long. Default 15 s.
-    pub tus_lock_lease: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            upload_url_ttl: Duration::from_secs(3600),
-            download_url_ttl: Duration::from_secs(3600),
-            max_json_body: 1024 * 1024,
-            max_input_field: 64 * 1024,
-            max_files_per_request: 100,
-            tus_expiry: Duration::from_secs(24 * 3600),
-            tus_lock_lease: Duration::from_secs(15),
-        }
-    }
-}
 
 /// Cross-origin access for browser frontends served from another origin.
 #[derive(Clone, Default)]
@@ -77,28 +44,6 @@ pub enum ConfigError {
 #[derive(Clone)]
 pub struct Uplift {
     pub(crate) shared: Arc<Shared>,
-}
-
-pub(crate) struct Shared {
-    pub router: Router,
-    pub storage: Arc<dyn Storage>,
-    pub records: Records,
-    pub signer: Signer,
-    pub base_path: String,
-    pub public_url: Option<String>,
-    /// Whether `Forwarded`/`X-Forwarded-*` may set the origin of tus `Location` URLs.
-    pub trust_forwarded: bool,
-    /// Where resumable (tus) uploads keep their bytes until complete.
-    pub tus_dir: Option<std::path::PathBuf>,
-    /// SHA-256/CRC32 of tus uploads in progress, carried between PATCHes.
-    pub tus_digests: crate::tus::digest::Digests,
-    pub limits: Limits,
-    /// How upload tokens are signed (HS256 unless an Ed25519 pair is configured).
-    pub token_key: crate::signed::token::TokenKey,
-    /// `{base}/openapi.json`, built once from the routes.
-    pub openapi_json: bytes::Bytes,
-    /// The docs UI's configuration.
-    pub docs: Arc<utoipa_swagger_ui::Config<'static>>,
     cors: CorsSetting,
 }
 
@@ -115,7 +60,7 @@ pub struct UpliftBuilder {
     tus_dir: Option<std::path::PathBuf>,
     limits: Limits,
     cors: CorsSetting,
-    token_key: Result<crate::signed::token::TokenKey, String>,
+    token_key: Result<crate::objects::token::TokenKey, String>,
 }
 
 impl Uplift {
@@ -161,17 +106,18 @@ impl Uplift {
 
     /// The actix service for `App::service`: every endpoint under the base path.
     pub fn service(&self) -> impl HttpServiceFactory {
-        let cors = match &self.shared.cors {
+        let cors = match &self.cors {
             CorsSetting::Off => None,
             CorsSetting::Origins(origins) => {
                 let mut c = Cors::default()
                     .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])
                     .allow_any_header()
-                    .expose_headers(crate::tus::EXPOSED_HEADERS.iter().copied().chain([
-                        "etag",
-                        "content-range",
-                        "content-disposition",
-                    ]))
+                    .expose_headers(
+                        crate::endpoints::tus::EXPOSED_HEADERS
+                            .iter()
+                            .copied()
+                            .chain(["etag", "content-range", "content-disposition"]),
+                    )
                     .max_age(3600);
                 for o in origins {
                     c = if o == "*" {
@@ -184,25 +130,25 @@ impl Uplift {
             }
             CorsSetting::Custom(f) => Some(f()),
         };
-        crate::service::scope(self.clone(), cors)
+        crate::http::scope(self.shared.clone(), cors)
     }
 
-    /// The handle that mints signed upload URLs, forms and tokens (see [`crate::signed`]).
+    /// The handle that mints signed upload URLs, forms and tokens (see [`SignedUploads`](crate::SignedUploads)).
     /// Register it with `App::app_data(web::Data::new(uplift.signed_uploads()))` to take
     /// [`SignedUploads`](crate::SignedUploads) as an extractor in the app's handlers.
-    pub fn signed_uploads(&self) -> crate::signed::SignedUploads {
-        crate::signed::SignedUploads::new(self.shared.clone())
+    pub fn signed_uploads(&self) -> crate::objects::SignedUploads {
+        crate::objects::SignedUploads::new(self.shared.clone())
     }
 
     /// Mints a signed download URL for a private file (path only, relative to the server).
     pub fn signed_download_path(&self, key: &str, ttl: Duration) -> String {
-        crate::service::signed_download_path(&self.shared, key, ttl)
+        crate::pipeline::views::signed_download_path(&self.shared, key, ttl)
     }
 
     /// Housekeeping: expires unused upload URLs, fails uploads whose server died mid-body,
     /// removes abandoned staging files. Runs once at start in the demo; call it periodically.
     pub async fn sweep(&self) -> Result<SweepReport, crate::error::UploadError> {
-        crate::service::sweep(&self.shared).await
+        crate::pipeline::sweep::sweep(&self.shared).await
     }
 
     /// Runs [`Uplift::sweep`] now and then every `every` on the current runtime, logging what
@@ -228,16 +174,6 @@ impl Uplift {
             }
         })
     }
-}
-
-/// What [`Uplift::sweep`] cleaned up.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SweepReport {
-    pub expired: u64,
-    pub failed_stale: usize,
-    pub staged_removed: usize,
-    /// tus uploads past their expiry, removed with their bytes.
-    pub tus_expired: usize,
 }
 
 impl UpliftBuilder {
@@ -314,7 +250,7 @@ impl UpliftBuilder {
     /// Signs upload tokens with EdDSA (Ed25519) instead of HS256: the private key as PKCS#8
     /// DER, the public key's 32 bytes. HS256 tokens are then refused (`TOKEN_ALGORITHM`).
     pub fn token_ed25519(mut self, private_pkcs8_der: &[u8], public_key: &[u8; 32]) -> Self {
-        self.token_key = crate::signed::token::TokenKey::ed25519(private_pkcs8_der, public_key);
+        self.token_key = crate::objects::token::TokenKey::ed25519(private_pkcs8_der, public_key);
         self
     }
 
@@ -348,7 +284,7 @@ impl UpliftBuilder {
             self.base_path
         };
         let openapi_json = bytes::Bytes::from(self.router.openapi_json(&base_path));
-        let docs = Arc::new(crate::service::docs::config());
+        let docs = Arc::new(crate::endpoints::docs::config());
         let tus_dir = self.tus_dir.or_else(|| storage.resumable_dir());
         Ok(Uplift {
             shared: Arc::new(Shared {
@@ -365,8 +301,8 @@ impl UpliftBuilder {
                 token_key,
                 openapi_json,
                 docs,
-                cors: self.cors,
             }),
+            cors: self.cors,
         })
     }
 }

@@ -5,6 +5,8 @@
 //! this returns `Ok`; on any error the staged bytes are dropped and never become visible.
 //! Memory is bounded by one storage block plus the sniff window, whatever the file size.
 
+pub(crate) mod resume;
+
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};

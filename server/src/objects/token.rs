@@ -218,7 +218,7 @@ mod tests {
     }
 
     fn now() -> i64 {
-        crate::signed::now_secs()
+        crate::objects::now_secs()
     }
 
     #[test]

@@ -7,16 +7,19 @@ use std::sync::Arc;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 
-use crate::config::Shared;
 use crate::db::TusState;
 use crate::definition::Route;
 use crate::error::{ErrorCode, UploadError};
 use crate::protocol::UploadStatus;
-use crate::service::now_ms;
+use crate::state::now_ms;
+use crate::state::Shared;
 
-use super::creation::{admit, limit_for, new_row, too_large};
+use crate::pipeline::checks::{limit_for, too_large};
+use crate::state::origin;
+
+use super::creation::{admit, new_row};
 use super::lock::Lock;
-use super::{authorize, origin, tus_dir, tus_response, upload_path};
+use super::{authorize, tus_dir, tus_response, upload_path};
 
 /// The id in a partial upload's URL, absolute or relative.
 fn id_of(shared: &Shared, url: &str) -> Result<String, UploadError> {

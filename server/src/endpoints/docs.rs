@@ -5,8 +5,8 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpResponse};
 
-use crate::config::Uplift;
 use crate::error::UploadError;
+use crate::state::Shared;
 
 /// No origin but ours; Swagger UI sets inline styles and uses `data:` images.
 const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
@@ -26,11 +26,11 @@ pub(crate) fn config() -> utoipa_swagger_ui::Config<'static> {
         .deep_linking(true)
 }
 
-pub(crate) async fn openapi_json(up: web::Data<Uplift>) -> HttpResponse {
+pub(crate) async fn openapi_json(shared: web::Data<Shared>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(up.shared.openapi_json.clone())
+        .body(shared.openapi_json.clone())
 }
 
 /// `{base}/docs` → `{base}/docs/`: the page's assets are relative to it.
@@ -41,10 +41,10 @@ pub(crate) async fn redirect() -> HttpResponse {
 }
 
 pub(crate) async fn file(
-    up: web::Data<Uplift>,
+    shared: web::Data<Shared>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, UploadError> {
-    let file = utoipa_swagger_ui::serve(&path, up.shared.docs.clone())
+    let file = utoipa_swagger_ui::serve(&path, shared.docs.clone())
         .map_err(|e| UploadError::internal_msg(format!("docs UI: {e}")))?
         .ok_or_else(|| UploadError::not_found("no such file in the docs UI"))?;
     let mut res = HttpResponse::Ok()

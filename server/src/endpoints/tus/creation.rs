@@ -8,15 +8,18 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
-use crate::config::Shared;
 use crate::db::{NewUpload, TusState};
 use crate::definition::{PendingFile, PendingFiles, Route};
 use crate::error::{ErrorCode, UploadError};
 use crate::protocol::{FileDeclaration, UploadStatus};
-use crate::service::{new_key, now_ms};
+use crate::state::Shared;
+use crate::state::{new_key, now_ms};
 
 use super::headers::{self, Concat};
-use super::{check_resumable, http_date, origin, route_max, tus_dir, tus_response, upload_path};
+use crate::pipeline::checks::{route_max, too_large};
+use crate::state::origin;
+
+use super::{check_resumable, http_date, tus_dir, tus_response, upload_path};
 
 /// What the pipeline decided about a new upload.
 pub(crate) struct Admitted {
@@ -71,7 +74,7 @@ pub(crate) async fn admit(
                 }],
             }
         }
-        declared => crate::service::prepare::check_declarations(
+        declared => crate::pipeline::checks::check_declarations(
             route.config(),
             &[FileDeclaration {
                 name,
@@ -89,27 +92,6 @@ pub(crate) async fn admit(
         .pop()
         .ok_or_else(|| UploadError::internal_msg("the middleware removed the file"))?;
     Ok(Admitted { meta, file })
-}
-
-pub(crate) fn too_large(size: u64, max: u64) -> UploadError {
-    UploadError::new(
-        ErrorCode::TooLarge,
-        format!("the upload is {size} bytes; this route takes at most {max}"),
-    )
-    .with_data(serde_json::json!({ "size": size, "limit": max }))
-}
-
-/// The most bytes an upload of this type may have on this route.
-pub(crate) fn limit_for(route: &Route, content_type: &str) -> u64 {
-    let per_type = route
-        .config()
-        .rule_for(content_type)
-        .map(|(_, r)| r.max_file_size)
-        .unwrap_or_else(|| route_max(route));
-    route
-        .config()
-        .max_total_size
-        .map_or(per_type, |t| t.min(per_type))
 }
 
 pub(crate) fn new_row(shared: &Shared, route: &Route, a: &Admitted, size: u64) -> NewUpload {

@@ -1,0 +1,102 @@
+//! `POST {base}/{slug}`: input → files against the config → middleware → records → signed URLs.
+
+use std::collections::BTreeMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::db::NewUpload;
+use crate::error::UploadError;
+use crate::pipeline::{self, checks::check_declarations};
+use crate::protocol::{PrepareRequest, PrepareResponse, PreparedUpload, UploadStatus};
+use crate::signing::UploadGrant;
+use crate::state::{new_key, now_ms, origin, Shared};
+
+pub(crate) async fn prepare(
+    shared: web::Data<Shared>,
+    req: HttpRequest,
+    slug: web::Path<String>,
+    body: web::Json<PrepareRequest>,
+) -> Result<HttpResponse, UploadError> {
+    let shared = &shared;
+    let route = pipeline::route(shared, &slug)?;
+    let PrepareRequest { files, input } = body.into_inner();
+
+    let input = route.parse_input(input)?;
+    let pending = check_declarations(route.config(), &files, &shared.limits)?;
+    let (meta, pending) = route.run_middleware(req.clone(), input, pending).await?;
+
+    let config = route.config();
+    let now = now_ms();
+    let ttl_ms = shared.limits.upload_url_ttl.as_millis() as i64;
+    let expires_at = now + ttl_ms;
+    let rows: Vec<NewUpload> = pending
+        .files
+        .iter()
+        .map(|f| {
+            let rule = &config.types[f.rule];
+            NewUpload {
+                key: new_key(),
+                slug: config.slug.to_string(),
+                status: UploadStatus::Pending,
+                name: f.name.clone(),
+                custom_id: f.custom_id.clone(),
+                size: f.size,
+                content_type: f.content_type.clone(),
+                declared_sha256: f.sha256.clone(),
+                acl: rule.acl,
+                content_disposition: rule.content_disposition,
+                metadata: meta.clone(),
+                expires_at,
+                created_at: now,
+                stored: None,
+            }
+        })
+        .collect();
+    shared.records.insert(&rows).await?;
+
+    let origin = origin(shared, &req);
+    let expires_secs = expires_at / 1000;
+    let prepared = rows
+        .iter()
+        .map(|row| {
+            let grant = UploadGrant {
+                key: &row.key,
+                expires: expires_secs,
+                size: row.size,
+                content_type: &row.content_type,
+                sha256: row.declared_sha256.as_deref(),
+            };
+            let sig = shared.signer.sign_upload(&grant);
+            let mut query = vec![
+                ("expires", expires_secs.to_string()),
+                ("size", row.size.to_string()),
+                ("type", row.content_type.clone()),
+            ];
+            if let Some(sha) = &row.declared_sha256 {
+                query.push(("sha256", sha.clone()));
+            }
+            query.push(("sig", sig));
+            let query = serde_urlencoded::to_string(&query).expect("plain strings encode");
+            let mut headers = BTreeMap::new();
+            headers.insert("content-type".to_string(), row.content_type.clone());
+            tracing::info!(slug = %row.slug, key = %row.key, bytes = row.size, outcome = "prepared", "upload prepared");
+            PreparedUpload {
+                key: row.key.clone(),
+                name: row.name.clone(),
+                custom_id: row.custom_id.clone(),
+                size: row.size,
+                content_type: row.content_type.clone(),
+                upload_url: format!("{origin}{}/upload/{}?{query}", shared.base_path, row.key),
+                method: "PUT".into(),
+                headers,
+                expires_at: expires_secs * 1000,
+                status_url: format!("{origin}{}/files/{}", shared.base_path, row.key),
+            }
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(PrepareResponse {
+        slug: config.slug.to_string(),
+        await_server_data: config.await_server_data,
+        files: prepared,
+    }))
+}

@@ -1,0 +1,122 @@
+//! The bottom layer: what every request shares — the routes, the storage, the records, the
+//! keys, the limits — and the clock, fresh keys and the one rule for the origin clients see.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_web::HttpRequest;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::db::Records;
+use crate::router::Router;
+use crate::signing::Signer;
+use crate::storage::Storage;
+
+/// Knobs with safe defaults.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// How long a prepared upload URL stays valid. Default 1 hour, at most 7 days.
+    pub upload_url_ttl: Duration,
+    /// How long signed download URLs for private files stay valid. Default 1 hour.
+    pub download_url_ttl: Duration,
+    /// Largest JSON body of the prepare endpoint. Default 1 MiB.
+    pub max_json_body: usize,
+    /// Largest `input` field of a multipart upload. Default 64 KiB.
+    pub max_input_field: usize,
+    /// Most files one prepare call may announce, whatever the route says. Default 100.
+    pub max_files_per_request: usize,
+    /// tus: an upload without progress for this long expires (410) and `sweep` removes it.
+    /// Each PATCH restarts the clock. Default 24 hours.
+    pub tus_expiry: Duration,
+    /// tus: how long a PATCH's lock on its upload lasts without renewal (a running PATCH
+    /// renews it). After a crash, the upload is locked for at most this long. Default 15 s.
+    pub tus_lock_lease: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            upload_url_ttl: Duration::from_secs(3600),
+            download_url_ttl: Duration::from_secs(3600),
+            max_json_body: 1024 * 1024,
+            max_input_field: 64 * 1024,
+            max_files_per_request: 100,
+            tus_expiry: Duration::from_secs(24 * 3600),
+            tus_lock_lease: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Everything the endpoints share; built once by `UpliftBuilder::build`.
+pub(crate) struct Shared {
+    pub router: Router,
+    pub storage: Arc<dyn Storage>,
+    pub records: Records,
+    pub signer: Signer,
+    pub base_path: String,
+    pub public_url: Option<String>,
+    /// Whether `Forwarded`/`X-Forwarded-*` may set the origin of the URLs handed out.
+    pub trust_forwarded: bool,
+    /// Where resumable (tus) uploads keep their bytes until complete.
+    pub tus_dir: Option<PathBuf>,
+    /// SHA-256/CRC32 of tus uploads in progress, carried between PATCHes.
+    pub tus_digests: crate::ingest::resume::Digests,
+    pub limits: Limits,
+    /// How upload tokens are signed (HS256 unless an Ed25519 pair is configured).
+    pub token_key: crate::objects::token::TokenKey,
+    /// `{base}/openapi.json`, built once from the routes.
+    pub openapi_json: bytes::Bytes,
+    /// The docs UI's configuration.
+    pub docs: Arc<utoipa_swagger_ui::Config<'static>>,
+}
+
+/// Unix time in milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A fresh storage key: 160 random bits, URL-safe, unrelated to anything the client sent.
+pub(crate) fn new_key() -> String {
+    let bytes: [u8; 20] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// `scheme://host` as clients reach the server, for every absolute URL handed out: the
+/// configured `public_url`; else `Forwarded` / `X-Forwarded-*` when the app trusts its proxy;
+/// else the request's own scheme and `Host`.
+pub(crate) fn origin(shared: &Shared, req: &HttpRequest) -> String {
+    if let Some(u) = &shared.public_url {
+        return u.clone();
+    }
+    if shared.trust_forwarded {
+        let info = req.connection_info();
+        return format!("{}://{}", info.scheme(), info.host());
+    }
+    let scheme = if req.app_config().secure() {
+        "https"
+    } else {
+        "http"
+    };
+    let host = req
+        .headers()
+        .get(actix_web::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .filter(|h| is_host(h))
+        .unwrap_or_else(|| req.app_config().host());
+    format!("{scheme}://{host}")
+}
+
+/// A host name, IPv4 or bracketed IPv6 address with an optional port: nothing that could
+/// change the meaning of the URL it is put into (no `/`, `@`, `?`, `#` or spaces).
+fn is_host(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 255
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
