@@ -59,6 +59,12 @@ fn python_venv() -> Result<PathBuf, String> {
     Ok(venv)
 }
 
+/// `tsc --strict` over `generated/` (and the cross-check), once per module resolution.
+const TYPECHECK_PROJECTS: [&str; 2] = [
+    "typecheck/tsconfig.json",
+    "typecheck/tsconfig.nodenext.json",
+];
+
 /// The OpenAPI document by a third-party validator, then `tsc --strict` over `generated/` with
 /// the openapi-typescript cross-check.
 pub fn check_generated() -> Result<(), String> {
@@ -79,8 +85,12 @@ pub fn check_generated() -> Result<(), String> {
         "--output",
         "typecheck/.openapi/openapi.d.ts",
     ]))?;
-    run(&mut npx(&["tsc", "--project", "typecheck/tsconfig.json"]))?;
-    println!("generated files: openapi-spec-validator and tsc --strict passed");
+    // Under bundler resolution (Vite, esbuild, …) and under Node's own ESM resolution, which
+    // wants file extensions on relative imports.
+    for project in TYPECHECK_PROJECTS {
+        run(&mut npx(&["tsc", "--project", project]))?;
+    }
+    println!("generated files: openapi-spec-validator and tsc --strict (Bundler, NodeNext) passed");
     Ok(())
 }
 
