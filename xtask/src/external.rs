@@ -95,11 +95,15 @@ pub fn check_generated() -> Result<(), String> {
 }
 
 /// The TypeScript client and the demo page: type checks (including the `@ts-expect-error`
-/// type tests), vitest against a real demo server (with tus-js-client and tuspy against its tus
+/// type tests, under NodeNext and Bundler resolution), the packed package in a scratch project
+/// (see [`crate::pack`]), vitest against a real demo server (with tus-js-client and tuspy against its tus
 /// endpoints), then the Playwright test in Chromium.
 pub fn check_typescript() -> Result<(), String> {
     ensure_node_modules()?;
+    // The client's own sources and type tests under NodeNext and Bundler resolution.
     run(npm().args(["run", "typecheck", "--workspace=client-ts"]))?;
+    // What `npm pack` publishes, installed into a scratch Node ESM project.
+    crate::pack::check_client_package()?;
     run(npm().args(["run", "typecheck", "--workspace=examples/demo/web"]))?;
     // The tus tests run tuspy (PyPI) from the pinned venv.
     let venv = python_venv()?;
