@@ -3,9 +3,9 @@
 // demo route's input and server data, and for every protocol type. `tsc` fails on any drift.
 // (`.openapi/openapi.d.ts` is written by `cargo xtask test` just before this is checked.)
 
-import type { components } from "./.openapi/openapi";
-import type { UploadRouter } from "../generated/ts/router";
-import type * as Protocol from "../generated/ts/protocol";
+import type { components } from "./.openapi/openapi.js";
+import type { UploadRouter } from "../generated/ts/router.js";
+import type * as Protocol from "../generated/ts/protocol.js";
 
 type Schemas = components["schemas"];
 

@@ -1,11 +1,14 @@
 import type { ErrorBody, ErrorCode } from "./protocol.js";
 
 /**
- * Codes only the client produces: the request never got an answer (`NETWORK_ERROR`), or the
- * caller cancelled it (`ABORTED`). Every other code is the server's, or the same code the
- * server would have given for a refusal the client could make on its own.
+ * Codes only the client produces: the request never got an answer (`NETWORK_ERROR`), the
+ * caller cancelled it (`ABORTED`), the server did not finish a stored file (or its completion
+ * hook did not answer) within `statusTimeout` (`STATUS_TIMEOUT`), or a file goes over tus and
+ * the optional peer dependency tus-js-client is not installed (`TUS_UNAVAILABLE`). Every other
+ * code is the server's, or the same code the server would have given for a refusal the client
+ * could make on its own.
  */
-export type ClientErrorCode = "NETWORK_ERROR" | "ABORTED";
+export type ClientErrorCode = "NETWORK_ERROR" | "ABORTED" | "STATUS_TIMEOUT" | "TUS_UNAVAILABLE";
 
 /** Every code an {@link UploadError} can carry. */
 export type UploadErrorCode = ErrorCode | ClientErrorCode;

@@ -15,7 +15,7 @@ export { acceptOf, checkFiles, normalizeMime, patternMatches, patternOf, ruleFor
 export type { FileProgress, FileUploadState, UploadProgress } from "./progress.js";
 export { isRetryable } from "./retry.js";
 export { DEFAULT_TUS_CHUNK_SIZE, DEFAULT_TUS_THRESHOLD } from "./tus.js";
-export type { TusOptions } from "./tus.js";
+export type { TusOptions, TusPreviousUpload, TusUrlStorage } from "./tus.js";
 export type { RetryOptions } from "./retry.js";
 export type { FetchLike, TransportKind } from "./transport.js";
 export type {

@@ -1,6 +1,6 @@
-// The wire types, generated from the server's Rust types (`cargo xtask codegen`). This module
-// only re-exports them, so that the rest of the client names one place; nothing here is
-// written by hand.
+// The wire types, generated from the server's Rust types into `./generated/` (`cargo xtask
+// codegen` writes them; a test fails when they are stale). This module only re-exports them, so
+// that the rest of the client names one place; nothing here is written by hand.
 
 export type {
   Acl,
@@ -24,4 +24,4 @@ export type {
   UploadStatus,
   UploadToken,
   UploadedFile as StoredFile,
-} from "../../generated/ts/protocol.js";
+} from "./generated/protocol.js";

@@ -192,7 +192,7 @@ fn the_router_typescript_declares_app_types_and_imports_protocol_ones() {
         "{ts}"
     );
     assert!(
-        ts.contains("import type { NoInput, UploadedFile } from \"./protocol\";"),
+        ts.contains("import type { NoInput, UploadedFile } from \"./protocol.js\";"),
         "{ts}"
     );
     for decl in [

@@ -1,7 +1,9 @@
 //! `cargo xtask codegen`: writes the demo app's OpenAPI document and TypeScript types into
-//! `generated/` (`openapi.json`, `ts/protocol.ts`, `ts/router.ts`) through the demo binary's
-//! `codegen DIR` subcommand, so xtask itself does not build the runtime. Files the code no
-//! longer produces are removed. `examples/demo/tests/generated.rs` fails when they are stale.
+//! `generated/` (`openapi.json`, `ts/protocol.ts`, `ts/router.ts`), and the TypeScript client's
+//! own copy of the wire types into `client-ts/src/generated/` (`protocol.ts`), through the demo
+//! binary's `codegen DIR CLIENT_DIR` subcommand, so xtask itself does not build the runtime.
+//! Files the code no longer produces are removed. `examples/demo/tests/generated.rs` fails when
+//! either folder is stale.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -15,9 +17,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let root = crate::workspace_root();
     let root = root.as_path();
     let out = root.join("generated");
+    let client_out = root.join("client-ts/src/generated");
     let mut cmd = cargo();
     cmd.args(["run", "--quiet", "-p", "uplift-demo", "--", "codegen"])
-        .arg(&out);
+        .arg(&out)
+        .arg(&client_out);
     eprintln!("$ {cmd:?}");
     let output = cmd
         .output()
@@ -33,12 +37,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .lines()
         .map(PathBuf::from)
         .collect();
+    let written_set: HashSet<PathBuf> = written.iter().cloned().collect();
     let mut removed = Vec::new();
-    remove_others(
-        &out.join("ts"),
-        &written.iter().cloned().collect(),
-        &mut removed,
-    )?;
+    // Both folders hold nothing but codegen's output.
+    remove_others(&out.join("ts"), &written_set, &mut removed)?;
+    remove_others(&client_out, &written_set, &mut removed)?;
     for path in &written {
         println!("wrote {}", shown(root, path));
     }

@@ -59,6 +59,12 @@ fn python_venv() -> Result<PathBuf, String> {
     Ok(venv)
 }
 
+/// `tsc --strict` over `generated/` (and the cross-check), once per module resolution.
+const TYPECHECK_PROJECTS: [&str; 2] = [
+    "typecheck/tsconfig.json",
+    "typecheck/tsconfig.nodenext.json",
+];
+
 /// The OpenAPI document by a third-party validator, then `tsc --strict` over `generated/` with
 /// the openapi-typescript cross-check.
 pub fn check_generated() -> Result<(), String> {
@@ -79,17 +85,25 @@ pub fn check_generated() -> Result<(), String> {
         "--output",
         "typecheck/.openapi/openapi.d.ts",
     ]))?;
-    run(&mut npx(&["tsc", "--project", "typecheck/tsconfig.json"]))?;
-    println!("generated files: openapi-spec-validator and tsc --strict passed");
+    // Under bundler resolution (Vite, esbuild, …) and under Node's own ESM resolution, which
+    // wants file extensions on relative imports.
+    for project in TYPECHECK_PROJECTS {
+        run(&mut npx(&["tsc", "--project", project]))?;
+    }
+    println!("generated files: openapi-spec-validator and tsc --strict (Bundler, NodeNext) passed");
     Ok(())
 }
 
 /// The TypeScript client and the demo page: type checks (including the `@ts-expect-error`
-/// type tests), vitest against a real demo server (with tus-js-client and tuspy against its tus
+/// type tests, under NodeNext and Bundler resolution), the packed package in a scratch project
+/// (see [`crate::pack`]), vitest against a real demo server (with tus-js-client and tuspy against its tus
 /// endpoints), then the Playwright test in Chromium.
 pub fn check_typescript() -> Result<(), String> {
     ensure_node_modules()?;
+    // The client's own sources and type tests under NodeNext and Bundler resolution.
     run(npm().args(["run", "typecheck", "--workspace=client-ts"]))?;
+    // What `npm pack` publishes, installed into a scratch Node ESM project.
+    crate::pack::check_client_package()?;
     run(npm().args(["run", "typecheck", "--workspace=examples/demo/web"]))?;
     // The tus tests run tuspy (PyPI) from the pinned venv.
     let venv = python_venv()?;

@@ -3,13 +3,17 @@
 //! - `cargo xtask test`  — everything CI checks: formatting, clippy, the whole test suite.
 //! - `cargo xtask bench` — upload throughput and memory against a bare actix-web baseline.
 //! - `cargo xtask demo`  — runs the demo app (same as `cargo run -p uplift-demo`).
-//! - `cargo xtask codegen` — regenerates `generated/` (OpenAPI document, TypeScript types).
+//! - `cargo xtask codegen` — regenerates `generated/` (OpenAPI document, TypeScript types) and
+//!   the TypeScript client's copy of the wire types (`client-ts/src/generated/`).
+//! - `cargo xtask pack-check` — `npm pack` of the client, installed and used in a scratch
+//!   project (also part of `test`).
 
 use std::process::{exit, Command};
 
 mod bench;
 mod codegen;
 mod external;
+mod pack;
 mod web;
 
 /// The workspace this xtask runs for. `cargo run` sets `CARGO_MANIFEST_DIR` at run time too;
@@ -31,12 +35,16 @@ fn main() {
         Some("test") => test(rest),
         Some("bench") => bench::run(rest),
         Some("codegen") => codegen::run(rest),
+        // The packed client in a scratch project alone (also part of `test`).
+        Some("pack-check") => {
+            external::ensure_node_modules().and_then(|()| pack::check_client_package())
+        }
         // Builds the React page first when it is missing or stale (needs npm; without it the
         // demo serves its plain page), then runs the demo server.
         Some("demo") => web::ensure_demo_page()
             .and_then(|()| run(cargo().args(["run", "-p", "uplift-demo"]).args(rest))),
         _ => {
-            eprintln!("usage: cargo xtask <test|bench|demo|codegen> [args]");
+            eprintln!("usage: cargo xtask <test|bench|demo|codegen|pack-check> [args]");
             exit(2);
         }
     };

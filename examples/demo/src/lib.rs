@@ -1,5 +1,6 @@
 //! The Uplift demo as a library: its file routes, page and settings, used by the `uplift-demo`
-//! binary, by `cargo xtask codegen` (through `uplift-demo codegen DIR`) and by the tests.
+//! binary, by `cargo xtask codegen` (through `uplift-demo codegen DIR [CLIENT_DIR]`) and by the
+//! tests.
 
 pub mod activity;
 pub mod auth;
@@ -26,4 +27,18 @@ pub fn generated_dir() -> PathBuf {
 /// Writes the demo's `openapi.json` and `ts/*.ts` into `dir`; returns the files' paths.
 pub fn codegen(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     uplift::codegen::write(&routes::router(), BASE_PATH, dir)
+}
+
+/// The TypeScript client's checked-in copy of the wire types: `client-ts/src/generated/` at
+/// the workspace root (written by `cargo xtask codegen` along with [`generated_dir`]).
+pub fn client_generated_dir() -> PathBuf {
+    generated_dir()
+        .parent()
+        .expect("generated/ is in the workspace")
+        .join("client-ts/src/generated")
+}
+
+/// Writes the client's `protocol.ts` into `dir`; returns the files' paths.
+pub fn codegen_client(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    uplift::codegen::write_client(dir)
 }

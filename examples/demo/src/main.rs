@@ -21,18 +21,27 @@ const SWEEP_EVERY: Duration = Duration::from_secs(15 * 60);
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    // `uplift-demo codegen DIR`: the OpenAPI document and the TypeScript types, for
-    // `cargo xtask codegen` (no server, no data dir).
+    // `uplift-demo codegen DIR [CLIENT_DIR]`: the OpenAPI document and the TypeScript types,
+    // and the TypeScript client's copy of the wire types, for `cargo xtask codegen` (no server,
+    // no data dir).
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [command, dir] = args.as_slice() {
-        if command == "codegen" {
-            return match uplift_demo::codegen(std::path::Path::new(dir)) {
+    if let [command, dir, client_dir @ ..] = args.as_slice() {
+        if command == "codegen" && client_dir.len() <= 1 {
+            let mut written = uplift_demo::codegen(std::path::Path::new(dir))
+                .map_err(|e| format!("could not write into {dir}: {e}"));
+            if let (Ok(files), Some(client_dir)) = (&mut written, client_dir.first()) {
+                match uplift_demo::codegen_client(std::path::Path::new(client_dir)) {
+                    Ok(more) => files.extend(more),
+                    Err(e) => written = Err(format!("could not write into {client_dir}: {e}")),
+                }
+            }
+            return match written {
                 Ok(files) => {
                     files.iter().for_each(|f| println!("{}", f.display()));
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    eprintln!("uplift-demo codegen: could not write into {dir}: {e}");
+                    eprintln!("uplift-demo codegen: {e}");
                     ExitCode::FAILURE
                 }
             };

@@ -8,12 +8,16 @@ use std::thread;
 use actix_web::{App, HttpServer};
 use serde_json::Value;
 use uplift::{MemoryStorage, Records, Uplift};
-use uplift_demo::{generated_dir, routes, BASE_PATH};
+use uplift_demo::{client_generated_dir, generated_dir, routes, BASE_PATH};
 
 #[test]
 fn generated_files_are_fresh() {
     // Fails with e.g. "generated/ts/router.ts is stale: run `cargo xtask codegen` (line 12 is …)".
     if let Err(stale) = uplift::codegen::check(&routes::router(), BASE_PATH, &generated_dir()) {
+        panic!("{stale}");
+    }
+    // The client package's own copy of the wire types: "generated/protocol.ts is stale: …".
+    if let Err(stale) = uplift::codegen::check_client(&client_generated_dir()) {
         panic!("{stale}");
     }
 }

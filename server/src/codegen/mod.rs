@@ -13,7 +13,10 @@
 //! - [`Router::typescript`] / [`Router::write_typescript`]: `protocol.ts` (every wire DTO) and
 //!   `router.ts` (the app's types, the `UploadRouter` type and the `routeConfig` constant);
 //! - [`generate`] / [`write`] / [`check`]: all of them as files of one folder
-//!   (`openapi.json`, `ts/protocol.ts`, `ts/router.ts`), and a freshness check for a test.
+//!   (`openapi.json`, `ts/protocol.ts`, `ts/router.ts`), and a freshness check for a test;
+//! - [`client_files`] / [`write_client`] / [`check_client`]: the app-independent part the
+//!   TypeScript client package ships in `client-ts/src/generated/` (`protocol.ts`), so that the
+//!   package compiles from its own folder.
 //!
 //! Every generated file starts with [`HEADER`]: as a `//` comment in TypeScript, and as the
 //! root-level `x-generated` field of `openapi.json` (JSON has no comments).
@@ -144,7 +147,27 @@ pub fn generate(router: &Router, base_path: &str) -> Vec<GeneratedFile> {
 
 /// Writes [`generate`]'s files under `dir`.
 pub fn write(router: &Router, base_path: &str, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let files = generate(router, base_path);
+    write_files(generate(router, base_path), dir)
+}
+
+/// The files the TypeScript client package (`client-ts`) ships as its own copy of the wire
+/// types: `protocol.ts`, the same for every app (so no router is needed). The client imports
+/// them from `src/generated/`; an app's `router.ts` keeps importing its own `protocol.ts`.
+pub fn client_files() -> Vec<GeneratedFile> {
+    vec![typescript::protocol_ts()]
+}
+
+/// Writes [`client_files`] under `dir` (the client's `src/generated/`).
+pub fn write_client(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    write_files(client_files(), dir)
+}
+
+/// Compares [`client_files`] with those under `dir`: the client's freshness test.
+pub fn check_client(dir: &Path) -> Result<(), Stale> {
+    check_files(&client_files(), dir)
+}
+
+fn write_files(files: Vec<GeneratedFile>, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     for f in &files {
         f.write_under(dir)?;
     }
@@ -297,6 +320,27 @@ mod tests {
         std::fs::write(dir.path().join("ts/a.ts"), "one\nTWO\n").unwrap();
         let err = check_files(&files, dir.path()).unwrap_err().to_string();
         assert!(err.contains("line 2 is `TWO`, expected `two`"), "{err}");
+    }
+
+    #[test]
+    fn the_client_gets_the_apps_protocol_file() {
+        let client = client_files();
+        let names: Vec<String> = client
+            .iter()
+            .map(|f| f.path.display().to_string())
+            .collect();
+        assert_eq!(names, ["protocol.ts"]);
+        let app = Router::new();
+        let app_protocol = generate(&app, DEFAULT_BASE_PATH)
+            .into_iter()
+            .find(|f| f.path == Path::new("ts/protocol.ts"))
+            .expect("ts/protocol.ts");
+        assert_eq!(client[0].contents, app_protocol.contents);
+
+        let dir = tempfile::tempdir().unwrap();
+        assert!(check_client(dir.path()).is_err());
+        write_client(dir.path()).unwrap();
+        check_client(dir.path()).unwrap();
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! TypeScript with ts-rs: `protocol.ts` (every wire DTO) and `router.ts` (one app's routes).
 //!
 //! `router.ts` declares the app's own input and server-data types (with the types they depend
-//! on), imports the protocol types they use from `./protocol`, and ends with
+//! on), imports the protocol types they use from `./protocol.js` (TypeScript maps the `.js` to
+//! `protocol.ts`; the extension is what ES modules in Node need under `moduleResolution:
+//! "NodeNext"`, and bundler resolution takes it as well), and ends with
 //!
 //! ```ts
 //! export const routeConfig = { "mediaPost": { slug: …, types: […], … } } as const;
@@ -243,7 +245,7 @@ pub fn router_ts(router: &Router) -> GeneratedFile {
         let names: Vec<&str> = imports.iter().map(|n| n.as_str()).collect();
         let _ = writeln!(
             out,
-            "import type {{ {} }} from \"./protocol\";",
+            "import type {{ {} }} from \"./protocol.js\";",
             names.join(", ")
         );
     }
