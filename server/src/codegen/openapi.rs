@@ -80,6 +80,7 @@ pub fn openapi(router: &Router, base_path: &str) -> OpenApi {
             let mut item = PathItem::new(HttpMethod::Head, tus::head());
             item.merge_operations(PathItem::new(HttpMethod::Patch, tus::patch()));
             item.merge_operations(PathItem::new(HttpMethod::Delete, tus::delete()));
+            item.merge_operations(PathItem::new(HttpMethod::Options, tus::options_upload()));
             item
         })
         .path(

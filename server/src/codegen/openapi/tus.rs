@@ -145,6 +145,25 @@ pub(super) fn options(r: &RouteSchemas) -> Operation {
         .build()
 }
 
+/// `OPTIONS {base}/tus/{id}`: the same capabilities, without a route's size limit.
+pub(super) fn options_upload() -> Operation {
+    OperationBuilder::new()
+        .operation_id(Some("tusOptions"))
+        .tag("protocol")
+        .summary(Some("tus: what the server implements"))
+        .parameter(id_param())
+        .response(
+            "204",
+            ResponseBuilder::new()
+                .description("The server's tus capabilities.")
+                .header("Tus-Version", h(TUS_VERSION))
+                .header("Tus-Extension", h(EXTENSIONS))
+                .header("Tus-Checksum-Algorithm", h("sha1,sha256"))
+                .build(),
+        )
+        .build()
+}
+
 /// `HEAD {base}/tus/{id}`.
 pub(super) fn head() -> Operation {
     OperationBuilder::new()
