@@ -1,29 +1,110 @@
 //! `POST {base}/{slug}/multipart`: files and `input` in one multipart/form-data request,
 //! for curl, server code and HTML forms without JavaScript.
 //!
+//! Fields in order: `input` (the route's input as JSON, optional), `files` (optional: the
+//! files' declarations as in prepare, a JSON array of `{name, size, type}`), then the file
+//! parts. The middleware runs before the first byte of the first file is accepted: with the
+//! declared files when a `files` field was sent (each part must then match its declaration),
+//! otherwise with the first part's name and type (size 0: not known yet). The route's rules
+//! apply to every file either way.
+//!
 //! Each file streams through the same ingest pass into an invisible staged write, checked
-//! against its type's limits as it arrives. Only when every file has passed, and the
-//! middleware has agreed, are the files committed and recorded: all or nothing.
+//! against its type's limits as it arrives. Only when every file has passed are the files
+//! committed and recorded: all or nothing.
 
-use actix_multipart::Multipart;
+use std::any::Any;
+
+use actix_multipart::{Field, Multipart};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 
 use crate::db::NewUpload;
-use crate::definition::{PendingFile, PendingFiles};
+use crate::definition::{PendingFile, PendingFiles, Route};
 use crate::error::{ErrorCode, UploadError};
 use crate::form::{multipart_error, read_small};
 use crate::ingest::{Expectation, Ingested};
-use crate::pipeline::checks::{check_counts, unsupported};
+use crate::pipeline::checks::{check_counts, check_declarations, unsupported};
 use crate::pipeline::complete::hand_off;
 use crate::pipeline::store::{commit_error, receive, stored_info};
 use crate::pipeline::views::{upload_result, uploaded_file};
 use crate::pipeline::{self};
-use crate::protocol::{MultipartResponse, UploadStatus};
+use crate::protocol::{FileDeclaration, MultipartResponse, UploadStatus};
 use crate::route::normalize_mime;
 use crate::sanitize::sanitize_filename;
 use crate::state::{new_key, now_ms, origin, Shared};
+
+/// What the request has said so far, field by field.
+#[derive(Default)]
+struct Form {
+    input: Option<Box<dyn Any>>,
+    /// The `files` field, checked against the route.
+    declared: Option<PendingFiles>,
+    /// The middleware's answer: its metadata and the files as it left them.
+    authorized: Option<(Value, PendingFiles)>,
+    received: Vec<(PendingFile, Ingested)>,
+}
+
+impl Form {
+    fn before_files(&self, what: &str) -> Result<(), UploadError> {
+        if self.authorized.is_some() || !self.received.is_empty() {
+            return Err(UploadError::bad_request(format!(
+                "send the `{what}` field once, before the files"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A JSON text field: empty means `null`.
+async fn json_field(field: Field, limit: usize, what: &str) -> Result<Value, UploadError> {
+    let raw = read_small(field, limit).await?;
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(&raw).map_err(|e| {
+        UploadError::new(
+            ErrorCode::InvalidInput,
+            format!(
+                "the `{what}` field is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        )
+    })
+}
+
+/// Runs the middleware before the first file byte: with the declared files, or with what the
+/// first part's headers say.
+async fn authorize(
+    route: &Route,
+    req: &HttpRequest,
+    form: &mut Form,
+    first: (&str, &str, Option<usize>),
+) -> Result<(), UploadError> {
+    let input = match form.input.take() {
+        Some(i) => i,
+        None => route.parse_input(Value::Null)?,
+    };
+    let pending = match form.declared.clone() {
+        Some(d) => d,
+        None => {
+            let (name, content_type, rule) = first;
+            PendingFiles {
+                files: vec![PendingFile {
+                    name: sanitize_filename(name),
+                    size: 0,
+                    content_type: content_type.to_string(),
+                    custom_id: None,
+                    sha256: None,
+                    rule: rule.unwrap_or(0),
+                }],
+            }
+        }
+    };
+    form.authorized = Some(route.run_middleware(req.clone(), input, pending).await?);
+    Ok(())
+}
 
 pub(crate) async fn multipart(
     shared: web::Data<Shared>,
@@ -34,15 +115,15 @@ pub(crate) async fn multipart(
     let shared = shared.into_inner();
     let route = pipeline::route(&shared, &slug)?;
     let config = route.config();
-    let mut form = Multipart::new(req.headers(), payload);
+    let mut multipart = Multipart::new(req.headers(), payload);
 
-    let mut input = None;
-    let mut received: Vec<(PendingFile, Ingested)> = Vec::new();
+    let mut form = Form::default();
     let mut counts = vec![0u32; config.types.len()];
     let mut total_bytes: u64 = 0;
     let max_files = config.max_files() as usize;
+    let limit = shared.limits.max_input_field;
 
-    while let Some(mut field) = form.try_next().await.map_err(multipart_error)? {
+    while let Some(mut field) = multipart.try_next().await.map_err(multipart_error)? {
         let cd = field.content_disposition().cloned();
         let field_name = cd
             .as_ref()
@@ -54,27 +135,33 @@ pub(crate) async fn multipart(
             .and_then(|c| c.get_filename())
             .map(str::to_string);
         let Some(filename) = filename else {
-            if field_name == "input" {
-                if !received.is_empty() || input.is_some() {
-                    return Err(UploadError::bad_request(
-                        "send the `input` field once, before the files",
-                    ));
+            match field_name.as_str() {
+                "input" => {
+                    form.before_files("input")?;
+                    if form.input.is_some() || form.declared.is_some() {
+                        return Err(UploadError::bad_request(
+                            "send the `input` field once, before `files` and the files",
+                        ));
+                    }
+                    let value = json_field(field, limit, "input").await?;
+                    form.input = Some(route.parse_input(value)?);
                 }
-                let raw = read_small(field, shared.limits.max_input_field).await?;
-                let value: Value = if raw.iter().all(u8::is_ascii_whitespace) {
-                    Value::Null
-                } else {
-                    serde_json::from_slice(&raw).map_err(|e| {
-                        UploadError::new(
-                            ErrorCode::InvalidInput,
-                            format!("the `input` field is not JSON: {e}"),
-                        )
-                    })?
-                };
-                input = Some(route.parse_input(value)?);
-            } else {
+                "files" => {
+                    form.before_files("files")?;
+                    if form.declared.is_some() {
+                        return Err(UploadError::bad_request("send the `files` field once"));
+                    }
+                    let value = json_field(field, limit, "files").await?;
+                    let decls: Vec<FileDeclaration> =
+                        serde_json::from_value(value).map_err(|_| {
+                            UploadError::bad_request(
+                                "the `files` field must be an array of {name, size, type}",
+                            )
+                        })?;
+                    form.declared = Some(check_declarations(config, &decls, &shared.limits)?);
+                }
                 // Unknown text fields are read (bounded) and ignored.
-                read_small(field, shared.limits.max_input_field).await?;
+                _ => drop(read_small(field, limit).await?),
             }
             continue;
         };
@@ -86,12 +173,8 @@ pub(crate) async fn multipart(
                 Some(chunk) => first = Some(chunk),
             }
         }
-        if input.is_none() {
-            // No input field before the first file: the route gets `null` — validated now,
-            // before any file byte is accepted.
-            input = Some(route.parse_input(Value::Null)?);
-        }
-        if received.len() >= max_files {
+        let index = form.received.len();
+        if index >= max_files {
             return Err(UploadError::new(
                 ErrorCode::TooManyFiles,
                 format!("this route takes at most {max_files} files per upload"),
@@ -99,20 +182,48 @@ pub(crate) async fn multipart(
             .with_data(json!({ "max": max_files })));
         }
 
-        let declared = field
+        let declared_type = field
             .content_type()
             .and_then(|m| normalize_mime(m.as_ref()))
             .unwrap_or_else(|| "application/octet-stream".into());
-        let known_rule = if declared == "application/octet-stream" {
+        let known_rule = if declared_type == "application/octet-stream" {
             None
         } else {
             Some(
                 config
-                    .rule_for(&declared)
-                    .ok_or_else(|| unsupported(config, &filename, &declared))?
+                    .rule_for(&declared_type)
+                    .ok_or_else(|| unsupported(config, &filename, &declared_type))?
                     .0,
             )
         };
+        // What the `files` field said of this part, if it was sent.
+        let announced = match &form.declared {
+            None => None,
+            Some(d) => {
+                let f = d.files.get(index).ok_or_else(|| {
+                    UploadError::new(ErrorCode::TooManyFiles, "more files than `files` declared")
+                        .with_data(json!({ "max": d.files.len() }))
+                })?;
+                if known_rule.is_some() && f.content_type != declared_type {
+                    return Err(UploadError::new(
+                        ErrorCode::UnsupportedType,
+                        "a file's type is not the one `files` declared",
+                    )
+                    .with_data(json!({ "index": index })));
+                }
+                Some(f.clone())
+            }
+        };
+        if form.authorized.is_none() {
+            authorize(
+                &route,
+                &req,
+                &mut form,
+                (&filename, &declared_type, known_rule),
+            )
+            .await?;
+        }
+
         let per_file = known_rule.map_or(config.largest_file_size(), |i| {
             config.types[i].max_file_size
         });
@@ -120,12 +231,14 @@ pub(crate) async fn multipart(
             .max_total_size
             .map_or(u64::MAX, |t| t.saturating_sub(total_bytes));
         let exp = Expectation {
-            exact_size: None,
+            exact_size: announced.as_ref().map(|f| f.size),
             max_size: per_file.min(budget),
             min_size: 0,
-            declared_type: declared,
+            declared_type: announced
+                .as_ref()
+                .map_or(declared_type, |f| f.content_type.clone()),
             rule_type: known_rule.map(|i| config.types[i].file_type.clone()),
-            sha256: None,
+            sha256: announced.as_ref().and_then(|f| f.sha256.clone()),
             crc32: None,
         };
         let body = futures_util::stream::iter(first.take().map(Ok)).chain(field);
@@ -147,15 +260,13 @@ pub(crate) async fn multipart(
             return Err(UploadError::new(
                 ErrorCode::TooLarge,
                 format!(
-                    "`{filename}` is {} bytes; {} files may be at most {} bytes",
+                    "file {index} is {} bytes; {} files may be at most {} bytes",
                     got.size,
                     rule.file_type.as_str(),
                     rule.max_file_size
                 ),
             )
-            .with_data(
-                json!({ "name": filename, "size": got.size, "limit": rule.max_file_size }),
-            ));
+            .with_data(json!({ "index": index, "size": got.size, "limit": rule.max_file_size })));
         }
         counts[rule_idx] += 1;
         if counts[rule_idx] > rule.max_file_count {
@@ -170,12 +281,21 @@ pub(crate) async fn multipart(
             .with_data(json!({ "type": rule.file_type.as_str(), "max": rule.max_file_count })));
         }
         total_bytes += got.size;
-        received.push((
+        // The middleware's name and custom id for the files it saw; the part's own name else.
+        let (name, custom_id) = match form
+            .authorized
+            .as_ref()
+            .and_then(|(_, p)| p.files.get(index))
+        {
+            Some(f) => (f.name.clone(), f.custom_id.clone()),
+            None => (sanitize_filename(&filename), None),
+        };
+        form.received.push((
             PendingFile {
-                name: sanitize_filename(&filename),
+                name,
                 size: got.size,
                 content_type: got.content_type.clone(),
-                custom_id: None,
+                custom_id,
                 sha256: None,
                 rule: rule_idx,
             },
@@ -183,14 +303,23 @@ pub(crate) async fn multipart(
         ));
     }
 
-    let input = match input {
-        Some(i) => i,
-        None => route.parse_input(Value::Null)?,
-    };
-    let (files, staged): (Vec<PendingFile>, Vec<Ingested>) = received.into_iter().unzip();
+    if let Some(d) = &form.declared {
+        if form.received.len() != d.files.len() {
+            return Err(UploadError::new(
+                ErrorCode::TooFewFiles,
+                "fewer files arrived than `files` declared",
+            )
+            .with_data(json!({ "min": d.files.len() })));
+        }
+    }
+    let (files, staged): (Vec<PendingFile>, Vec<Ingested>) = form.received.into_iter().unzip();
     let pending = PendingFiles { files };
     check_counts(config, &pending)?;
-    let (meta, pending) = route.run_middleware(req.clone(), input, pending).await?;
+    let Some((meta, _)) = form.authorized else {
+        return Err(UploadError::internal_msg(
+            "files were received without the middleware",
+        ));
+    };
 
     // Commit under fresh keys, then record all files in one transaction.
     let now = now_ms();
