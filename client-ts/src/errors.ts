@@ -90,6 +90,7 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   CHECKSUM_MISMATCH: 400,
   RANGE_NOT_SATISFIABLE: 416,
   TOO_MANY_REQUESTS: 429,
+  TIMEOUT: 408,
   COMPLETION_FAILED: 500,
   INTERNAL: 500,
   LOCKED: 423,
@@ -107,6 +108,8 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
 /** The code the server uses for a bare status (mirrors `ErrorCode::from_status`). */
 export function codeForStatus(status: number): ErrorCode {
   switch (status) {
+    case 408:
+      return "TIMEOUT";
     case 401:
       return "UNAUTHORIZED";
     case 403:

@@ -51,6 +51,8 @@ pub enum ErrorCode {
     RangeNotSatisfiable,
     /// The client sent requests too quickly (for middleware that rate-limits).
     TooManyRequests,
+    /// No byte of the request body arrived for the configured idle time (408).
+    Timeout,
     /// A completion hook failed; `data` may carry the hook's own error.
     CompletionFailed,
     /// Something broke on the server; details are in the server log only.
@@ -96,6 +98,7 @@ impl ErrorCode {
             Expired => StatusCode::GONE,
             RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Timeout => StatusCode::REQUEST_TIMEOUT,
             CompletionFailed | Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Locked => StatusCode::LOCKED,
             OffsetMismatch | AlreadyUsed => StatusCode::CONFLICT,
@@ -113,6 +116,7 @@ impl ErrorCode {
             412 => ErrorCode::PreconditionFailed,
             413 => ErrorCode::TooLarge,
             415 => ErrorCode::UnsupportedType,
+            408 => ErrorCode::Timeout,
             423 => ErrorCode::Locked,
             429 => ErrorCode::TooManyRequests,
             400..=499 => ErrorCode::BadRequest,
@@ -141,6 +145,7 @@ impl ErrorCode {
             ChecksumMismatch => "CHECKSUM_MISMATCH",
             RangeNotSatisfiable => "RANGE_NOT_SATISFIABLE",
             TooManyRequests => "TOO_MANY_REQUESTS",
+            Timeout => "TIMEOUT",
             CompletionFailed => "COMPLETION_FAILED",
             Internal => "INTERNAL",
             Locked => "LOCKED",

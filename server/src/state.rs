@@ -33,6 +33,10 @@ pub struct Limits {
     /// tus: how long a PATCH's lock on its upload lasts without renewal (a running PATCH
     /// renews it). After a crash, the upload is locked for at most this long. Default 15 s.
     pub tus_lock_lease: Duration,
+    /// How long a request body may send nothing before the request is ended (`408 TIMEOUT`)
+    /// and its staged bytes removed; a tus PATCH keeps what arrived. A body that keeps
+    /// sending is never cut, however long it takes. Default 60 s.
+    pub body_idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -45,6 +49,7 @@ impl Default for Limits {
             max_files_per_request: 100,
             tus_expiry: Duration::from_secs(24 * 3600),
             tus_lock_lease: Duration::from_secs(15),
+            body_idle_timeout: Duration::from_secs(60),
         }
     }
 }

@@ -24,6 +24,7 @@ use crate::definition::{PendingFile, PendingFiles, Route};
 use crate::error::{ErrorCode, UploadError};
 use crate::form::{multipart_error, read_small};
 use crate::ingest::{Expectation, Ingested};
+use crate::pipeline::body::Body;
 use crate::pipeline::checks::{check_counts, check_declarations, unsupported};
 use crate::pipeline::complete::hand_off;
 use crate::pipeline::store::{commit_error, receive, stored_info};
@@ -114,8 +115,20 @@ pub(crate) async fn multipart(
 ) -> Result<HttpResponse, UploadError> {
     let shared = shared.into_inner();
     let route = pipeline::route(&shared, &slug)?;
+    let (body, idle) = Body::new(payload, shared.limits.body_idle_timeout);
+    receive_and_store(shared, req, route, body)
+        .await
+        .map_err(|e| idle.explain(e))
+}
+
+async fn receive_and_store(
+    shared: std::sync::Arc<Shared>,
+    req: HttpRequest,
+    route: std::sync::Arc<Route>,
+    body: Body<web::Payload>,
+) -> Result<HttpResponse, UploadError> {
     let config = route.config();
-    let mut multipart = Multipart::new(req.headers(), payload);
+    let mut multipart = Multipart::new(req.headers(), body);
 
     let mut form = Form::default();
     let mut counts = vec![0u32; config.types.len()];

@@ -25,6 +25,7 @@ use crate::ingest::Expectation;
 use crate::objects::{
     new_id, now_secs, object, path, policy, token, url, Plan, SignedUploads, SizeRule,
 };
+use crate::pipeline::body::Body;
 use crate::pipeline::store::{commit_error, receive};
 use crate::protocol::{FileEnvelope, FileObject, Links, Meta};
 use crate::route::{normalize_mime, Acl};
@@ -265,14 +266,17 @@ pub(crate) async fn put(
     req: HttpRequest,
     body: web::Payload,
 ) -> HttpResponse {
-    let result = put_inner(&up, &req, body).await;
+    let (body, idle) = Body::new(body, up.limits.body_idle_timeout);
+    let result = put_inner(&up, &req, body)
+        .await
+        .map_err(|e| idle.explain(e));
     envelope(&up, &req, result)
 }
 
 async fn put_inner(
     up: &Arc<Shared>,
     req: &HttpRequest,
-    body: web::Payload,
+    body: Body<web::Payload>,
 ) -> Result<FileObject, UploadError> {
     let handle = handle(up, req);
     let full = request_path(up, req)?;
@@ -342,6 +346,7 @@ pub(crate) async fn post_form(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
+    let (payload, idle) = Body::new(payload, up.limits.body_idle_timeout);
     let result = async {
         let handle = handle(&up, &req);
         let mut form = Multipart::new(req.headers(), payload);
@@ -355,7 +360,8 @@ pub(crate) async fn post_form(
         let rec = store(&handle, plan, file).await?;
         Ok(object::file_object(&handle, &rec))
     }
-    .await;
+    .await
+    .map_err(|e| idle.explain(e));
     envelope(&up, &req, result)
 }
 
@@ -365,6 +371,7 @@ pub(crate) async fn post_token(
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
+    let (payload, idle) = Body::new(payload, up.limits.body_idle_timeout);
     let result = async {
         let handle = handle(&up, &req);
         let folder = request_path(&up, &req)?;
@@ -388,7 +395,8 @@ pub(crate) async fn post_token(
         let rec = store(&handle, plan, file).await?;
         Ok(object::file_object(&handle, &rec))
     }
-    .await;
+    .await
+    .map_err(|e| idle.explain(e));
     envelope(&up, &req, result)
 }
 

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use tracing::Instrument;
 
 use crate::error::{ErrorCode, UploadError};
+use crate::pipeline::body::Body;
 use crate::pipeline::complete::finish;
 use crate::pipeline::store::{expectation, store};
 use crate::pipeline::views::upload_result;
@@ -97,10 +98,13 @@ async fn put_inner(
     }
     // From here on the key is spent: every failure is recorded and reaches `on_upload_error`.
     let origin = origin(&shared, &req);
+    let (body, idle) = Body::new(body, shared.limits.body_idle_timeout);
     let stored = async {
         check_headers(&req, &rec)?;
         let exp = expectation(&route, &rec, rec.size)?;
-        store(&shared, &route, &rec, &exp, body).await
+        store(&shared, &route, &rec, &exp, body)
+            .await
+            .map_err(|e| idle.explain(e))
     };
     let done = match finish(&shared, &route, &rec, &origin, stored).await {
         Ok(done) => done,

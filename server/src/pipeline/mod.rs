@@ -1,6 +1,7 @@
 //! The one upload pipeline the front ends (PUT, multipart, tus, objects) share, above the
 //! domain (routes, records, storage, ingest) and below the HTTP endpoints:
 //!
+//! 0. **body** — every request body ends when it goes idle ([`body::Body`]);
 //! 1. **route** — the route a request or a record names ([`route`], [`route_of_record`]);
 //! 2. **checks** — the files against the route's rules, before the middleware runs;
 //! 3. **store** — what the bytes must be ([`store::expectation`]), one streaming pass into a
@@ -18,6 +19,7 @@ use crate::definition::Route;
 use crate::error::UploadError;
 use crate::state::Shared;
 
+pub(crate) mod body;
 pub(crate) mod checks;
 pub(crate) mod complete;
 pub(crate) mod store;

@@ -19,6 +19,7 @@ use crate::state::now_ms;
 use crate::state::Shared;
 use crate::storage::blocks::BlockWriter;
 
+use crate::pipeline::body::{idle_error, Body};
 use crate::pipeline::checks::{limit_for, too_large};
 use crate::pipeline::route_of_record;
 use crate::state::origin;
@@ -162,10 +163,11 @@ pub(crate) async fn write(
     route: &Arc<Route>,
     key: &str,
     client_offset: u64,
-    mut body: web::Payload,
+    body: web::Payload,
     checksum: Option<Checksum>,
     new_length: Option<u64>,
 ) -> Result<Written, UploadError> {
+    let (mut body, idle) = Body::new(body, shared.limits.body_idle_timeout);
     let mut lock = Lock::take(shared, key).await?;
     let (rec, tus) = load(shared, key).await?;
     if tus.is_final() {
@@ -305,6 +307,10 @@ pub(crate) async fn write(
     }
     if let Some(err) = refusal {
         return Err(err);
+    }
+    if idle.timed_out() {
+        // What arrived before the client went silent is kept; it resumes from there.
+        return Err(idle_error());
     }
     let mut server_data = None;
     if done {
