@@ -28,6 +28,7 @@ interface SignBody {
   oneTime?: boolean;
 }
 
+/** As `ann`: the demo signs only into the caller's own folder, `users/ann` and below. */
 async function sign<T>(what: "signed-put" | "signed-post" | "token", body: SignBody): Promise<T> {
   const res = await fetch(`${origin()}/api/demo/${what}`, {
     method: "POST",
@@ -69,12 +70,12 @@ function expectByteProgress(seen: SignedUploadProgress[], total: number): void {
 describe("signed uploads", () => {
   it("PUTs to a SignedPut with byte-accurate progress and resolves to the file object", async () => {
     const file = png("put.png", 3 * 1024 * 1024 + 11);
-    const signed = await sign<SignedPut>("signed-put", { dir: "ts/put", filename: "put.png" });
+    const signed = await sign<SignedPut>("signed-put", { dir: "users/ann/ts/put", filename: "put.png" });
     const seen: SignedUploadProgress[] = [];
     const obj = await uploadToSignedPut(signed, file, { onProgress: (p) => seen.push(p) });
     expect(obj).toMatchObject({
       id: signed.uploadId,
-      folder: "ts/put",
+      folder: "users/ann/ts/put",
       filename: "put.png",
       filesize: file.size,
       type: "image/png",
@@ -88,7 +89,7 @@ describe("signed uploads", () => {
     const bytes = new Uint8Array(await mp4("render.mp4", 300_000).arrayBuffer());
     const file = new File([bytes], "render.bin", { type: "application/octet-stream" });
     const signed = await sign<SignedPut>("signed-put", {
-      dir: "ts/renders",
+      dir: "users/ann/ts/renders",
       filename: "render.mp4",
       contentType: "video/mp4",
       maxSize: 200_000_000,
@@ -102,17 +103,17 @@ describe("signed uploads", () => {
 
   it("PUTs to a bare upload URL", async () => {
     const file = png("bare.png", 5000);
-    const signed = await sign<SignedPut>("signed-put", { dir: "ts/bare", filename: "bare.png" });
+    const signed = await sign<SignedPut>("signed-put", { dir: "users/ann/ts/bare", filename: "bare.png" });
     const obj = await uploadToSignedPut(signed.uploadUrl, file);
     expect(obj.sha256).toBe(await sha256(file));
   });
 
   it("POSTs through a SignedPost form with progress over the file's bytes only", async () => {
     const file = mp4("clip.mp4", 2 * 1024 * 1024 + 3);
-    const signed = await sign<SignedPost>("signed-post", { dir: "ts/post", filename: "clip.mp4" });
+    const signed = await sign<SignedPost>("signed-post", { dir: "users/ann/ts/post", filename: "clip.mp4" });
     const seen: SignedUploadProgress[] = [];
     const obj = await uploadToSignedPost(signed, file, { onProgress: (p) => seen.push(p) });
-    expect(obj).toMatchObject({ id: signed.uploadId, folder: "ts/post", filesize: file.size, type: "video/mp4" });
+    expect(obj).toMatchObject({ id: signed.uploadId, folder: "users/ann/ts/post", filesize: file.size, type: "video/mp4" });
     expect(obj.sha256).toBe(await sha256(file));
     expect(seen.at(-1)).toEqual({ loaded: file.size, total: file.size, percentage: 100 });
     for (let i = 1; i < seen.length; i++) expect(seen[i]!.loaded).toBeGreaterThan(seen[i - 1]!.loaded);
@@ -120,16 +121,16 @@ describe("signed uploads", () => {
   });
 
   it("PUTs into a token's folder", async () => {
-    const token = await sign<UploadToken>("token", { dir: "ts/tok", expiresIn: 600 });
+    const token = await sign<UploadToken>("token", { dir: "users/ann/ts/tok", expiresIn: 600 });
     const file = png("tok.png", 40_000);
     const obj = await uploadWithToken(base(), token, file, { filename: "deep/tok.png" });
-    expect(obj).toMatchObject({ folder: "ts/tok/deep", filename: "tok.png", filesize: 40_000 });
+    expect(obj).toMatchObject({ folder: "users/ann/ts/tok/deep", filename: "tok.png", filesize: 40_000 });
     expect(obj.sha256).toBe(await sha256(file));
   });
 
   it("cancels through an AbortSignal with ABORTED, and nothing is stored", async () => {
     const file = mp4("long.mp4", 48 * 1024 * 1024);
-    const signed = await sign<SignedPut>("signed-put", { dir: "ts/abort", filename: "long.mp4" });
+    const signed = await sign<SignedPut>("signed-put", { dir: "users/ann/ts/abort", filename: "long.mp4" });
     const controller = new AbortController();
     const seen: number[] = [];
     const e = await refusal(
@@ -143,23 +144,23 @@ describe("signed uploads", () => {
     );
     expect(e.code).toBe("ABORTED");
     expect(Math.max(...seen)).toBeLessThan(file.size);
-    expect(() => stored({ folder: "ts/abort", filename: "long.mp4" } as FileObject)).toThrow();
+    expect(() => stored({ folder: "users/ann/ts/abort", filename: "long.mp4" } as FileObject)).toThrow();
   });
 
   it("rejects with the server's code: TOO_LARGE, ALREADY_USED, TOKEN_SCOPE", async () => {
-    const signed = await sign<SignedPut>("signed-put", { dir: "ts/limits", filename: "x.png", maxSize: 1000 });
+    const signed = await sign<SignedPut>("signed-put", { dir: "users/ann/ts/limits", filename: "x.png", maxSize: 1000 });
     const big = await refusal(uploadToSignedPut(signed, png("x.png", 4096)));
     expect(big.code).toBe("TOO_LARGE");
     expect(big.status).toBe(413);
 
-    const once = await sign<SignedPut>("signed-put", { dir: "ts/limits", filename: "once.png" });
+    const once = await sign<SignedPut>("signed-put", { dir: "users/ann/ts/limits", filename: "once.png" });
     await uploadToSignedPut(once, png("once.png", 100));
     const again = await refusal(uploadToSignedPut(once, png("once.png", 100)));
     expect(again.code).toBe("ALREADY_USED");
     expect(again.status).toBe(409);
 
-    const token = await sign<UploadToken>("token", { dir: "ts/mine" });
-    const scope = await refusal(uploadWithToken(base(), { ...token, dir: "ts/theirs" }, png("s.png", 100)));
+    const token = await sign<UploadToken>("token", { dir: "users/ann/ts/mine" });
+    const scope = await refusal(uploadWithToken(base(), { ...token, dir: "users/ann/ts/theirs" }, png("s.png", 100)));
     expect(scope.code).toBe("TOKEN_SCOPE");
     expect(scope.status).toBe(403);
   });

@@ -1,6 +1,9 @@
 //! What the hooks did recently, kept in memory so the page can show that they ran.
 //!
-//! A real app would write to its own tables here; the demo keeps the last few events.
+//! A real app would write to its own tables here; the demo keeps the last few events in
+//! memory. Each event belongs to the user whose upload it is about, and a user is only ever
+//! shown their own (an event without a user, such as a failure before anyone signed in, is
+//! shown to nobody).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -8,7 +11,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-const KEEP: usize = 30;
+/// Events kept in all, for every user together.
+const KEEP: usize = 500;
+/// Events shown to one user, newest first.
+pub const SHOWN: usize = 30;
 
 static EVENTS: Mutex<VecDeque<Event>> = Mutex::new(VecDeque::new());
 
@@ -42,8 +48,13 @@ pub fn record(route: &'static str, user: Option<&str>, outcome: &'static str, su
     events.push_front(event);
 }
 
-/// Newest first.
-pub fn recent() -> Vec<Event> {
+/// The last [`SHOWN`] events of `user`, newest first.
+pub fn recent_for(user: &str) -> Vec<Event> {
     let events = EVENTS.lock().unwrap_or_else(|p| p.into_inner());
-    events.iter().cloned().collect()
+    events
+        .iter()
+        .filter(|e| e.user.as_deref() == Some(user))
+        .take(SHOWN)
+        .cloned()
+        .collect()
 }

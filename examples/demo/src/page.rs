@@ -13,9 +13,10 @@ use actix_web::http::header;
 use actix_web::{guard, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
+use uplift::UploadError;
 
 use crate::activity;
-use crate::auth::{current_user, valid_name, COOKIE, MAX_NAME_LEN};
+use crate::auth::{current_user, require_user, valid_name, COOKIE, MAX_NAME_LEN};
 
 const INDEX_HTML: &str = include_str!("../static/index.html");
 const APP_JS: &str = include_str!("../static/app.js");
@@ -193,9 +194,11 @@ async fn me(req: HttpRequest) -> HttpResponse {
         .json(json!({ "user": user }))
 }
 
-/// `GET /api/demo/activity`: what the completion and error hooks did, newest first.
-async fn recent_activity() -> HttpResponse {
-    HttpResponse::Ok()
+/// `GET /api/demo/activity`: what the completion and error hooks did with the signed-in
+/// user's uploads, newest first (`{"user": "ann", "events": [...]}`); 401 for nobody.
+async fn recent_activity(req: HttpRequest) -> Result<HttpResponse, UploadError> {
+    let user = require_user(&req)?;
+    Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "events": activity::recent() }))
+        .json(json!({ "user": user.name, "events": activity::recent_for(&user.name) })))
 }

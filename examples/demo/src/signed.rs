@@ -1,19 +1,55 @@
 //! Signed uploads in the demo: three endpoints that hand out a signed PUT URL, a signed POST
 //! form and an upload token, for the TypeScript client's tests and for trying it with curl.
 //!
-//! A demo: they hand them out to anyone, without authentication. A real app decides in these
-//! handlers who may upload what, and binds only what it allows.
+//! Each is for the signed-in user (the demo's toy sign-in, see `crate::auth`; nobody gets a
+//! 401) and only into that user's own folder, `users/{name}` or below it: a request for any
+//! other folder is refused with 403 before anything is signed. The server itself keeps the
+//! rest inside that folder: a filename or key prefix with a `..` segment is refused, and a
+//! token only writes below its own folder. A real app makes the same decision here with its
+//! own notion of who may upload what.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use serde_json::json;
 use uplift::{Acl, PostOptions, SignOptions, SignedUploads, SizeRule, TokenRequest, UploadError};
 
-/// The folder when the request names none.
-pub const DEFAULT_DIR: &str = "demo";
+use crate::auth::{require_user, User};
+
+/// The folder every user's signed uploads live under: `users/{name}`.
+pub const USERS_DIR: &str = "users";
+
+/// The user's own folder, `users/{name}`: the default, and the root of what they may sign for.
+/// Names are checked (`crate::auth::valid_name`), so it is always a safe path.
+pub fn user_dir(user: &User) -> String {
+    format!("{USERS_DIR}/{}", user.name)
+}
+
+/// The folder to sign for: the requested one when it is the user's own folder or below it,
+/// the user's own folder when none is requested, else 403. Compared by whole segments, so
+/// `users/ann` does not open `users/anne`; the server then refuses `..` and empty segments
+/// (`users/ann/../bob`) as `INVALID_PATH`.
+fn scoped_dir(user: &User, requested: Option<&str>) -> Result<String, UploadError> {
+    let own = user_dir(user);
+    let Some(dir) = requested else {
+        return Ok(own);
+    };
+    let inside = dir == own
+        || dir
+            .strip_prefix(own.as_str())
+            .is_some_and(|rest| rest.starts_with('/'));
+    if inside {
+        Ok(dir.to_string())
+    } else {
+        Err(UploadError::forbidden(
+            "you may only sign uploads into your own folder, users/<your name>, or below it",
+        )
+        .with_data(json!({ "folder": own })))
+    }
+}
 
 /// The body of `POST /api/demo/signed-put` and `/signed-post`; every field is optional.
 #[derive(Debug, Default, Deserialize)]
@@ -61,10 +97,6 @@ fn parse<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, UploadError> {
 }
 
 impl SignRequest {
-    fn dir(&self) -> &str {
-        self.dir.as_deref().unwrap_or(DEFAULT_DIR)
-    }
-
     fn options(&self) -> Result<SignOptions, UploadError> {
         let acl = match self.acl.as_deref() {
             None => Acl::Private,
@@ -100,14 +132,26 @@ impl SignRequest {
     }
 }
 
-async fn signed_put(signed: SignedUploads, body: web::Bytes) -> Result<HttpResponse, UploadError> {
+async fn signed_put(
+    http: HttpRequest,
+    signed: SignedUploads,
+    body: web::Bytes,
+) -> Result<HttpResponse, UploadError> {
+    let user = require_user(&http)?;
     let req: SignRequest = parse(&body)?;
-    let put = signed.get_signed_put_with(req.dir(), &req.options()?)?;
+    let dir = scoped_dir(&user, req.dir.as_deref())?;
+    let put = signed.get_signed_put_with(&dir, &req.options()?)?;
     Ok(HttpResponse::Ok().json(put))
 }
 
-async fn signed_post(signed: SignedUploads, body: web::Bytes) -> Result<HttpResponse, UploadError> {
+async fn signed_post(
+    http: HttpRequest,
+    signed: SignedUploads,
+    body: web::Bytes,
+) -> Result<HttpResponse, UploadError> {
+    let user = require_user(&http)?;
     let req: SignRequest = parse(&body)?;
+    let dir = scoped_dir(&user, req.dir.as_deref())?;
     let mut sign = req.options()?;
     // For a form, a size range is S3's content-length-range condition.
     let content_length_range = match sign.size {
@@ -123,14 +167,19 @@ async fn signed_post(signed: SignedUploads, body: web::Bytes) -> Result<HttpResp
         content_length_range,
         content_type_prefix: req.content_type_prefix.clone(),
     };
-    let post = signed.get_signed_post_with(req.dir(), &opts)?;
+    let post = signed.get_signed_post_with(&dir, &opts)?;
     Ok(HttpResponse::Ok().json(post))
 }
 
-async fn token(signed: SignedUploads, body: web::Bytes) -> Result<HttpResponse, UploadError> {
+async fn token(
+    http: HttpRequest,
+    signed: SignedUploads,
+    body: web::Bytes,
+) -> Result<HttpResponse, UploadError> {
+    let user = require_user(&http)?;
     let req: TokenBody = parse(&body)?;
     let token = signed.create_token(TokenRequest {
-        dir: req.dir.unwrap_or_else(|| DEFAULT_DIR.into()),
+        dir: scoped_dir(&user, req.dir.as_deref())?,
         expire_time: req.expires_in.map(Duration::from_secs),
     })?;
     Ok(HttpResponse::Ok().json(token))
@@ -157,4 +206,34 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .app_data(small())
             .route(web::post().to(token)),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_users_own_folder_is_signed_for() {
+        let ann = User { name: "ann".into() };
+        assert_eq!(scoped_dir(&ann, None).unwrap(), "users/ann");
+        for ok in ["users/ann", "users/ann/a", "users/ann/a/b.c"] {
+            assert_eq!(scoped_dir(&ann, Some(ok)).unwrap(), ok);
+        }
+        for theirs in [
+            "users/bob",
+            "users/bob/x",
+            "users/anne",
+            "users/ann.x",
+            "users",
+            "demo",
+            "",
+            "/users/ann",
+            "../users/ann",
+            "Users/ann",
+        ] {
+            let e = scoped_dir(&ann, Some(theirs)).unwrap_err();
+            assert_eq!(e.code(), uplift::ErrorCode::Forbidden, "{theirs:?}");
+            assert_eq!(e.data(), Some(&json!({ "folder": "users/ann" })));
+        }
+    }
 }

@@ -170,10 +170,16 @@ async function upload(event) {
 }
 
 // --- hook activity -------------------------------------------------------------------------
+// Only the signed-in user's own uploads; signed out, the server answers 401.
 async function loadActivity() {
-  const { events } = await json(await fetch("/api/demo/activity"));
+  const res = await fetch("/api/demo/activity");
   const list = $("activity");
   list.replaceChildren();
+  if (res.status === 401) {
+    list.append(el("li", { class: "muted" }, "Sign in to see what the hooks did with your uploads."));
+    return;
+  }
+  const { events = [] } = await json(res);
   if (!events.length) list.append(el("li", { class: "muted" }, "Nothing yet."));
   for (const e of events) {
     list.append(el("li", { class: e.outcome === "error" ? "bad" : "" },

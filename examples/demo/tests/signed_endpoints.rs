@@ -1,6 +1,7 @@
 //! The demo's signed-upload endpoints, as the TypeScript client's tests call them: the demo
-//! binary on a free port, `POST /api/demo/signed-put|signed-post|token`, then the upload each
-//! one allows, answered with a file object.
+//! binary on a free port, `POST /api/demo/signed-put|signed-post|token` as a signed-in user,
+//! then the upload each one allows into that user's folder, answered with a file object.
+//! (Who may sign for what is in `scoping.rs`.)
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -52,6 +53,7 @@ async fn start(dir: &std::path::Path) -> Demo {
 async fn sign(c: &reqwest::Client, demo: &Demo, what: &str, body: Value) -> (u16, Value) {
     let r = c
         .post(format!("{}/api/demo/{what}", demo.1))
+        .header("x-user", "ann")
         .json(&body)
         .send()
         .await
@@ -67,7 +69,12 @@ async fn the_demo_hands_out_urls_forms_and_tokens_that_work() {
 
     // The signing endpoints sit beside the page's own `/api/demo/*` endpoints, not over them.
     for path in ["/api/demo/me", "/api/demo/activity"] {
-        let r = c.get(format!("{}{path}", demo.1)).send().await.unwrap();
+        let r = c
+            .get(format!("{}{path}", demo.1))
+            .header("x-user", "ann")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "{path}");
     }
 
@@ -89,7 +96,7 @@ async fn the_demo_hands_out_urls_forms_and_tokens_that_work() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let env: Value = r.json().await.unwrap();
-    assert_eq!(env["data"]["folder"], "demo/a");
+    assert_eq!(env["data"]["folder"], "users/ann/a");
     assert_eq!(env["data"]["metadata"]["k"], "v");
     assert_eq!(env["data"]["id"], put["uploadId"]);
     let got = c
@@ -103,7 +110,7 @@ async fn the_demo_hands_out_urls_forms_and_tokens_that_work() {
         &c,
         &demo,
         "signed-post",
-        json!({ "dir": "forms", "maxSize": 100 }),
+        json!({ "dir": "users/ann/forms", "maxSize": 100 }),
     )
     .await;
     assert_eq!(status, 200, "{post}");
@@ -123,13 +130,19 @@ async fn the_demo_hands_out_urls_forms_and_tokens_that_work() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let env: Value = r.json().await.unwrap();
-    assert_eq!(env["data"]["folder"], "forms");
+    assert_eq!(env["data"]["folder"], "users/ann/forms");
 
-    let (status, token) = sign(&c, &demo, "token", json!({ "dir": "t", "expiresIn": 60 })).await;
+    let (status, token) = sign(
+        &c,
+        &demo,
+        "token",
+        json!({ "dir": "users/ann/t", "expiresIn": 60 }),
+    )
+    .await;
     assert_eq!(status, 200, "{token}");
-    assert_eq!(token["dir"], "t");
+    assert_eq!(token["dir"], "users/ann/t");
     let r = c
-        .put(format!("{}/api/uploads/objects/t/x.txt", demo.1))
+        .put(format!("{}/api/uploads/objects/users/ann/t/x.txt", demo.1))
         .bearer_auth(token["token"].as_str().unwrap())
         .body("tok")
         .send()
@@ -138,7 +151,7 @@ async fn the_demo_hands_out_urls_forms_and_tokens_that_work() {
     assert_eq!(r.status(), 200);
 
     // Refusals in the error envelope.
-    let (status, e) = sign(&c, &demo, "token", json!({ "dir": "../up" })).await;
+    let (status, e) = sign(&c, &demo, "token", json!({ "dir": "users/ann/../up" })).await;
     assert_eq!(
         (status, e["error"]["code"].as_str()),
         (400, Some("INVALID_PATH"))
@@ -153,9 +166,10 @@ async fn the_demo_hands_out_urls_forms_and_tokens_that_work() {
         (status, e["error"]["code"].as_str()),
         (400, Some("INVALID_INPUT"))
     );
-    // Without a body: the defaults (folder `demo`).
+    // Without a body: the defaults (the user's own folder).
     let r = c
         .post(format!("{}/api/demo/signed-put", demo.1))
+        .header("x-user", "ann")
         .send()
         .await
         .unwrap();
@@ -164,5 +178,5 @@ async fn the_demo_hands_out_urls_forms_and_tokens_that_work() {
     assert!(put["uploadUrl"]
         .as_str()
         .unwrap()
-        .contains("/objects/demo/"));
+        .contains("/objects/users/ann/"));
 }

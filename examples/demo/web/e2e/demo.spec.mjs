@@ -26,6 +26,7 @@ import {
   statSync,
   writeSync,
 } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,6 +45,12 @@ const USER = "e2e-ann";
 const MB = 1024 * 1024;
 
 const log = (...args) => console.log(...args);
+
+// axe-core (pinned in package.json), injected into each page to audit it.
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+/** WCAG 2.0, 2.1 and 2.2, levels A and AA. */
+const AXE_VERSION = JSON.parse(readFileSync(createRequire(import.meta.url).resolve("axe-core/package.json"), "utf8")).version;
+const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"];
 
 // --- a watchdog, so a hang can never outlive the run -----------------------------------------
 const cleanups = [];
@@ -226,6 +233,47 @@ async function until(what, fn, timeoutMs = 15_000, everyMs = 100) {
   }
 }
 
+/**
+ * Runs axe-core's WCAG 2 A/AA rules on the page as it is now (every frame included) and throws
+ * when anything is violated, with each violation and the elements that break it. The script
+ * goes in through the DevTools protocol, so the page's CSP (no inline scripts) stays as it is.
+ */
+async function axeAudit(p, label) {
+  for (const frame of p.frames()) {
+    await frame.evaluate(`${AXE_SOURCE}\n;void 0`);
+  }
+  const { rules, violations } = await p.evaluate(async (tags) => {
+    const result = await window.axe.run(document, {
+      runOnly: { type: "tag", values: tags },
+      resultTypes: ["violations"],
+    });
+    const rules = result.passes.length + result.violations.length + result.incomplete.length;
+    const violations = result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => ({ target: n.target.join(" "), summary: n.failureSummary })),
+    }));
+    return { rules, violations };
+  }, AXE_TAGS);
+  if (violations.length === 0) {
+    log(`     axe ${AXE_VERSION}: ${label}: ${rules} applicable rules, no violations`);
+    return;
+  }
+  const lines = [];
+  for (const v of violations) {
+    lines.push(`${v.id} (${v.impact}): ${v.help} — ${v.nodes.length} element(s)`);
+    for (const n of v.nodes) lines.push(`  ${n.target}\n    ${String(n.summary).split("\n").join("\n    ")}`);
+  }
+  const count = violations.reduce((sum, v) => sum + v.nodes.length, 0);
+  throw new Error(`axe: ${label}: ${count} violation(s) of WCAG 2 A/AA\n${lines.join("\n")}`);
+}
+
+/** Chromium logs every 4xx; signed out, the activity list's 401 is the expected answer. */
+function signedOutActivity(message) {
+  return / 401 /.test(message.text()) && new URL(message.location().url || "about:blank", "http://x").pathname === "/api/demo/activity";
+}
+
 // --- the run ---------------------------------------------------------------------------------
 const results = [];
 async function check(name, fn) {
@@ -279,12 +327,21 @@ async function main() {
   const problems = [];
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`console error: ${m.text()}`);
+    if (m.type() === "error" && !signedOutActivity(m)) problems.push(`console error: ${m.text()}`);
   });
   const requests = [];
   page.on("request", (r) => requests.push({ method: r.method(), url: r.url() }));
 
   try {
+    await check("axe: the React page at /, signed out, has no WCAG 2 A/AA violations", async () => {
+      await page.goto(`${demo.url}/`);
+      for (const slug of ["profilePicture", "messageAttachment", "mediaPost", "documentReview"]) {
+        await page.locator(`#route-${slug} .uplift-allowed`).waitFor();
+      }
+      await page.locator(".activity li", { hasText: "Sign in to see what the hooks did with your uploads." }).waitFor();
+      await axeAudit(page, "/ signed out");
+    });
+
     await check("the React page is served at / and signs in with the /login cookie", async () => {
       await page.goto(`${demo.url}/`);
       await page.getByRole("heading", { level: 1, name: "Uplift demo" }).waitFor();
@@ -529,6 +586,49 @@ async function main() {
       const body = await res.json();
       assert.equal(body.file?.size, size, JSON.stringify(body));
       await uppyContext.close();
+    });
+
+    await check("axe: the React page after the uploads (statuses, server data, a refusal, activity) has no violations", async () => {
+      // The activity list shows this user's own hook events, and nobody else's.
+      await page.getByRole("button", { name: "Refresh" }).click();
+      await page.locator(".activity li", { hasText: `${USER}: new profile picture` }).waitFor();
+      const users = await page.locator(".activity li").evaluateAll((lis) => lis.map((li) => li.textContent));
+      assert.ok(users.every((t) => t.includes(`${USER}: `)), `only ${USER}'s events: ${users.join(" | ")}`);
+      await axeAudit(page, "/ after the uploads");
+    });
+
+    await check("axe: the plain page at /plain, signed out and after a form upload, has no violations", async () => {
+      const plainContext = await browser.newContext({ viewport: { width: 1200, height: 1000 } });
+      try {
+        const plain = await plainContext.newPage();
+        const plainProblems = [];
+        plain.on("pageerror", (e) => plainProblems.push(`page error: ${e.message}`));
+        plain.on("console", (m) => {
+          if (m.type() === "error" && !signedOutActivity(m)) plainProblems.push(`console error: ${m.text()}`);
+        });
+        await plain.goto(`${demo.url}/plain`);
+        await plain.locator("#routes tbody tr", { hasText: "profilePicture" }).waitFor();
+        await plain.locator("#activity li", { hasText: "Sign in to see what the hooks did with your uploads." }).waitFor();
+        await axeAudit(plain, "/plain signed out");
+
+        await plain.locator("#name").fill(USER);
+        await Promise.all([plain.waitForURL(`${demo.url}/plain`), plain.getByRole("button", { name: "Sign in" }).click()]);
+        await plain.locator("#who", { hasText: `Signed in as ${USER}.` }).waitFor();
+        await plain.locator("#activity li", { hasText: `${USER}: ` }).first().waitFor();
+        // One of the no-JavaScript forms: its JSON answer lands in the result frame.
+        const form = plain.locator("form[action='/api/uploads/profilePicture/multipart']");
+        await form.locator("input[type=file]").setInputFiles({ name: "plain.png", mimeType: "image/png", buffer: png(40, 30) });
+        await form.getByRole("button", { name: "Upload" }).click();
+        await until("the form's answer in the result frame", async () => {
+          const frame = plain.frame({ name: "form-result" });
+          return frame && (await frame.locator("body").textContent().catch(() => "")).includes("plain.png");
+        });
+        await plain.locator("#activity li", { hasText: "plain.png" }).waitFor();
+        await axeAudit(plain, "/plain signed in, after a form upload");
+        assert.deepEqual(plainProblems, []);
+      } finally {
+        await plainContext.close();
+      }
     });
 
     await check("the page logged no errors beyond the refusals it showed", async () => {

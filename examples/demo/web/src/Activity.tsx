@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 
+import { actAsHeaders } from "./uplift";
+
 interface ActivityEvent {
   at: string | number;
   route: string;
@@ -8,14 +10,21 @@ interface ActivityEvent {
   summary: string;
 }
 
-/** What the completion and error hooks did, from `GET /api/demo/activity`. */
+/**
+ * What the completion and error hooks did with the signed-in user's uploads, from
+ * `GET /api/demo/activity` (nobody else's: signed out, the server answers 401).
+ */
 export function Activity() {
-  const [events, setEvents] = useState<ActivityEvent[] | null>(null);
+  const [events, setEvents] = useState<ActivityEvent[] | "signed-out" | null>(null);
 
   const load = useCallback(() => {
-    fetch("/api/demo/activity")
-      .then((r) => r.json() as Promise<{ events: ActivityEvent[] }>)
-      .then((body) => setEvents(body.events))
+    fetch("/api/demo/activity", { headers: actAsHeaders() })
+      .then(async (r) => {
+        if (r.status === 401) return "signed-out" as const;
+        if (!r.ok) return [];
+        return ((await r.json()) as { events: ActivityEvent[] }).events;
+      })
+      .then(setEvents)
       .catch(() => setEvents([]));
   }, []);
 
@@ -33,7 +42,7 @@ export function Activity() {
   return (
     <section aria-labelledby="activity-title">
       <h2 id="activity-title">
-        Hook activity <small>from <code>GET /api/demo/activity</code></small>{" "}
+        Your hook activity <small>from <code>GET /api/demo/activity</code></small>{" "}
         <button type="button" className="link" onClick={load}>
           Refresh
         </button>
@@ -41,6 +50,8 @@ export function Activity() {
       <ul className="activity">
         {events === null ? (
           <li className="muted">Loading…</li>
+        ) : events === "signed-out" ? (
+          <li className="muted">Sign in to see what the hooks did with your uploads.</li>
         ) : events.length === 0 ? (
           <li className="muted">Nothing yet.</li>
         ) : (

@@ -11,10 +11,15 @@ export function setActAs(name: string): void {
   actAs = name.trim();
 }
 
+/** The `x-user` header when a name is set, for the page's own calls too (the activity list). */
+export function actAsHeaders(): Record<string, string> {
+  return actAs ? { "x-user": actAs } : {};
+}
+
 export const { uploader, useUpload, useServerData, UploadButton, UploadDropzone } = generateReactHelpers<UploadRouter>({
   url: "/api/uploads",
   // Read at each call, so changing the field takes effect at the next upload.
-  headers: (): Record<string, string> => (actAs ? { "x-user": actAs } : {}),
+  headers: actAsHeaders,
 });
 
 /** Tells the activity list that a hook may have run. */
