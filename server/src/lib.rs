@@ -140,7 +140,7 @@ pub mod __private {
             .map(|e| (e.documented, e.methods))
             .collect()
     }
-    pub use crate::definition::{middleware_output, RouteBuilder};
+    pub use crate::definition::{middleware_output, RouteBuilder, WithHooks, WithMiddleware};
     pub use actix_web::HttpRequest;
 
     /// The crates whose derives describe an app's types to codegen, at the versions Uplift uses:

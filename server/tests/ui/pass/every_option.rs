@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
-use uplift::route::{Acl, ContentDisposition, FileType};
+use uplift::{Acl, ContentDisposition, FileType};
 use uplift::{HttpRequest, PendingFiles, UploadError, UploadedFile};
 use validator::Validate;
 
