@@ -60,7 +60,7 @@ pub struct UpliftBuilder {
     tus_dir: Option<std::path::PathBuf>,
     limits: Limits,
     cors: CorsSetting,
-    token_key: Result<crate::objects::token::TokenKey, String>,
+    token_key: Result<crate::token::TokenKey, String>,
 }
 
 impl Uplift {
@@ -113,7 +113,7 @@ impl Uplift {
                     .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])
                     .allow_any_header()
                     .expose_headers(
-                        crate::endpoints::tus::EXPOSED_HEADERS
+                        crate::protocol::tus::EXPOSED_HEADERS
                             .iter()
                             .copied()
                             .chain(["etag", "content-range", "content-disposition"]),
@@ -250,7 +250,7 @@ impl UpliftBuilder {
     /// Signs upload tokens with EdDSA (Ed25519) instead of HS256: the private key as PKCS#8
     /// DER, the public key's 32 bytes. HS256 tokens are then refused (`TOKEN_ALGORITHM`).
     pub fn token_ed25519(mut self, private_pkcs8_der: &[u8], public_key: &[u8; 32]) -> Self {
-        self.token_key = crate::objects::token::TokenKey::ed25519(private_pkcs8_der, public_key);
+        self.token_key = crate::token::TokenKey::ed25519(private_pkcs8_der, public_key);
         self
     }
 

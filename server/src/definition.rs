@@ -18,10 +18,10 @@ use serde_json::Value;
 use ts_rs::TS;
 use validator::Validate;
 
-use crate::codegen::TypeDescriptor;
+use crate::describe::TypeDescriptor;
 
 use crate::error::{validation_errors, ErrorCode, UploadError};
-use crate::protocol::UploadedFile;
+use crate::protocol::{RouteInfo, UploadedFile};
 use crate::route::RouteConfig;
 use crate::sanitize::sanitize_filename;
 
@@ -533,4 +533,31 @@ impl<I: 'static, M: DeserializeOwned + 'static, S> WithHooks<I, M, S> {
 /// Used by the macro: turns the middleware's `Result<M, E>` into `Result<M, UploadError>`.
 pub fn middleware_output<R: MiddlewareOutput>(r: R) -> Result<R::Metadata, UploadError> {
     r.into_result()
+}
+
+impl RouteInfo {
+    /// The route as `GET {base}` describes it.
+    pub fn of(route: &Route) -> Self {
+        let c = route.config();
+        RouteInfo {
+            slug: c.slug.to_string(),
+            types: c
+                .types
+                .iter()
+                .map(|r| crate::protocol::FileTypeConfig {
+                    file_type: r.file_type.as_str().to_string(),
+                    mime: r.file_type.pattern().to_string(),
+                    max_file_size: r.max_file_size,
+                    max_file_count: r.max_file_count,
+                    min_file_count: r.min_file_count,
+                    content_disposition: r.content_disposition,
+                    acl: r.acl,
+                })
+                .collect(),
+            await_server_data: c.await_server_data,
+            max_total_file_count: c.max_total_file_count,
+            max_total_size: c.max_total_size,
+            input_schema: route.input_schema().clone(),
+        }
+    }
 }

@@ -10,6 +10,7 @@ mod state;
 
 mod db;
 mod definition;
+mod describe;
 mod error;
 mod form;
 mod ingest;
@@ -21,6 +22,7 @@ mod sanitize;
 mod serving;
 mod signing;
 pub mod storage;
+mod token;
 
 pub mod codegen;
 
@@ -42,7 +44,6 @@ pub use definition::{
     CompletionHook, ErrorHook, FileRoute, InputType, MiddlewareOutput, NoInput, PendingFile,
     PendingFiles, Route, ServerDataType,
 };
-pub use endpoints::tus::{EXPOSED_HEADERS as TUS_EXPOSED_HEADERS, KEY_HEADER, SERVER_DATA_HEADER};
 pub use error::{ErrorBody, ErrorCode, ErrorResponse, UploadError};
 pub use ingest::{Expectation, Ingested, SNIFF_WINDOW};
 pub use objects::{
@@ -50,6 +51,7 @@ pub use objects::{
     DEFAULT_MAX_SIZE,
 };
 pub use pipeline::SweepReport;
+pub use protocol::tus::{EXPOSED_HEADERS as TUS_EXPOSED_HEADERS, KEY_HEADER, SERVER_DATA_HEADER};
 pub use protocol::{UploadStatus, UploadedFile};
 pub use route::{
     normalize_mime, pattern_matches, Acl, ContentDisposition, FileType, RouteConfig, TypeRule,

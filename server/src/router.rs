@@ -45,34 +45,4 @@ impl Router {
     pub fn get(&self, slug: &str) -> Option<&Arc<Route>> {
         self.routes.iter().find(|r| r.slug() == slug)
     }
-
-    /// The OpenAPI 3.1 document of these routes mounted at `base_path` (`"/api/uploads"` by
-    /// default): every endpoint, and per route its own operations with its input and
-    /// server-data schemas. Merge it into an app's own document with [`utoipa::openapi::OpenApi::merge`].
-    pub fn openapi(&self, base_path: &str) -> utoipa::openapi::OpenApi {
-        crate::codegen::openapi::openapi(self, base_path)
-    }
-
-    /// [`Router::openapi`] as pretty JSON with sorted keys: stable bytes, as served at
-    /// `{base}/openapi.json` and written to `openapi.json` by codegen.
-    pub fn openapi_json(&self, base_path: &str) -> String {
-        crate::codegen::openapi::openapi_json(self, base_path)
-    }
-
-    /// The TypeScript files: `protocol.ts` (every wire DTO) and `router.ts` (these routes'
-    /// types, the `UploadRouter` type and the `routeConfig` constant).
-    ///
-    /// # Panics
-    /// When two different types of the routes share a TypeScript name.
-    pub fn typescript(&self) -> Vec<crate::GeneratedFile> {
-        crate::codegen::typescript::files(self)
-    }
-
-    /// Writes [`Router::typescript`]'s files into `dir` (created if needed).
-    pub fn write_typescript(&self, dir: impl AsRef<std::path::Path>) -> std::io::Result<()> {
-        for f in self.typescript() {
-            f.write_under(dir.as_ref())?;
-        }
-        Ok(())
-    }
 }

@@ -70,7 +70,7 @@ pub(crate) struct Shared {
     pub tus_digests: crate::ingest::resume::Digests,
     pub limits: Limits,
     /// How upload tokens are signed (HS256 unless an Ed25519 pair is configured).
-    pub token_key: crate::objects::token::TokenKey,
+    pub token_key: crate::token::TokenKey,
     /// `{base}/openapi.json`, built once from the routes.
     pub openapi_json: bytes::Bytes,
     /// The docs UI's configuration.

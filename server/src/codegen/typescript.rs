@@ -18,10 +18,10 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use serde_json::Value;
-use ts_rs::{TypeVisitor, TS};
 
 use super::{canonical, ts_config, GeneratedFile, HEADER};
 use crate::definition::NoInput;
+pub use crate::describe::{describe, TsDecl, TsType};
 use crate::error::{ErrorBody, ErrorCode, ErrorResponse};
 use crate::protocol::{
     FileDeclaration, FileEnvelope, FileKind, FileObject, FileTypeConfig, Links, Meta,
@@ -30,85 +30,6 @@ use crate::protocol::{
 };
 use crate::route::{Acl, ContentDisposition};
 use crate::router::Router;
-
-/// A type as TypeScript sees it: the name to write where it is used, and the declarations
-/// (its own, if it has one, and those of every named type it depends on).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TsType {
-    /// `PostInput`, `Array<UploadedFile>`, `number`, `[number, string]`, …
-    pub name: String,
-    pub decls: Vec<TsDecl>,
-}
-
-/// One `export type …` declaration, with its doc comment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TsDecl {
-    pub name: String,
-    pub code: String,
-}
-
-struct Collector<'a> {
-    cfg: &'a ts_rs::Config,
-    decls: Vec<TsDecl>,
-}
-
-impl TypeVisitor for Collector<'_> {
-    fn visit<T: TS + 'static + ?Sized>(&mut self) {
-        // Primitives and wrappers (`Vec`, `Option`, …) have no declaration; their contents are
-        // reached through `visit_generics` by whoever uses them.
-        if T::output_path().is_none() {
-            return;
-        }
-        let name = T::ident(self.cfg);
-        // Generic types: every instance has the same (generic) declaration.
-        if self.decls.iter().any(|d| d.name == name) {
-            return;
-        }
-        let mut code = T::docs().unwrap_or_default();
-        code.push_str("export ");
-        code.push_str(&T::decl(self.cfg));
-        self.decls.push(TsDecl {
-            name,
-            code: close_no_comment_early(&code),
-        });
-        T::visit_dependencies(self);
-        T::visit_generics(self);
-    }
-}
-
-/// ts-rs copies doc comments into `/** … */` blocks as they are: a `*/` in a comment (say,
-/// "`*/*`") would end the block early. Escapes it on the doc lines (` * …`) of the blocks.
-fn close_no_comment_early(code: &str) -> String {
-    let mut out = String::with_capacity(code.len());
-    for (i, line) in code.split('\n').enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        match line.strip_prefix(" * ") {
-            Some(text) => {
-                out.push_str(" * ");
-                out.push_str(&text.replace("*/", "*\\/"));
-            }
-            None => out.push_str(line),
-        }
-    }
-    out
-}
-
-/// The TypeScript of `T`: its name and the declarations it needs.
-pub fn describe<T: TS + 'static + ?Sized>(cfg: &ts_rs::Config) -> TsType {
-    let mut collector = Collector {
-        cfg,
-        decls: Vec::new(),
-    };
-    collector.visit::<T>();
-    T::visit_dependencies(&mut collector);
-    T::visit_generics(&mut collector);
-    TsType {
-        name: T::name(cfg),
-        decls: collector.decls,
-    }
-}
 
 /// Declarations keyed by name, refusing two different declarations under one name.
 #[derive(Default)]
@@ -351,7 +272,7 @@ mod tests {
     fn doc_comments_cannot_end_their_block_early() {
         let code =
             "/**\n * any type: `*/*`\n */\nexport type X = { \n/**\n * a */ b\n */\nx: string, };";
-        let fixed = close_no_comment_early(code);
+        let fixed = crate::describe::close_no_comment_early(code);
         assert_eq!(fixed.matches("*/").count(), 2, "{fixed}");
         assert!(fixed.contains(" * any type: `*\\/*`\n */\n"), "{fixed}");
     }

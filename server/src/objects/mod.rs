@@ -23,7 +23,7 @@ use crate::state::Shared;
 pub(crate) mod object;
 pub(crate) mod path;
 pub(crate) mod policy;
-pub(crate) mod token;
+pub(crate) use crate::token;
 pub(crate) mod url;
 
 /// Largest upload when no size is bound: 1 GiB. Bind `size` to allow more.
@@ -141,12 +141,7 @@ pub(crate) fn now_secs() -> i64 {
     crate::state::now_ms() / 1000
 }
 
-/// A fresh upload id: 128 random bits, URL-safe.
-pub(crate) fn new_id() -> String {
-    use base64::Engine;
-    let bytes: [u8; 16] = rand::random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
+pub(crate) use crate::token::new_id;
 
 fn check_expires_in(d: Duration) -> Result<i64, UploadError> {
     let secs = d.as_secs() as i64;

@@ -205,34 +205,8 @@ pub struct RoutesResponse {
     pub routes: Vec<RouteInfo>,
 }
 
-impl RouteInfo {
-    /// The route as `GET {base}` describes it.
-    pub fn of(route: &crate::definition::Route) -> Self {
-        let c = route.config();
-        RouteInfo {
-            slug: c.slug.to_string(),
-            types: c
-                .types
-                .iter()
-                .map(|r| FileTypeConfig {
-                    file_type: r.file_type.as_str().to_string(),
-                    mime: r.file_type.pattern().to_string(),
-                    max_file_size: r.max_file_size,
-                    max_file_count: r.max_file_count,
-                    min_file_count: r.min_file_count,
-                    content_disposition: r.content_disposition,
-                    acl: r.acl,
-                })
-                .collect(),
-            await_server_data: c.await_server_data,
-            max_total_file_count: c.max_total_file_count,
-            max_total_size: c.max_total_size,
-            input_schema: route.input_schema().clone(),
-        }
-    }
-}
-
 mod signed;
+pub mod tus;
 pub use signed::{
     FileEnvelope, FileKind, FileObject, Links, Meta, PostForm, SignedPost, SignedPut, UploadToken,
 };

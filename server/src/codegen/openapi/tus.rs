@@ -8,8 +8,8 @@ use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, Required, ResponseBuilder};
 
 use super::{error, header, string_schema, RouteSchemas, INTERNAL};
-use crate::endpoints::tus::{EXTENSIONS, KEY_HEADER, SERVER_DATA_HEADER, TUS_VERSION};
 use crate::error::ErrorCode;
+use crate::protocol::tus::{EXTENSIONS, KEY_HEADER, SERVER_DATA_HEADER, TUS_VERSION};
 
 fn tus_resumable() -> utoipa::openapi::path::Parameter {
     let mut p = header(

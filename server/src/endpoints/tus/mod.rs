@@ -35,32 +35,9 @@ pub(crate) mod headers;
 mod lock;
 mod patch;
 
-pub(crate) const TUS_VERSION: &str = "1.0.0";
-pub(crate) const EXTENSIONS: &str = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration,concatenation";
-/// The content type of PATCH bodies.
-pub(crate) const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
-/// The header carrying the completion hook's server data (base64url JSON) on the final PATCH.
-pub const SERVER_DATA_HEADER: &str = "Uplift-Server-Data";
-/// The header carrying the upload's storage key (for `GET {base}/files/{key}`).
-pub const KEY_HEADER: &str = "Uplift-Key";
-
-/// Headers a browser client must be allowed to read (CORS).
-pub const EXPOSED_HEADERS: &[&str] = &[
-    "location",
-    "upload-offset",
-    "upload-length",
-    "upload-defer-length",
-    "upload-metadata",
-    "upload-expires",
-    "upload-concat",
-    "tus-resumable",
-    "tus-version",
-    "tus-extension",
-    "tus-max-size",
-    "tus-checksum-algorithm",
-    "uplift-server-data",
-    "uplift-key",
-];
+pub(crate) use crate::protocol::tus::{
+    EXTENSIONS, KEY_HEADER, OFFSET_OCTET_STREAM, SERVER_DATA_HEADER, TUS_VERSION,
+};
 
 /// A response with the headers every tus answer carries.
 pub(crate) fn tus_response(status: StatusCode) -> HttpResponseBuilder {

@@ -60,14 +60,8 @@ impl TokenKey {
         };
         let signer = Signer::new(vec![SigningKey::new("probe", vec![0; 32]).expect("valid")])
             .expect("one key");
-        let probe = create(
-            &signer,
-            &key,
-            "probe",
-            0,
-            super::DEFAULT_EXPIRES_IN.as_secs() as i64,
-        )
-        .map_err(|e| format!("the Ed25519 private key is unusable: {e}"))?;
+        let probe = create(&signer, &key, "probe", 0, 60)
+            .map_err(|e| format!("the Ed25519 private key is unusable: {e}"))?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.validate_exp = false;
         validation.set_audience(&[AUDIENCE]);
@@ -105,7 +99,7 @@ pub(crate) fn create(
         dir: dir.to_string(),
         exp: now + expires_in,
         iat: now,
-        jti: super::new_id(),
+        jti: new_id(),
         aud: AUDIENCE.into(),
     };
     let token = match token_key {
@@ -207,6 +201,12 @@ pub(crate) fn bearer(req: &actix_web::HttpRequest) -> Option<&str> {
         .ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// A fresh upload id: 128 random bits, URL-safe.
+pub(crate) fn new_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 #[cfg(test)]
