@@ -200,3 +200,108 @@ mod tests {
             .contains("at most 20 decimal places"));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::{parse_size, UNITS};
+    use proptest::prelude::*;
+
+    /// The beginnings every refusal has: each kind of mistake keeps its message.
+    const REFUSALS: [&str; 2] = ["invalid size `", "size `"];
+    const KINDS: [&str; 6] = [
+        "sizes cannot be negative",
+        "expected a number followed by",
+        "has no unit",
+        "is too large",
+        "is zero bytes",
+        "decimal places are supported",
+    ];
+
+    fn unit() -> impl Strategy<Value = (&'static str, u64)> {
+        proptest::sample::select(&UNITS[..])
+    }
+
+    /// The unit as written: any letter case.
+    fn spelled(name: &str, upper: &[bool]) -> String {
+        name.chars()
+            .zip(upper.iter().chain(std::iter::repeat(&false)))
+            .map(|(c, &u)| {
+                if u {
+                    c.to_ascii_uppercase()
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_refusals_say_what_is_wrong(text in "\\PC{0,40}") {
+            if let Err(e) = parse_size(&text) {
+                prop_assert!(REFUSALS.iter().any(|p| e.starts_with(p)), "{e}");
+                prop_assert!(KINDS.iter().any(|k| e.contains(k)), "{e}");
+            }
+        }
+
+        #[test]
+        fn near_misses_never_panic(text in "[ 0-9.\\-kKmMgGtTbBxX]{0,30}") {
+            if let Ok(n) = parse_size(&text) {
+                prop_assert!(n >= 1);
+            }
+        }
+
+        #[test]
+        fn whole_numbers_round_trip(
+            n in any::<u64>(),
+            (name, mult) in unit(),
+            upper in proptest::collection::vec(any::<bool>(), 2),
+            space in proptest::option::of("[ \t]{1,3}"),
+        ) {
+            let text = format!("{n}{}{}", space.unwrap_or_default(), spelled(name, &upper));
+            match n.checked_mul(mult) {
+                Some(0) => prop_assert!(parse_size(&text).unwrap_err().contains("is zero bytes")),
+                Some(bytes) => prop_assert_eq!(parse_size(&text), Ok(bytes)),
+                None => prop_assert!(parse_size(&text).unwrap_err().contains("is too large")),
+            }
+        }
+
+        #[test]
+        fn fractions_round_down_to_whole_bytes(
+            whole in 0u64..1_000_000,
+            fraction in "[0-9]{1,20}",
+            (name, mult) in unit(),
+        ) {
+            let text = format!("{whole}.{fraction}{name}");
+            let digits = fraction.trim_end_matches('0');
+            let part = if digits.is_empty() {
+                0
+            } else {
+                digits.parse::<u128>().unwrap() * u128::from(mult)
+                    / 10u128.pow(digits.len() as u32)
+            };
+            let expected = u128::from(whole) * u128::from(mult) + part;
+            match parse_size(&text) {
+                Ok(bytes) => prop_assert_eq!(u128::from(bytes), expected),
+                Err(e) => {
+                    prop_assert_eq!(expected, 0);
+                    prop_assert!(e.contains("is zero bytes"), "{e}");
+                }
+            }
+            // Less than one more unit, never more.
+            prop_assert!(expected < (u128::from(whole) + 1) * u128::from(mult));
+        }
+
+        #[test]
+        fn negative_sizes_are_refused(n in 0u64..u64::MAX, (name, _) in unit()) {
+            let e = parse_size(&format!("-{n}{name}")).unwrap_err();
+            prop_assert!(e.contains("cannot be negative"), "{e}");
+        }
+
+        #[test]
+        fn a_number_without_a_unit_is_refused(n in any::<u64>()) {
+            let e = parse_size(&n.to_string()).unwrap_err();
+            prop_assert!(e.contains("has no unit"), "{e}");
+        }
+    }
+}

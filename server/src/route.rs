@@ -350,3 +350,77 @@ mod tests {
         assert_eq!(normalize_mime("nonsense"), None);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::{normalize_mime, pattern_matches};
+    use proptest::prelude::*;
+
+    /// A token of a MIME type (RFC 7230 `tchar`s).
+    const TOKEN: &str = "[A-Za-z0-9!#$&^_.+\\-]{1,20}";
+
+    proptest! {
+        #[test]
+        fn normalizing_never_panics_and_gives_a_bare_lowercase_type(raw in "\\PC{0,60}") {
+            if let Some(m) = normalize_mime(&raw) {
+                prop_assert_eq!(m.matches('/').count(), 1, "{}", m);
+                prop_assert!(!m.contains(';') && !m.contains(char::is_whitespace), "{}", m);
+                prop_assert_eq!(m.to_ascii_lowercase(), m.clone());
+                // Normalizing twice changes nothing.
+                prop_assert_eq!(normalize_mime(&m), Some(m.clone()));
+            }
+        }
+
+        #[test]
+        fn parameters_and_case_are_dropped(
+            top in TOKEN,
+            sub in TOKEN,
+            params in proptest::collection::vec((TOKEN, "[A-Za-z0-9]{1,10}"), 0..3),
+        ) {
+            let mut raw = format!("{top}/{sub}");
+            for (k, v) in &params {
+                raw.push_str(&format!("; {k}={v}"));
+            }
+            prop_assert_eq!(
+                normalize_mime(&raw),
+                Some(format!("{top}/{sub}").to_ascii_lowercase())
+            );
+        }
+
+        #[test]
+        fn a_type_without_a_slash_is_refused(raw in "[A-Za-z0-9.+\\-]{0,30}") {
+            prop_assert_eq!(normalize_mime(&raw), None);
+        }
+
+        #[test]
+        fn patterns_match_by_rule(
+            top in TOKEN,
+            sub in TOKEN,
+            other in TOKEN,
+            mime in "\\PC{0,40}",
+        ) {
+            let exact = format!("{top}/{sub}");
+            // `*/*` and `*` take anything.
+            prop_assert!(pattern_matches("*/*", &mime));
+            prop_assert!(pattern_matches("*", &mime));
+            // An exact type matches itself in any case, and nothing with another subtype.
+            prop_assert!(pattern_matches(&exact, &exact.to_ascii_uppercase()));
+            prop_assert_eq!(
+                pattern_matches(&exact, &format!("{top}/{other}")),
+                sub.eq_ignore_ascii_case(&other)
+            );
+            // `top/*` matches exactly the types whose top-level type is `top`.
+            let wildcard = format!("{top}/*");
+            let upper = format!("{}/{other}", top.to_ascii_uppercase());
+            prop_assert!(pattern_matches(&wildcard, &upper));
+            prop_assert_eq!(
+                pattern_matches(&wildcard, &format!("{other}/{sub}")),
+                top.eq_ignore_ascii_case(&other)
+            );
+            // Anything without a `/` matches no `top/*`.
+            if !mime.contains('/') {
+                prop_assert!(!pattern_matches(&wildcard, &mime));
+            }
+        }
+    }
+}

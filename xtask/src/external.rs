@@ -118,3 +118,157 @@ pub fn check_typescript() -> Result<(), String> {
     }
     run(npm().args(["run", "test:e2e"]))
 }
+
+/// How many examples schemathesis generates per operation and phase, and its seed: a fixed
+/// seed makes a failure reproducible with the same command.
+const SCHEMATHESIS_EXAMPLES: &str = "25";
+const SCHEMATHESIS_SEED: &str = "20240601";
+/// The whole schemathesis run is bounded (it is killed past this); it takes about a minute
+/// on two cores.
+const SCHEMATHESIS_MAX_SECS: u64 = 240;
+const DEMO_READY_SECS: u64 = 60;
+
+/// Schemathesis against the real demo server: builds and starts it on a free port of
+/// 127.0.0.1 with a temp data dir, then runs every check of schemathesis on every operation of
+/// its `/api/uploads/openapi.json` (exceptions and their reasons in `tools/schemathesis.toml`),
+/// signed in as the demo's middleware expects (`x-user`).
+pub fn check_api_contract() -> Result<(), String> {
+    let root = root();
+    let venv = python_venv()?;
+    let demo = build_demo()?;
+    let dir = tempfile::Builder::new()
+        .prefix("uplift-schemathesis-")
+        .tempdir()
+        .map_err(|e| e.to_string())?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port: {e}"))?
+        .port();
+    let log_path = dir.path().join("demo.log");
+    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+    // A throwaway demo: a fixed secret is enough.
+    let secret = "schemathesis-".repeat(4);
+    let mut child = Command::new(&demo)
+        .current_dir(dir.path())
+        .env("UPLIFT_DATA_DIR", dir.path().join("data"))
+        .env("UPLIFT_BIND", format!("127.0.0.1:{port}"))
+        .env("UPLIFT_SECRET", secret)
+        .env("DATABASE_URL", "")
+        .env("UPLIFT_PUBLIC_URL", "")
+        .env("UPLIFT_CORS_ORIGINS", "")
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .spawn()
+        .map_err(|e| format!("could not start {}: {e}", demo.display()))?;
+    let result = wait_ready(port, &mut child).and_then(|()| {
+        let mut st = Command::new(venv.join("bin/schemathesis"));
+        // Its cache (`.schemathesis/`) goes to the temp dir, not the clone.
+        st.current_dir(dir.path())
+            .env(
+                "SCHEMATHESIS_HOOKS",
+                root.join("tools/schemathesis_hooks.py"),
+            )
+            .args(["--no-color", "--config-file"])
+            .arg(root.join("tools/schemathesis.toml"))
+            .arg("run")
+            .arg(format!("http://127.0.0.1:{port}/api/uploads/openapi.json"))
+            .args(["--checks", "all"])
+            .args(["--seed", SCHEMATHESIS_SEED])
+            .args(["--max-examples", SCHEMATHESIS_EXAMPLES])
+            .args(["--request-timeout", "10"])
+            .args(["--header", "x-user: schemathesis"])
+            .args(["--generation-database", "none"]);
+        run_bounded(&mut st, SCHEMATHESIS_MAX_SECS)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    if result.is_err() {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        eprintln!("--- the demo's log (last lines) ---");
+        for line in tail.iter().rev() {
+            eprintln!("{line}");
+        }
+    } else {
+        println!("schemathesis: every check passed against the demo's OpenAPI document");
+    }
+    result
+}
+
+/// Runs `cmd`, killing it after `secs` seconds.
+fn run_bounded(cmd: &mut Command, secs: u64) -> Result<(), String> {
+    use std::time::{Duration, Instant};
+    eprintln!("$ {cmd:?}");
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("could not start {cmd:?}: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(status) if status.success() => return Ok(()),
+            Some(status) => return Err(format!("{cmd:?} failed with {status}")),
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{cmd:?} took longer than {secs} s"));
+            }
+            None => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+/// `cargo build -p uplift-demo`, and its executable from cargo's own JSON messages.
+fn build_demo() -> Result<PathBuf, String> {
+    let out = crate::cargo()
+        .current_dir(root())
+        .args([
+            "build",
+            "-p",
+            "uplift-demo",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("could not run cargo build: {e}"))?;
+    if !out.status.success() {
+        return Err("cargo build -p uplift-demo failed".into());
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "uplift-demo")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| "cargo built uplift-demo but named no executable".into())
+}
+
+/// Polls `GET /api/uploads` until the demo answers 200, for at most `DEMO_READY_SECS`.
+fn wait_ready(port: u16, child: &mut std::process::Child) -> Result<(), String> {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let deadline = Instant::now() + Duration::from_secs(DEMO_READY_SECS);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("the demo exited with {status} while starting"));
+        }
+        let answered = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut s| {
+            s.set_read_timeout(Some(Duration::from_secs(2)))?;
+            s.write_all(
+                b"GET /api/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+            )?;
+            let mut head = [0u8; 12];
+            s.read_exact(&mut head)?;
+            Ok(head.starts_with(b"HTTP/1.1 200"))
+        });
+        if answered.unwrap_or(false) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!(
+        "the demo did not answer within {DEMO_READY_SECS} s"
+    ))
+}

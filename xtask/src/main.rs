@@ -7,6 +7,7 @@
 //!   the TypeScript client's copy of the wire types (`client-ts/src/generated/`).
 //! - `cargo xtask pack-check` — `npm pack` of the client, installed and used in a scratch
 //!   project (also part of `test`).
+//! - `cargo xtask contract` — schemathesis against the demo's OpenAPI document (part of `test`).
 
 use std::process::{exit, Command};
 
@@ -39,12 +40,14 @@ fn main() {
         Some("pack-check") => {
             external::ensure_node_modules().and_then(|()| pack::check_client_package())
         }
+        // Schemathesis against the demo alone (a step of `test`).
+        Some("contract") => external::check_api_contract(),
         // Builds the React page first when it is missing or stale (needs npm; without it the
         // demo serves its plain page), then runs the demo server.
         Some("demo") => web::ensure_demo_page()
             .and_then(|()| run(cargo().args(["run", "-p", "uplift-demo"]).args(rest))),
         _ => {
-            eprintln!("usage: cargo xtask <test|bench|demo|codegen|pack-check> [args]");
+            eprintln!("usage: cargo xtask <test|bench|demo|codegen|pack-check|contract> [args]");
             exit(2);
         }
     };
@@ -72,7 +75,8 @@ pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
 
 /// Formatting, lints, every test of the workspace (unit, integration over HTTP on
 /// 127.0.0.1, records on SQLite and PostgreSQL, trybuild UI tests, doctests), then the
-/// checks of the generated files by tools nobody here wrote, and the TypeScript client's
+/// checks of the generated files by tools nobody here wrote, schemathesis against the demo's
+/// OpenAPI document, and the TypeScript client's
 /// type tests, vitest suite and browser test.
 fn test(extra: &[String]) -> Result<(), String> {
     run(cargo().args(["fmt", "--all", "--check"]))?;
@@ -88,5 +92,6 @@ fn test(extra: &[String]) -> Result<(), String> {
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(extra))?;
     external::check_generated()?;
+    external::check_api_contract()?;
     external::check_typescript()
 }

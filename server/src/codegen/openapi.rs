@@ -80,7 +80,7 @@ pub fn openapi(router: &Router, base_path: &str) -> OpenApi {
             let mut item = PathItem::new(HttpMethod::Head, tus::head());
             item.merge_operations(PathItem::new(HttpMethod::Patch, tus::patch()));
             item.merge_operations(PathItem::new(HttpMethod::Delete, tus::delete()));
-            item.merge_operations(PathItem::new(HttpMethod::Options, tus::options_upload()));
+            item.merge_operations(PathItem::new(HttpMethod::Options, tus::upload_options()));
             item
         })
         .path(
@@ -370,6 +370,8 @@ struct RouteSchemas {
     upload_result: Value,
     multipart_response: Value,
     prepare_request: Value,
+    /// The most files one upload may carry.
+    max_files: u32,
 }
 
 fn route_schemas(router: &Router, schemas: &mut Schemas) -> Vec<RouteSchemas> {
@@ -427,8 +429,13 @@ fn route_schemas(router: &Router, schemas: &mut Schemas) -> Vec<RouteSchemas> {
                 "properties": {
                     "files": {
                         "type": "array",
-                        "items": reference("FileDeclaration"),
-                        "description": "The files to upload, in order.",
+                        "items": {
+                            "allOf": [reference("FileDeclaration"), declaration_rules(route.config())],
+                        },
+                        "minItems": 1,
+                        "maxItems": route.config().max_files(),
+                        "description": "The files to upload, in order: at least one, each of a type the \
+                                        route accepts and at most that type's size.",
                     },
                     "input": input,
                 },
@@ -472,9 +479,70 @@ fn route_schemas(router: &Router, schemas: &mut Schemas) -> Vec<RouteSchemas> {
             upload_result,
             multipart_response,
             prepare_request,
+            max_files: route.config().max_files(),
         });
     }
     out
+}
+
+/// A MIME type (`type/subtype`, RFC 6838 names) matching a route's type pattern (`image/*`,
+/// `application/pdf`, `*/*`), case-insensitively as the server compares them.
+fn mime_pattern(pattern: &str) -> String {
+    const NAME: &str = "[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}";
+    let caseless = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphabetic() {
+                    format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
+                } else if ".+^$*?()[]{}|\\".contains(c) {
+                    format!("\\{c}")
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    };
+    let pattern = pattern.trim();
+    if pattern == "*/*" || pattern == "*" {
+        return format!("^{NAME}/{NAME}$");
+    }
+    match pattern.strip_suffix("/*") {
+        Some(top) => format!("^{}/{NAME}$", caseless(top)),
+        None => format!("^{}$", caseless(pattern)),
+    }
+}
+
+/// What a route checks of each declared file that JSON Schema can say: its type is one the
+/// route accepts, and its size at most that type's limit. Where rules overlap (`*/*` and
+/// `image/png`), the server applies the most specific one; the schema then bounds a type by
+/// the smallest limit of the rules it may fall under, so it never promises more than the
+/// server takes. What it cannot say (counts per type, the total size) is in the description.
+fn declaration_rules(config: &crate::route::RouteConfig) -> Value {
+    let branches: Vec<Value> = config
+        .types
+        .iter()
+        .map(|rule| {
+            let pattern = rule.file_type.pattern();
+            let max = config
+                .types
+                .iter()
+                .filter(|other| {
+                    crate::route::pattern_matches(pattern, other.file_type.pattern())
+                        || crate::route::pattern_matches(other.file_type.pattern(), pattern)
+                })
+                .map(|other| other.max_file_size)
+                .min()
+                .unwrap_or(rule.max_file_size);
+            json!({
+                "type": "object",
+                "properties": {
+                    "type": { "type": "string", "pattern": mime_pattern(pattern) },
+                    "size": { "type": "integer", "maximum": max },
+                },
+            })
+        })
+        .collect();
+    json!({ "anyOf": branches })
 }
 
 fn route_description(r: &RouteSchemas) -> String {
@@ -674,6 +742,8 @@ fn multipart(r: &RouteSchemas) -> utoipa::openapi::path::Operation {
                             its `Content-Type` declares its type (sniffed and checked).",
             "type": "array",
             "items": { "type": "string", "contentMediaType": "application/octet-stream" },
+            "minItems": 1,
+            "maxItems": r.max_files,
         }),
     );
     let required = if r.has_input {
@@ -877,6 +947,7 @@ fn download(head: bool) -> utoipa::openapi::path::Operation {
         .response("200", full)
         .response("206", partial)
         .response("304", ResponseBuilder::new().description("Not modified (`If-None-Match`).").build())
+        .response("400", error(&[(ErrorCode::BadRequest, "a malformed query string (say, an `expires` that is not a 64-bit integer)")]))
         .response("403", error(&[(ErrorCode::SignatureInvalid, "the file is private and the URL is not signed, or its signature does not match")]))
         .response("404", error(&[(ErrorCode::NotFound, "no completed upload has this key")]))
         .response("410", error(&[(ErrorCode::Expired, "the signed URL has expired")]))

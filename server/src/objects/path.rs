@@ -169,3 +169,109 @@ mod tests {
         assert_eq!(from_request(&to_url(p)).unwrap(), p);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::path::{Component, Path};
+
+    /// A raw request path built from the pieces that make paths dangerous: dots, separators
+    /// (plain, encoded, double-encoded), backslashes, percent signs, control characters.
+    fn tricky_raw() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("."),
+            Just(".."),
+            Just("/"),
+            Just("\\"),
+            Just("%2e"),
+            Just("%2E"),
+            Just("%2f"),
+            Just("%2F"),
+            Just("%5c"),
+            Just("%252F"),
+            Just("%00"),
+            Just("%0a"),
+            Just("%"),
+            Just("%ff"),
+            Just("%c3%a9"),
+            Just("a"),
+            Just("é"),
+            Just(" "),
+        ];
+        proptest::collection::vec(piece, 0..12).prop_map(|p| p.concat())
+    }
+
+    /// Whatever `from_request` accepts stays inside the folder it is joined to.
+    fn stays_inside(path: &str) -> Result<(), TestCaseError> {
+        prop_assert!(check(path).is_ok(), "{path:?}");
+        for seg in path.split('/') {
+            prop_assert!(!seg.is_empty() && seg != "." && seg != "..", "{path:?}");
+            prop_assert!(
+                !seg.contains('\\') && !seg.chars().any(char::is_control),
+                "{path:?}"
+            );
+        }
+        prop_assert!(
+            Path::new(path)
+                .components()
+                .all(|c| matches!(c, Component::Normal(_))),
+            "{path:?}"
+        );
+        let base = Path::new("/srv/objects");
+        prop_assert!(base.join(path).starts_with(base));
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_request_paths_are_safe_or_refused_with_invalid_path(raw in "\\PC{0,80}") {
+            match from_request(&raw) {
+                Ok(path) => stays_inside(&path)?,
+                Err(e) => prop_assert_eq!(e.code(), ErrorCode::InvalidPath),
+            }
+        }
+
+        #[test]
+        fn tricky_request_paths_are_safe_or_refused_with_invalid_path(raw in tricky_raw()) {
+            match from_request(&raw) {
+                Ok(path) => stays_inside(&path)?,
+                Err(e) => prop_assert_eq!(e.code(), ErrorCode::InvalidPath),
+            }
+        }
+
+        #[test]
+        fn checked_paths_round_trip_through_their_url(
+            segments in proptest::collection::vec("[^/]{1,30}", 1..6),
+        ) {
+            let path = segments.join("/");
+            match check(&path) {
+                Ok(()) => {
+                    let url = to_url(&path);
+                    prop_assert!(url.is_ascii(), "{url}");
+                    prop_assert_eq!(from_request(&url).unwrap(), path.clone());
+                    let (folder, name) = split(&path);
+                    if !folder.is_empty() {
+                        prop_assert_eq!(join(folder, name).unwrap(), path);
+                    }
+                }
+                Err(e) => {
+                    prop_assert_eq!(e.code(), ErrorCode::InvalidPath);
+                    prop_assert!(from_request(&to_url(&path)).is_err());
+                }
+            }
+        }
+
+        #[test]
+        fn joining_never_escapes_the_folder(folder in tricky_raw(), name in tricky_raw()) {
+            match join(&folder, &name) {
+                Ok(path) => {
+                    stays_inside(&path)?;
+                    let prefix = format!("{folder}/");
+                    prop_assert!(path.starts_with(&prefix));
+                }
+                Err(e) => prop_assert_eq!(e.code(), ErrorCode::InvalidPath),
+            }
+        }
+    }
+}

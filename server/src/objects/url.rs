@@ -230,3 +230,153 @@ mod tests {
         assert!(verify(&s, "PUT", "a/b.png", "expiry=2000", 1_000).is_err());
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::signing::SigningKey;
+    use proptest::prelude::*;
+
+    const NOW: i64 = 1_700_000_000;
+
+    fn signer() -> Signer {
+        Signer::new(vec![SigningKey::new("k1", vec![7; 32]).unwrap()]).unwrap()
+    }
+
+    fn size_rule() -> impl Strategy<Value = Option<SizeRule>> {
+        prop_oneof![
+            Just(None),
+            any::<u64>().prop_map(|n| Some(SizeRule::Exact(n))),
+            (any::<u64>(), any::<u64>())
+                .prop_map(|(a, b)| Some(SizeRule::Range(a.min(b), a.max(b)))),
+        ]
+    }
+
+    /// Any grant a URL can carry, valid now (its expiry within the bound).
+    fn grant() -> impl Strategy<Value = Grant> {
+        (
+            (1..=MAX_EXPIRY_SECS).prop_map(|d| NOW + d),
+            proptest::option::of("\\PC{0,20}"),
+            proptest::option::of("\\PC{0,20}"),
+            size_rule(),
+            proptest::option::of("[0-9a-f]{64}"),
+            proptest::option::of(any::<u32>()),
+            proptest::collection::btree_map("\\PC{0,10}", "\\PC{0,20}", 0..4),
+            proptest::option::of(prop_oneof![Just("inline"), Just("attachment")]),
+            proptest::option::of(prop_oneof![Just(Acl::PublicRead), Just(Acl::Private)]),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(
+                    expiry,
+                    id,
+                    content_type,
+                    size,
+                    sha256,
+                    crc32,
+                    metadata,
+                    disposition,
+                    acl,
+                    no,
+                    once,
+                )| Grant {
+                    expiry,
+                    id,
+                    content_type,
+                    size,
+                    sha256,
+                    crc32,
+                    metadata,
+                    disposition: disposition.map(String::from),
+                    acl,
+                    prevent_overwrite: no,
+                    one_time: once,
+                },
+            )
+    }
+
+    fn method() -> impl Strategy<Value = &'static str> {
+        prop_oneof![Just("PUT"), Just("GET"), Just("HEAD"), Just("POST")]
+    }
+
+    fn code(r: Result<Grant, UploadError>) -> ErrorCode {
+        r.expect_err("a tampered URL verified").code()
+    }
+
+    proptest! {
+        #[test]
+        fn signed_grants_verify_to_themselves(g in grant(), m in method(), path in "[a-z]{1,8}/\\PC{1,20}") {
+            let s = signer();
+            let q = sign(&s, m, &path, &g);
+            prop_assert_eq!(verify(&s, m, &path, &q, NOW).unwrap(), g.clone());
+            // Past its expiry the same URL is expired, not forged.
+            prop_assert_eq!(code(verify(&s, m, &path, &q, g.expiry)), ErrorCode::Expired);
+        }
+
+        #[test]
+        fn any_change_to_a_parameter_breaks_the_signature(
+            g in grant(),
+            pick in any::<prop::sample::Index>(),
+            extra in "\\PC{1,10}",
+            extra_name in "[a-zA-Z.]{1,10}",
+        ) {
+            let s = signer();
+            let q = sign(&s, "PUT", "a/b", &g);
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&q).unwrap();
+            let i = pick.index(pairs.len());
+            let reencode = |p: &[(String, String)]| serde_urlencoded::to_string(p).unwrap();
+
+            let mut changed = pairs.clone();
+            changed[i].1.push_str(&extra);
+            prop_assert_eq!(code(verify(&s, "PUT", "a/b", &reencode(&changed), NOW)), ErrorCode::SignatureInvalid);
+
+            let mut dropped = pairs.clone();
+            dropped.remove(i);
+            prop_assert_eq!(code(verify(&s, "PUT", "a/b", &reencode(&dropped), NOW)), ErrorCode::SignatureInvalid);
+
+            let mut added = pairs.clone();
+            added.insert(i, (extra_name, extra.clone()));
+            prop_assert_eq!(code(verify(&s, "PUT", "a/b", &reencode(&added), NOW)), ErrorCode::SignatureInvalid);
+
+            // Another method or path, or another key, does not verify either.
+            prop_assert_eq!(code(verify(&s, "GET", "a/b", &q, NOW)), ErrorCode::SignatureInvalid);
+            prop_assert_eq!(code(verify(&s, "PUT", &format!("a/b{extra}"), &q, NOW)), ErrorCode::SignatureInvalid);
+            let other = Signer::new(vec![SigningKey::new("k1", vec![8; 32]).unwrap()]).unwrap();
+            prop_assert_eq!(code(verify(&other, "PUT", "a/b", &q, NOW)), ErrorCode::SignatureInvalid);
+        }
+
+        #[test]
+        fn arbitrary_queries_are_refused_as_unsigned_or_invalid(query in "\\PC{0,120}") {
+            let s = signer();
+            prop_assert_eq!(code(verify(&s, "PUT", "a/b", &query, NOW)), ErrorCode::SignatureInvalid);
+        }
+
+        #[test]
+        fn query_shaped_garbage_is_refused_as_invalid(
+            pairs in proptest::collection::vec(
+                (prop_oneof![Just("expiry".to_string()), Just("signature".to_string()), Just("size".to_string()), "[a-z.]{1,8}"], "\\PC{0,30}"),
+                0..6,
+            ),
+        ) {
+            let s = signer();
+            let q = serde_urlencoded::to_string(&pairs).unwrap();
+            prop_assert_eq!(code(verify(&s, "PUT", "a/b", &q, NOW)), ErrorCode::SignatureInvalid);
+        }
+
+        #[test]
+        fn malformed_parameters_never_panic(
+            pairs in proptest::collection::vec(
+                (prop_oneof![
+                    Just("expiry"), Just("size"), Just("minSize"), Just("maxSize"), Just("crc32"),
+                    Just("acl"), Just("noOverwrite"), Just("once"), Just("meta.x"), Just("bogus"),
+                ].prop_map(String::from), "\\PC{0,25}"),
+                0..8,
+            ),
+        ) {
+            if let Err(e) = Grant::from_pairs(&pairs) {
+                prop_assert_eq!(e.code(), ErrorCode::SignatureInvalid);
+            }
+        }
+    }
+}

@@ -20,15 +20,93 @@ pub struct FileDeclaration {
     /// The client's file name; used for display and `Content-Disposition` only.
     pub name: String,
     /// Exact size in bytes; the upload must match it.
+    #[serde(with = "whole::u64")]
+    #[ts(as = "u64")]
     pub size: u64,
     /// Declared MIME type; the bytes are sniffed and must agree.
     #[serde(rename = "type")]
     pub content_type: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "whole::option_i64"
+    )]
+    #[ts(as = "Option<i64>")]
     pub last_modified: Option<i64>,
     /// Optional lowercase hex SHA-256 of the content; the upload is refused if it differs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub sha256: Option<String>,
+}
+
+/// Integers a client sends. JSON Schema (and so the OpenAPI document) counts `5.0` as the
+/// integer 5, and some JSON encoders write whole numbers that way: they are taken as integers;
+/// a fraction, or a number out of range, is refused as serde refuses any wrong type.
+mod whole {
+    use serde::de::{Deserializer, Error, Visitor};
+    use serde::Deserialize;
+    use std::fmt;
+
+    /// A whole number, however the JSON spelled it.
+    struct Whole(i128);
+
+    impl<'de> Deserialize<'de> for Whole {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl Visitor<'_> for V {
+                type Value = Whole;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("an integer")
+                }
+                fn visit_u64<E: Error>(self, v: u64) -> Result<Whole, E> {
+                    Ok(Whole(v.into()))
+                }
+                fn visit_i64<E: Error>(self, v: i64) -> Result<Whole, E> {
+                    Ok(Whole(v.into()))
+                }
+                fn visit_f64<E: Error>(self, v: f64) -> Result<Whole, E> {
+                    // Within ±2^64 every f64 with no fraction is exactly an i128.
+                    if v.fract() == 0.0 && v.abs() <= 1.8446744073709552e19 {
+                        Ok(Whole(v as i128))
+                    } else {
+                        Err(E::invalid_value(serde::de::Unexpected::Float(v), &self))
+                    }
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    fn fit<T: TryFrom<i128>, E: Error>(w: Whole) -> Result<T, E> {
+        T::try_from(w.0).map_err(|_| E::custom("the integer is out of range"))
+    }
+
+    /// `#[serde(with)]` modules: written as serde writes the type, read as a [`Whole`].
+    pub mod u64 {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+            v.serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+            super::fit(super::Whole::deserialize(d)?)
+        }
+    }
+
+    pub mod option_i64 {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        pub fn serialize<S: Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+            v.serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+            Option::<super::Whole>::deserialize(d)?
+                .map(super::fit)
+                .transpose()
+        }
+    }
 }
 
 /// `POST {base}/{slug}`: the files to upload and the route's typed input.

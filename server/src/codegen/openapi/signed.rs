@@ -33,13 +33,31 @@ fn stored() -> Response {
         .build()
 }
 
+/// The schema of one path segment as [`crate::objects::path`] checks it: 1–255 characters
+/// (bytes, on the server: a name of multibyte characters is refused sooner) without `/`, `\`
+/// or control characters, not `.` or `..`, and no encoded separator once decoded. OpenAPI's
+/// path templating percent-encodes a `/` in a parameter, and the server refuses encoded
+/// separators: so the document describes a one-segment path; a nested one is its segments,
+/// each encoded, joined by plain `/` (as `to_url` makes them).
 fn object_path(description: &str) -> Parameter {
     ParameterBuilder::new()
         .name("path")
         .parameter_in(ParameterIn::Path)
         .required(Required::True)
-        .description(Some(description))
-        .schema(Some(raw(json!({ "type": "string" }))))
+        .description(Some(format!(
+            "{description} Nested paths send each segment percent-encoded, joined by a plain `/`; \
+             the schema describes one segment."
+        )))
+        .schema(Some(raw(json!({
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255,
+            "pattern": "^[^/\\\\\\u0000-\\u001f\\u007f-\\u009f]+$",
+            "not": { "anyOf": [
+                { "enum": [".", ".."] },
+                { "pattern": "%(2[fF]|5[cC])" },
+            ] },
+        }))))
         .build()
 }
 
@@ -164,6 +182,9 @@ fn multipart_body(fields: &str) -> utoipa::openapi::request_body::RequestBody {
         "type": "object",
         "required": ["file"],
         "additionalProperties": { "type": "string" },
+        // A field's name travels in its part's `Content-Disposition` header, where control
+        // characters (but tab) cannot be.
+        "propertyNames": { "pattern": "^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f]*$" },
         "properties": { "file": { "type": "string", "contentMediaType": "application/octet-stream" } }
     });
     RequestBodyBuilder::new()

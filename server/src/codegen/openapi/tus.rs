@@ -40,9 +40,16 @@ fn h(description: &str) -> utoipa::openapi::Header {
         .build()
 }
 
-fn offset_body() -> utoipa::openapi::request_body::RequestBody {
+/// The bytes of a PATCH (`required`: tus refuses a PATCH without
+/// `Content-Type: application/offset+octet-stream`), or of a creation-with-upload (optional).
+fn offset_body(required: bool) -> utoipa::openapi::request_body::RequestBody {
     RequestBodyBuilder::new()
         .description(Some("The bytes that follow `Upload-Offset`."))
+        .required(Some(if required {
+            Required::True
+        } else {
+            Required::False
+        }))
         .content(
             "application/offset+octet-stream",
             ContentBuilder::new()
@@ -54,6 +61,11 @@ fn offset_body() -> utoipa::openapi::request_body::RequestBody {
         )
         .build()
 }
+
+/// `Upload-Checksum` as the server parses it: a supported algorithm (any case), one space,
+/// standard padded base64 of a non-empty digest.
+const CHECKSUM_PATTERN: &str =
+    "^[sS][hH][aA](1|256) ([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)$";
 
 const VERSION: (ErrorCode, &str) = (
     ErrorCode::PreconditionFailed,
@@ -88,10 +100,10 @@ pub(super) fn creation(r: &RouteSchemas) -> Operation {
         .parameter(header("Upload-Length", json!({ "type": "integer", "minimum": 0 }), "The upload's size in bytes (or send `Upload-Defer-Length: 1`)."))
         .parameter(header("Upload-Defer-Length", json!({ "type": "string", "const": "1" }), "The size is not known yet; a later PATCH sets `Upload-Length`."))
         .parameter(header("Upload-Metadata", json!({ "type": "string" }), "Comma-separated `key base64value` pairs: `filename`, `filetype`, and `input` (the route's input as JSON). May be empty."))
-        .parameter(header("Upload-Concat", json!({ "type": "string" }), "`partial`, or `final;` followed by the parts' URLs separated by spaces."))
-        .parameter(header("Upload-Checksum", json!({ "type": "string" }), "`sha1 <base64>` or `sha256 <base64>` of the body (creation-with-upload)."))
+        .parameter(header("Upload-Concat", json!({ "type": "string", "pattern": "^(partial|final;.*[!-~].*)$" }), "`partial`, or `final;` followed by the parts' URLs separated by spaces."))
+        .parameter(header("Upload-Checksum", json!({ "type": "string", "pattern": CHECKSUM_PATTERN }), "`sha1 <base64>` or `sha256 <base64>` of the body (creation-with-upload)."))
         .parameter(header("X-HTTP-Method-Override", json!({ "type": "string" }), "For clients that can only send POST."))
-        .request_body(Some(offset_body()))
+        .request_body(Some(offset_body(false)))
         .response(
             "201",
             ResponseBuilder::new()
@@ -145,17 +157,17 @@ pub(super) fn options(r: &RouteSchemas) -> Operation {
         .build()
 }
 
-/// `OPTIONS {base}/tus/{id}`: the same capabilities, without a route's size limit.
-pub(super) fn options_upload() -> Operation {
+/// `OPTIONS {base}/tus/{id}`: the server's capabilities, without a route's `Tus-Max-Size`.
+pub(super) fn upload_options() -> Operation {
     OperationBuilder::new()
-        .operation_id(Some("tusOptions"))
+        .operation_id(Some("tusOptionsUpload"))
         .tag("protocol")
         .summary(Some("tus: what the server implements"))
         .parameter(id_param())
         .response(
             "204",
             ResponseBuilder::new()
-                .description("The server's tus capabilities.")
+                .description("The server's tus capabilities (any id: nothing is looked up).")
                 .header("Tus-Version", h(TUS_VERSION))
                 .header("Tus-Extension", h(EXTENSIONS))
                 .header("Tus-Checksum-Algorithm", h("sha1,sha256"))
@@ -238,9 +250,9 @@ pub(super) fn patch() -> Operation {
             p.required = Required::True;
             p
         })
-        .parameter(header("Upload-Checksum", json!({ "type": "string" }), "`sha1 <base64>` or `sha256 <base64>` of this body."))
+        .parameter(header("Upload-Checksum", json!({ "type": "string", "pattern": CHECKSUM_PATTERN }), "`sha1 <base64>` or `sha256 <base64>` of this body."))
         .parameter(header("Upload-Length", json!({ "type": "integer", "minimum": 0 }), "Sets a deferred length (once)."))
-        .request_body(Some(offset_body()))
+        .request_body(Some(offset_body(true)))
         .response(
             "204",
             ResponseBuilder::new()

@@ -181,3 +181,126 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use actix_web::http::header::{HeaderName, HeaderValue};
+    use actix_web::test::TestRequest;
+    use proptest::prelude::*;
+
+    /// Any bytes a header value may hold (visible ASCII, space, tab, obs-text).
+    fn header_bytes() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![8 => 0x20u8..=0x7e, 1 => Just(b'\t'), 1 => 0x80u8..=0xff],
+            0..80,
+        )
+    }
+
+    fn request(name: &'static str, value: &[u8]) -> actix_web::HttpRequest {
+        TestRequest::default()
+            .insert_header((
+                HeaderName::from_static(name),
+                HeaderValue::from_bytes(value).expect("a valid header value"),
+            ))
+            .to_http_request()
+    }
+
+    /// A metadata key: visible ASCII but `,`.
+    const KEY: &str = "[!-+\\--~]{1,16}";
+
+    proptest! {
+        #[test]
+        fn any_metadata_header_decodes_or_is_a_bad_request(raw in "\\PC{0,100}") {
+            if let Err(e) = metadata(Some(&raw)) {
+                prop_assert_eq!(e.code(), ErrorCode::BadRequest);
+            }
+        }
+
+        #[test]
+        fn metadata_round_trips(
+            map in proptest::collection::btree_map(KEY, proptest::collection::vec(any::<u8>(), 0..40), 0..6),
+            spaces in "[ ]{0,2}",
+        ) {
+            let header = map
+                .iter()
+                .map(|(k, v)| {
+                    if v.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{k} {}", STANDARD.encode(v))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(&format!(",{spaces}"));
+            prop_assert_eq!(metadata(Some(&header)).unwrap(), map);
+        }
+
+        #[test]
+        fn a_repeated_metadata_key_is_refused(key in KEY, a in any::<Vec<u8>>(), b in any::<Vec<u8>>()) {
+            let header = format!("{key} {},{key} {}", STANDARD.encode(a), STANDARD.encode(b));
+            prop_assert_eq!(metadata(Some(&header)).unwrap_err().code(), ErrorCode::BadRequest);
+        }
+
+        #[test]
+        fn numbers_parse_or_are_bad_requests(value in header_bytes()) {
+            let req = request("upload-offset", &value);
+            match number(&req, "upload-offset") {
+                Ok(Some(n)) => {
+                    let text = std::str::from_utf8(&value).unwrap();
+                    prop_assert_eq!(text.trim().parse::<u64>().unwrap(), n);
+                }
+                Ok(None) => prop_assert!(std::str::from_utf8(&value).is_err() || value.iter().any(|b| *b >= 0x80)),
+                Err(e) => prop_assert_eq!(e.code(), ErrorCode::BadRequest),
+            }
+        }
+
+        #[test]
+        fn numbers_round_trip(n in any::<u64>()) {
+            let req = request("upload-length", n.to_string().as_bytes());
+            prop_assert_eq!(number(&req, "upload-length").unwrap(), Some(n));
+        }
+
+        #[test]
+        fn checksums_parse_or_are_bad_requests(value in header_bytes()) {
+            if let Err(e) = checksum(&request("upload-checksum", &value)) {
+                prop_assert_eq!(e.code(), ErrorCode::BadRequest);
+            }
+        }
+
+        #[test]
+        fn checksums_round_trip(
+            digest in proptest::collection::vec(any::<u8>(), 1..64),
+            sha256 in any::<bool>(),
+            upper in any::<bool>(),
+        ) {
+            let mut alg = if sha256 { "sha256".to_string() } else { "sha1".to_string() };
+            if upper {
+                alg = alg.to_ascii_uppercase();
+            }
+            let value = format!("{alg} {}", STANDARD.encode(&digest));
+            let got = checksum(&request("upload-checksum", value.as_bytes())).unwrap().unwrap();
+            prop_assert_eq!(got.digest, digest);
+            prop_assert_eq!(got.algorithm, if sha256 { Algorithm::Sha256 } else { Algorithm::Sha1 });
+        }
+
+        #[test]
+        fn concat_headers_parse_or_are_bad_requests(value in header_bytes()) {
+            match concat(&request("upload-concat", &value)) {
+                Ok(Some(Concat::Final(urls))) => prop_assert!(!urls.is_empty()),
+                Ok(_) => {}
+                Err(e) => prop_assert_eq!(e.code(), ErrorCode::BadRequest),
+            }
+        }
+
+        #[test]
+        fn final_concat_lists_round_trip(urls in proptest::collection::vec("[!-~]{1,30}", 1..5)) {
+            let value = format!("final;{}", urls.join(" "));
+            prop_assert_eq!(
+                concat(&request("upload-concat", value.as_bytes())).unwrap(),
+                Some(Concat::Final(urls))
+            );
+        }
+    }
+}
