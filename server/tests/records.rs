@@ -172,6 +172,8 @@ fn upload(key: &str) -> NewUpload {
         expires_at: 10_000,
         created_at: 1_000,
         stored: None,
+        caller: None,
+        reserved: None,
     }
 }
 

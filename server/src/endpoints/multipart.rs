@@ -15,7 +15,7 @@ use crate::definition::{PendingFile, PendingFiles};
 use crate::error::{ErrorCode, UploadError};
 use crate::form::{multipart_error, read_small};
 use crate::ingest::{Expectation, Ingested};
-use crate::pipeline::checks::{check_counts, unsupported};
+use crate::pipeline::checks::{caller_limits, check_counts, unsupported};
 use crate::pipeline::complete::hand_off;
 use crate::pipeline::store::{commit_error, receive, stored_info};
 use crate::pipeline::views::{upload_result, uploaded_file};
@@ -23,7 +23,7 @@ use crate::pipeline::{self};
 use crate::protocol::{MultipartResponse, UploadStatus};
 use crate::route::normalize_mime;
 use crate::sanitize::sanitize_filename;
-use crate::state::{new_key, now_ms, origin, Shared};
+use crate::state::{caller_tag, new_key, now_ms, origin, Shared};
 
 pub(crate) async fn multipart(
     shared: web::Data<Shared>,
@@ -34,6 +34,11 @@ pub(crate) async fn multipart(
     let shared = shared.into_inner();
     let route = pipeline::route(&shared, &slug)?;
     let config = route.config();
+    // The caller's unfinished uploads, read once: room for one more file before any byte is
+    // read, then each file counted (and its bytes) as it arrives.
+    let caller = caller_tag(&shared, &req);
+    let usage = shared.records.caller_usage(&caller, now_ms()).await?;
+    caller_limits(&shared.limits, &usage, 1, 0)?;
     let mut form = Multipart::new(req.headers(), payload);
 
     let mut input = None;
@@ -170,6 +175,12 @@ pub(crate) async fn multipart(
             .with_data(json!({ "type": rule.file_type.as_str(), "max": rule.max_file_count })));
         }
         total_bytes += got.size;
+        caller_limits(
+            &shared.limits,
+            &usage,
+            received.len() as u64 + 1,
+            total_bytes,
+        )?;
         received.push((
             PendingFile {
                 name: sanitize_filename(&filename),
@@ -218,6 +229,8 @@ pub(crate) async fn multipart(
             expires_at: now,
             created_at: now,
             stored: Some(stored),
+            caller: Some(caller.clone()),
+            reserved: None,
         });
     }
     if let Err(e) = shared.records.insert(&rows).await {
