@@ -456,6 +456,83 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn listings_name_keys_and_objects_only_and_removal_respects_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalStorage::new(dir.path()).unwrap();
+        let mut w = s.stage().await.unwrap();
+        w.write(Bytes::from_static(b"k")).await.unwrap();
+        w.commit("key1").await.unwrap();
+        let mut w = s.stage().await.unwrap();
+        w.write(Bytes::from_static(b"o")).await.unwrap();
+        w.commit_object("a/b/c.txt", false).await.unwrap();
+        // Not keys: a staged write, a tus file, a database beside the files, a folder.
+        let _staged = s.stage().await.unwrap();
+        std::fs::create_dir_all(dir.path().join(".tus")).unwrap();
+        std::fs::write(dir.path().join(".tus/t1"), b"t").unwrap();
+        std::fs::write(dir.path().join("uplift.db"), b"d").unwrap();
+        std::fs::create_dir_all(dir.path().join("folder")).unwrap();
+
+        let list = s.as_list().expect("local storage lists");
+        let later = SystemTime::now() + Duration::from_secs(60);
+        let names = |v: Vec<Listed>| v.into_iter().map(|l| l.name).collect::<Vec<_>>();
+        assert_eq!(names(list.list_keys(later).await.unwrap()), ["key1"]);
+        assert_eq!(
+            names(list.list_objects(later).await.unwrap()),
+            ["a/b/c.txt"]
+        );
+        // Nothing was written before an hour ago: nothing is listed or removed.
+        let earlier = SystemTime::now() - Duration::from_secs(3600);
+        assert!(list.list_keys(earlier).await.unwrap().is_empty());
+        assert!(list.list_objects(earlier).await.unwrap().is_empty());
+        assert!(!list.delete_if_older("key1", earlier).await.unwrap());
+        assert!(!list
+            .delete_object_if_older("a/b/c.txt", earlier)
+            .await
+            .unwrap());
+        assert!(s.open("key1").await.unwrap().is_some());
+        // Older than `later`: removed; a second removal finds nothing.
+        assert!(list.delete_if_older("key1", later).await.unwrap());
+        assert!(!list.delete_if_older("key1", later).await.unwrap());
+        assert!(list
+            .delete_object_if_older("a/b/c.txt", later)
+            .await
+            .unwrap());
+        assert!(s.open_object("a/b/c.txt").await.unwrap().is_none());
+        assert!(list.delete_if_older("../x", later).await.is_err());
+        assert!(list.delete_object_if_older("../x", later).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn memory_storage_lists_and_ages_the_same_way() {
+        let s = crate::storage::MemoryStorage::new();
+        let mut w = s.stage().await.unwrap();
+        w.write(Bytes::from_static(b"k")).await.unwrap();
+        w.commit("key1").await.unwrap();
+        let mut w = s.stage().await.unwrap();
+        w.write(Bytes::from_static(b"o")).await.unwrap();
+        w.commit_object("a/b.txt", false).await.unwrap();
+        let list = s.as_list().expect("memory storage lists");
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        assert!(list.list_keys(hour_ago).await.unwrap().is_empty());
+        assert!(s.set_modified("key1", hour_ago - Duration::from_secs(1)));
+        let keys = list.list_keys(hour_ago).await.unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].name, "key1");
+        assert!(list.list_objects(hour_ago).await.unwrap().is_empty());
+        let later = SystemTime::now() + Duration::from_secs(60);
+        let objects = list.list_objects(later).await.unwrap();
+        assert_eq!(objects.len(), 1);
+        assert_eq!(objects[0].name, "a/b.txt");
+        assert!(!list
+            .delete_object_if_older("a/b.txt", hour_ago)
+            .await
+            .unwrap());
+        assert!(list.delete_if_older("key1", hour_ago).await.unwrap());
+        assert!(list.delete_object_if_older("a/b.txt", later).await.unwrap());
+        assert!(s.is_empty());
+    }
+
+    #[tokio::test]
     async fn keys_cannot_escape_the_root() {
         let dir = tempfile::tempdir().unwrap();
         let s = LocalStorage::new(dir.path()).unwrap();
