@@ -59,6 +59,7 @@ pub struct UpliftBuilder {
     trust_forwarded: bool,
     tus_dir: Option<std::path::PathBuf>,
     limits: Limits,
+    caller: Option<crate::state::CallerFn>,
     cors: CorsSetting,
     token_key: Result<crate::token::TokenKey, String>,
 }
@@ -76,6 +77,7 @@ impl Uplift {
             trust_forwarded: false,
             tus_dir: None,
             limits: Limits::default(),
+            caller: None,
             cors: CorsSetting::Off,
             token_key: Ok(Default::default()),
         }
@@ -146,7 +148,10 @@ impl Uplift {
     }
 
     /// Housekeeping: expires unused upload URLs, fails uploads whose server died mid-body,
-    /// removes abandoned staging files. Runs once at start in the demo; call it periodically.
+    /// removes abandoned staging files and expired tus uploads, deletes failed and expired
+    /// records past [`Limits::failed_retention`] with their bytes, and removes stored files
+    /// without a record older than [`Limits::orphan_grace`]. Runs once at start in the demo;
+    /// call it periodically (or use [`Uplift::spawn_sweeper`]).
     pub async fn sweep(&self) -> Result<SweepReport, crate::error::UploadError> {
         crate::pipeline::sweep::sweep(&self.shared).await
     }
@@ -167,6 +172,8 @@ impl Uplift {
                         failed_stale = r.failed_stale,
                         staged_removed = r.staged_removed,
                         tus_expired = r.tus_expired,
+                        purged = r.purged,
+                        orphans_removed = r.orphans_removed,
                         "sweep done"
                     ),
                     Err(e) => tracing::warn!("sweep failed: {e}"),
@@ -237,6 +244,19 @@ impl UpliftBuilder {
         self
     }
 
+    /// Who a request comes from, for [`Limits::max_unfinished_per_caller`] and
+    /// [`Limits::max_reserved_bytes_per_caller`]: typically a user id from the app's session.
+    /// `None` (and the default without this call) means the peer's IP address — the client
+    /// address from `Forwarded`/`X-Forwarded-For` when [`Self::trust_forwarded_headers`] is on.
+    /// Records keep a keyed hash of the identity, never the identity itself.
+    pub fn caller(
+        mut self,
+        caller: impl Fn(&actix_web::HttpRequest) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.caller = Some(Arc::new(caller));
+        self
+    }
+
     /// Allows browser requests from these origins (`"*"` for any).
     pub fn cors_origins<I, S>(mut self, origins: I) -> Self
     where
@@ -298,6 +318,7 @@ impl UpliftBuilder {
                 tus_dir,
                 tus_digests: Default::default(),
                 limits: self.limits,
+                caller: self.caller,
                 token_key,
                 openapi_json,
                 docs,

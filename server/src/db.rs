@@ -98,6 +98,11 @@ pub struct NewUpload {
     pub created_at: i64,
     /// `Some` for rows inserted already stored (multipart).
     pub stored: Option<StoredInfo>,
+    /// Who started the upload, as a keyed hash (see [`crate::UpliftBuilder::caller`]);
+    /// counted against the per-caller limits while unfinished.
+    pub caller: Option<String>,
+    /// Bytes the upload reserves against its caller's limit; `None`: its declared `size`.
+    pub reserved: Option<u64>,
 }
 
 /// One upload as recorded.
@@ -144,6 +149,16 @@ impl std::fmt::Debug for Records {
 const COLUMNS: &str = "key, slug, status, name, custom_id, size, content_type, declared_sha256, \
      acl, content_disposition, metadata, stored_size, stored_sha256, stored_crc32, \
      stored_content_type, server_data, error, expires_at, created_at, updated_at";
+
+/// Statuses of uploads that are not finished: they count against their caller's limits.
+const UNFINISHED: &str = "('pending', 'uploading', 'completing')";
+
+/// What one caller's unfinished uploads hold: how many, and how many bytes they reserve.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallerUsage {
+    pub unfinished: u64,
+    pub reserved_bytes: u64,
+}
 
 impl Records {
     /// Connects to `sqlite://path/to/file.db` (the file is created if missing; WAL journal,
@@ -208,13 +223,15 @@ impl Records {
             return Ok(());
         }
         let sql = format!(
-            "INSERT INTO uplift_uploads ({COLUMNS}) VALUES \
+            "INSERT INTO uplift_uploads ({COLUMNS}, caller, reserved) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-              $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+              $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
         );
         let mut tx = self.pool.begin().await?;
         for row in rows {
-            bind_new(sqlx::query(&sql), row)?.execute(&mut *tx).await?;
+            bind_caller(bind_new(sqlx::query(&sql), row)?, row)?
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await
     }
@@ -344,6 +361,107 @@ impl Records {
             .collect::<Result<Vec<_>, _>>()?;
         keys.sort();
         Ok(keys)
+    }
+}
+
+impl Records {
+    /// The unfinished uploads of `caller` (see [`CallerUsage`]). Pending uploads whose URL has
+    /// expired and tus uploads past their expiry no longer count, swept or not.
+    pub async fn caller_usage(
+        &self,
+        caller: &str,
+        now_ms: i64,
+    ) -> Result<CallerUsage, sqlx::Error> {
+        let sql = format!(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(COALESCE(reserved, size)), 0) AS BIGINT) \
+             FROM uplift_uploads WHERE caller = $1 AND status IN {UNFINISHED} \
+             AND NOT (status = 'pending' AND expires_at <= $2) \
+             AND NOT (tus_offset IS NOT NULL AND expires_at <= $2)"
+        );
+        let row = sqlx::query(&sql)
+            .bind(caller)
+            .bind(now_ms)
+            .fetch_one(&self.pool)
+            .await?;
+        let count: i64 = row.try_get(0)?;
+        let reserved: i64 = row.try_get(1)?;
+        Ok(CallerUsage {
+            unfinished: count.max(0) as u64,
+            reserved_bytes: reserved.max(0) as u64,
+        })
+    }
+
+    /// Up to `limit` `failed` and `expired` uploads last changed before `before_ms`, oldest
+    /// first: key, and whether it is a tus upload.
+    pub async fn purgeable(
+        &self,
+        before_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<(String, bool)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT key, tus_offset FROM uplift_uploads \
+             WHERE status IN ('failed', 'expired') AND updated_at < $1 \
+             ORDER BY updated_at, key LIMIT $2",
+        )
+        .bind(before_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let tus = r.try_get::<Option<i64>, _>(1)?.is_some();
+                Ok((r.try_get::<String, _>(0)?, tus))
+            })
+            .collect()
+    }
+
+    /// Deletes the record of `key` if it is still `failed` or `expired`; `false` otherwise.
+    pub async fn purge(&self, key: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "DELETE FROM uplift_uploads WHERE key = $1 AND status IN ('failed', 'expired')",
+        )
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Which of `keys` have an upload record (in any status).
+    pub async fn known_keys(
+        &self,
+        keys: &[String],
+    ) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+        self.known("SELECT key FROM uplift_uploads WHERE key IN", keys)
+            .await
+    }
+
+    /// Which of `paths` have an object record.
+    pub async fn known_objects(
+        &self,
+        paths: &[String],
+    ) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+        self.known("SELECT path FROM uplift_objects WHERE path IN", paths)
+            .await
+    }
+
+    async fn known(
+        &self,
+        select: &str,
+        names: &[String],
+    ) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+        let mut found = std::collections::HashSet::new();
+        for chunk in names.chunks(500) {
+            let params: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("{select} ({})", params.join(", "));
+            let mut q = sqlx::query(&sql);
+            for n in chunk {
+                q = q.bind(n);
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                found.insert(row.try_get::<String, _>(0)?);
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -544,6 +662,15 @@ fn record_from_row(row: &AnyRow) -> Result<UploadRecord, sqlx::Error> {
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, AnyArguments<'q>>;
 
+/// Binds a new upload's `caller, reserved`, after its [`COLUMNS`].
+pub(crate) fn bind_caller<'q>(
+    q: AnyQuery<'q>,
+    row: &'q NewUpload,
+) -> Result<AnyQuery<'q>, sqlx::Error> {
+    Ok(q.bind(&row.caller)
+        .bind(row.reserved.map(size_to_db).transpose()?))
+}
+
 /// Binds a new upload's [`COLUMNS`], in their order.
 pub(crate) fn bind_new<'q>(
     q: AnyQuery<'q>,
@@ -630,6 +757,8 @@ mod tests {
             expires_at: 1_000,
             created_at: 10,
             stored: None,
+            caller: None,
+            reserved: None,
         }
     }
 

@@ -60,7 +60,7 @@ pub use router::{Router, RESERVED_SLUGS};
 pub use sanitize::{sanitize_filename, MAX_NAME_CHARS};
 pub use signing::{SigningKey, SigningKeyError, MAX_EXPIRY_SECS, MIN_SECRET_LEN};
 pub use state::Limits;
-pub use storage::{LocalStorage, MemoryStorage, Storage};
+pub use storage::{ListStorage, Listed, LocalStorage, MemoryStorage, Storage};
 
 /// Declares a file route from its middleware function.
 ///

@@ -114,6 +114,16 @@ impl Signer {
         mac
     }
 
+    /// The tag an upload record keeps of its caller: HMAC-SHA256 under a key derived from the
+    /// signing key, hex, 128 bits. The identity (a user id, an IP address) cannot be read back
+    /// from it, nor guessed by hashing candidates without the secret.
+    pub(crate) fn caller_tag(&self, identity: &str) -> String {
+        let key = self.keys[0].derive("uplift caller v1");
+        let mut mac = HmacSha256::new_from_slice(&key).expect("HMAC takes any key length");
+        mac.update(identity.as_bytes());
+        crate::storage::local::hex(&mac.finalize().into_bytes()[..16])
+    }
+
     /// The keys, signing key first.
     pub(crate) fn keys(&self) -> &[SigningKey] {
         &self.keys

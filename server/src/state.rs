@@ -37,6 +37,24 @@ pub struct Limits {
     /// and its staged bytes removed; a tus PATCH keeps what arrived. A body that keeps
     /// sending is never cut, however long it takes. Default 60 s.
     pub body_idle_timeout: Duration,
+    /// How long the records of `failed` and `expired` uploads are kept (for status queries and
+    /// the app's own inspection) before [`crate::Uplift::sweep`] deletes them, together with any
+    /// bytes they still hold. Default 7 days.
+    pub failed_retention: Duration,
+    /// How old a stored file without a record must be before the sweeper removes it (a crash
+    /// between a commit and its record leaves one). Also the age after which abandoned staged
+    /// writes and tus files without a record are removed. Must comfortably exceed the time
+    /// between a commit and its record (milliseconds); default 1 hour.
+    pub orphan_grace: Duration,
+    /// Most unfinished uploads (`pending`, `uploading`, `completing`) one caller may have at a
+    /// time; past it, prepare, multipart and tus creation answer `429 TOO_MANY_REQUESTS`.
+    /// Default 100 (the default `max_files_per_request`, so one full prepare fits). `None`:
+    /// no limit (for an app that enforces its own quotas in middleware).
+    pub max_unfinished_per_caller: Option<u32>,
+    /// Most bytes one caller's unfinished uploads may reserve: the declared sizes, or the
+    /// route's largest file for a tus upload whose length is deferred. Default 1 GiB. `None`:
+    /// no limit.
+    pub max_reserved_bytes_per_caller: Option<u64>,
 }
 
 impl Default for Limits {
@@ -50,9 +68,16 @@ impl Default for Limits {
             tus_expiry: Duration::from_secs(24 * 3600),
             tus_lock_lease: Duration::from_secs(15),
             body_idle_timeout: Duration::from_secs(60),
+            failed_retention: Duration::from_secs(7 * 24 * 3600),
+            orphan_grace: Duration::from_secs(3600),
+            max_unfinished_per_caller: Some(100),
+            max_reserved_bytes_per_caller: Some(1 << 30),
         }
     }
 }
+
+/// The app's answer to "who is this caller?" (see `UpliftBuilder::caller`).
+pub(crate) type CallerFn = Arc<dyn Fn(&HttpRequest) -> Option<String> + Send + Sync>;
 
 /// Everything the endpoints share; built once by `UpliftBuilder::build`.
 pub(crate) struct Shared {
@@ -69,6 +94,8 @@ pub(crate) struct Shared {
     /// SHA-256/CRC32 of tus uploads in progress, carried between PATCHes.
     pub tus_digests: crate::ingest::resume::Digests,
     pub limits: Limits,
+    /// Who a request comes from, for the per-caller limits; `None`: the peer address.
+    pub caller: Option<CallerFn>,
     /// How upload tokens are signed (HS256 unless an Ed25519 pair is configured).
     pub token_key: crate::token::TokenKey,
     /// `{base}/openapi.json`, built once from the routes.
@@ -83,6 +110,35 @@ pub(crate) fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// The caller of a request as recorded: a keyed hash of the app's identity for it, or of the
+/// peer's IP address (the proxy's client address when `Forwarded` headers are trusted) when
+/// the app names none.
+pub(crate) fn caller_tag(shared: &Shared, req: &HttpRequest) -> String {
+    let named = shared.caller.as_ref().and_then(|f| f(req));
+    let identity = match named {
+        Some(id) => format!("app:{id}"),
+        None => {
+            let ip = if shared.trust_forwarded {
+                req.connection_info()
+                    .realip_remote_addr()
+                    .map(|a| strip_port(a).to_string())
+            } else {
+                req.peer_addr().map(|a| a.ip().to_string())
+            };
+            format!("ip:{}", ip.unwrap_or_default())
+        }
+    };
+    shared.signer.caller_tag(&identity)
+}
+
+/// `1.2.3.4:5678` → `1.2.3.4`, `[::1]:80` → `::1`; anything else as it is.
+fn strip_port(addr: &str) -> std::borrow::Cow<'_, str> {
+    match addr.parse::<std::net::SocketAddr>() {
+        Ok(sa) => sa.ip().to_string().into(),
+        Err(_) => addr.into(),
+    }
 }
 
 /// A fresh storage key: 160 random bits, URL-safe, unrelated to anything the client sent.

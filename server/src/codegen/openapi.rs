@@ -671,7 +671,9 @@ fn middleware_refusals() -> [(&'static str, utoipa::openapi::Response); 3] {
             "429",
             error(&[(
                 ErrorCode::TooManyRequests,
-                "the middleware refused: too many requests",
+                "the caller already has too many unfinished uploads, or they reserve too many bytes \
+                 (`data.limit` is `max_unfinished_per_caller` or `max_reserved_bytes_per_caller`); \
+                 or the middleware refused: too many requests",
             )]),
         ),
     ]

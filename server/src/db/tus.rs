@@ -41,11 +41,13 @@ impl Records {
     /// Inserts a tus upload (status from `row`, normally `uploading`).
     pub async fn tus_insert(&self, row: &NewUpload, tus: &TusState) -> Result<(), sqlx::Error> {
         let sql = format!(
-            "INSERT INTO uplift_uploads ({COLUMNS}, tus_offset, tus_length, tus_concat, tus_metadata) \
+            "INSERT INTO uplift_uploads ({COLUMNS}, caller, reserved, \
+             tus_offset, tus_length, tus_concat, tus_metadata) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-              $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+              $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
         );
-        super::bind_new(sqlx::query(&sql), row)?
+        let q = super::bind_new(sqlx::query(&sql), row)?;
+        super::bind_caller(q, row)?
             .bind(size_to_db(tus.offset)?)
             .bind(tus.length.map(size_to_db).transpose()?)
             .bind(&tus.concat)
@@ -110,7 +112,7 @@ impl Records {
     }
 
     /// Records progress while holding the lock: the offset (bytes durable on disk), the
-    /// length once known, the lease's renewal and the new expiry. `false` if the lock is lost.
+    /// length once known (which then replaces the route maximum the upload reserved), the lease's renewal and the new expiry. `false` if the lock is lost.
     #[allow(clippy::too_many_arguments)]
     pub async fn tus_progress(
         &self,
@@ -125,6 +127,7 @@ impl Records {
         let done = sqlx::query(
             "UPDATE uplift_uploads SET tus_offset = $3, \
              tus_length = COALESCE($4, tus_length), size = COALESCE($4, size), \
+             reserved = CASE WHEN $4 IS NULL THEN reserved ELSE NULL END, \
              tus_lock_until = $5, tus_lock_owner = CASE WHEN $5 IS NULL THEN NULL ELSE tus_lock_owner END, \
              expires_at = $6, updated_at = $7 \
              WHERE key = $1 AND tus_lock_owner = $2",

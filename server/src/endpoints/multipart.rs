@@ -25,7 +25,7 @@ use crate::error::{ErrorCode, UploadError};
 use crate::form::{multipart_error, read_small};
 use crate::ingest::{Expectation, Ingested};
 use crate::pipeline::body::Body;
-use crate::pipeline::checks::{check_counts, check_declarations, unsupported};
+use crate::pipeline::checks::{caller_limits, check_counts, check_declarations, unsupported};
 use crate::pipeline::complete::hand_off;
 use crate::pipeline::store::{commit_error, receive, stored_info};
 use crate::pipeline::views::{upload_result, uploaded_file};
@@ -33,7 +33,7 @@ use crate::pipeline::{self};
 use crate::protocol::{FileDeclaration, MultipartResponse, UploadStatus};
 use crate::route::normalize_mime;
 use crate::sanitize::sanitize_filename;
-use crate::state::{new_key, now_ms, origin, Shared};
+use crate::state::{caller_tag, new_key, now_ms, origin, Shared};
 
 /// What the request has said so far, field by field.
 #[derive(Default)]
@@ -128,6 +128,11 @@ async fn receive_and_store(
     body: Body<web::Payload>,
 ) -> Result<HttpResponse, UploadError> {
     let config = route.config();
+    // The caller's unfinished uploads, read once: room for one more file before any byte is
+    // read, then each file counted (and its bytes) as it arrives.
+    let caller = caller_tag(&shared, &req);
+    let usage = shared.records.caller_usage(&caller, now_ms()).await?;
+    caller_limits(&shared.limits, &usage, 1, 0)?;
     let mut multipart = Multipart::new(req.headers(), body);
 
     let mut form = Form::default();
@@ -294,6 +299,12 @@ async fn receive_and_store(
             .with_data(json!({ "type": rule.file_type.as_str(), "max": rule.max_file_count })));
         }
         total_bytes += got.size;
+        caller_limits(
+            &shared.limits,
+            &usage,
+            form.received.len() as u64 + 1,
+            total_bytes,
+        )?;
         // The middleware's name and custom id for the files it saw; the part's own name else.
         let (name, custom_id) = match form
             .authorized
@@ -360,6 +371,8 @@ async fn receive_and_store(
             expires_at: now,
             created_at: now,
             stored: Some(stored),
+            caller: Some(caller.clone()),
+            reserved: None,
         });
     }
     if let Err(e) = shared.records.insert(&rows).await {

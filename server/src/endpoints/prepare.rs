@@ -6,10 +6,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::db::NewUpload;
 use crate::error::UploadError;
-use crate::pipeline::{self, checks::check_declarations};
+use crate::pipeline::checks::{check_caller, check_declarations};
+use crate::pipeline::{self};
 use crate::protocol::{PrepareRequest, PrepareResponse, PreparedUpload, UploadStatus};
 use crate::signing::UploadGrant;
-use crate::state::{new_key, now_ms, origin, Shared};
+use crate::state::{caller_tag, new_key, now_ms, origin, Shared};
 
 pub(crate) async fn prepare(
     shared: web::Data<Shared>,
@@ -24,6 +25,14 @@ pub(crate) async fn prepare(
     let input = route.parse_input(input)?;
     let pending = check_declarations(route.config(), &files, &shared.limits)?;
     let (meta, pending) = route.run_middleware(req.clone(), input, pending).await?;
+    let caller = caller_tag(shared, &req);
+    check_caller(
+        shared,
+        &caller,
+        pending.files.len() as u64,
+        pending.total_size(),
+    )
+    .await?;
 
     let config = route.config();
     let now = now_ms();
@@ -49,6 +58,8 @@ pub(crate) async fn prepare(
                 expires_at,
                 created_at: now,
                 stored: None,
+                caller: Some(caller.clone()),
+                reserved: None,
             }
         })
         .collect();

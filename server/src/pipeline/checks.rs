@@ -3,12 +3,13 @@
 
 use serde_json::json;
 
+use crate::db::CallerUsage;
 use crate::definition::{PendingFile, PendingFiles, Route};
 use crate::error::{ErrorCode, UploadError};
 use crate::protocol::FileDeclaration;
 use crate::route::{normalize_mime, RouteConfig};
 use crate::sanitize::sanitize_filename;
-use crate::state::Limits;
+use crate::state::{now_ms, Limits, Shared};
 
 /// Checks every announced file against the route, before the middleware runs.
 pub(crate) fn check_declarations(
@@ -175,6 +176,65 @@ pub(crate) fn limit_for(route: &Route, content_type: &str) -> u64 {
 pub(crate) fn check_sniffed(route: &Route, name: &str, sniffed: &str) -> Result<(), UploadError> {
     if route.config().rule_for(sniffed).is_none() {
         return Err(unsupported(route.config(), name, sniffed));
+    }
+    Ok(())
+}
+
+/// Refuses with `429 TOO_MANY_REQUESTS` when `caller`'s unfinished uploads plus `files` more
+/// reserving `bytes` more would pass a per-caller limit; `data` names the limit, its value and
+/// the caller's current use. Checked before inserting, so concurrent requests of one caller may
+/// together pass a limit by what they add.
+pub(crate) async fn check_caller(
+    shared: &Shared,
+    caller: &str,
+    files: u64,
+    bytes: u64,
+) -> Result<(), UploadError> {
+    let limits = &shared.limits;
+    if limits.max_unfinished_per_caller.is_none() && limits.max_reserved_bytes_per_caller.is_none()
+    {
+        return Ok(());
+    }
+    let usage = shared.records.caller_usage(caller, now_ms()).await?;
+    caller_limits(limits, &usage, files, bytes)
+}
+
+/// [`check_caller`] against a usage read earlier (multipart checks each file as it arrives).
+pub(crate) fn caller_limits(
+    limits: &Limits,
+    usage: &CallerUsage,
+    files: u64,
+    bytes: u64,
+) -> Result<(), UploadError> {
+    if let Some(max) = limits.max_unfinished_per_caller {
+        if usage.unfinished.saturating_add(files) > u64::from(max) {
+            return Err(UploadError::new(
+                ErrorCode::TooManyRequests,
+                format!("at most {max} unfinished uploads per caller; finish or wait for some"),
+            )
+            .with_data(json!({
+                "limit": "max_unfinished_per_caller",
+                "max": max,
+                "unfinished": usage.unfinished,
+                "requested": files,
+            })));
+        }
+    }
+    if let Some(max) = limits.max_reserved_bytes_per_caller {
+        if usage.reserved_bytes.saturating_add(bytes) > max {
+            return Err(UploadError::new(
+                ErrorCode::TooManyRequests,
+                format!(
+                    "at most {max} bytes of unfinished uploads per caller; finish or wait for some"
+                ),
+            )
+            .with_data(json!({
+                "limit": "max_reserved_bytes_per_caller",
+                "max": max,
+                "reserved": usage.reserved_bytes,
+                "requested": bytes,
+            })));
+        }
     }
     Ok(())
 }

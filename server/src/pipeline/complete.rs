@@ -86,7 +86,8 @@ pub(crate) async fn hand_off(
 }
 
 /// Runs the completion hook and records its outcome. A failing (or panicking) hook marks the
-/// upload failed, reaches `on_upload_error`, and is returned so the client hears of it.
+/// upload failed, removes its stored bytes, reaches `on_upload_error`, and is returned so the
+/// client hears of it.
 pub(crate) async fn complete(
     shared: &Arc<Shared>,
     route: &Route,
@@ -118,10 +119,17 @@ pub(crate) async fn complete(
             } else {
                 err
             };
-            shared
+            // A failed upload is never served: its bytes go at once (the sweeper removes them
+            // with the record if this process stops first).
+            if shared
                 .records
                 .mark_failed(&key, &err.body(), now_ms())
-                .await?;
+                .await?
+            {
+                if let Err(e) = shared.storage.delete(&key).await {
+                    tracing::warn!(key = %key, error = %e, "could not remove a failed upload's bytes; the sweeper will");
+                }
+            }
             route.run_on_error(Some(meta), err.clone(), key).await;
             Err(err)
         }

@@ -1,6 +1,16 @@
 //! Housekeeping on a schedule: what abandoned, failed and expired uploads leave behind.
+//!
+//! Every table and directory has a bound (see `docs/configuration.md`, "Sweeping"):
+//! pending rows expire with their URL; failed and expired rows are deleted after
+//! `Limits::failed_retention`, with any bytes they still hold; expired tus uploads go with
+//! their bytes; staged writes, tus files and stored files (route keys and signed objects)
+//! without a record go once older than `Limits::orphan_grace`; spent one-time ids go once no
+//! URL can use them.
 
-use std::time::Duration;
+use std::collections::HashSet;
+use std::io::ErrorKind;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
 
 use crate::error::{ErrorBody, ErrorCode, UploadError};
 use crate::state::{now_ms, Shared};
@@ -16,7 +26,15 @@ pub struct SweepReport {
     pub staged_removed: usize,
     /// tus uploads past their expiry, removed with their bytes.
     pub tus_expired: usize,
+    /// `failed` and `expired` records past `Limits::failed_retention`, deleted with their bytes.
+    pub purged: usize,
+    /// Stored files without a record (route keys, signed objects, tus files), older than
+    /// `Limits::orphan_grace`, removed.
+    pub orphans_removed: usize,
 }
+
+/// Rows purged per query; the sweep repeats until none are left.
+const PURGE_BATCH: i64 = 500;
 
 /// One pass of every cleanup.
 pub(crate) async fn sweep(shared: &Shared) -> Result<SweepReport, UploadError> {
@@ -31,22 +49,37 @@ pub(crate) async fn sweep(shared: &Shared) -> Result<SweepReport, UploadError> {
         .records
         .fail_stale_uploading(now - 3_600_000, &stale, now)
         .await?;
-    let staged_removed = shared
-        .storage
-        .cleanup_staged(Duration::from_secs(3600))
-        .await?;
+    let grace = shared.limits.orphan_grace;
+    let staged_removed = shared.storage.cleanup_staged(grace).await?;
     let tus_expired = sweep_tus(shared).await?;
     // A one-time id outlives its URL by nothing: no signed URL or form lives past 7 days.
     shared
         .records
         .forget_signed_uses(now - (crate::signing::MAX_EXPIRY_SECS + 3600) * 1000)
         .await?;
+    let purged = purge(shared, now - millis(shared.limits.failed_retention)).await?;
+    let orphans_removed = orphans(shared, grace).await?;
     Ok(SweepReport {
         tus_expired,
         expired,
         failed_stale: failed.len(),
         staged_removed,
+        purged,
+        orphans_removed,
     })
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Removes a file, `Ok` when it was already gone.
+async fn remove(path: &Path) -> Result<bool, UploadError> {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Removes expired, unfinished tus uploads: their bytes and their records.
@@ -56,13 +89,115 @@ async fn sweep_tus(shared: &Shared) -> Result<usize, UploadError> {
     let mut removed = 0;
     for key in keys {
         if let Some(dir) = dir {
-            match tokio::fs::remove_file(dir.join(&key)).await {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-                _ => {}
-            }
+            remove(&dir.join(&key)).await?;
         }
         shared.tus_digests.forget(&key);
         if shared.records.tus_delete(&key).await? {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Deletes `failed` and `expired` records last changed before `before_ms`: bytes first (a
+/// failed storage call leaves the record for the next pass), then the record.
+async fn purge(shared: &Shared, before_ms: i64) -> Result<usize, UploadError> {
+    let mut purged = 0;
+    loop {
+        let batch = shared.records.purgeable(before_ms, PURGE_BATCH).await?;
+        let mut progress = false;
+        for (key, tus) in &batch {
+            shared.storage.delete(key).await?;
+            if *tus {
+                if let Some(dir) = shared.tus_dir.as_deref() {
+                    remove(&dir.join(key)).await?;
+                }
+                shared.tus_digests.forget(key);
+            }
+            if shared.records.purge(key).await? {
+                purged += 1;
+                progress = true;
+            }
+        }
+        // Each pass deletes what it read; a batch that deleted nothing would repeat forever.
+        if (batch.len() as i64) < PURGE_BATCH || !progress {
+            return Ok(purged);
+        }
+    }
+}
+
+/// Removes stored files without a record, last written more than `grace` ago: route keys and
+/// signed objects (when the backend can list them) and tus files.
+async fn orphans(shared: &Shared, grace: Duration) -> Result<usize, UploadError> {
+    let before = SystemTime::now()
+        .checked_sub(grace)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let mut removed = 0;
+    if let Some(list) = shared.storage.as_list() {
+        let keys = names(list.list_keys(before).await?);
+        let known = shared.records.known_keys(&keys).await?;
+        for key in keys.iter().filter(|k| !known.contains(*k)) {
+            if list.delete_if_older(key, before).await? {
+                tracing::info!(key = %key, outcome = "orphan removed", "stored file without a record removed");
+                removed += 1;
+            }
+        }
+        let paths = names(list.list_objects(before).await?);
+        let known = shared.records.known_objects(&paths).await?;
+        for path in paths.iter().filter(|p| !known.contains(*p)) {
+            if list.delete_object_if_older(path, before).await? {
+                tracing::info!(path = %path, outcome = "orphan removed", "object without a record removed");
+                removed += 1;
+            }
+        }
+    }
+    if let Some(dir) = shared.tus_dir.clone() {
+        removed += tus_orphans(shared, &dir, before).await?;
+    }
+    Ok(removed)
+}
+
+fn names(listed: Vec<crate::storage::Listed>) -> Vec<String> {
+    listed.into_iter().map(|l| l.name).collect()
+}
+
+/// Files in the tus directory without a record (a crash between creating the file and its
+/// record), older than `before`.
+async fn tus_orphans(
+    shared: &Shared,
+    dir: &Path,
+    before: SystemTime,
+) -> Result<usize, UploadError> {
+    let d = dir.to_path_buf();
+    let old: Vec<String> = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+        let mut out = Vec::new();
+        let rd = match std::fs::read_dir(&d) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        for entry in rd {
+            let entry = entry?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let meta = entry.metadata()?;
+            if meta.is_file()
+                && crate::storage::check_key(&name).is_ok()
+                && meta.modified()? < before
+            {
+                out.push(name);
+            }
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(|e| UploadError::internal_msg(e.to_string()))??;
+    let known: HashSet<String> = shared.records.known_keys(&old).await?;
+    let mut removed = 0;
+    for key in old.iter().filter(|k| !known.contains(*k)) {
+        if remove(&dir.join(key)).await? {
+            shared.tus_digests.forget(key);
             removed += 1;
         }
     }

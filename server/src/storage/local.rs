@@ -15,7 +15,9 @@ use bytes::Bytes;
 use tokio::task::spawn_blocking;
 
 use super::blocks::BlockWriter;
-use super::{check_key, check_object_path, StagedWrite, Storage, StoredObject};
+use super::{
+    check_key, check_object_path, ListStorage, Listed, StagedWrite, Storage, StoredObject,
+};
 
 /// Files under one directory.
 #[derive(Debug, Clone)]
@@ -138,6 +140,120 @@ impl Storage for LocalStorage {
             Ok(removed)
         })
         .await?
+    }
+
+    fn as_list(&self) -> Option<&dyn ListStorage> {
+        Some(self)
+    }
+}
+
+/// Last-written time of a regular file, `None` for anything else (folders, links, gone).
+fn file_modified(path: &Path) -> io::Result<Option<SystemTime>> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() => Ok(Some(m.modified()?)),
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) if e.raw_os_error() == Some(20) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes `path` if it is a regular file last written before `before`. The check and the
+/// removal are two steps; a file replaced in between is written "now", so only a replacement
+/// landing in that instant could be lost — the sweeper's grace period keeps live writers away.
+fn remove_if_older(path: &Path, before: SystemTime) -> io::Result<bool> {
+    match file_modified(path)? {
+        Some(m) if m < before => match std::fs::remove_file(path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        },
+        _ => Ok(false),
+    }
+}
+
+/// Walks `root/objects` depth-first (no links followed), collecting files older than `before`.
+fn walk_objects(
+    dir: &Path,
+    prefix: &str,
+    before: SystemTime,
+    out: &mut Vec<Listed>,
+) -> io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let path = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            walk_objects(&entry.path(), &path, before, out)?;
+        } else if kind.is_file() && check_object_path(&path).is_ok() {
+            let modified = entry.metadata()?.modified()?;
+            if modified < before {
+                out.push(Listed {
+                    name: path,
+                    modified,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl ListStorage for LocalStorage {
+    /// Regular files directly under the root whose names are keys (`.staging`, `.tus`,
+    /// `objects` and anything with a dot, such as a database kept there, are not keys).
+    async fn list_keys(&self, before: SystemTime) -> io::Result<Vec<Listed>> {
+        let root = self.root.clone();
+        spawn_blocking(move || {
+            let mut out = Vec::new();
+            for entry in std::fs::read_dir(root.as_path())? {
+                let entry = entry?;
+                let Ok(name) = entry.file_name().into_string() else {
+                    continue;
+                };
+                if name == "objects" || check_key(&name).is_err() || !entry.file_type()?.is_file() {
+                    continue;
+                }
+                let modified = entry.metadata()?.modified()?;
+                if modified < before {
+                    out.push(Listed { name, modified });
+                }
+            }
+            Ok(out)
+        })
+        .await?
+    }
+
+    async fn list_objects(&self, before: SystemTime) -> io::Result<Vec<Listed>> {
+        let dir = self.root.join("objects");
+        spawn_blocking(move || {
+            let mut out = Vec::new();
+            walk_objects(&dir, "", before, &mut out)?;
+            Ok(out)
+        })
+        .await?
+    }
+
+    async fn delete_if_older(&self, key: &str, before: SystemTime) -> io::Result<bool> {
+        let path = self.object_path(key)?;
+        spawn_blocking(move || remove_if_older(&path, before)).await?
+    }
+
+    async fn delete_object_if_older(&self, path: &str, before: SystemTime) -> io::Result<bool> {
+        let path = self.signed_object_path(path)?;
+        spawn_blocking(move || remove_if_older(&path, before)).await?
     }
 }
 
@@ -337,6 +453,83 @@ mod tests {
         let stored = std::fs::read(dir.path().join("objects/r/one.bin")).unwrap();
         assert_eq!(stored, vec![winners[0]; 4096]);
         assert_eq!(staged_files(dir.path()), 0);
+    }
+
+    #[tokio::test]
+    async fn listings_name_keys_and_objects_only_and_removal_respects_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalStorage::new(dir.path()).unwrap();
+        let mut w = s.stage().await.unwrap();
+        w.write(Bytes::from_static(b"k")).await.unwrap();
+        w.commit("key1").await.unwrap();
+        let mut w = s.stage().await.unwrap();
+        w.write(Bytes::from_static(b"o")).await.unwrap();
+        w.commit_object("a/b/c.txt", false).await.unwrap();
+        // Not keys: a staged write, a tus file, a database beside the files, a folder.
+        let _staged = s.stage().await.unwrap();
+        std::fs::create_dir_all(dir.path().join(".tus")).unwrap();
+        std::fs::write(dir.path().join(".tus/t1"), b"t").unwrap();
+        std::fs::write(dir.path().join("uplift.db"), b"d").unwrap();
+        std::fs::create_dir_all(dir.path().join("folder")).unwrap();
+
+        let list = s.as_list().expect("local storage lists");
+        let later = SystemTime::now() + Duration::from_secs(60);
+        let names = |v: Vec<Listed>| v.into_iter().map(|l| l.name).collect::<Vec<_>>();
+        assert_eq!(names(list.list_keys(later).await.unwrap()), ["key1"]);
+        assert_eq!(
+            names(list.list_objects(later).await.unwrap()),
+            ["a/b/c.txt"]
+        );
+        // Nothing was written before an hour ago: nothing is listed or removed.
+        let earlier = SystemTime::now() - Duration::from_secs(3600);
+        assert!(list.list_keys(earlier).await.unwrap().is_empty());
+        assert!(list.list_objects(earlier).await.unwrap().is_empty());
+        assert!(!list.delete_if_older("key1", earlier).await.unwrap());
+        assert!(!list
+            .delete_object_if_older("a/b/c.txt", earlier)
+            .await
+            .unwrap());
+        assert!(s.open("key1").await.unwrap().is_some());
+        // Older than `later`: removed; a second removal finds nothing.
+        assert!(list.delete_if_older("key1", later).await.unwrap());
+        assert!(!list.delete_if_older("key1", later).await.unwrap());
+        assert!(list
+            .delete_object_if_older("a/b/c.txt", later)
+            .await
+            .unwrap());
+        assert!(s.open_object("a/b/c.txt").await.unwrap().is_none());
+        assert!(list.delete_if_older("../x", later).await.is_err());
+        assert!(list.delete_object_if_older("../x", later).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn memory_storage_lists_and_ages_the_same_way() {
+        let s = crate::storage::MemoryStorage::new();
+        let mut w = s.stage().await.unwrap();
+        w.write(Bytes::from_static(b"k")).await.unwrap();
+        w.commit("key1").await.unwrap();
+        let mut w = s.stage().await.unwrap();
+        w.write(Bytes::from_static(b"o")).await.unwrap();
+        w.commit_object("a/b.txt", false).await.unwrap();
+        let list = s.as_list().expect("memory storage lists");
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        assert!(list.list_keys(hour_ago).await.unwrap().is_empty());
+        assert!(s.set_modified("key1", hour_ago - Duration::from_secs(1)));
+        let keys = list.list_keys(hour_ago).await.unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].name, "key1");
+        assert!(list.list_objects(hour_ago).await.unwrap().is_empty());
+        let later = SystemTime::now() + Duration::from_secs(60);
+        let objects = list.list_objects(later).await.unwrap();
+        assert_eq!(objects.len(), 1);
+        assert_eq!(objects[0].name, "a/b.txt");
+        assert!(!list
+            .delete_object_if_older("a/b.txt", hour_ago)
+            .await
+            .unwrap());
+        assert!(list.delete_if_older("key1", hour_ago).await.unwrap());
+        assert!(list.delete_object_if_older("a/b.txt", later).await.unwrap());
+        assert!(s.is_empty());
     }
 
     #[tokio::test]

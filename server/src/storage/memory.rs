@@ -3,15 +3,21 @@
 use std::collections::HashMap;
 use std::io;
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 
-use super::{check_key, check_object_path, StagedWrite, Storage, StoredObject};
+use super::{
+    check_key, check_object_path, ListStorage, Listed, StagedWrite, Storage, StoredObject,
+};
+
+type Map = Arc<Mutex<HashMap<String, (Bytes, SystemTime)>>>;
 
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStorage {
-    objects: Arc<Mutex<HashMap<String, Bytes>>>,
+    /// Bytes and when they were written, by key (objects under `objects/`).
+    objects: Map,
 }
 
 impl MemoryStorage {
@@ -29,7 +35,53 @@ impl MemoryStorage {
     }
 
     pub fn get(&self, key: &str) -> Option<Bytes> {
-        self.objects.lock().unwrap().get(key).cloned()
+        self.objects
+            .lock()
+            .unwrap()
+            .get(key)
+            .map(|(b, _)| b.clone())
+    }
+
+    /// Backdates an entry (a route key, or `objects/<path>`), as if written at `when`: for
+    /// tests of the sweeper's grace period. `false` when there is no such entry.
+    pub fn set_modified(&self, key: &str, when: SystemTime) -> bool {
+        match self.objects.lock().unwrap().get_mut(key) {
+            Some(e) => {
+                e.1 = when;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn list(&self, objects: bool, before: SystemTime) -> Vec<Listed> {
+        let mut out: Vec<Listed> = self
+            .objects
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, (_, m))| *m < before)
+            .filter_map(|(k, (_, m))| {
+                let name = match k.strip_prefix("objects/") {
+                    Some(path) if objects => path.to_string(),
+                    None if !objects => k.clone(),
+                    _ => return None,
+                };
+                Some(Listed { name, modified: *m })
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    fn remove_if_older(&self, key: &str, before: SystemTime) -> bool {
+        let mut map = self.objects.lock().unwrap();
+        if map.get(key).is_some_and(|(_, m)| *m < before) {
+            map.remove(key);
+            true
+        } else {
+            false
+        }
     }
 
     /// A signed-upload object's bytes.
@@ -70,6 +122,31 @@ impl Storage for MemoryStorage {
             .remove(&object_key(path))
             .is_some())
     }
+
+    fn as_list(&self) -> Option<&dyn ListStorage> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl ListStorage for MemoryStorage {
+    async fn list_keys(&self, before: SystemTime) -> io::Result<Vec<Listed>> {
+        Ok(self.list(false, before))
+    }
+
+    async fn list_objects(&self, before: SystemTime) -> io::Result<Vec<Listed>> {
+        Ok(self.list(true, before))
+    }
+
+    async fn delete_if_older(&self, key: &str, before: SystemTime) -> io::Result<bool> {
+        check_key(key)?;
+        Ok(self.remove_if_older(key, before))
+    }
+
+    async fn delete_object_if_older(&self, path: &str, before: SystemTime) -> io::Result<bool> {
+        check_object_path(path)?;
+        Ok(self.remove_if_older(&object_key(path), before))
+    }
 }
 
 /// Objects share the map with route uploads; route keys never contain `/`, so no clash.
@@ -78,7 +155,7 @@ fn object_key(path: &str) -> String {
 }
 
 struct MemoryStaged {
-    objects: Arc<Mutex<HashMap<String, Bytes>>>,
+    objects: Map,
     buf: BytesMut,
 }
 
@@ -95,7 +172,7 @@ impl StagedWrite for MemoryStaged {
         if objects.contains_key(key) {
             return Err(io::Error::new(io::ErrorKind::AlreadyExists, "key exists"));
         }
-        objects.insert(key.to_string(), self.buf.freeze());
+        objects.insert(key.to_string(), (self.buf.freeze(), SystemTime::now()));
         Ok(())
     }
 
@@ -109,7 +186,7 @@ impl StagedWrite for MemoryStaged {
                 "object exists",
             ));
         }
-        objects.insert(key, self.buf.freeze());
+        objects.insert(key, (self.buf.freeze(), SystemTime::now()));
         Ok(())
     }
 }

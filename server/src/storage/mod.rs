@@ -4,6 +4,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -53,6 +54,42 @@ pub trait Storage: Send + Sync + 'static {
     async fn cleanup_staged(&self, _older_than: std::time::Duration) -> io::Result<usize> {
         Ok(0)
     }
+
+    /// The optional listing capability ([`ListStorage`]), used by the sweeper to find stored
+    /// files without a record (left by a crash between a commit and its record). A backend
+    /// that cannot list returns `None` (the default) and its orphans are not collected.
+    fn as_list(&self) -> Option<&dyn ListStorage> {
+        None
+    }
+}
+
+/// What a listing returns: a stored name and when it was last written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// A route key, or a signed-upload object path (`folder/filename`).
+    pub name: String,
+    pub modified: SystemTime,
+}
+
+/// An optional capability of a [`Storage`] backend (exposed through [`Storage::as_list`]):
+/// listing what it holds, with each entry's age, so the sweeper can collect files that have no
+/// record. Both listings return every entry last written before `before` (one name and time
+/// each: memory in proportion to the number of files).
+#[async_trait]
+pub trait ListStorage: Send + Sync {
+    /// Committed route keys (not staged writes, not resumable uploads, not objects).
+    async fn list_keys(&self, before: SystemTime) -> io::Result<Vec<Listed>>;
+
+    /// Committed signed-upload objects, by path.
+    async fn list_objects(&self, before: SystemTime) -> io::Result<Vec<Listed>>;
+
+    /// Removes a route key's bytes only if they were still last written before `before`
+    /// (a file replaced meanwhile stays); `false` when nothing was removed.
+    async fn delete_if_older(&self, key: &str, before: SystemTime) -> io::Result<bool>;
+
+    /// Removes an object only if it was still last written before `before`; `false` when
+    /// nothing was removed.
+    async fn delete_object_if_older(&self, path: &str, before: SystemTime) -> io::Result<bool>;
 }
 
 /// Bytes being written, not yet visible under any key.

@@ -89,7 +89,10 @@ pub(crate) async fn create_final(
     if total > limit {
         return Err(too_large(total, limit));
     }
-    let row = new_row(&shared, &route, &admitted, total);
+    // The final upload takes over the partials' reservation (they are dropped below): no
+    // new room is asked of the caller's limits.
+    let caller = crate::state::caller_tag(&shared, &req);
+    let row = new_row(&shared, &route, &admitted, total, Some(caller), None);
     let concat = format!(
         "final;{}",
         keys.iter()

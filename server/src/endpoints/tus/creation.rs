@@ -16,8 +16,8 @@ use crate::state::Shared;
 use crate::state::{new_key, now_ms};
 
 use super::headers::{self, Concat};
-use crate::pipeline::checks::{route_max, too_large};
-use crate::state::origin;
+use crate::pipeline::checks::{check_caller, route_max, too_large};
+use crate::state::{caller_tag, origin};
 
 use super::{check_resumable, http_date, tus_dir, tus_response, upload_path};
 
@@ -94,7 +94,16 @@ pub(crate) async fn admit(
     Ok(Admitted { meta, file })
 }
 
-pub(crate) fn new_row(shared: &Shared, route: &Route, a: &Admitted, size: u64) -> NewUpload {
+/// A new tus upload's record. `caller` is its caller's tag; `reserved` what it holds against
+/// the caller's limit when that is not `size` (a deferred length reserves the route maximum).
+pub(crate) fn new_row(
+    shared: &Shared,
+    route: &Route,
+    a: &Admitted,
+    size: u64,
+    caller: Option<String>,
+    reserved: Option<u64>,
+) -> NewUpload {
     let config = route.config();
     let rule = config
         .rule_for(&a.file.content_type)
@@ -116,6 +125,8 @@ pub(crate) fn new_row(shared: &Shared, route: &Route, a: &Admitted, size: u64) -
         expires_at: now + shared.limits.tus_expiry.as_millis() as i64,
         created_at: now,
         stored: None,
+        caller,
+        reserved,
     }
 }
 
@@ -145,9 +156,21 @@ pub(crate) async fn create(
     }
     let partial = concat == Some(Concat::Partial);
     let admitted = admit(&shared, &req, &route, &meta, length.unwrap_or(0), partial).await?;
+    // A deferred length reserves the most the route takes until the length is declared.
+    let reserved = length.unwrap_or_else(|| route_max(&route));
+    let caller = caller_tag(&shared, &req);
+    check_caller(&shared, &caller, 1, reserved).await?;
     let dir = tus_dir(&shared)?;
     tokio::fs::create_dir_all(dir).await?;
-    let row = new_row(&shared, &route, &admitted, length.unwrap_or(0));
+    let reserved = length.is_none().then_some(reserved);
+    let row = new_row(
+        &shared,
+        &route,
+        &admitted,
+        length.unwrap_or(0),
+        Some(caller),
+        reserved,
+    );
     let tus = TusState {
         offset: 0,
         length,
