@@ -33,6 +33,14 @@ pub struct Limits {
     /// tus: how long a PATCH's lock on its upload lasts without renewal (a running PATCH
     /// renews it). After a crash, the upload is locked for at most this long. Default 15 s.
     pub tus_lock_lease: Duration,
+    /// A `PUT` whose record has not moved for this long is taken for dead (its server
+    /// stopped mid-body) and `sweep` fails it. A live `PUT` touches its record every 30 s (or
+    /// every quarter of this, when that is shorter), so a long upload is never taken for dead.
+    /// Default 1 hour.
+    pub stale_upload_after: Duration,
+    /// An upload `completing` (stored, its completion hook running) for longer than this is
+    /// taken for dead and `sweep` fails it with `COMPLETION_FAILED`. Default 1 hour.
+    pub completion_deadline: Duration,
 }
 
 impl Default for Limits {
@@ -45,6 +53,8 @@ impl Default for Limits {
             max_files_per_request: 100,
             tus_expiry: Duration::from_secs(24 * 3600),
             tus_lock_lease: Duration::from_secs(15),
+            stale_upload_after: Duration::from_secs(3600),
+            completion_deadline: Duration::from_secs(3600),
         }
     }
 }
@@ -64,6 +74,11 @@ pub(crate) struct Shared {
     /// SHA-256/CRC32 of tus uploads in progress, carried between PATCHes.
     pub tus_digests: crate::ingest::resume::Digests,
     pub limits: Limits,
+    /// This server instance (see `UpliftBuilder::instance_id`): recorded on what it has in
+    /// flight, so its next start can fail or release what a crash left behind.
+    pub instance_id: String,
+    /// Whether this instance's start-up recovery has run (`Uplift::recover`).
+    pub recovered: std::sync::atomic::AtomicBool,
     /// How upload tokens are signed (HS256 unless an Ed25519 pair is configured).
     pub token_key: crate::objects::token::TokenKey,
     /// `{base}/openapi.json`, built once from the routes.

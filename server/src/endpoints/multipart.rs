@@ -220,7 +220,11 @@ pub(crate) async fn multipart(
             stored: Some(stored),
         });
     }
-    if let Err(e) = shared.records.insert(&rows).await {
+    if let Err(e) = shared
+        .records
+        .insert_as(&rows, Some(&shared.instance_id))
+        .await
+    {
         rollback(&shared, &rows).await;
         return Err(e.into());
     }
