@@ -38,6 +38,8 @@ pub enum ConfigError {
     Ttl,
     #[error("upload token key: {0}")]
     TokenKey(String),
+    #[error("instance id `{0}` must be 1 to 64 ASCII letters, digits, `.`, `_` or `-`")]
+    InstanceId(String),
 }
 
 /// A configured Uplift instance. Clone it into each actix worker's `App`.
@@ -62,6 +64,7 @@ pub struct UpliftBuilder {
     caller: Option<crate::state::CallerFn>,
     cors: CorsSetting,
     token_key: Result<crate::token::TokenKey, String>,
+    instance_id: Option<String>,
 }
 
 impl Uplift {
@@ -80,6 +83,7 @@ impl Uplift {
             caller: None,
             cors: CorsSetting::Off,
             token_key: Ok(Default::default()),
+            instance_id: None,
         }
     }
 
@@ -147,13 +151,28 @@ impl Uplift {
         crate::pipeline::views::signed_download_path(&self.shared, key, ttl)
     }
 
-    /// Housekeeping: expires unused upload URLs, fails uploads whose server died mid-body,
-    /// removes abandoned staging files and expired tus uploads, deletes failed and expired
-    /// records past [`Limits::failed_retention`] with their bytes, and removes stored files
-    /// without a record older than [`Limits::orphan_grace`]. Runs once at start in the demo;
-    /// call it periodically (or use [`Uplift::spawn_sweeper`]).
+    /// Housekeeping: expires unused upload URLs, fails uploads whose server died mid-body or
+    /// mid-completion, removes abandoned staging files and expired tus uploads, deletes failed
+    /// and expired records past [`Limits::failed_retention`] with their bytes, and removes
+    /// stored files without a record older than [`Limits::orphan_grace`]. The first sweep of an
+    /// instance also runs [`Uplift::recover`] if the app has not. Runs once at start in the
+    /// demo; call it periodically (or use [`Uplift::spawn_sweeper`]).
     pub async fn sweep(&self) -> Result<SweepReport, crate::error::UploadError> {
         crate::pipeline::sweep::sweep(&self.shared).await
+    }
+
+    /// Start-up recovery: what this instance's previous process left in flight when it
+    /// stopped — its `PUT`s cut off mid-body and its unfinished completions become `failed`,
+    /// its tus locks are released (so clients resume at once, not after the lease). Call it
+    /// once at start, before serving; it assumes no other live process shares this
+    /// [`instance_id`](UpliftBuilder::instance_id).
+    pub async fn recover(&self) -> Result<crate::db::InstanceRecovery, crate::error::UploadError> {
+        crate::pipeline::sweep::recover(&self.shared).await
+    }
+
+    /// This server instance's id (see [`UpliftBuilder::instance_id`]).
+    pub fn instance_id(&self) -> &str {
+        &self.shared.instance_id
     }
 
     /// Runs [`Uplift::sweep`] now and then every `every` on the current runtime, logging what
@@ -170,6 +189,7 @@ impl Uplift {
                     Ok(r) => tracing::info!(
                         expired = r.expired,
                         failed_stale = r.failed_stale,
+                        failed_completing = r.failed_completing,
                         staged_removed = r.staged_removed,
                         tus_expired = r.tus_expired,
                         purged = r.purged,
@@ -236,6 +256,17 @@ impl UpliftBuilder {
     /// [`LocalStorage`](crate::LocalStorage) root; other backends need this set for tus.
     pub fn tus_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.tus_dir = Some(dir.into());
+        self
+    }
+
+    /// This server instance's id: recorded on every upload it is receiving or completing and
+    /// on the tus locks it holds, so that [`Uplift::recover`] at its next start fails or
+    /// releases what a crash left behind. It must be stable across restarts of one server and
+    /// distinct between servers (or processes) running at the same time over one database.
+    /// 1 to 64 ASCII letters, digits, `.`, `_` or `-`. Default: the host name and a hash of
+    /// the tus directory (else the storage's), e.g. `web-1-3f9a0c12d4e5`.
+    pub fn instance_id(mut self, id: impl Into<String>) -> Self {
+        self.instance_id = Some(id.into());
         self
     }
 
@@ -306,6 +337,11 @@ impl UpliftBuilder {
         let openapi_json = bytes::Bytes::from(self.router.openapi_json(&base_path));
         let docs = Arc::new(crate::endpoints::docs::config());
         let tus_dir = self.tus_dir.or_else(|| storage.resumable_dir());
+        let instance_id = match self.instance_id {
+            Some(id) if is_instance_id(&id) => id,
+            Some(id) => return Err(ConfigError::InstanceId(id)),
+            None => default_instance_id(tus_dir.as_deref()),
+        };
         Ok(Uplift {
             shared: Arc::new(Shared {
                 router: self.router,
@@ -319,11 +355,82 @@ impl UpliftBuilder {
                 tus_digests: Default::default(),
                 limits: self.limits,
                 caller: self.caller,
+                instance_id,
+                recovered: Default::default(),
                 token_key,
                 openapi_json,
                 docs,
             }),
             cors: self.cors,
         })
+    }
+}
+
+fn is_instance_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The host name (at most 40 characters of it) and 12 hex digits of the SHA-256 of the tus
+/// directory's absolute path: stable across restarts of one server, distinct between servers.
+fn default_instance_id(dir: Option<&std::path::Path>) -> String {
+    use sha2::{Digest, Sha256};
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .unwrap_or_default();
+    let mut host: String = host
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(40)
+        .collect();
+    if host.is_empty() {
+        host = "uplift".into();
+    }
+    let place = dir
+        .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.to_path_buf()))
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let hash = Sha256::digest(place.as_bytes());
+    let hex: String = hash[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{host}-{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_instance_ids_are_valid_stable_and_follow_the_directory() {
+        let a = default_instance_id(Some(std::path::Path::new("/srv/a/.tus")));
+        assert!(is_instance_id(&a), "{a}");
+        assert_eq!(
+            a,
+            default_instance_id(Some(std::path::Path::new("/srv/a/.tus")))
+        );
+        assert_ne!(
+            a,
+            default_instance_id(Some(std::path::Path::new("/srv/b/.tus")))
+        );
+        assert!(is_instance_id(&default_instance_id(None)));
+    }
+
+    #[test]
+    fn instance_ids_are_plain_names() {
+        assert!(is_instance_id("web-1.eu_west"));
+        assert!(!is_instance_id(""));
+        assert!(!is_instance_id("a:b"));
+        assert!(!is_instance_id("a b"));
+        assert!(!is_instance_id(&"x".repeat(65)));
     }
 }

@@ -30,7 +30,7 @@ use crate::route::{Acl, ContentDisposition};
 mod objects;
 mod tus;
 pub use objects::ObjectRecord;
-pub use tus::TusState;
+pub use tus::{LockTaken, TusState};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -219,17 +219,28 @@ impl Records {
 
     /// Inserts all rows in one transaction: all or nothing (a duplicate key inserts nothing).
     pub async fn insert(&self, rows: &[NewUpload]) -> Result<(), sqlx::Error> {
+        self.insert_as(rows, None).await
+    }
+
+    /// [`Records::insert`], recording `instance` as the server instance responsible for the
+    /// rows (for rows inserted already `completing`: see [`Records::fail_instance_rows`]).
+    pub async fn insert_as(
+        &self,
+        rows: &[NewUpload],
+        instance: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
         if rows.is_empty() {
             return Ok(());
         }
         let sql = format!(
-            "INSERT INTO uplift_uploads ({COLUMNS}, caller, reserved) VALUES \
+            "INSERT INTO uplift_uploads ({COLUMNS}, caller, reserved, instance_id) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-              $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+              $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
         );
         let mut tx = self.pool.begin().await?;
         for row in rows {
             bind_caller(bind_new(sqlx::query(&sql), row)?, row)?
+                .bind(instance)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -250,9 +261,34 @@ impl Records {
     /// `expires_at > now_ms`. Of concurrent callers, exactly one gets `true`: each prepared key
     /// is uploaded once.
     pub async fn claim(&self, key: &str, now_ms: i64) -> Result<bool, sqlx::Error> {
+        self.claim_as(key, None, now_ms).await
+    }
+
+    /// [`Records::claim`], recording `instance` as the server instance receiving the bytes.
+    pub async fn claim_as(
+        &self,
+        key: &str,
+        instance: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
-            "UPDATE uplift_uploads SET status = 'uploading', updated_at = $2 \
+            "UPDATE uplift_uploads SET status = 'uploading', updated_at = $2, instance_id = $3 \
              WHERE key = $1 AND status = 'pending' AND expires_at > $2",
+        )
+        .bind(key)
+        .bind(now_ms)
+        .bind(instance)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A live upload says so: `updated_at = now_ms` while the row is `uploading`, so
+    /// [`Records::fail_stale_uploading`] never takes it for a dead one. `false` if the row is
+    /// no longer `uploading`.
+    pub async fn touch_uploading(&self, key: &str, now_ms: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE uplift_uploads SET updated_at = $2 WHERE key = $1 AND status = 'uploading'",
         )
         .bind(key)
         .bind(now_ms)
@@ -269,9 +305,22 @@ impl Records {
         stored: &StoredInfo,
         now_ms: i64,
     ) -> Result<bool, sqlx::Error> {
+        self.mark_stored_as(key, stored, None, now_ms).await
+    }
+
+    /// [`Records::mark_stored`], recording `instance` as the server instance running the
+    /// completion (`None` keeps the one recorded).
+    pub async fn mark_stored_as(
+        &self,
+        key: &str,
+        stored: &StoredInfo,
+        instance: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
             "UPDATE uplift_uploads SET status = 'completing', stored_size = $2, \
-             stored_sha256 = $3, stored_crc32 = $4, stored_content_type = $5, updated_at = $6 \
+             stored_sha256 = $3, stored_crc32 = $4, stored_content_type = $5, updated_at = $6, \
+             instance_id = COALESCE($7, instance_id) \
              WHERE key = $1 AND status = 'uploading'",
         )
         .bind(key)
@@ -280,6 +329,7 @@ impl Records {
         .bind(i64::from(stored.crc32))
         .bind(&stored.content_type)
         .bind(now_ms)
+        .bind(instance)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -355,13 +405,93 @@ impl Records {
         .bind(older_than_ms)
         .fetch_all(&self.pool)
         .await?;
-        let mut keys = rows
-            .iter()
-            .map(|r| r.try_get::<String, _>(0))
-            .collect::<Result<Vec<_>, _>>()?;
-        keys.sort();
-        Ok(keys)
+        sorted_keys(rows)
     }
+
+    /// Rows stuck in `completing` with `updated_at < older_than_ms` (a completion hook that
+    /// died or never ended) → `failed` with `error`; returns their keys, sorted.
+    pub async fn fail_stale_completing(
+        &self,
+        older_than_ms: i64,
+        error: &ErrorBody,
+        now_ms: i64,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let rows = sqlx::query(
+            "UPDATE uplift_uploads SET status = 'failed', error = $1, updated_at = $2 \
+             WHERE status = 'completing' AND updated_at < $3 RETURNING key",
+        )
+        .bind(error_to_db(error)?)
+        .bind(now_ms)
+        .bind(older_than_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        sorted_keys(rows)
+    }
+
+    /// What a killed process of `instance` left behind, at the start of its next one: its
+    /// `uploading` rows that are not tus uploads (a `PUT` cut off mid-body) → `failed` with
+    /// `interrupted`; its `completing` rows (a completion that never ended) → `failed` with
+    /// `completion`; the tus locks it held → released. The failed keys, sorted.
+    pub async fn recover_instance(
+        &self,
+        instance: &str,
+        interrupted: &ErrorBody,
+        completion: &ErrorBody,
+        now_ms: i64,
+    ) -> Result<InstanceRecovery, sqlx::Error> {
+        let uploads = sqlx::query(
+            "UPDATE uplift_uploads SET status = 'failed', error = $2, updated_at = $3 \
+             WHERE instance_id = $1 AND status = 'uploading' AND tus_offset IS NULL \
+             RETURNING key",
+        )
+        .bind(instance)
+        .bind(error_to_db(interrupted)?)
+        .bind(now_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        let completions = sqlx::query(
+            "UPDATE uplift_uploads SET status = 'failed', error = $2, updated_at = $3, \
+             tus_lock_owner = NULL, tus_lock_until = NULL \
+             WHERE instance_id = $1 AND status = 'completing' RETURNING key",
+        )
+        .bind(instance)
+        .bind(error_to_db(completion)?)
+        .bind(now_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        let locks = sqlx::query(
+            "UPDATE uplift_uploads SET tus_lock_owner = NULL, tus_lock_until = NULL \
+             WHERE instance_id = $1 AND tus_lock_owner IS NOT NULL",
+        )
+        .bind(instance)
+        .execute(&self.pool)
+        .await?;
+        Ok(InstanceRecovery {
+            uploads_failed: sorted_keys(uploads)?,
+            completions_failed: sorted_keys(completions)?,
+            locks_released: locks.rows_affected(),
+        })
+    }
+}
+
+/// What [`Records::recover_instance`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstanceRecovery {
+    /// Uploads the instance was receiving (not tus), now `failed`.
+    pub uploads_failed: Vec<String>,
+    /// Uploads whose completion the instance was running, now `failed`.
+    pub completions_failed: Vec<String>,
+    /// tus locks the instance held, released.
+    pub locks_released: u64,
+}
+
+fn sorted_keys(rows: Vec<AnyRow>) -> Result<Vec<String>, sqlx::Error> {
+    let mut keys = rows
+        .iter()
+        .map(|r| r.try_get::<String, _>(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    keys.sort();
+    Ok(keys)
 }
 
 impl Records {

@@ -39,7 +39,10 @@ pub mod client;
 
 pub use app::{ConfigError, Uplift, UpliftBuilder};
 pub use codegen::GeneratedFile;
-pub use db::{Backend, NewUpload, ObjectRecord, Records, StoredInfo, TusState, UploadRecord};
+pub use db::{
+    Backend, InstanceRecovery, LockTaken, NewUpload, ObjectRecord, Records, StoredInfo, TusState,
+    UploadRecord,
+};
 pub use definition::{
     CompletionHook, ErrorHook, FileRoute, InputType, MiddlewareOutput, NoInput, PendingFile,
     PendingFiles, Route, ServerDataType,

@@ -55,6 +55,14 @@ pub struct Limits {
     /// route's largest file for a tus upload whose length is deferred. Default 1 GiB. `None`:
     /// no limit.
     pub max_reserved_bytes_per_caller: Option<u64>,
+    /// A `PUT` whose record has not moved for this long is taken for dead (its server
+    /// stopped mid-body) and `sweep` fails it. A live `PUT` touches its record every 30 s (or
+    /// every quarter of this, when that is shorter), so a long upload is never taken for dead.
+    /// Default 1 hour.
+    pub stale_upload_after: Duration,
+    /// An upload `completing` (stored, its completion hook running) for longer than this is
+    /// taken for dead and `sweep` fails it with `COMPLETION_FAILED`. Default 1 hour.
+    pub completion_deadline: Duration,
 }
 
 impl Default for Limits {
@@ -72,6 +80,8 @@ impl Default for Limits {
             orphan_grace: Duration::from_secs(3600),
             max_unfinished_per_caller: Some(100),
             max_reserved_bytes_per_caller: Some(1 << 30),
+            stale_upload_after: Duration::from_secs(3600),
+            completion_deadline: Duration::from_secs(3600),
         }
     }
 }
@@ -96,6 +106,11 @@ pub(crate) struct Shared {
     pub limits: Limits,
     /// Who a request comes from, for the per-caller limits; `None`: the peer address.
     pub caller: Option<CallerFn>,
+    /// This server instance (see `UpliftBuilder::instance_id`): recorded on what it has in
+    /// flight, so its next start can fail or release what a crash left behind.
+    pub instance_id: String,
+    /// Whether this instance's start-up recovery has run (`Uplift::recover`).
+    pub recovered: std::sync::atomic::AtomicBool,
     /// How upload tokens are signed (HS256 unless an Ed25519 pair is configured).
     pub token_key: crate::token::TokenKey,
     /// `{base}/openapi.json`, built once from the routes.

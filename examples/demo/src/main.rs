@@ -132,6 +132,19 @@ async fn run(settings: Settings) -> Result<(), String> {
         builder = builder.cors_origins(settings.cors_origins.clone());
     }
     let uplift = builder.build().map_err(|e| e.to_string())?;
+    // What this instance's previous process left in flight when it stopped (killed mid-upload
+    // or mid-completion): failed or released before anything is served.
+    let recovered = uplift
+        .recover()
+        .await
+        .map_err(|e| format!("start-up recovery failed: {e}"))?;
+    tracing::info!(
+        instance = uplift.instance_id(),
+        uploads_failed = recovered.uploads_failed.len(),
+        completions_failed = recovered.completions_failed.len(),
+        tus_locks_released = recovered.locks_released,
+        "start-up recovery"
+    );
 
     let app_uplift = uplift.clone();
     let signed_uploads = web::Data::new(uplift.signed_uploads());

@@ -35,6 +35,17 @@ impl TusState {
     }
 }
 
+/// What [`Records::tus_lock`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockTaken {
+    /// Someone else's lease is running.
+    Refused,
+    /// Nobody held it.
+    Free,
+    /// Taken from an owner whose lease had run out.
+    TakenOver,
+}
+
 const TUS_COLUMNS: &str = "tus_offset, tus_length, tus_concat, tus_metadata, tus_lock_until";
 
 impl Records {
@@ -89,22 +100,57 @@ impl Records {
         Ok(Some((rec, tus)))
     }
 
-    /// Takes the lock of `key` for `owner` until `until_ms`, if nobody holds it. Atomic.
+    /// Takes the lock of `key` for `owner` (of server instance `instance`) until `until_ms`,
+    /// if nobody holds it. Atomic. [`LockTaken::TakenOver`] when it was taken from an owner
+    /// whose lease ran out without releasing it: that owner may still be alive and about to
+    /// write, so the new owner must not share the upload's file with it.
     pub async fn tus_lock(
         &self,
         key: &str,
         owner: &str,
+        instance: Option<&str>,
         now_ms: i64,
+        until_ms: i64,
+    ) -> Result<LockTaken, sqlx::Error> {
+        for (free, outcome) in [
+            ("tus_lock_owner IS NULL", LockTaken::Free),
+            ("tus_lock_owner IS NOT NULL", LockTaken::TakenOver),
+        ] {
+            let sql = format!(
+                "UPDATE uplift_uploads SET tus_lock_owner = $2, tus_lock_until = $4, \
+                 instance_id = COALESCE($5, instance_id) \
+                 WHERE key = $1 AND tus_offset IS NOT NULL AND {free} \
+                 AND (tus_lock_until IS NULL OR tus_lock_until <= $3)"
+            );
+            let done = sqlx::query(&sql)
+                .bind(key)
+                .bind(owner)
+                .bind(now_ms)
+                .bind(until_ms)
+                .bind(instance)
+                .execute(&self.pool)
+                .await?;
+            if done.rows_affected() == 1 {
+                return Ok(outcome);
+            }
+        }
+        Ok(LockTaken::Refused)
+    }
+
+    /// Renews `owner`'s lease until `until_ms`, and nothing else: the check a writer makes
+    /// before it writes. `false` if the lock is no longer `owner`'s.
+    pub async fn tus_renew(
+        &self,
+        key: &str,
+        owner: &str,
         until_ms: i64,
     ) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
-            "UPDATE uplift_uploads SET tus_lock_owner = $2, tus_lock_until = $4 \
-             WHERE key = $1 AND tus_offset IS NOT NULL \
-             AND (tus_lock_until IS NULL OR tus_lock_until <= $3)",
+            "UPDATE uplift_uploads SET tus_lock_until = $3 \
+             WHERE key = $1 AND tus_lock_owner = $2",
         )
         .bind(key)
         .bind(owner)
-        .bind(now_ms)
         .bind(until_ms)
         .execute(&self.pool)
         .await?;

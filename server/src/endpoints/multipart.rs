@@ -375,7 +375,11 @@ async fn receive_and_store(
             reserved: None,
         });
     }
-    if let Err(e) = shared.records.insert(&rows).await {
+    if let Err(e) = shared
+        .records
+        .insert_as(&rows, Some(&shared.instance_id))
+        .await
+    {
         rollback(&shared, &rows).await;
         return Err(e.into());
     }

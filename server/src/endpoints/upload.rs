@@ -87,7 +87,11 @@ async fn put_inner(
     let route = pipeline::route_of_record(&shared, &rec)?;
     tracing::Span::current().record("slug", rec.slug.as_str());
 
-    if !shared.records.claim(&key, now_ms()).await? {
+    if !shared
+        .records
+        .claim_as(&key, Some(&shared.instance_id), now_ms())
+        .await?
+    {
         let fresh = shared.records.get(&key).await?;
         return Err(match fresh.map(|r| r.status) {
             Some(UploadStatus::Pending | UploadStatus::Expired) => {
@@ -99,6 +103,8 @@ async fn put_inner(
     // From here on the key is spent: every failure is recorded and reaches `on_upload_error`.
     let origin = origin(&shared, &req);
     let (body, idle) = Body::new(body, shared.limits.body_idle_timeout);
+    // While the body streams, the record says the upload is alive (see `Limits::stale_upload_after`).
+    let _alive = pipeline::heartbeat(&shared, &key);
     let stored = async {
         check_headers(&req, &rec)?;
         let exp = expectation(&route, &rec, rec.size)?;

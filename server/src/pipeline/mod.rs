@@ -50,3 +50,36 @@ pub(crate) fn route_of_record(
         ))
     })
 }
+
+/// Touches an `uploading` record every 30 s (or every quarter of `Limits::stale_upload_after`
+/// when that is shorter) until the returned guard is dropped, so the sweep never takes a long
+/// but live upload for one whose server died.
+pub(crate) fn heartbeat(shared: &Arc<Shared>, key: &str) -> Heartbeat {
+    let (shared, key) = (shared.clone(), key.to_string());
+    let every = (shared.limits.stale_upload_after / 4)
+        .min(std::time::Duration::from_secs(30))
+        .max(std::time::Duration::from_millis(100));
+    Heartbeat(actix_web::rt::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            match shared
+                .records
+                .touch_uploading(&key, crate::state::now_ms())
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => tracing::warn!(key = %key, "could not touch a live upload: {e}"),
+            }
+        }
+    }))
+}
+
+/// Stops its heartbeat when dropped.
+pub(crate) struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

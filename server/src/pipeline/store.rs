@@ -104,7 +104,11 @@ pub(crate) async fn record_stored(
     key: &str,
     stored: &StoredInfo,
 ) -> Result<UploadRecord, UploadError> {
-    if !shared.records.mark_stored(key, stored, now_ms()).await? {
+    if !shared
+        .records
+        .mark_stored_as(key, stored, Some(&shared.instance_id), now_ms())
+        .await?
+    {
         let _ = shared.storage.delete(key).await;
         return Err(UploadError::new(
             ErrorCode::Conflict,

@@ -10,7 +10,10 @@
 use std::collections::HashSet;
 use std::io::ErrorKind;
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
+
+use crate::db::InstanceRecovery;
 
 use crate::error::{ErrorBody, ErrorCode, UploadError};
 use crate::state::{now_ms, Shared};
@@ -31,6 +34,8 @@ pub struct SweepReport {
     /// Stored files without a record (route keys, signed objects, tus files), older than
     /// `Limits::orphan_grace`, removed.
     pub orphans_removed: usize,
+    /// Uploads `completing` for longer than `Limits::completion_deadline`, now `failed`.
+    pub failed_completing: usize,
 }
 
 /// Rows purged per query; the sweep repeats until none are left.
@@ -38,6 +43,9 @@ const PURGE_BATCH: i64 = 500;
 
 /// One pass of every cleanup.
 pub(crate) async fn sweep(shared: &Shared) -> Result<SweepReport, UploadError> {
+    if !shared.recovered.load(Ordering::SeqCst) {
+        recover(shared).await?;
+    }
     let now = now_ms();
     let expired = shared.records.expire_pending(now).await?;
     let stale = ErrorBody {
@@ -47,7 +55,15 @@ pub(crate) async fn sweep(shared: &Shared) -> Result<SweepReport, UploadError> {
     };
     let failed = shared
         .records
-        .fail_stale_uploading(now - 3_600_000, &stale, now)
+        .fail_stale_uploading(now - millis(shared.limits.stale_upload_after), &stale, now)
+        .await?;
+    let failed_completing = shared
+        .records
+        .fail_stale_completing(
+            now - millis(shared.limits.completion_deadline),
+            &completion_died(),
+            now,
+        )
         .await?;
     let grace = shared.limits.orphan_grace;
     let staged_removed = shared.storage.cleanup_staged(grace).await?;
@@ -63,6 +79,7 @@ pub(crate) async fn sweep(shared: &Shared) -> Result<SweepReport, UploadError> {
         tus_expired,
         expired,
         failed_stale: failed.len(),
+        failed_completing: failed_completing.len(),
         staged_removed,
         purged,
         orphans_removed,
@@ -80,6 +97,42 @@ async fn remove(path: &Path) -> Result<bool, UploadError> {
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
         Err(e) => Err(e.into()),
     }
+}
+
+fn completion_died() -> ErrorBody {
+    ErrorBody {
+        code: ErrorCode::CompletionFailed,
+        message: "the upload was stored but its completion never finished: the server stopped"
+            .into(),
+        data: None,
+    }
+}
+
+/// Start-up recovery of this instance (see `Records::recover_instance`); runs once.
+pub(crate) async fn recover(shared: &Shared) -> Result<InstanceRecovery, UploadError> {
+    let interrupted = ErrorBody {
+        code: ErrorCode::SizeMismatch,
+        message: "the upload was interrupted: the server stopped while receiving it".into(),
+        data: None,
+    };
+    let done = shared
+        .records
+        .recover_instance(
+            &shared.instance_id,
+            &interrupted,
+            &completion_died(),
+            now_ms(),
+        )
+        .await?;
+    shared.recovered.store(true, Ordering::SeqCst);
+    tracing::info!(
+        instance = %shared.instance_id,
+        uploads_failed = done.uploads_failed.len(),
+        completions_failed = done.completions_failed.len(),
+        locks_released = done.locks_released,
+        "start-up recovery done"
+    );
+    Ok(done)
 }
 
 /// Removes expired, unfinished tus uploads: their bytes and their records.

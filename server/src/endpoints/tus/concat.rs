@@ -34,6 +34,11 @@ fn id_of(shared: &Shared, url: &str) -> Result<String, UploadError> {
     Ok(id.to_string())
 }
 
+/// The key of a partial upload's URL, checked against its capability.
+pub(crate) fn key_of(shared: &Shared, url: &str) -> Result<String, UploadError> {
+    authorize(shared, &id_of(shared, url)?)
+}
+
 pub(crate) async fn create_final(
     shared: Arc<Shared>,
     req: HttpRequest,
@@ -108,6 +113,14 @@ pub(crate) async fn create_final(
         locked: false,
     };
     shared.records.tus_insert(&row, &tus).await?;
+    // Locked while it is joined and stored, so HEAD waits for the outcome; after a crash, the
+    // lock is released and HEAD joins the parts again.
+    let final_lock = Lock::take(&shared, &row.key).await?;
+    let alive: Vec<_> = locks
+        .iter()
+        .chain([&final_lock])
+        .map(Lock::keep_alive)
+        .collect();
     let rec = shared
         .records
         .get(&row.key)
@@ -116,6 +129,8 @@ pub(crate) async fn create_final(
     let origin = origin(&shared, &req);
     let parts = keys.iter().map(|k| dir.join(k)).collect();
     let result = super::finish::finish(&shared, &origin, &route, &rec, parts, total, None).await;
+    drop(alive);
+    final_lock.release().await;
     // The partials' bytes are consumed either way (finish removed their files): drop them.
     for (key, lock) in keys.iter().zip(locks) {
         let _ = shared.records.tus_delete(key).await;

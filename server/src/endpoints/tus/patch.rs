@@ -25,8 +25,12 @@ use crate::pipeline::route_of_record;
 use crate::state::origin;
 
 use super::headers::{self, Checksum, Hasher};
-use super::lock::{lease_ms, Lock};
+use super::lock::{fresh_copy, lease_ms, Lock};
 use super::{authorize, check_resumable, http_date, tus_dir, tus_response};
+
+/// A PATCH without `Upload-Checksum` fsyncs and records its offset at least every this many
+/// bytes: what a crash can cost a resume.
+pub(crate) const CHECKPOINT_BYTES: u64 = 8 * 1024 * 1024;
 
 pub(crate) fn encode_data(data: &Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(data).unwrap_or_default())
@@ -64,29 +68,7 @@ pub(crate) async fn head(
 ) -> Result<HttpResponse, UploadError> {
     check_resumable(&req)?;
     let key = authorize(&shared, id)?;
-    let (mut rec, mut tus) = load(&shared, &key).await?;
-    // Every byte arrived but the server stopped before storing it: store it now.
-    if rec.status == UploadStatus::Uploading
-        && !tus.is_partial()
-        && tus.length == Some(tus.offset)
-        && !tus.locked
-    {
-        let route = route_of_record(&shared, &rec)?;
-        let lock = Lock::take(&shared, &key).await?;
-        let parts = vec![tus_dir(&shared)?.join(&key)];
-        let _ = super::finish::finish(
-            &shared,
-            &origin(&shared, &req),
-            &route,
-            &rec,
-            parts,
-            tus.offset,
-            None,
-        )
-        .await;
-        lock.release().await;
-        (rec, tus) = load(&shared, &key).await?;
-    }
+    let (rec, tus) = settle(&shared, &req, &key).await?;
     let offset = match rec.status {
         UploadStatus::Completing | UploadStatus::Complete => tus.length.unwrap_or(tus.offset),
         _ => tus.offset,
@@ -113,6 +95,97 @@ pub(crate) async fn head(
         }
     }
     Ok(res.finish())
+}
+
+/// Whether every byte of the upload arrived but its completion is not decided yet: HEAD must
+/// not report the full offset then (a client would take the upload for done).
+fn undecided(shared: &Shared, rec: &UploadRecord, tus: &TusState) -> Result<bool, UploadError> {
+    Ok(match rec.status {
+        UploadStatus::Uploading => !tus.is_partial() && tus.length == Some(tus.offset),
+        // Stored; on a route that awaits its server data, the hook's answer is the outcome.
+        UploadStatus::Completing => route_of_record(shared, rec)?.config().await_server_data,
+        _ => false,
+    })
+}
+
+/// The upload as HEAD may report it: when every byte arrived, its completion decided first —
+/// run here when nobody holds the lock (the server that received the last byte stopped), or
+/// awaited (polled, for at most the lease) while a live request runs it. Still undecided
+/// after that: 423 with `Retry-After`, never the full offset of an upload that may yet fail.
+async fn settle(
+    shared: &Arc<Shared>,
+    req: &HttpRequest,
+    key: &str,
+) -> Result<(UploadRecord, TusState), UploadError> {
+    let deadline = Instant::now() + std::time::Duration::from_millis(lease_ms(shared) as u64);
+    loop {
+        let (rec, tus) = load(shared, key).await?;
+        if !undecided(shared, &rec, &tus)? {
+            return Ok((rec, tus));
+        }
+        if rec.status == UploadStatus::Uploading && !tus.locked {
+            match Lock::take(shared, key).await {
+                Ok(lock) => {
+                    complete_orphan(shared, req, &rec, &tus, lock).await?;
+                    continue;
+                }
+                Err(e) if e.code() == ErrorCode::Locked => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(UploadError::new(
+                ErrorCode::Locked,
+                "every byte arrived and the upload is being completed; ask again shortly",
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Completes an upload whose every byte arrived but whose server stopped before storing it,
+/// under `lock`. Its outcome is recorded (and a failure reaches `on_upload_error`).
+async fn complete_orphan(
+    shared: &Arc<Shared>,
+    req: &HttpRequest,
+    rec: &UploadRecord,
+    tus: &TusState,
+    lock: Lock,
+) -> Result<(), UploadError> {
+    let dir = tus_dir(shared)?;
+    let parts = match tus.concat.as_deref().and_then(|c| c.strip_prefix("final;")) {
+        Some(urls) => urls
+            .split_whitespace()
+            .map(|u| super::concat::key_of(shared, u))
+            .collect::<Result<Vec<_>, _>>()?,
+        None => vec![rec.key.clone()],
+    };
+    let path = dir.join(&rec.key);
+    if lock.taken_over && tus.concat.is_none() {
+        fresh_copy(&path, tus.offset, &lock.owner).await?;
+    }
+    // Re-read and stored under the lock; the partial uploads of a final one are consumed.
+    let route = route_of_record(shared, rec)?;
+    let alive = lock.keep_alive();
+    let files = parts.iter().map(|k| dir.join(k)).collect();
+    let _ = super::finish::finish(
+        shared,
+        &origin(shared, req),
+        &route,
+        rec,
+        files,
+        tus.offset,
+        None,
+    )
+    .await;
+    if tus.is_final() {
+        for part in &parts {
+            let _ = shared.records.tus_delete(part).await;
+        }
+    }
+    drop(alive);
+    lock.release().await;
+    Ok(())
 }
 
 pub(crate) async fn patch(
@@ -208,6 +281,10 @@ pub(crate) async fn write(
     };
     let cap = length.unwrap_or(limit);
     let path = tus_dir(shared)?.join(key);
+    if lock.taken_over {
+        // The previous owner's lease ran out, but it may still hold the file open and write.
+        fresh_copy(&path, tus.offset, &lock.owner).await?;
+    }
     let opened = path.clone();
     let recorded = tus.offset;
     let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
@@ -243,6 +320,12 @@ pub(crate) async fn write(
             });
             break;
         }
+        // Fencing: no byte goes to the file unless the lease was confirmed less than lease/3
+        // ago. A PATCH that stalled past its lease learns here that it lost the upload, and
+        // stops before it writes (what it buffered is dropped with the writer).
+        if lock.renewal_due() {
+            lock.renew().await?;
+        }
         if let Some(h) = hasher.as_mut() {
             h.update(&chunk);
         }
@@ -251,15 +334,22 @@ pub(crate) async fn write(
         }
         out.write(&chunk).await?;
         received += chunk.len() as u64;
-        // Long PATCHes renew the lease, and without a checksum to wait for, make progress durable.
-        if last_checkpoint.elapsed().as_millis() as i64 >= lease / 3 {
+        // Without a checksum to wait for, make progress durable every CHECKPOINT_BYTES and
+        // every lease/3, so a crash loses a bounded amount. (A PATCH with `Upload-Checksum` is
+        // all or nothing: its offset moves only once the whole body matched.)
+        let due = tus.offset + received - durable >= CHECKPOINT_BYTES
+            || last_checkpoint.elapsed().as_millis() as i64 >= lease / 3;
+        if hasher.is_none() && due {
             last_checkpoint = Instant::now();
-            if hasher.is_none() {
-                out.sync_data().await?;
-                durable = tus.offset + received;
-            }
+            out.sync_data().await?;
+            durable = tus.offset + received;
             record_progress(shared, key, &lock.owner, durable, length, Some(lease)).await?;
+            lock.renewed = last_checkpoint;
         }
+    }
+    // The rest of the last block goes to the file now: fenced like every block.
+    if lock.renewal_due() {
+        lock.renew().await?;
     }
     let file = out.finish().await?;
     let mut new_offset = tus.offset + received;
@@ -319,6 +409,7 @@ pub(crate) async fn write(
             .get(key)
             .await?
             .ok_or_else(|| UploadError::not_found("no such upload"))?;
+        let alive = lock.keep_alive();
         let result = super::finish::finish(
             shared,
             &origin(shared, req),
@@ -329,6 +420,7 @@ pub(crate) async fn write(
             digest,
         )
         .await;
+        drop(alive);
         lock.release().await;
         server_data = result?;
     }

@@ -1,0 +1,296 @@
+//! The records side of crash recovery, on SQLite (a temp-dir file) and PostgreSQL (a fresh
+//! schema on `UPLIFT_TEST_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/test`;
+//! skipped with a note when unreachable unless `UPLIFT_REQUIRE_POSTGRES=1`): what an instance
+//! left in flight, the tus lock takeover, and the stale `completing` rule.
+
+use std::time::Duration;
+
+use serde_json::json;
+use sqlx::Connection as _;
+use uplift::{Acl, ContentDisposition, ErrorBody, ErrorCode, UploadStatus};
+use uplift::{LockTaken, NewUpload, Records, StoredInfo, TusState};
+
+const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+async fn sqlite() -> (Records, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    (Records::sqlite_in_dir(dir.path()).await.unwrap(), dir)
+}
+
+/// A fresh schema, dropped again by the caller; `None` when PostgreSQL is unreachable and not
+/// required.
+async fn postgres() -> Option<(Records, String, String)> {
+    sqlx::any::install_default_drivers();
+    let url = std::env::var("UPLIFT_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| DEFAULT_PG_URL.to_string());
+    let ok = matches!(
+        tokio::time::timeout(Duration::from_secs(5), sqlx::AnyConnection::connect(&url)).await,
+        Ok(Ok(_))
+    );
+    if !ok {
+        assert!(
+            std::env::var("UPLIFT_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "PostgreSQL not reachable at {url} and UPLIFT_REQUIRE_POSTGRES=1"
+        );
+        eprintln!("PostgreSQL not reachable at {url}: skipping");
+        return None;
+    }
+    let schema = format!("uplift_test_{:016x}", rand::random::<u64>());
+    let records = Records::connect_with_schema(&url, &schema).await.unwrap();
+    Some((records, url, schema))
+}
+
+async fn drop_schema(url: &str, schema: &str) {
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+fn upload(key: &str) -> NewUpload {
+    NewUpload {
+        key: key.to_string(),
+        slug: "s".into(),
+        status: UploadStatus::Pending,
+        name: "a.png".into(),
+        custom_id: None,
+        size: 10,
+        content_type: "image/png".into(),
+        declared_sha256: None,
+        acl: Acl::PublicRead,
+        content_disposition: ContentDisposition::Inline,
+        metadata: json!({}),
+        expires_at: 100_000,
+        created_at: 1_000,
+        stored: None,
+        caller: None,
+        reserved: None,
+    }
+}
+
+fn stored() -> StoredInfo {
+    StoredInfo {
+        size: 10,
+        sha256: "00".repeat(32),
+        crc32: 1,
+        content_type: "image/png".into(),
+    }
+}
+
+fn err(code: ErrorCode) -> ErrorBody {
+    ErrorBody {
+        code,
+        message: "m".into(),
+        data: None,
+    }
+}
+
+fn tus() -> TusState {
+    TusState {
+        offset: 0,
+        length: Some(10),
+        concat: None,
+        metadata: None,
+        locked: false,
+    }
+}
+
+async fn status(r: &Records, key: &str) -> (UploadStatus, Option<ErrorCode>) {
+    let rec = r.get(key).await.unwrap().unwrap();
+    (rec.status, rec.error.map(|e| e.code))
+}
+
+async fn recovery_fails_and_releases_only_this_instances_rows(r: &Records) {
+    // Instance "a": a PUT mid-body, a completion, a tus lock, a tus upload mid-way.
+    r.insert(&[
+        upload("put-a"),
+        upload("put-b"),
+        upload("done-a"),
+        upload("put-none"),
+    ])
+    .await
+    .unwrap();
+    assert!(r.claim_as("put-a", Some("a"), 2_000).await.unwrap());
+    assert!(r.claim_as("put-b", Some("b"), 2_000).await.unwrap());
+    assert!(r.claim("put-none", 2_000).await.unwrap());
+    assert!(r.claim_as("done-a", Some("a"), 2_000).await.unwrap());
+    assert!(r
+        .mark_stored_as("done-a", &stored(), None, 2_100)
+        .await
+        .unwrap());
+    let mut row = upload("tus-a");
+    row.status = UploadStatus::Uploading;
+    r.tus_insert(&row, &tus()).await.unwrap();
+    let mut row = upload("tus-b");
+    row.status = UploadStatus::Uploading;
+    r.tus_insert(&row, &tus()).await.unwrap();
+    assert_eq!(
+        r.tus_lock("tus-a", "a:1", Some("a"), 3_000, 50_000)
+            .await
+            .unwrap(),
+        LockTaken::Free
+    );
+    assert_eq!(
+        r.tus_lock("tus-b", "b:1", Some("b"), 3_000, 50_000)
+            .await
+            .unwrap(),
+        LockTaken::Free
+    );
+    assert_eq!(
+        r.tus_lock("tus-a", "x:2", Some("x"), 3_001, 50_000)
+            .await
+            .unwrap(),
+        LockTaken::Refused
+    );
+
+    let done = r
+        .recover_instance(
+            "a",
+            &err(ErrorCode::SizeMismatch),
+            &err(ErrorCode::CompletionFailed),
+            4_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.uploads_failed, vec!["put-a".to_string()]);
+    assert_eq!(done.completions_failed, vec!["done-a".to_string()]);
+    assert_eq!(done.locks_released, 1);
+    assert_eq!(
+        status(r, "put-a").await,
+        (UploadStatus::Failed, Some(ErrorCode::SizeMismatch))
+    );
+    assert_eq!(
+        status(r, "done-a").await,
+        (UploadStatus::Failed, Some(ErrorCode::CompletionFailed))
+    );
+    // Stored columns are kept on a failed completion.
+    assert!(r.get("done-a").await.unwrap().unwrap().stored.is_some());
+    // Other instances' rows (and rows of no instance) are untouched; the tus upload goes on.
+    assert_eq!(status(r, "put-b").await.0, UploadStatus::Uploading);
+    assert_eq!(status(r, "put-none").await.0, UploadStatus::Uploading);
+    assert_eq!(status(r, "tus-a").await.0, UploadStatus::Uploading);
+    let (_, t) = r.tus_get("tus-a", 4_000).await.unwrap().unwrap();
+    assert!(!t.locked, "the lock is released at once");
+    let (_, t) = r.tus_get("tus-b", 4_000).await.unwrap().unwrap();
+    assert!(t.locked);
+    // A lock released by recovery is free, not taken over.
+    assert_eq!(
+        r.tus_lock("tus-a", "a:3", Some("a"), 4_001, 50_000)
+            .await
+            .unwrap(),
+        LockTaken::Free
+    );
+    // Twice is harmless.
+    let again = r
+        .recover_instance(
+            "a",
+            &err(ErrorCode::SizeMismatch),
+            &err(ErrorCode::CompletionFailed),
+            5_000,
+        )
+        .await
+        .unwrap();
+    assert!(again.uploads_failed.is_empty() && again.completions_failed.is_empty());
+}
+
+async fn an_expired_lease_is_taken_over_and_its_owner_is_fenced(r: &Records) {
+    let mut row = upload("t");
+    row.status = UploadStatus::Uploading;
+    r.tus_insert(&row, &tus()).await.unwrap();
+    assert_eq!(
+        r.tus_lock("t", "old", None, 1_000, 2_000).await.unwrap(),
+        LockTaken::Free
+    );
+    assert!(r.tus_renew("t", "old", 3_000).await.unwrap());
+    assert_eq!(
+        r.tus_lock("t", "new", None, 2_999, 5_000).await.unwrap(),
+        LockTaken::Refused
+    );
+    assert_eq!(
+        r.tus_lock("t", "new", None, 3_000, 5_000).await.unwrap(),
+        LockTaken::TakenOver
+    );
+    // The old owner can neither renew nor record progress any more.
+    assert!(!r.tus_renew("t", "old", 9_000).await.unwrap());
+    assert!(!r
+        .tus_progress("t", "old", 5, None, Some(9_000), 9_000, 3_001)
+        .await
+        .unwrap());
+    assert!(r
+        .tus_progress("t", "new", 5, None, None, 9_000, 3_001)
+        .await
+        .unwrap());
+    assert_eq!(
+        r.tus_lock("t", "third", None, 3_002, 5_000).await.unwrap(),
+        LockTaken::Free
+    );
+}
+
+async fn live_uploads_are_touched_and_stale_completions_fail(r: &Records) {
+    r.insert(&[upload("live"), upload("done")]).await.unwrap();
+    assert!(r.claim("live", 1_000).await.unwrap());
+    assert!(r.touch_uploading("live", 5_000).await.unwrap());
+    let failed = r
+        .fail_stale_uploading(4_000, &err(ErrorCode::SizeMismatch), 6_000)
+        .await
+        .unwrap();
+    assert!(failed.is_empty(), "a touched upload is not stale");
+    assert!(
+        !r.touch_uploading("done", 5_000).await.unwrap(),
+        "not uploading"
+    );
+
+    assert!(r.claim("done", 1_000).await.unwrap());
+    assert!(r.mark_stored("done", &stored(), 2_000).await.unwrap());
+    let e = err(ErrorCode::CompletionFailed);
+    assert!(r
+        .fail_stale_completing(2_000, &e, 7_000)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        r.fail_stale_completing(2_001, &e, 7_000).await.unwrap(),
+        vec!["done".to_string()]
+    );
+    assert_eq!(
+        status(r, "done").await,
+        (UploadStatus::Failed, Some(ErrorCode::CompletionFailed))
+    );
+    assert!(!r.mark_complete("done", None, 8_000).await.unwrap());
+}
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                let (r, _dir) = super::sqlite().await;
+                super::$name(&r).await;
+            })*
+        }
+        mod on_postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                let Some((r, url, schema)) = super::postgres().await else { return };
+                let outcome = futures_util::FutureExt::catch_unwind(
+                    std::panic::AssertUnwindSafe(super::$name(&r)),
+                )
+                .await;
+                r.close().await;
+                super::drop_schema(&url, &schema).await;
+                if let Err(p) = outcome {
+                    std::panic::resume_unwind(p);
+                }
+            })*
+        }
+    };
+}
+
+both!(
+    recovery_fails_and_releases_only_this_instances_rows,
+    an_expired_lease_is_taken_over_and_its_owner_is_fenced,
+    live_uploads_are_touched_and_stale_completions_fail,
+);
