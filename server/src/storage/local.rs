@@ -33,6 +33,7 @@ impl LocalStorage {
         })
     }
 
+    /// The directory objects are stored under.
     pub fn root(&self) -> &Path {
         &self.root
     }

@@ -9,12 +9,16 @@ use bytes::{Bytes, BytesMut};
 
 use super::{check_key, check_object_path, StagedWrite, Storage, StoredObject};
 
+/// Storage in process memory, for tests: the same contract as
+/// [`LocalStorage`](crate::LocalStorage), no disk. Clones share the objects; everything is lost
+/// when the last clone drops.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStorage {
     objects: Arc<Mutex<HashMap<String, Bytes>>>,
 }
 
 impl MemoryStorage {
+    /// Empty storage.
     pub fn new() -> Self {
         Self::default()
     }
@@ -24,10 +28,12 @@ impl MemoryStorage {
         self.objects.lock().unwrap().len()
     }
 
+    /// Whether no object is committed.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// A committed file's bytes, by its storage key.
     pub fn get(&self, key: &str) -> Option<Bytes> {
         self.objects.lock().unwrap().get(key).cloned()
     }
