@@ -171,7 +171,7 @@ impl fmt::Display for ErrorCode {
 /// The body of every error response: `{"error": ErrorBody}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 pub struct ErrorBody {
-    /// Stable, machine-readable reason (`TOO_LARGE`, `FORBIDDEN`, …); see [`ErrorCode`].
+    /// Stable, machine-readable reason (`TOO_LARGE`, `FORBIDDEN`, …).
     pub code: ErrorCode,
     /// Human-readable explanation for developers; clients should branch on `code`.
     pub message: String,

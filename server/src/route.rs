@@ -195,27 +195,27 @@ impl TypeRule {
             acl: Acl::PublicRead,
         }
     }
-    /// Sets [`max_file_size`](Self::max_file_size), in bytes.
+    /// Sets the field `max_file_size`, in bytes.
     pub fn max_file_size(mut self, bytes: u64) -> Self {
         self.max_file_size = bytes;
         self
     }
-    /// Sets [`max_file_count`](Self::max_file_count).
+    /// Sets the field `max_file_count`.
     pub fn max_file_count(mut self, n: u32) -> Self {
         self.max_file_count = n;
         self
     }
-    /// Sets [`min_file_count`](Self::min_file_count).
+    /// Sets the field `min_file_count`.
     pub fn min_file_count(mut self, n: u32) -> Self {
         self.min_file_count = n;
         self
     }
-    /// Sets [`content_disposition`](Self::content_disposition).
+    /// Sets the field `content_disposition`.
     pub fn content_disposition(mut self, d: ContentDisposition) -> Self {
         self.content_disposition = d;
         self
     }
-    /// Sets [`acl`](Self::acl).
+    /// Sets the field `acl`.
     pub fn acl(mut self, acl: Acl) -> Self {
         self.acl = acl;
         self
@@ -257,17 +257,17 @@ impl RouteConfig {
         self.types.push(rule);
         self
     }
-    /// Sets [`await_server_data`](Self::await_server_data).
+    /// Sets the field `await_server_data`.
     pub fn await_server_data(mut self, yes: bool) -> Self {
         self.await_server_data = yes;
         self
     }
-    /// Sets [`max_total_file_count`](Self::max_total_file_count).
+    /// Sets the field `max_total_file_count`.
     pub fn max_total_file_count(mut self, n: u32) -> Self {
         self.max_total_file_count = Some(n);
         self
     }
-    /// Sets [`max_total_size`](Self::max_total_size), in bytes.
+    /// Sets the field `max_total_size`, in bytes.
     pub fn max_total_size(mut self, bytes: u64) -> Self {
         self.max_total_size = Some(bytes);
         self
