@@ -7,6 +7,8 @@
 //!   the TypeScript client's copy of the wire types (`client-ts/src/generated/`).
 //! - `cargo xtask pack-check` — `npm pack` of the client, installed and used in a scratch
 //!   project (also part of `test`).
+//! - `cargo xtask package-check` — `cargo package` of `uplift-macros` and `uplift`, unpacked
+//!   and used from a scratch Rust project (also part of `test`).
 
 use std::process::{exit, Command};
 
@@ -14,6 +16,7 @@ mod bench;
 mod codegen;
 mod external;
 mod pack;
+mod package;
 mod web;
 
 /// The workspace this xtask runs for. `cargo run` sets `CARGO_MANIFEST_DIR` at run time too;
@@ -39,12 +42,16 @@ fn main() {
         Some("pack-check") => {
             external::ensure_node_modules().and_then(|()| pack::check_client_package())
         }
+        // The packaged crates in a scratch project alone (also part of `test`).
+        Some("package-check") => package::check_crate_packages(),
         // Builds the React page first when it is missing or stale (needs npm; without it the
         // demo serves its plain page), then runs the demo server.
         Some("demo") => web::ensure_demo_page()
             .and_then(|()| run(cargo().args(["run", "-p", "uplift-demo"]).args(rest))),
         _ => {
-            eprintln!("usage: cargo xtask <test|bench|demo|codegen|pack-check> [args]");
+            eprintln!(
+                "usage: cargo xtask <test|bench|demo|codegen|pack-check|package-check> [args]"
+            );
             exit(2);
         }
     };
@@ -72,8 +79,8 @@ pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
 
 /// Formatting, lints, every test of the workspace (unit, integration over HTTP on
 /// 127.0.0.1, records on SQLite and PostgreSQL, trybuild UI tests, doctests), then the
-/// checks of the generated files by tools nobody here wrote, and the TypeScript client's
-/// type tests, vitest suite and browser test.
+/// packaged crates used from a scratch project, the checks of the generated files by tools
+/// nobody here wrote, and the TypeScript client's type tests, vitest suite and browser test.
 fn test(extra: &[String]) -> Result<(), String> {
     run(cargo().args(["fmt", "--all", "--check"]))?;
     run(cargo().args([
@@ -87,6 +94,7 @@ fn test(extra: &[String]) -> Result<(), String> {
     run(cargo()
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(extra))?;
+    package::check_crate_packages()?;
     external::check_generated()?;
     external::check_typescript()
 }
