@@ -8,12 +8,28 @@ export type ErrorCode = "BAD_REQUEST" | "INVALID_INPUT" | "TOO_LARGE" | "SIZE_MI
 /**
  * The body of every error response: `{"error": ErrorBody}`.
  */
-export type ErrorBody = { code: ErrorCode, message: string, data?: unknown, };
+export type ErrorBody = { 
+/**
+ * Stable, machine-readable reason (`TOO_LARGE`, `FORBIDDEN`, …).
+ */
+code: ErrorCode, 
+/**
+ * Human-readable explanation for developers; clients should branch on `code`.
+ */
+message: string, 
+/**
+ * Structured details when the code has them (field errors, the limit that was hit).
+ */
+data?: unknown, };
 
 /**
  * Every error response: `{"error": {"code", "message", "data"?}}`.
  */
-export type ErrorResponse = { error: ErrorBody, };
+export type ErrorResponse = { 
+/**
+ * What went wrong.
+ */
+error: ErrorBody, };
 
 /**
  * Who may read a stored file: anyone with its URL, or only holders of a signed GET URL.
@@ -36,12 +52,53 @@ type: string,
 /**
  * The MIME pattern it stands for: `image/*`, `application/pdf`, … (for `blob`: any type).
  */
-mime: string, maxFileSize: number, maxFileCount: number, minFileCount: number, contentDisposition: ContentDisposition, acl: Acl, };
+mime: string, 
+/**
+ * The largest file of this type, in bytes.
+ */
+maxFileSize: number, 
+/**
+ * The most files of this type one upload may hold.
+ */
+maxFileCount: number, 
+/**
+ * The fewest files of this type one upload must hold.
+ */
+minFileCount: number, 
+/**
+ * Whether browsers show files of this type (`inline`) or download them (`attachment`).
+ */
+contentDisposition: ContentDisposition, 
+/**
+ * Who may read files of this type once stored.
+ */
+acl: Acl, };
 
 /**
  * One route as clients see it, so they can check files before sending a byte.
  */
-export type RouteInfo = { slug: string, types: Array<FileTypeConfig>, awaitServerData: boolean, maxTotalFileCount: number | null, maxTotalSize: number | null, 
+export type RouteInfo = { 
+/**
+ * The route's name on the wire: `POST {base}/{slug}` prepares an upload.
+ */
+slug: string, 
+/**
+ * The file types the route accepts, with their limits.
+ */
+types: Array<FileTypeConfig>, 
+/**
+ * Whether the client waits for the completion hook's answer before it reports the upload as
+ * done.
+ */
+awaitServerData: boolean, 
+/**
+ * At most this many files per upload, whatever their types; `null` for no route-wide limit.
+ */
+maxTotalFileCount: number | null, 
+/**
+ * At most this many bytes per upload, all files together; `null` for no route-wide limit.
+ */
+maxTotalSize: number | null, 
 /**
  * JSON Schema (draft 2020-12) of the route's `input`, with its validation constraints
  * (`maxLength`, `minimum`, `format`, `pattern`, …), so clients can check it before sending.
@@ -51,7 +108,11 @@ inputSchema: Record<string, unknown>, };
 /**
  * `GET {base}`.
  */
-export type RoutesResponse = { routes: Array<RouteInfo>, };
+export type RoutesResponse = { 
+/**
+ * Every route of the app, in the order they were added to the router.
+ */
+routes: Array<RouteInfo>, };
 
 /**
  * The input of a route that declares none: `null` or `{}`.
@@ -73,7 +134,12 @@ size: number,
 /**
  * Declared MIME type; the bytes are sniffed and must agree.
  */
-type: string, lastModified?: number | null, 
+type: string, 
+/**
+ * The file's last modification, in unix milliseconds, as browsers report it
+ * (`File.lastModified`). Informational: the server does not use it.
+ */
+lastModified?: number | null, 
 /**
  * Optional lowercase hex SHA-256 of the content; the upload is refused if it differs.
  */
@@ -82,7 +148,11 @@ sha256?: string | null, };
 /**
  * `POST {base}/{slug}`: the files to upload and the route's typed input.
  */
-export type PrepareRequest = { files: Array<FileDeclaration>, 
+export type PrepareRequest = { 
+/**
+ * The files, one entry each; the route's type rules decide how many it may hold.
+ */
+files: Array<FileDeclaration>, 
 /**
  * The route's input; `null` or absent for a route without one.
  */
@@ -99,11 +169,27 @@ key: string,
 /**
  * The display name after sanitizing (and after any rename by the middleware).
  */
-name: string, customId: string | null, size: number, type: string, 
+name: string, 
+/**
+ * The identifier the middleware attached, or `null`.
+ */
+customId: string | null, 
+/**
+ * The declared size in bytes; the upload must send exactly this many.
+ */
+size: number, 
+/**
+ * The declared, normalized MIME type.
+ */
+type: string, 
 /**
  * Signed URL to `PUT` the bytes to; usable once, until `expiresAt`.
  */
-uploadUrl: string, method: string, 
+uploadUrl: string, 
+/**
+ * The HTTP method to send the bytes with: always `PUT`.
+ */
+method: string, 
 /**
  * Headers the upload request must carry.
  */
@@ -120,7 +206,20 @@ statusUrl: string, };
 /**
  * Answer of the prepare endpoint.
  */
-export type PrepareResponse = { slug: string, awaitServerData: boolean, files: Array<PreparedUpload>, };
+export type PrepareResponse = { 
+/**
+ * The route the files were prepared for.
+ */
+slug: string, 
+/**
+ * Whether the client should wait for the completion hook's answer (poll `statusUrl`) before it
+ * reports the upload as done.
+ */
+awaitServerData: boolean, 
+/**
+ * One entry per declared file, in the same order.
+ */
+files: Array<PreparedUpload>, };
 
 /**
  * Where an upload stands.
@@ -130,7 +229,23 @@ export type UploadStatus = "pending" | "uploading" | "completing" | "complete" |
 /**
  * A stored file, as completion hooks receive it and clients see it.
  */
-export type UploadedFile = { key: string, name: string, customId: string | null, size: number, 
+export type UploadedFile = { 
+/**
+ * The storage key: random, unguessable, independent of the file name.
+ */
+key: string, 
+/**
+ * The display name, sanitized (and possibly renamed by the middleware).
+ */
+name: string, 
+/**
+ * The identifier the middleware attached, or `null`.
+ */
+customId: string | null, 
+/**
+ * Size in bytes, as stored.
+ */
+size: number, 
 /**
  * The MIME type, confirmed by sniffing where the format is recognisable.
  */
@@ -142,7 +257,15 @@ sha256: string,
 /**
  * CRC32 (IEEE) of the stored bytes.
  */
-crc32: number, acl: Acl, contentDisposition: ContentDisposition, 
+crc32: number, 
+/**
+ * Who may read the file: anyone with `url`, or only holders of a signed URL.
+ */
+acl: Acl, 
+/**
+ * Whether browsers show the file (`inline`) or download it (`attachment`).
+ */
+contentDisposition: ContentDisposition, 
 /**
  * Where to download it: permanent for `public-read`, signed and expiring for `private`.
  */
@@ -155,7 +278,15 @@ slug: string, };
 /**
  * `GET {base}/files/{key}`, and the answer of an upload.
  */
-export type UploadResult = { key: string, status: UploadStatus, 
+export type UploadResult = { 
+/**
+ * The storage key of the upload.
+ */
+key: string, 
+/**
+ * Where the upload stands.
+ */
+status: UploadStatus, 
 /**
  * Present once the bytes are stored.
  */
@@ -172,7 +303,11 @@ error: ErrorBody | null, };
 /**
  * Answer of the multipart one-shot endpoint.
  */
-export type MultipartResponse = { files: Array<UploadResult>, };
+export type MultipartResponse = { 
+/**
+ * One result per file part, in the order the parts arrived.
+ */
+files: Array<UploadResult>, };
 
 /**
  * A URL for one `PUT` of a file's bytes into a folder: `get_signed_put(dir)`.
@@ -198,7 +333,11 @@ expiresAt: number, };
 /**
  * Where and what to POST: every field, in order, then the file as the last part, named `file`.
  */
-export type PostForm = { url: string, 
+export type PostForm = { 
+/**
+ * The URL to POST the form to.
+ */
+url: string, 
 /**
  * The form fields, among them the signed `policy` and its `signature`.
  */
@@ -207,7 +346,11 @@ fields: { [key in string]: string }, };
 /**
  * A browser form for one `multipart/form-data` POST: `get_signed_post(dir)`.
  */
-export type SignedPost = { form: PostForm, 
+export type SignedPost = { 
+/**
+ * Where to send the form and which fields to send.
+ */
+form: PostForm, 
 /**
  * The id of the file object the upload will create.
  */
@@ -246,7 +389,11 @@ export type FileObject = {
 /**
  * The upload id the URL, form or token upload was given.
  */
-id: string, kind: FileKind, 
+id: string, 
+/**
+ * What kind of media the file is, from its confirmed type.
+ */
+kind: FileKind, 
 /**
  * The MIME type, confirmed by sniffing where the format is recognisable.
  */
@@ -266,7 +413,11 @@ filesize: number,
 /**
  * The folder, `/`-separated, without leading or trailing `/`.
  */
-folder: string, filename: string, 
+folder: string, 
+/**
+ * The file name within `folder`.
+ */
+filename: string, 
 /**
  * Lowercase hex SHA-256 of the stored bytes.
  */
@@ -282,7 +433,11 @@ metadata: { [key in string]: string },
 /**
  * The `Content-Disposition` the file is served with, when one was set.
  */
-contentDisposition: string | null, acl: Acl, 
+contentDisposition: string | null, 
+/**
+ * Who may read the file: anyone with `url`, or only holders of a signed GET URL.
+ */
+acl: Acl, 
 /**
  * Where to download it: permanent for `public-read`, signed and expiring for `private`.
  */
@@ -325,4 +480,20 @@ download: string | null, };
 /**
  * The envelope every signed-upload answer comes in, success or refusal.
  */
-export type FileEnvelope = { meta: Meta, data: FileObject | null, error: ErrorBody | null, links: Links, };
+export type FileEnvelope = { 
+/**
+ * The request id and whether the envelope holds a file or an error.
+ */
+meta: Meta, 
+/**
+ * The file object; `null` for a refusal.
+ */
+data: FileObject | null, 
+/**
+ * Why the request was refused; `null` on success.
+ */
+error: ErrorBody | null, 
+/**
+ * Links to this request and to the file.
+ */
+links: Links, };

@@ -5,6 +5,8 @@
 //! The entry points are thin wrappers over `proc_macro2` functions, so the expansion can be
 //! unit-tested without a compiler in the loop.
 
+#![deny(missing_docs)]
+
 mod attr;
 mod errors;
 mod file_route;

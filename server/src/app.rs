@@ -26,18 +26,25 @@ enum CorsSetting {
 /// Why [`UpliftBuilder::build`] refused a configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// [`UpliftBuilder::storage`] was not called.
     #[error("no storage configured: call .storage(LocalStorage::new(dir)?)")]
     NoStorage,
+    /// [`UpliftBuilder::records`] was not called.
     #[error("no upload records configured: call .records(Records::sqlite_in_dir(dir).await?)")]
     NoRecords,
+    /// A signing key was refused, or none was configured.
     #[error(transparent)]
     Signing(#[from] SigningKeyError),
+    /// The base path does not start with `/`, or ends with one.
     #[error("base path `{0}` must start with `/` and not end with one")]
     BasePath(String),
+    /// The upload URL lifetime is shorter than 1 second or longer than 7 days.
     #[error("upload_url_ttl must be between 1 second and 7 days")]
     Ttl,
+    /// The Ed25519 key pair for upload tokens was refused (see [`UpliftBuilder::token_ed25519`]).
     #[error("upload token key: {0}")]
     TokenKey(String),
+    /// The instance id is not 1 to 64 ASCII letters, digits, `.`, `_` or `-`.
     #[error("instance id `{0}` must be 1 to 64 ASCII letters, digits, `.`, `_` or `-`")]
     InstanceId(String),
 }
@@ -68,6 +75,8 @@ pub struct UpliftBuilder {
 }
 
 impl Uplift {
+    /// Starts configuring an app for these routes: base path `/api/uploads`, default [`Limits`], no
+    /// CORS. Storage, records and a secret are required before [`build`](UpliftBuilder::build).
     pub fn builder(router: Router) -> UpliftBuilder {
         UpliftBuilder {
             router,
@@ -92,10 +101,12 @@ impl Uplift {
         &self.shared.base_path
     }
 
+    /// The app's file routes.
     pub fn router(&self) -> &Router {
         &self.shared.router
     }
 
+    /// The upload records store the app was built with.
     pub fn records(&self) -> &Records {
         &self.shared.records
     }
@@ -270,6 +281,7 @@ impl UpliftBuilder {
         self
     }
 
+    /// Replaces the request and upload limits (see [`Limits`] for the defaults).
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self
@@ -311,6 +323,11 @@ impl UpliftBuilder {
         self
     }
 
+    /// Checks the configuration and builds the app.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] when storage, records or a signing key is missing, or a setting is out of
+    /// range.
     pub fn build(self) -> Result<Uplift, ConfigError> {
         if let Some(e) = self.key_error {
             return Err(e.into());

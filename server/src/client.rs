@@ -46,18 +46,30 @@ const CHUNK: usize = 64 * 1024;
 pub enum ClientError {
     /// The server refused the upload; `error.code` says why (`TOO_LARGE`, `EXPIRED`, …).
     #[error("the server refused the upload ({status}): {} {}", .error.code, .error.message)]
-    Refused { status: u16, error: ErrorBody },
+    Refused {
+        /// The HTTP status of the refusal.
+        status: u16,
+        /// The server's error body: its stable code, message and data.
+        error: ErrorBody,
+    },
     /// The server answered something that is neither a file object nor an error envelope
     /// (a proxy's HTML page, say).
     #[error("the server answered {status} with an unexpected body: {body}")]
-    Unexpected { status: u16, body: String },
+    Unexpected {
+        /// The HTTP status of the answer.
+        status: u16,
+        /// The answer's body, as text.
+        body: String,
+    },
     /// The request could not be made or the connection broke before an answer.
     #[error("the request failed: {0}")]
     Transport(#[from] reqwest::Error),
     /// The local file could not be opened or read.
     #[error("could not read {path}: {source}")]
     File {
+        /// The file's path, as given.
         path: String,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
@@ -112,6 +124,8 @@ impl fmt::Debug for Uploader {
 }
 
 impl Uploader {
+    /// An uploader with a default `reqwest::Client`, no progress callback, no token and no extra
+    /// headers.
     pub fn new() -> Self {
         Self::default()
     }

@@ -41,7 +41,9 @@ const SQLITE_BUSY_TIMEOUT_MS: u64 = 5_000;
 /// Which database the records live in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Backend {
+    /// SQLite (`sqlite:` URLs): one file, WAL journal; the default for one machine.
     Sqlite,
+    /// PostgreSQL (`postgres:` or `postgresql:` URLs), optionally in its own schema.
     Postgres,
 }
 
@@ -67,6 +69,7 @@ impl Backend {
 /// What was actually stored for an upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredInfo {
+    /// Bytes stored.
     pub size: u64,
     /// Lowercase hex SHA-256 of the stored bytes.
     pub sha256: String,
@@ -79,22 +82,32 @@ pub struct StoredInfo {
 /// A record to insert, usually at prepare time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewUpload {
+    /// The storage key: random, unguessable, independent of the file name.
     pub key: String,
+    /// The route slug the upload was prepared through.
     pub slug: String,
     /// Usually [`UploadStatus::Pending`]; the multipart path inserts `Completing` directly.
     pub status: UploadStatus,
+    /// The display name, sanitized (see [`sanitize_filename`](crate::sanitize_filename)).
     pub name: String,
+    /// The identifier the middleware attached with
+    /// [`PendingFile::set_custom_id`](crate::PendingFile::set_custom_id).
     pub custom_id: Option<String>,
     /// The declared size.
     pub size: u64,
     /// The declared MIME type.
     pub content_type: String,
+    /// Lowercase hex SHA-256 the client declared; the stored bytes must match it.
     pub declared_sha256: Option<String>,
+    /// Who may read the file once stored.
     pub acl: Acl,
+    /// How the file is served.
     pub content_disposition: ContentDisposition,
     /// The middleware's output, handed to the completion hook.
     pub metadata: Value,
+    /// When the signed upload URL stops working, in unix milliseconds.
     pub expires_at: i64,
+    /// When the record was made, in unix milliseconds.
     pub created_at: i64,
     /// `Some` for rows inserted already stored (multipart).
     pub stored: Option<StoredInfo>,
@@ -108,26 +121,39 @@ pub struct NewUpload {
 /// One upload as recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UploadRecord {
+    /// The storage key: random, unguessable, independent of the file name.
     pub key: String,
+    /// The route slug the upload was prepared through.
     pub slug: String,
+    /// Where the upload stands.
     pub status: UploadStatus,
+    /// The display name, sanitized and possibly renamed by the middleware.
     pub name: String,
+    /// The identifier the middleware attached, if any.
     pub custom_id: Option<String>,
     /// The declared size.
     pub size: u64,
     /// The declared MIME type.
     pub content_type: String,
+    /// Lowercase hex SHA-256 the client declared, if it declared one.
     pub declared_sha256: Option<String>,
     /// Present once the bytes are stored (also kept when a completion hook failed).
     pub stored: Option<StoredInfo>,
+    /// Who may read the file once stored.
     pub acl: Acl,
+    /// How the file is served.
     pub content_disposition: ContentDisposition,
+    /// The middleware's output (JSON), handed to the completion hook.
     pub metadata: Value,
     /// The completion hook's answer; `Some(Value::Null)` if it answered `null`.
     pub server_data: Option<Value>,
+    /// Why the upload or its completion failed, once it has.
     pub error: Option<ErrorBody>,
+    /// When the signed upload URL stops working, in unix milliseconds.
     pub expires_at: i64,
+    /// When the record was made, in unix milliseconds.
     pub created_at: i64,
+    /// When the record last changed status, in unix milliseconds.
     pub updated_at: i64,
 }
 
@@ -203,6 +229,7 @@ impl Records {
         connect_postgres(url, Some(Arc::from(quoted))).await
     }
 
+    /// Which database this store talks to.
     pub fn backend(&self) -> Backend {
         self.backend
     }

@@ -108,6 +108,7 @@ impl PendingFile {
     pub fn content_type(&self) -> &str {
         &self.content_type
     }
+    /// The identifier set with [`set_custom_id`](Self::set_custom_id), if any.
     pub fn custom_id(&self) -> Option<&str> {
         self.custom_id.as_deref()
     }
@@ -128,15 +129,19 @@ pub struct PendingFiles {
 }
 
 impl PendingFiles {
+    /// How many files the upload declares.
     pub fn len(&self) -> usize {
         self.files.len()
     }
+    /// Whether the upload declares no file (never the case for a prepared upload).
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
+    /// The files, in the order the client declared them.
     pub fn iter(&self) -> std::slice::Iter<'_, PendingFile> {
         self.files.iter()
     }
+    /// The files, mutably: rename them or set their `custom_id`.
     pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, PendingFile> {
         self.files.iter_mut()
     }
@@ -199,10 +204,12 @@ impl std::fmt::Debug for Route {
 }
 
 impl Route {
+    /// What the server enforces for this route, and what `GET {base}` tells clients.
     pub fn config(&self) -> &RouteConfig {
         &self.config
     }
 
+    /// The route's name on the wire: the last segment of its URL (`POST {base}/{slug}`).
     pub fn slug(&self) -> &str {
         &self.config.slug
     }
@@ -259,7 +266,9 @@ impl Route {
     note = "write `async fn my_route(req: HttpRequest, input: MyInput) -> Result<MyMetadata, uplift::UploadError>`; `E` may be any type with `Into<uplift::UploadError>`"
 )]
 pub trait MiddlewareOutput {
+    /// The metadata the middleware hands to the completion hook on success.
     type Metadata;
+    /// The metadata, or the refusal as an [`UploadError`].
     fn into_result(self) -> Result<Self::Metadata, UploadError>;
 }
 
@@ -293,7 +302,9 @@ pub mod hook_marker {
     note = "the hook receives the middleware's metadata and the stored file; `ServerData` must be `Serialize` and `E: Into<uplift::UploadError>`"
 )]
 pub trait CompletionHook<M, Marker = hook_marker::AsyncFn>: Send + Sync + 'static {
+    /// What the hook answers: the route's server data, sent to the client as JSON.
     type ServerData: Serialize + 'static;
+    /// Runs the hook for one stored file.
     fn call(
         &self,
         meta: M,
@@ -331,6 +342,7 @@ impl<F: hook_marker::Never + Send + Sync + 'static, M> CompletionHook<M, hook_ma
     note = "the metadata is `None` when the upload's record could not be read back"
 )]
 pub trait ErrorHook<M, Marker = hook_marker::AsyncFn>: Send + Sync + 'static {
+    /// Runs the hook for one failed upload (`file_key` is its storage key).
     fn call(&self, meta: Option<M>, error: UploadError, file_key: String) -> LocalBoxFuture<()>;
 }
 
@@ -361,6 +373,7 @@ impl<F: hook_marker::Never + Send + Sync + 'static, M> ErrorHook<M, hook_marker:
     note = "the input is described in the OpenAPI document (with its `#[validate]` constraints) and in the generated TypeScript: derive `Deserialize, Validate, JsonSchema, TS` (add `schemars = \"1\"` and `ts-rs = \"12\"` to your dependencies)"
 )]
 pub trait InputType<Marker = hook_marker::Derived>: 'static {
+    /// The input type's JSON Schema and TypeScript, for codegen.
     fn descriptor() -> TypeDescriptor;
 }
 
@@ -385,6 +398,7 @@ impl<T: hook_marker::Never + 'static> InputType<hook_marker::Unreachable> for T 
     note = "the server data is described in the OpenAPI document and in the generated TypeScript: derive `Serialize, JsonSchema, TS` (add `schemars = \"1\"` and `ts-rs = \"12\"` to your dependencies)"
 )]
 pub trait ServerDataType<Marker = hook_marker::Derived>: 'static {
+    /// The server-data type's JSON Schema and TypeScript, for codegen.
     fn descriptor() -> TypeDescriptor;
 }
 
@@ -425,6 +439,7 @@ pub struct WithHooks<I, M, S> {
 }
 
 impl RouteBuilder {
+    /// Starts a route from its config.
     pub fn new(config: RouteConfig) -> Self {
         RouteBuilder { config }
     }
@@ -516,6 +531,7 @@ impl<I: 'static, M: DeserializeOwned + 'static, S> WithHooks<I, M, S> {
         self
     }
 
+    /// The finished route, as `uplift::router![...]` collects it.
     pub fn build(self) -> Route {
         Route {
             config: self.inner.config,

@@ -81,13 +81,17 @@ impl TypeDescriptor {
 pub struct TsType {
     /// `PostInput`, `Array<UploadedFile>`, `number`, `[number, string]`, …
     pub name: String,
+    /// The declarations `name` needs: its own (when it is a named type) and those of every named
+    /// type it uses.
     pub decls: Vec<TsDecl>,
 }
 
 /// One `export type …` declaration, with its doc comment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TsDecl {
+    /// The declared type's name.
     pub name: String,
+    /// The `export type …` code, with its doc comment.
     pub code: String,
 }
 

@@ -171,8 +171,11 @@ impl fmt::Display for ErrorCode {
 /// The body of every error response: `{"error": ErrorBody}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 pub struct ErrorBody {
+    /// Stable, machine-readable reason (`TOO_LARGE`, `FORBIDDEN`, …).
     pub code: ErrorCode,
+    /// Human-readable explanation for developers; clients should branch on `code`.
     pub message: String,
+    /// Structured details when the code has them (field errors, the limit that was hit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(type = "unknown")]
     pub data: Option<Value>,
@@ -218,15 +221,19 @@ impl UploadError {
         self
     }
 
+    /// A 400 `BAD_REQUEST` refusal.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::BadRequest, message)
     }
+    /// A 401 `UNAUTHORIZED` refusal: the caller is not signed in.
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Unauthorized, message)
     }
+    /// A 403 `FORBIDDEN` refusal: the caller may not upload here.
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::Forbidden, message)
     }
+    /// A 404 `NOT_FOUND` refusal.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::NotFound, message)
     }
@@ -249,15 +256,19 @@ impl UploadError {
         self
     }
 
+    /// The stable code the client sees.
     pub fn code(&self) -> ErrorCode {
         self.code
     }
+    /// The HTTP status of the response.
     pub fn status(&self) -> StatusCode {
         self.status
     }
+    /// The message the client sees (for internal errors: only `internal error`).
     pub fn message(&self) -> &str {
         &self.message
     }
+    /// The structured data the client sees, if any.
     pub fn data(&self) -> Option<&Value> {
         self.data.as_ref()
     }
@@ -325,6 +336,7 @@ impl std::error::Error for UploadError {
 /// Every error response: `{"error": {"code", "message", "data"?}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 pub struct ErrorResponse {
+    /// What went wrong.
     pub error: ErrorBody,
 }
 

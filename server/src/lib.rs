@@ -3,6 +3,8 @@
 //! Declare file routes as annotated async functions, collect them with [`router!`], and mount
 //! them with one call. See the repository README for the protocol and a full example.
 
+#![deny(missing_docs)]
+
 // The layers, bottom up: the shared state; the domain (routes, records, storage, ingest,
 // signing, objects); the one upload pipeline; the front ends, one module per URL; the HTTP
 // scope; the app handle. Each layer uses only those below it.
@@ -154,6 +156,6 @@ pub mod __private {
     /// `#[schemars(crate = "uplift::schemars")]` and `#[ts(crate = "uplift::ts_rs")]`.
     pub use schemars;
     pub use ts_rs;
-    /// The OpenAPI types of [`Router::openapi`], to merge the document into an app's own.
+    /// The OpenAPI types of [`Router::openapi`](crate::Router::openapi), to merge the document into an app's own.
     pub use utoipa;
 }

@@ -115,12 +115,15 @@ pub fn normalize_mime(raw: &str) -> Option<String> {
 )]
 #[serde(rename_all = "lowercase")]
 pub enum ContentDisposition {
+    /// Browsers show the file where they can (the default).
     #[default]
     Inline,
+    /// Browsers download the file under its name.
     Attachment,
 }
 
 impl ContentDisposition {
+    /// The `Content-Disposition` type as sent: `inline` or `attachment`.
     pub fn as_str(self) -> &'static str {
         match self {
             ContentDisposition::Inline => "inline",
@@ -134,20 +137,24 @@ impl ContentDisposition {
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema, TS,
 )]
 pub enum Acl {
+    /// Anyone with the file's URL may read it; the URL is permanent (the default for file routes).
     #[default]
     #[serde(rename = "public-read")]
     PublicRead,
+    /// Only holders of a signed, expiring GET URL may read the file.
     #[serde(rename = "private")]
     Private,
 }
 
 impl Acl {
+    /// The ACL as written on the wire and in records: `public-read` or `private`.
     pub fn as_str(self) -> &'static str {
         match self {
             Acl::PublicRead => "public-read",
             Acl::Private => "private",
         }
     }
+    /// The ACL `public-read` or `private` names; `None` for anything else.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "public-read" => Some(Acl::PublicRead),
@@ -160,11 +167,18 @@ impl Acl {
 /// The limits and options for one file type of a route.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TypeRule {
+    /// Which files the rule covers.
     pub file_type: FileType,
+    /// The largest file, in bytes. Default: by type (image 4 MB, video 16 MB, audio 8 MB, pdf 4 MB,
+    /// text 64 KB, blob 8 MB, a MIME type 4 MB).
     pub max_file_size: u64,
+    /// The most files of this type in one upload. Default 1.
     pub max_file_count: u32,
+    /// The fewest files of this type in one upload. Default 1.
     pub min_file_count: u32,
+    /// How files of this type are served. Default `inline`.
     pub content_disposition: ContentDisposition,
+    /// Who may read files of this type. Default `public-read`.
     pub acl: Acl,
 }
 
@@ -181,22 +195,27 @@ impl TypeRule {
             acl: Acl::PublicRead,
         }
     }
+    /// Sets the field `max_file_size`, in bytes.
     pub fn max_file_size(mut self, bytes: u64) -> Self {
         self.max_file_size = bytes;
         self
     }
+    /// Sets the field `max_file_count`.
     pub fn max_file_count(mut self, n: u32) -> Self {
         self.max_file_count = n;
         self
     }
+    /// Sets the field `min_file_count`.
     pub fn min_file_count(mut self, n: u32) -> Self {
         self.min_file_count = n;
         self
     }
+    /// Sets the field `content_disposition`.
     pub fn content_disposition(mut self, d: ContentDisposition) -> Self {
         self.content_disposition = d;
         self
     }
+    /// Sets the field `acl`.
     pub fn acl(mut self, acl: Acl) -> Self {
         self.acl = acl;
         self
@@ -208,6 +227,7 @@ impl TypeRule {
 pub struct RouteConfig {
     /// The route's name on the wire (camelCase by default).
     pub slug: Cow<'static, str>,
+    /// The file types the route accepts, each with its limits. A file must match one of them.
     pub types: Vec<TypeRule>,
     /// The client's upload resolves only once the completion hook has answered.
     pub await_server_data: bool,
@@ -220,6 +240,8 @@ pub struct RouteConfig {
 }
 
 impl RouteConfig {
+    /// A route named `slug` with no file type yet, no route-wide limits, and `await_server_data`
+    /// off.
     pub fn new(slug: impl Into<Cow<'static, str>>) -> Self {
         RouteConfig {
             slug: slug.into(),
@@ -230,18 +252,22 @@ impl RouteConfig {
             description: None,
         }
     }
+    /// Accepts one more file type, with its limits.
     pub fn file_type(mut self, rule: TypeRule) -> Self {
         self.types.push(rule);
         self
     }
+    /// Sets the field `await_server_data`.
     pub fn await_server_data(mut self, yes: bool) -> Self {
         self.await_server_data = yes;
         self
     }
+    /// Sets the field `max_total_file_count`.
     pub fn max_total_file_count(mut self, n: u32) -> Self {
         self.max_total_file_count = Some(n);
         self
     }
+    /// Sets the field `max_total_size`, in bytes.
     pub fn max_total_size(mut self, bytes: u64) -> Self {
         self.max_total_size = Some(bytes);
         self

@@ -14,6 +14,7 @@ pub struct Router {
 }
 
 impl Router {
+    /// An empty router. [`router!`](crate::router!) builds one from route functions.
     pub fn new() -> Self {
         Router::default()
     }
@@ -38,10 +39,12 @@ impl Router {
         self
     }
 
+    /// The routes, in the order they were added.
     pub fn routes(&self) -> &[Arc<Route>] {
         &self.routes
     }
 
+    /// The route with this slug, if any.
     pub fn get(&self, slug: &str) -> Option<&Arc<Route>> {
         self.routes.iter().find(|r| r.slug() == slug)
     }

@@ -44,6 +44,8 @@ impl SigningKey {
         Ok(SigningKey { id, secret })
     }
 
+    /// The key's id, written into every URL it signs so that verification finds the key after
+    /// rotation.
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -66,14 +68,20 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
+/// Why a signing key, or the set of them, was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SigningKeyError {
+    /// The key id is empty, longer than 16 characters, or has a character outside `[A-Za-z0-9_-]`.
     #[error("signing key id `{0}` must be 1-16 characters of [A-Za-z0-9_-]")]
     BadId(String),
+    /// The secret is shorter than [`MIN_SECRET_LEN`](crate::MIN_SECRET_LEN) bytes; holds its
+    /// length.
     #[error("signing secret is {0} bytes; at least 32 are required")]
     TooShort(usize),
+    /// No key was given: the builder needs at least one `secret` or `signing_key`.
     #[error("no signing key configured")]
     None,
+    /// Two keys have the same id, so a signature could not name its key.
     #[error("two signing keys share the id `{0}`")]
     DuplicateId(String),
 }

@@ -8,6 +8,8 @@
 //! - `cargo xtask pack-check` — `npm pack` of the client, installed and used in a scratch
 //!   project (also part of `test`).
 //! - `cargo xtask contract` — schemathesis against the demo's OpenAPI document (part of `test`).
+//! - `cargo xtask package-check` — `cargo package` of `uplift-macros` and `uplift`, unpacked
+//!   and used from a scratch Rust project (also part of `test`).
 
 use std::process::{exit, Command};
 
@@ -15,6 +17,7 @@ mod bench;
 mod codegen;
 mod external;
 mod pack;
+mod package;
 mod web;
 
 /// The workspace this xtask runs for. `cargo run` sets `CARGO_MANIFEST_DIR` at run time too;
@@ -42,12 +45,16 @@ fn main() {
         }
         // Schemathesis against the demo alone (a step of `test`).
         Some("contract") => external::check_api_contract(),
+        // The packaged crates in a scratch project alone (also part of `test`).
+        Some("package-check") => package::check_crate_packages(),
         // Builds the React page first when it is missing or stale (needs npm; without it the
         // demo serves its plain page), then runs the demo server.
         Some("demo") => web::ensure_demo_page()
             .and_then(|()| run(cargo().args(["run", "-p", "uplift-demo"]).args(rest))),
         _ => {
-            eprintln!("usage: cargo xtask <test|bench|demo|codegen|pack-check|contract> [args]");
+            eprintln!(
+                "usage: cargo xtask <test|bench|demo|codegen|pack-check|package-check|contract> [args]"
+            );
             exit(2);
         }
     };
@@ -75,9 +82,9 @@ pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
 
 /// Formatting, lints, every test of the workspace (unit, integration over HTTP on
 /// 127.0.0.1, records on SQLite and PostgreSQL, trybuild UI tests, doctests), then the
-/// checks of the generated files by tools nobody here wrote, schemathesis against the demo's
-/// OpenAPI document, and the TypeScript client's
-/// type tests, vitest suite and browser test.
+/// packaged crates used from a scratch project, the checks of the generated files by tools
+/// nobody here wrote, schemathesis against the demo's OpenAPI document, and the TypeScript
+/// client's type tests, vitest suite and browser test.
 fn test(extra: &[String]) -> Result<(), String> {
     run(cargo().args(["fmt", "--all", "--check"]))?;
     run(cargo().args([
@@ -91,6 +98,7 @@ fn test(extra: &[String]) -> Result<(), String> {
     run(cargo()
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(extra))?;
+    package::check_crate_packages()?;
     external::check_generated()?;
     external::check_api_contract()?;
     external::check_typescript()

@@ -1,6 +1,7 @@
 //! The OpenAPI document and the TypeScript types of an app, generated from its [`Router`].
 //!
-//! One source of types: the wire DTOs of [`crate::protocol`] and [`crate::error`] derive
+//! One source of types: the wire DTOs of [`crate::protocol`] and the error bodies
+//! ([`ErrorResponse`](crate::ErrorResponse), [`ErrorBody`](crate::ErrorBody)) derive
 //! `utoipa::ToSchema` and `ts_rs::TS`; the input and server-data types of the app's routes
 //! derive `schemars::JsonSchema` (which reads their `#[validate(...)]` constraints) and
 //! `ts_rs::TS`, and [`crate::definition::RouteBuilder`] records them per route in a
@@ -12,7 +13,7 @@
 //!   `{base}/openapi.json` with a docs UI at `{base}/docs`;
 //! - [`Router::typescript`] / [`Router::write_typescript`]: `protocol.ts` (every wire DTO) and
 //!   `router.ts` (the app's types, the `UploadRouter` type and the `routeConfig` constant);
-//! - [`generate`] / [`write`] / [`check`]: all of them as files of one folder
+//! - [`generate`] / [`write()`] / [`check`]: all of them as files of one folder
 //!   (`openapi.json`, `ts/protocol.ts`, `ts/router.ts`), and a freshness check for a test;
 //! - [`client_files`] / [`write_client`] / [`check_client`]: the app-independent part the
 //!   TypeScript client package ships in `client-ts/src/generated/` (`protocol.ts`), so that the
@@ -81,7 +82,9 @@ pub const DEFAULT_BASE_PATH: &str = "/api/uploads";
 /// One generated file, its path relative to the output folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GeneratedFile {
+    /// Where the file goes, relative to the output folder (`openapi.json`, `ts/router.ts`, …).
     pub path: PathBuf,
+    /// The file's whole text.
     pub contents: String,
 }
 

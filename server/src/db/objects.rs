@@ -15,18 +15,27 @@ pub struct ObjectRecord {
     pub path: String,
     /// The upload id of the URL, form or token upload that wrote it last.
     pub id: String,
+    /// The MIME type, confirmed by sniffing where the format is recognisable.
     pub content_type: String,
+    /// Size in bytes.
     pub size: u64,
+    /// Lowercase hex SHA-256 of the stored bytes.
     pub sha256: String,
+    /// CRC32 (IEEE) of the stored bytes.
     pub crc32: u32,
+    /// Pixel width of an image, read from its header; `None` for other files.
     pub width: Option<u32>,
+    /// Pixel height of an image, read from its header; `None` for other files.
     pub height: Option<u32>,
+    /// Custom metadata bound into the URL, form or token request.
     pub metadata: BTreeMap<String, String>,
     /// `inline` or `attachment`, when one was set.
     pub disposition: Option<String>,
+    /// Who may read the object: anyone with its URL, or holders of a signed GET URL.
     pub acl: Acl,
     /// Unix milliseconds.
     pub created: i64,
+    /// When the object was last written, in unix milliseconds.
     pub updated: i64,
 }
 
@@ -94,6 +103,7 @@ impl Records {
         Ok(())
     }
 
+    /// The object recorded at `path` (`folder/filename`), or `None` if nothing was stored there.
     pub async fn get_object(&self, path: &str) -> Result<Option<ObjectRecord>, sqlx::Error> {
         let sql = format!("SELECT {OBJECT_COLUMNS} FROM uplift_objects WHERE path = $1");
         let Some(row) = sqlx::query(&sql)

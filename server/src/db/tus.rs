@@ -25,9 +25,12 @@ pub struct TusState {
 }
 
 impl TusState {
+    /// Whether this is a partial upload, to be concatenated into a final one (`Upload-Concat:
+    /// partial`).
     pub fn is_partial(&self) -> bool {
         self.concat.as_deref() == Some("partial")
     }
+    /// Whether this upload is the concatenation of partial uploads (`Upload-Concat: final;…`).
     pub fn is_final(&self) -> bool {
         self.concat
             .as_deref()

@@ -24,6 +24,7 @@ pub const SNIFF_WINDOW: usize = 8192;
 pub struct Expectation {
     /// Exactly this many bytes (signed uploads), or at most `max_size` when `None` (multipart).
     pub exact_size: Option<u64>,
+    /// At most this many bytes; more is refused as `TOO_LARGE`.
     pub max_size: u64,
     /// At least this many bytes (signed size ranges); 0 for no lower bound.
     pub min_size: u64,
@@ -39,14 +40,18 @@ pub struct Expectation {
 
 /// What was actually received.
 pub struct Ingested {
+    /// Bytes received.
     pub size: u64,
+    /// Lowercase hex SHA-256 of the received bytes.
     pub sha256: String,
+    /// CRC32 (IEEE) of the received bytes.
     pub crc32: u32,
     /// The declared type, confirmed; or the sniffed type where none was declared.
     pub content_type: String,
     /// The first bytes (up to [`SNIFF_WINDOW`]), kept so that image dimensions can be read
     /// from the header without re-reading the stored file.
     pub head: Bytes,
+    /// The bytes, written to staging; committing makes them the stored object.
     pub staged: Box<dyn StagedWrite>,
 }
 

@@ -57,6 +57,8 @@ pub struct SignOptions {
     pub filename: Option<String>,
     /// The `Content-Type` the upload must carry; the bytes must not contradict it.
     pub content_type: Option<String>,
+    /// The size the upload must have: exact or a range. Default: at most
+    /// [`DEFAULT_MAX_SIZE`](crate::DEFAULT_MAX_SIZE).
     pub size: Option<SizeRule>,
     /// Lowercase hex SHA-256 the bytes must have.
     pub sha256: Option<String>,
@@ -97,6 +99,7 @@ impl Default for SignOptions {
 /// What a signed POST form binds: [`SignOptions`] plus S3-style conditions.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PostOptions {
+    /// The options every upload through the form shares (file name, type, size, metadata, ACL, …).
     pub sign: SignOptions,
     /// The browser may choose the rest of the key: the form's `key` is
     /// `{dir}/{key_prefix}${filename}` and `${filename}` becomes the file part's name.

@@ -26,6 +26,8 @@ pub struct FileDeclaration {
     /// Declared MIME type; the bytes are sniffed and must agree.
     #[serde(rename = "type")]
     pub content_type: String,
+    /// The file's last modification, in unix milliseconds, as browsers report it
+    /// (`File.lastModified`). Informational: the server does not use it.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -112,6 +114,7 @@ mod whole {
 /// `POST {base}/{slug}`: the files to upload and the route's typed input.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 pub struct PrepareRequest {
+    /// The files, one entry each; the route's type rules decide how many it may hold.
     pub files: Vec<FileDeclaration>,
     /// The route's input; `null` or absent for a route without one.
     #[serde(default, skip_serializing_if = "Value::is_null")]
@@ -127,13 +130,17 @@ pub struct PreparedUpload {
     pub key: String,
     /// The display name after sanitizing (and after any rename by the middleware).
     pub name: String,
+    /// The identifier the middleware attached, or `null`.
     #[schema(required = true)]
     pub custom_id: Option<String>,
+    /// The declared size in bytes; the upload must send exactly this many.
     pub size: u64,
+    /// The declared, normalized MIME type.
     #[serde(rename = "type")]
     pub content_type: String,
     /// Signed URL to `PUT` the bytes to; usable once, until `expiresAt`.
     pub upload_url: String,
+    /// The HTTP method to send the bytes with: always `PUT`.
     pub method: String,
     /// Headers the upload request must carry.
     pub headers: BTreeMap<String, String>,
@@ -147,8 +154,12 @@ pub struct PreparedUpload {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PrepareResponse {
+    /// The route the files were prepared for.
     pub slug: String,
+    /// Whether the client should wait for the completion hook's answer (poll `statusUrl`) before it
+    /// reports the upload as done.
     pub await_server_data: bool,
+    /// One entry per declared file, in the same order.
     pub files: Vec<PreparedUpload>,
 }
 
@@ -171,6 +182,8 @@ pub enum UploadStatus {
 }
 
 impl UploadStatus {
+    /// The status as stored and sent: `pending`, `uploading`, `completing`, `complete`, `failed` or
+    /// `expired`.
     pub fn as_str(self) -> &'static str {
         match self {
             UploadStatus::Pending => "pending",
@@ -181,6 +194,7 @@ impl UploadStatus {
             UploadStatus::Expired => "expired",
         }
     }
+    /// The status a stored or received string names; `None` for anything else.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "pending" => UploadStatus::Pending,
@@ -198,10 +212,14 @@ impl UploadStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct UploadedFile {
+    /// The storage key: random, unguessable, independent of the file name.
     pub key: String,
+    /// The display name, sanitized (and possibly renamed by the middleware).
     pub name: String,
+    /// The identifier the middleware attached, or `null`.
     #[schema(required = true)]
     pub custom_id: Option<String>,
+    /// Size in bytes, as stored.
     pub size: u64,
     /// The MIME type, confirmed by sniffing where the format is recognisable.
     #[serde(rename = "type")]
@@ -210,7 +228,9 @@ pub struct UploadedFile {
     pub sha256: String,
     /// CRC32 (IEEE) of the stored bytes.
     pub crc32: u32,
+    /// Who may read the file: anyone with `url`, or only holders of a signed URL.
     pub acl: Acl,
+    /// Whether browsers show the file (`inline`) or download it (`attachment`).
     pub content_disposition: ContentDisposition,
     /// Where to download it: permanent for `public-read`, signed and expiring for `private`.
     pub url: String,
@@ -222,7 +242,9 @@ pub struct UploadedFile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct UploadResult {
+    /// The storage key of the upload.
     pub key: String,
+    /// Where the upload stands.
     pub status: UploadStatus,
     /// Present once the bytes are stored.
     #[schema(required = true)]
@@ -240,6 +262,7 @@ pub struct UploadResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct MultipartResponse {
+    /// One result per file part, in the order the parts arrived.
     pub files: Vec<UploadResult>,
 }
 
@@ -252,10 +275,15 @@ pub struct FileTypeConfig {
     pub file_type: String,
     /// The MIME pattern it stands for: `image/*`, `application/pdf`, … (for `blob`: any type).
     pub mime: String,
+    /// The largest file of this type, in bytes.
     pub max_file_size: u64,
+    /// The most files of this type one upload may hold.
     pub max_file_count: u32,
+    /// The fewest files of this type one upload must hold.
     pub min_file_count: u32,
+    /// Whether browsers show files of this type (`inline`) or download them (`attachment`).
     pub content_disposition: ContentDisposition,
+    /// Who may read files of this type once stored.
     pub acl: Acl,
 }
 
@@ -263,11 +291,17 @@ pub struct FileTypeConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct RouteInfo {
+    /// The route's name on the wire: `POST {base}/{slug}` prepares an upload.
     pub slug: String,
+    /// The file types the route accepts, with their limits.
     pub types: Vec<FileTypeConfig>,
+    /// Whether the client waits for the completion hook's answer before it reports the upload as
+    /// done.
     pub await_server_data: bool,
+    /// At most this many files per upload, whatever their types; `null` for no route-wide limit.
     #[schema(required = true)]
     pub max_total_file_count: Option<u32>,
+    /// At most this many bytes per upload, all files together; `null` for no route-wide limit.
     #[schema(required = true)]
     pub max_total_size: Option<u64>,
     /// JSON Schema (draft 2020-12) of the route's `input`, with its validation constraints
@@ -280,6 +314,7 @@ pub struct RouteInfo {
 /// `GET {base}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 pub struct RoutesResponse {
+    /// Every route of the app, in the order they were added to the router.
     pub routes: Vec<RouteInfo>,
 }
 

@@ -29,6 +29,7 @@ pub struct SignedPut {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct SignedPost {
+    /// Where to send the form and which fields to send.
     pub form: PostForm,
     /// The id of the file object the upload will create.
     pub upload_id: String,
@@ -40,6 +41,7 @@ pub struct SignedPost {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct PostForm {
+    /// The URL to POST the form to.
     pub url: String,
     /// The form fields, among them the signed `policy` and its `signature`.
     pub fields: BTreeMap<String, String>,
@@ -61,11 +63,17 @@ pub struct UploadToken {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum FileKind {
+    /// `image/*`.
     Image,
+    /// `video/*`.
     Video,
+    /// `audio/*`.
     Audio,
+    /// `application/pdf`.
     Pdf,
+    /// `text/*`.
     Text,
+    /// Anything else.
     Other,
 }
 
@@ -75,6 +83,7 @@ pub enum FileKind {
 pub struct FileObject {
     /// The upload id the URL, form or token upload was given.
     pub id: String,
+    /// What kind of media the file is, from its confirmed type.
     pub kind: FileKind,
     /// The MIME type, confirmed by sniffing where the format is recognisable.
     #[serde(rename = "type")]
@@ -89,6 +98,7 @@ pub struct FileObject {
     pub filesize: u64,
     /// The folder, `/`-separated, without leading or trailing `/`.
     pub folder: String,
+    /// The file name within `folder`.
     pub filename: String,
     /// Lowercase hex SHA-256 of the stored bytes.
     pub sha256: String,
@@ -99,6 +109,7 @@ pub struct FileObject {
     /// The `Content-Disposition` the file is served with, when one was set.
     #[schema(required = true)]
     pub content_disposition: Option<String>,
+    /// Who may read the file: anyone with `url`, or only holders of a signed GET URL.
     pub acl: Acl,
     /// Where to download it: permanent for `public-read`, signed and expiring for `private`.
     pub url: String,
@@ -111,11 +122,15 @@ pub struct FileObject {
 /// The envelope every signed-upload answer comes in, success or refusal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 pub struct FileEnvelope {
+    /// The request id and whether the envelope holds a file or an error.
     pub meta: Meta,
+    /// The file object; `null` for a refusal.
     #[schema(required = true)]
     pub data: Option<FileObject>,
+    /// Why the request was refused; `null` on success.
     #[schema(required = true)]
     pub error: Option<ErrorBody>,
+    /// Links to this request and to the file.
     pub links: Links,
 }
 

@@ -35,6 +35,7 @@ impl LocalStorage {
         })
     }
 
+    /// The directory objects are stored under.
     pub fn root(&self) -> &Path {
         &self.root
     }

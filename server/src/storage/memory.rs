@@ -14,6 +14,9 @@ use super::{
 
 type Map = Arc<Mutex<HashMap<String, (Bytes, SystemTime)>>>;
 
+/// Storage in process memory, for tests: the same contract as
+/// [`LocalStorage`](crate::LocalStorage), no disk. Clones share the objects; everything is lost
+/// when the last clone drops.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStorage {
     /// Bytes and when they were written, by key (objects under `objects/`).
@@ -21,6 +24,7 @@ pub struct MemoryStorage {
 }
 
 impl MemoryStorage {
+    /// Empty storage.
     pub fn new() -> Self {
         Self::default()
     }
@@ -30,10 +34,12 @@ impl MemoryStorage {
         self.objects.lock().unwrap().len()
     }
 
+    /// Whether no object is committed.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
+    /// A committed file's bytes, by its storage key.
     pub fn get(&self, key: &str) -> Option<Bytes> {
         self.objects
             .lock()

@@ -68,6 +68,7 @@ pub trait Storage: Send + Sync + 'static {
 pub struct Listed {
     /// A route key, or a signed-upload object path (`folder/filename`).
     pub name: String,
+    /// When it was last written (its age decides whether an orphan may be collected).
     pub modified: SystemTime,
 }
 
