@@ -42,7 +42,9 @@ pub use definition::{
     CompletionHook, ErrorHook, FileRoute, InputType, MiddlewareOutput, NoInput, PendingFile,
     PendingFiles, Route, ServerDataType,
 };
-pub use endpoints::tus::{EXPOSED_HEADERS as TUS_EXPOSED_HEADERS, KEY_HEADER, SERVER_DATA_HEADER};
+pub use endpoints::tus::{
+    EXPOSED_HEADERS as TUS_EXPOSED_HEADERS, KEY_HEADER, SERVER_DATA_HEADER, STATUS_URL_HEADER,
+};
 pub use error::{ErrorBody, ErrorCode, ErrorResponse, UploadError};
 pub use ingest::{Expectation, Ingested, SNIFF_WINDOW};
 pub use objects::{

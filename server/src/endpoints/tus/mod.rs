@@ -44,6 +44,10 @@ pub const SERVER_DATA_HEADER: &str = "Uplift-Server-Data";
 /// The header carrying the upload's storage key (for `GET {base}/files/{key}`).
 pub const KEY_HEADER: &str = "Uplift-Key";
 
+/// The header carrying the upload's status URL (`{base}/files/{key}?token=…`), with the token
+/// that opens a private file's status: on creation, HEAD and PATCH answers, to the uploader only.
+pub const STATUS_URL_HEADER: &str = "Uplift-Status-Url";
+
 /// Headers a browser client must be allowed to read (CORS).
 pub const EXPOSED_HEADERS: &[&str] = &[
     "location",
@@ -60,6 +64,7 @@ pub const EXPOSED_HEADERS: &[&str] = &[
     "tus-checksum-algorithm",
     "uplift-server-data",
     "uplift-key",
+    "uplift-status-url",
 ];
 
 /// A response with the headers every tus answer carries.
@@ -117,6 +122,15 @@ pub(crate) fn http_date(ms: i64) -> String {
 /// The upload's id in its URL: `{key}.{capability}`.
 pub(crate) fn upload_id(shared: &Shared, key: &str) -> String {
     format!("{key}.{}", shared.signer.sign_tus(key))
+}
+
+/// `Uplift-Key` and `Uplift-Status-Url`: how the uploader names the upload outside tus.
+pub(crate) fn name_upload(res: &mut HttpResponseBuilder, shared: &Shared, origin: &str, key: &str) {
+    res.insert_header((KEY_HEADER, key.to_string()))
+        .insert_header((
+            STATUS_URL_HEADER,
+            crate::pipeline::views::status_url(shared, origin, key),
+        ));
 }
 
 pub(crate) fn upload_path(shared: &Shared, key: &str) -> String {
