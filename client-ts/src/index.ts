@@ -31,6 +31,7 @@ export type {
   RouteShape,
   ServerDataOf,
   Slug,
+  StatusRef,
   UploadedFile,
 } from "./types.js";
 export type * from "./protocol.js";

@@ -172,7 +172,7 @@ export function startSession<SD>(
       if (!done.file) {
         throw new UploadError("INTERNAL", "the server answered without the stored file", { status: 500 });
       }
-      const file = { ...done.file, serverData: (awaits ? (done.serverData ?? null) : null) as SD };
+      const file = { ...done.file, serverData: (awaits ? (done.serverData ?? null) : null) as SD, statusUrl };
       progress.state(i, "complete");
       return file;
     };
@@ -254,7 +254,9 @@ export function startSession<SD>(
         progress.state(i, "pending");
       }
       progress.bytes(i, files[i]!.size);
-      const statusUrl = `${ctx.base}/files/${encodeURIComponent(t.finalKey())}`;
+      // The status URL the server named the upload with (`Uplift-Status-Url`): its token opens
+      // a private file's status.
+      const statusUrl = t.statusUrl();
       // The bytes are in: wait until the server has stored the file (its record names it), and
       // on a route that awaits its hook, until the hook has answered.
       if (awaits) progress.state(i, "completing");

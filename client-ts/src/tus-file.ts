@@ -2,7 +2,8 @@
 // tus-js-client against the route's tus endpoint `POST {base}/{slug}/tus`. The route's input
 // goes as the `input` metadata (JSON); the upload's key comes back in `Uplift-Key` (or is the
 // last path segment of the upload URL), and the stored file and server data are read from the
-// status endpoint like any other upload's.
+// status URL the server names in `Uplift-Status-Url` (it carries the token a private file's
+// status needs), like any other upload's.
 //
 // tus-js-client is an optional peer dependency: it is imported (dynamically) when the first
 // file goes over tus, and an upload that needs it without it rejects with `TUS_UNAVAILABLE`.
@@ -113,6 +114,8 @@ export class TusFile {
   private started = false;
   private settle: { resolve: () => void; reject: (e: unknown) => void } | undefined;
   key: string | undefined;
+  /** The `Uplift-Status-Url` of the last answer naming the upload (the final one, for parallel parts). */
+  private status: string | undefined;
   /** The `Uplift-Server-Data` header of the final PATCH (base64url JSON), if any. */
   serverDataHeader: string | undefined;
 
@@ -155,6 +158,8 @@ export class TusFile {
       onAfterResponse: (_req, res) => {
         const key = res.getHeader("Uplift-Key");
         if (key) this.noteKey(key);
+        const status = res.getHeader("Uplift-Status-Url");
+        if (status) this.status = status;
         const sd = res.getHeader("Uplift-Server-Data");
         if (sd) this.serverDataHeader = sd;
       },
@@ -229,11 +234,18 @@ export class TusFile {
     });
   }
 
-  /** The upload's key: from `Uplift-Key`, else from the upload URL's last path segment. */
-  finalKey(): string {
-    if (this.key) return this.key;
-    if (this.upload?.url) return keyOfUrl(this.upload.url);
-    throw new UploadError("INTERNAL", "the tus upload finished without an upload URL", { status: 500 });
+  /**
+   * The upload's status URL, as the server named it in `Uplift-Status-Url` (its token opens a
+   * private file's status; nothing else can stand in for it).
+   */
+  statusUrl(): string {
+    if (this.status) return this.status;
+    throw new UploadError(
+      "INTERNAL",
+      "the tus upload finished without an `Uplift-Status-Url` header; if the API is on another origin, " +
+        "its CORS answers must expose it (`Access-Control-Expose-Headers`)",
+      { status: 500 },
+    );
   }
 }
 

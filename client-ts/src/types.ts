@@ -54,7 +54,16 @@ export type InputArg<I> = [I] extends [never]
 export type UploadedFile<SD = unknown> = StoredFile & {
   /** The completion hook's answer on routes that await it; `null` on the others. */
   serverData: SD;
+  /**
+   * The file's status URL as the server handed it to this upload: `{base}/files/{key}?token=…`.
+   * The token proves you uploaded the file; a private file's status is not readable without it
+   * (404). Give it, or the whole file, to `waitForServerData`; keep it as you would the file.
+   */
+  statusUrl: string;
 };
+
+/** What `waitForServerData` needs of a file: the status URL its upload was answered with. */
+export type StatusRef = Pick<UploadedFile, "statusUrl">;
 
 /** Anything with bytes: a browser `File`, or a `Blob` (Node 20 has both) with an optional name. */
 export type FileInput = Blob & { readonly name?: string; readonly lastModified?: number };

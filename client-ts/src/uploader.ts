@@ -22,6 +22,7 @@ import type {
   RoutesOption,
   ServerDataOf,
   Slug,
+  StatusRef,
   UploadedFile,
 } from "./types.js";
 
@@ -123,10 +124,12 @@ export interface Uploader<R extends RouterShape<R>> {
   /**
    * Waits for the completion hook's answer of an uploaded file (for routes that do not await
    * it in the upload), polling its status; rejects with the hook's error if it failed.
+   * `file` is the file `upload` resolved with, or anything carrying its `statusUrl` (the URL
+   * with the token that proves you uploaded it: a private file's status needs it).
    */
   waitForServerData<K extends Slug<R>>(
     slug: K,
-    file: { key: string },
+    file: StatusRef,
     options?: { signal?: AbortSignal; headers?: HeadersOption },
   ): Promise<HookServerDataOf<R, K>>;
 }
@@ -228,7 +231,7 @@ export function createUploader<R extends RouterShape<R>>(options: UploaderOption
       const done = await pollStatus({
         fetch: fetchFn,
         policy,
-        url: `${base}/files/${encodeURIComponent(file.key)}`,
+        url: file.statusUrl,
         headers: await headersFor(opts.headers),
         signal: opts.signal,
         settings: { timeout: ctx.statusTimeout },

@@ -117,6 +117,20 @@ describe("uploads to each demo route", () => {
     expect(new URL(res!.url).searchParams.get("sig")).toBeTruthy();
     expect((await fetch(res!.url)).status).toBe(200);
     expect((await fetch(`${base()}/download/${res!.key}`)).status).toBe(403);
+    // Its status opens with the token it was handed, and answers like an unknown key without.
+    const statusUrl = new URL(res!.statusUrl);
+    expect(statusUrl.pathname).toBe(new URL(`${base()}/files/${res!.key}`).pathname);
+    expect(statusUrl.searchParams.get("token")).toBeTruthy();
+    const again = await up().waitForServerData("documentReview", res!);
+    expect(again.reviewId).toBe(ticket.reviewId);
+    const bare = await fetch(`${base()}/files/${res!.key}`);
+    const unknown = await fetch(`${base()}/files/noSuchKeyNoSuchKeyNoSuchKey0`);
+    expect(bare.status).toBe(404);
+    expect(await bare.text()).toBe(await unknown.text());
+    const refusal = await up()
+      .waitForServerData("documentReview", { statusUrl: `${base()}/files/${res!.key}` })
+      .catch((e: unknown) => e);
+    expect(refusal).toMatchObject({ code: "NOT_FOUND", status: 404 });
   });
 
   it("accepts headers from an async function", async () => {

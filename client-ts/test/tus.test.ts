@@ -109,6 +109,10 @@ describe("large files over tus", () => {
     expect(file.size).toBeGreaterThan(128 * KiB);
     const [res] = await up({ threshold: 1, chunkSize: 64 * KiB }).upload("documentReview", { files: [file] });
     expect(res!.serverData).toMatchObject({ submittedBy: "ann", pagesEstimate: 4000, sha256: await sha256(file) });
+    // The status URL came from `Uplift-Status-Url`, with the token a private file's status needs.
+    expect(new URL(res!.statusUrl).searchParams.get("token")).toBeTruthy();
+    expect((await fetch(res!.statusUrl)).status).toBe(200);
+    expect((await fetch(`${base()}/files/${res!.key}`)).status).toBe(404);
   });
 
   it("pause and resume go on from the server's offset, with byte-accurate progress", async () => {

@@ -162,6 +162,14 @@ impl Uplift {
         crate::pipeline::views::signed_download_path(&self.shared, key, ttl)
     }
 
+    /// The status path of an upload, `{base}/files/{key}?token=…` (relative to the server), with
+    /// the token that opens a private file's status. The upload's answers already carry it as
+    /// `statusUrl`; mint it here only for the user who uploaded `key` (e.g. when the app kept
+    /// the key and the page was reloaded): whoever holds it reads the file's status.
+    pub fn status_path(&self, key: &str) -> String {
+        crate::pipeline::views::status_path(&self.shared, key)
+    }
+
     /// Housekeeping: expires unused upload URLs, fails uploads whose server died mid-body or
     /// mid-completion, removes abandoned staging files and expired tus uploads, deletes failed
     /// and expired records past [`Limits::failed_retention`] with their bytes, and removes

@@ -56,7 +56,9 @@ pub use objects::{
     DEFAULT_MAX_SIZE,
 };
 pub use pipeline::SweepReport;
-pub use protocol::tus::{EXPOSED_HEADERS as TUS_EXPOSED_HEADERS, KEY_HEADER, SERVER_DATA_HEADER};
+pub use protocol::tus::{
+    EXPOSED_HEADERS as TUS_EXPOSED_HEADERS, KEY_HEADER, SERVER_DATA_HEADER, STATUS_URL_HEADER,
+};
 pub use protocol::{UploadStatus, UploadedFile};
 pub use route::{
     normalize_mime, pattern_matches, Acl, ContentDisposition, FileType, RouteConfig, TypeRule,

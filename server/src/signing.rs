@@ -183,6 +183,20 @@ impl Signer {
         self.verify(&format!("tus\n{key}"), sig)
     }
 
+    /// The status token of one upload: a MAC over its key under its own domain label, so it
+    /// can never pass as an upload, download or tus signature (nor one of those as it). It proves
+    /// the bearer was handed the upload (prepare, multipart, PUT or tus answer) and opens
+    /// `GET {base}/files/{key}` of a private file. It does not expire: a status is only worth
+    /// asking while the record lives, and the signed download URL it answers with expires.
+    pub(crate) fn sign_status(&self, key: &str) -> String {
+        self.sign(&status_canonical(key))
+    }
+
+    /// Checks a status token in constant time (`Mac::verify_slice`).
+    pub(crate) fn verify_status(&self, key: &str, token: &str) -> Result<(), UploadError> {
+        self.verify(&status_canonical(key), token)
+    }
+
     /// Signs a download of `key` until `expires` (unix seconds).
     pub fn sign_download(&self, key: &str, expires: i64) -> String {
         self.sign(&download_canonical(key, expires))
@@ -228,6 +242,11 @@ fn upload_canonical(g: &UploadGrant<'_>) -> String {
         g.content_type,
         g.sha256.unwrap_or("")
     )
+}
+
+/// `uplift-status-v1` is a label no other canonical string starts with (`uplift-v1`, `tus`).
+fn status_canonical(key: &str) -> String {
+    format!("uplift-status-v1\n{key}")
 }
 
 fn download_canonical(key: &str, expires: i64) -> String {
@@ -330,6 +349,25 @@ mod tests {
             s.verify_download("k", far, &sig, 1_000).unwrap_err().code(),
             ErrorCode::SignatureInvalid
         );
+    }
+
+    #[test]
+    fn status_tokens_bind_the_key_and_their_own_domain() {
+        let s = signer(&[("k1", 1)]);
+        let token = s.sign_status("abc");
+        assert!(s.verify_status("abc", &token).is_ok());
+        assert!(s.verify_status("abd", &token).is_err());
+        // Neither a tus capability nor a status token passes as the other.
+        assert!(s.verify_tus("abc", &token).is_err());
+        assert!(s.verify_status("abc", &s.sign_tus("abc")).is_err());
+        let mut bad = token.clone();
+        bad.pop();
+        assert!(s.verify_status("abc", &bad).is_err());
+        assert!(s.verify_status("abc", "").is_err());
+        // Another secret's token is refused; a rotated-out key id is unknown.
+        assert!(signer(&[("k1", 2)]).verify_status("abc", &token).is_err());
+        let rotated = signer(&[("k2", 2), ("k1", 1)]);
+        assert!(rotated.verify_status("abc", &token).is_ok());
     }
 
     #[test]

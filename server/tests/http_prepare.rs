@@ -744,7 +744,9 @@ async fn a_valid_preparation_returns_signed_urls_and_pending_records() {
     );
     assert_eq!(f["headers"], json!({ "content-type": "image/png" }));
     let key = f["key"].as_str().unwrap();
-    assert_eq!(f["statusUrl"], srv.url(&format!("/files/{key}")));
+    let status_url = format!("{}{}", srv.origin, srv.up.status_path(key));
+    assert_eq!(f["statusUrl"], status_url.as_str());
+    assert!(status_url.starts_with(&srv.url(&format!("/files/{key}?token="))));
     let url = f["uploadUrl"].as_str().unwrap();
     assert_eq!(
         common::http::query_param(url, "sha256"),
@@ -757,7 +759,7 @@ async fn a_valid_preparation_returns_signed_urls_and_pending_records() {
     let st = srv.status(&c, key).await;
     assert_eq!(
         st,
-        json!({ "key": key, "status": "pending", "file": null, "serverData": null, "error": null })
+        json!({ "key": key, "status": "pending", "file": null, "serverData": null, "error": null, "statusUrl": status_url })
     );
     assert_eq!(srv.record_count().await, 3);
     srv.assert_nothing_stored().await;

@@ -171,7 +171,7 @@ fn tus_files(srv: &TestServer) -> usize {
 }
 
 async fn status(srv: &TestServer, key: &str) -> Value {
-    send(client().get(srv.url(&format!("/files/{key}"))))
+    send(client().get(format!("{}{}", srv.origin, srv.up.status_path(key))))
         .await
         .ok()
 }

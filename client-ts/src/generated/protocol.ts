@@ -199,7 +199,9 @@ headers: { [key in string]: string },
  */
 expiresAt: number, 
 /**
- * Where to poll for the upload's status and server data.
+ * Where to poll for the upload's status and server data: `{base}/files/{key}?token=…`.
+ * The token proves the bearer is the uploader; a private file's status is refused (404)
+ * without it, so hand this URL only to whoever uploads the file.
  */
 statusUrl: string, };
 
@@ -298,7 +300,12 @@ serverData: unknown,
 /**
  * Why the upload or its completion failed.
  */
-error: ErrorBody | null, };
+error: ErrorBody | null, 
+/**
+ * Where to poll for this upload's status: `{base}/files/{key}?token=…`, the token proving
+ * the bearer is the uploader (see `PreparedUpload.statusUrl`).
+ */
+statusUrl: string, };
 
 /**
  * Answer of the multipart one-shot endpoint.

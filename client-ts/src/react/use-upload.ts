@@ -16,6 +16,7 @@ import type {
   RouterShape,
   ServerDataOf,
   Slug,
+  StatusRef,
   UploadedFile,
 } from "../types.js";
 
@@ -232,15 +233,17 @@ export interface ServerDataState<T> {
 
 /**
  * The server data of an uploaded file on a route that does not await it in the upload: polls
- * the file's status until the completion hook has answered. `file` may be `null` (nothing yet).
+ * the file's status until the completion hook has answered. `file` is the uploaded file (or
+ * anything with its `statusUrl`), and may be `null` (nothing yet).
  */
 export function makeUseServerData<R extends RouterShape<R>>(uploader: Uploader<R>) {
   return function useServerData<K extends Slug<R>>(
     slug: K,
-    file: { key: string } | null | undefined,
+    file: StatusRef | null | undefined,
   ): ServerDataState<HookServerDataOf<R, K>> {
     type T = HookServerDataOf<R, K>;
-    const key = file?.key;
+    // The status URL names the file (and carries the token that opens its status).
+    const key = file?.statusUrl;
     const [state, setState] = useState<{ key: string | undefined } & ServerDataState<T>>({
       key: undefined,
       data: undefined,
@@ -251,7 +254,7 @@ export function makeUseServerData<R extends RouterShape<R>>(uploader: Uploader<R
       if (key === undefined) return;
       const ctl = new AbortController();
       setState({ key, data: undefined, error: null, pending: true });
-      uploader.waitForServerData(slug, { key }, { signal: ctl.signal }).then(
+      uploader.waitForServerData(slug, { statusUrl: key }, { signal: ctl.signal }).then(
         (data) => setState({ key, data, error: null, pending: false }),
         (error: unknown) => {
           if (ctl.signal.aborted) return;

@@ -554,7 +554,7 @@ fn route_description(r: &RouteSchemas) -> String {
         "The upload answers once the completion hook has: with its server data, or its error."
     } else {
         "The upload answers once the bytes are stored; the server data shows up at the status URL \
-         (`GET {base}/files/{key}`) when the completion hook has answered."
+         (`statusUrl`) when the completion hook has answered."
     });
     d
 }
@@ -885,13 +885,28 @@ fn status(routes: &[RouteSchemas]) -> utoipa::openapi::path::Operation {
         .summary(Some("The status and server data of an upload"))
         .description(Some(
             "For polling and reconnects: where the upload stands, the stored file once it is, the \
-             server data once the completion hook has answered, or why it failed.",
+             server data once the completion hook has answered, or why it failed. Use the \
+             `statusUrl` the upload was answered with (prepare, upload, multipart, or tus's \
+             `Uplift-Status-Url`): its `token` proves the caller is the uploader. A private \
+             file's status needs it; without it (or with a wrong one) the answer is the same 404 \
+             as for a key that does not exist. A `public-read` file's status is readable by its \
+             key alone (its download URL is public anyway); a token is accepted for it too.",
         ))
         .parameter(path_key("The file's storage key."))
+        .parameter(query(
+            "token",
+            false,
+            json!({ "type": "string" }),
+            "The upload's status token, as found in its `statusUrl`: required for a private file.",
+        ))
         .response("200", ok("The upload.", any_upload_result(routes)))
         .response(
             "404",
-            error(&[(ErrorCode::NotFound, "no upload has this key")]),
+            error(&[(
+                ErrorCode::NotFound,
+                "no upload has this key, or it is private and `token` is missing or not its token \
+                 (the two answers are the same)",
+            )]),
         )
         .response("500", error(&[INTERNAL]))
         .build()

@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::db::NewUpload;
 use crate::error::UploadError;
 use crate::pipeline::checks::{check_caller, check_declarations};
+use crate::pipeline::views::status_url;
 use crate::pipeline::{self};
 use crate::protocol::{PrepareRequest, PrepareResponse, PreparedUpload, UploadStatus};
 use crate::signing::UploadGrant;
@@ -101,7 +102,7 @@ pub(crate) async fn prepare(
                 method: "PUT".into(),
                 headers,
                 expires_at: expires_secs * 1000,
-                status_url: format!("{origin}{}/files/{}", shared.base_path, row.key),
+                status_url: status_url(shared, &origin, &row.key),
             }
         })
         .collect();

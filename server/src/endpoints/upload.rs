@@ -9,7 +9,7 @@ use crate::error::{ErrorCode, UploadError};
 use crate::pipeline::body::Body;
 use crate::pipeline::complete::finish;
 use crate::pipeline::store::{expectation, store};
-use crate::pipeline::views::upload_result;
+use crate::pipeline::views::{status_url, upload_result};
 use crate::pipeline::{self};
 use crate::protocol::{UploadResult, UploadStatus};
 use crate::route::normalize_mime;
@@ -125,11 +125,12 @@ async fn put_inner(
         Some(data) => {
             span.record("outcome", "complete");
             UploadResult {
-                key,
                 status: UploadStatus::Complete,
                 file: Some(done.file),
                 server_data: Some(data),
                 error: None,
+                status_url: status_url(&shared, &origin, &key),
+                key,
             }
         }
         None => {

@@ -18,6 +18,18 @@ pub(crate) fn signed_download_path(shared: &Shared, key: &str, ttl: Duration) ->
     )
 }
 
+/// `{base}/files/{key}?token=…`: the status path of an upload, with the token that opens it
+/// (needed for a private file; see `endpoints::files`).
+pub(crate) fn status_path(shared: &Shared, key: &str) -> String {
+    let token = shared.signer.sign_status(key);
+    format!("{}/files/{key}?token={token}", shared.base_path)
+}
+
+/// The status URL handed to the uploader, and to no one else.
+pub(crate) fn status_url(shared: &Shared, origin: &str, key: &str) -> String {
+    format!("{origin}{}", status_path(shared, key))
+}
+
 /// The file as clients see it, with a URL they can fetch it from.
 pub(crate) fn uploaded_file(
     shared: &Shared,
@@ -58,5 +70,6 @@ pub(crate) fn upload_result(shared: &Shared, origin: &str, rec: &UploadRecord) -
             None
         },
         error: rec.error.clone(),
+        status_url: status_url(shared, origin, &rec.key),
     }
 }

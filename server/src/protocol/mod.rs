@@ -146,7 +146,9 @@ pub struct PreparedUpload {
     pub headers: BTreeMap<String, String>,
     /// Unix time in milliseconds after which the URL is refused.
     pub expires_at: i64,
-    /// Where to poll for the upload's status and server data.
+    /// Where to poll for the upload's status and server data: `{base}/files/{key}?token=…`.
+    /// The token proves the bearer is the uploader; a private file's status is refused (404)
+    /// without it, so hand this URL only to whoever uploads the file.
     pub status_url: String,
 }
 
@@ -256,6 +258,9 @@ pub struct UploadResult {
     /// Why the upload or its completion failed.
     #[schema(required = true)]
     pub error: Option<ErrorBody>,
+    /// Where to poll for this upload's status: `{base}/files/{key}?token=…`, the token proving
+    /// the bearer is the uploader (see `PreparedUpload.statusUrl`).
+    pub status_url: String,
 }
 
 /// Answer of the multipart one-shot endpoint.

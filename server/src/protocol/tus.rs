@@ -12,6 +12,10 @@ pub const SERVER_DATA_HEADER: &str = "Uplift-Server-Data";
 /// The header carrying the upload's storage key (for `GET {base}/files/{key}`).
 pub const KEY_HEADER: &str = "Uplift-Key";
 
+/// The header carrying the upload's status URL (`{base}/files/{key}?token=…`), with the token
+/// that opens a private file's status: on creation, HEAD and PATCH answers, to the uploader only.
+pub const STATUS_URL_HEADER: &str = "Uplift-Status-Url";
+
 /// Headers a browser client must be allowed to read (CORS).
 pub const EXPOSED_HEADERS: &[&str] = &[
     "location",
@@ -28,4 +32,5 @@ pub const EXPOSED_HEADERS: &[&str] = &[
     "tus-checksum-algorithm",
     "uplift-server-data",
     "uplift-key",
+    "uplift-status-url",
 ];

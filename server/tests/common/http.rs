@@ -189,10 +189,10 @@ impl TestServer {
         r.ok()["files"][0].clone()
     }
 
-    /// `GET {base}/files/{key}`.
+    /// `GET {base}/files/{key}?token=…`, as the uploader asks it (with the upload's status token).
     pub async fn status(&self, c: &reqwest::Client, key: &str) -> Value {
         let r = Resp::read(
-            c.get(self.url(&format!("/files/{key}")))
+            c.get(format!("{}{}", self.origin, self.up.status_path(key)))
                 .send()
                 .await
                 .expect("status request"),

@@ -25,6 +25,8 @@ pub struct TestServer {
     pub db_url: String,
     /// The app's signed-upload handle, making URLs on `origin`.
     pub signed: uplift::SignedUploads,
+    /// The app itself (e.g. to mint an upload's status path with `Uplift::status_path`).
+    pub up: Uplift,
     handle: actix_web::dev::ServerHandle,
     thread: Option<thread::JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
@@ -83,12 +85,12 @@ impl TestServer {
                     .unwrap();
                 let port = server.addrs()[0].port();
                 let server = server.run();
-                tx.send((port, server.handle(), up.signed_uploads()))
+                tx.send((port, server.handle(), up.signed_uploads(), up.clone()))
                     .unwrap();
                 let _ = server.await;
             })
         });
-        let (port, handle, signed) = rx.recv().expect("server started");
+        let (port, handle, signed, up) = rx.recv().expect("server started");
         let origin = format!("http://127.0.0.1:{port}");
         let signed = signed.with_origin(origin.clone());
         TestServer {
@@ -97,6 +99,7 @@ impl TestServer {
             data_dir,
             db_url,
             signed,
+            up,
             handle,
             thread: Some(thread),
             _dir: Some(dir),

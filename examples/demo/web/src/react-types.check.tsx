@@ -36,7 +36,7 @@ export function HookTypes(files: File[]) {
   // @ts-expect-error -- no such route
   useUpload("avatar");
 
-  const later = useServerData("mediaPost", { key: "k" });
+  const later = useServerData("mediaPost", { statusUrl: "/api/uploads/files/k?token=t" });
   const postId: string | undefined = later.data?.postId;
   void postId;
   return null;

@@ -9,7 +9,9 @@ use utoipa::openapi::{ContentBuilder, HeaderBuilder, Required, ResponseBuilder};
 
 use super::{error, header, string_schema, RouteSchemas, INTERNAL};
 use crate::error::ErrorCode;
-use crate::protocol::tus::{EXTENSIONS, KEY_HEADER, SERVER_DATA_HEADER, TUS_VERSION};
+use crate::protocol::tus::{
+    EXTENSIONS, KEY_HEADER, SERVER_DATA_HEADER, STATUS_URL_HEADER, TUS_VERSION,
+};
 
 fn tus_resumable() -> utoipa::openapi::path::Parameter {
     let mut p = header(
@@ -33,6 +35,9 @@ fn id_param() -> utoipa::openapi::path::Parameter {
         .schema(Some(super::raw(json!({ "type": "string" }))))
         .build()
 }
+
+/// What `Uplift-Status-Url` is, on every answer that names the upload.
+const STATUS_URL_DOC: &str = "The upload's status URL, `{base}/files/{key}?token=…`: the token proves the bearer is the uploader, and a private file's status needs it.";
 
 fn h(description: &str) -> utoipa::openapi::Header {
     HeaderBuilder::new()
@@ -112,6 +117,7 @@ pub(super) fn creation(r: &RouteSchemas) -> Operation {
                 .header("Upload-Offset", h("Bytes received so far (creation-with-upload)."))
                 .header("Upload-Expires", h("When an unfinished upload expires (RFC 7231 date)."))
                 .header(KEY_HEADER, h("The storage key, for `GET {base}/files/{key}`."))
+                .header(STATUS_URL_HEADER, h(STATUS_URL_DOC))
                 .header(SERVER_DATA_HEADER, h("When the body completed the upload on a route that awaits it: the server data, base64url JSON."))
                 .header("Tus-Resumable", h(TUS_VERSION))
                 .build(),
@@ -201,6 +207,7 @@ pub(super) fn head() -> Operation {
                 )
                 .header("Upload-Expires", h("When the unfinished upload expires."))
                 .header(KEY_HEADER, h("The storage key."))
+                .header(STATUS_URL_HEADER, h(STATUS_URL_DOC))
                 .header(
                     SERVER_DATA_HEADER,
                     h("Once complete on a route that awaits it: the server data, base64url JSON."),
@@ -260,6 +267,7 @@ pub(super) fn patch() -> Operation {
                 .header("Upload-Offset", h("The new offset."))
                 .header("Upload-Expires", h("When the unfinished upload expires."))
                 .header(KEY_HEADER, h("The storage key, for `GET {base}/files/{key}`."))
+                .header(STATUS_URL_HEADER, h(STATUS_URL_DOC))
                 .header(SERVER_DATA_HEADER, h("When this PATCH completed an upload on a route that awaits it: the server data, base64url JSON."))
                 .build(),
         )

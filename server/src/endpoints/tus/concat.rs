@@ -141,8 +141,8 @@ pub(crate) async fn create_final(
     res.insert_header((
         "Location",
         format!("{origin}{}", upload_path(&shared, &row.key)),
-    ))
-    .insert_header((super::KEY_HEADER, row.key.clone()));
+    ));
+    super::name_upload(&mut res, &shared, &origin, &row.key);
     if let Some(data) = server_data {
         res.insert_header((super::SERVER_DATA_HEADER, super::patch::encode_data(&data)));
     }

@@ -190,8 +190,8 @@ pub(crate) async fn create(
     let with_body = headers::header(&req, "content-type")
         .is_some_and(|ct| ct.trim().eq_ignore_ascii_case(super::OFFSET_OCTET_STREAM));
     let mut res = tus_response(StatusCode::CREATED);
-    res.insert_header(("Location", location))
-        .insert_header((super::KEY_HEADER, row.key.clone()));
+    res.insert_header(("Location", location));
+    super::name_upload(&mut res, &shared, &origin, &row.key);
     if with_body || length == Some(0) {
         let out = super::patch::write(&shared, &req, &route, &row.key, 0, body, None, None).await?;
         res.insert_header(("Upload-Offset", out.offset.to_string()))

@@ -36,7 +36,7 @@ mod lock;
 mod patch;
 
 pub(crate) use crate::protocol::tus::{
-    EXTENSIONS, KEY_HEADER, OFFSET_OCTET_STREAM, SERVER_DATA_HEADER, TUS_VERSION,
+    EXTENSIONS, KEY_HEADER, OFFSET_OCTET_STREAM, SERVER_DATA_HEADER, STATUS_URL_HEADER, TUS_VERSION,
 };
 
 /// A response with the headers every tus answer carries.
@@ -94,6 +94,15 @@ pub(crate) fn http_date(ms: i64) -> String {
 /// The upload's id in its URL: `{key}.{capability}`.
 pub(crate) fn upload_id(shared: &Shared, key: &str) -> String {
     format!("{key}.{}", shared.signer.sign_tus(key))
+}
+
+/// `Uplift-Key` and `Uplift-Status-Url`: how the uploader names the upload outside tus.
+pub(crate) fn name_upload(res: &mut HttpResponseBuilder, shared: &Shared, origin: &str, key: &str) {
+    res.insert_header((KEY_HEADER, key.to_string()))
+        .insert_header((
+            STATUS_URL_HEADER,
+            crate::pipeline::views::status_url(shared, origin, key),
+        ));
 }
 
 pub(crate) fn upload_path(shared: &Shared, key: &str) -> String {

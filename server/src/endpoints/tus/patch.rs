@@ -74,8 +74,8 @@ pub(crate) async fn head(
         _ => tus.offset,
     };
     let mut res = tus_response(StatusCode::OK);
-    res.insert_header(("Upload-Offset", offset.to_string()))
-        .insert_header((super::KEY_HEADER, key.clone()));
+    res.insert_header(("Upload-Offset", offset.to_string()));
+    super::name_upload(&mut res, &shared, &origin(&shared, &req), &key);
     match tus.length {
         Some(l) => res.insert_header(("Upload-Length", l.to_string())),
         None => res.insert_header(("Upload-Defer-Length", "1")),
@@ -212,8 +212,8 @@ pub(crate) async fn patch(
     let out = write(&shared, &req, &route, &key, offset, body, checksum, length).await?;
     let mut res = tus_response(StatusCode::NO_CONTENT);
     res.insert_header(("Upload-Offset", out.offset.to_string()))
-        .insert_header(("Upload-Expires", http_date(out.expires_at)))
-        .insert_header((super::KEY_HEADER, key));
+        .insert_header(("Upload-Expires", http_date(out.expires_at)));
+    super::name_upload(&mut res, &shared, &origin(&shared, &req), &key);
     if let Some(data) = out.server_data {
         res.insert_header((super::SERVER_DATA_HEADER, encode_data(&data)));
     }
