@@ -171,7 +171,9 @@ pub(crate) fn origin(shared: &Shared, req: &HttpRequest) -> String {
     }
     if shared.trust_forwarded {
         let info = req.connection_info();
-        return format!("{}://{}", info.scheme(), info.host());
+        if is_host(info.host()) {
+            return format!("{}://{}", info.scheme(), info.host());
+        }
     }
     let scheme = if req.app_config().secure() {
         "https"
@@ -188,11 +190,12 @@ pub(crate) fn origin(shared: &Shared, req: &HttpRequest) -> String {
     format!("{scheme}://{host}")
 }
 
-/// A host name, IPv4 or bracketed IPv6 address with an optional port: nothing that could
-/// change the meaning of the URL it is put into (no `/`, `@`, `?`, `#` or spaces).
+/// A host name (underscores allowed, as in compose service names), IPv4 or bracketed IPv6
+/// address with an optional port: nothing that could change the meaning of the URL it is put
+/// into (no `/`, `@`, `?`, `#` or spaces).
 fn is_host(h: &str) -> bool {
     !h.is_empty()
         && h.len() <= 255
         && h.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']'))
 }

@@ -147,9 +147,8 @@ fn check_headers(req: &HttpRequest, rec: &crate::db::UploadRecord) -> Result<(),
         if sent.as_deref() != Some(rec.content_type.as_str()) {
             return Err(UploadError::new(
                 ErrorCode::UnsupportedType,
-                "the Content-Type is not the prepared type",
-            )
-            .with_data(serde_json::json!({ "expected": rec.content_type })));
+                "Content-Type must be the type the file was prepared with",
+            ));
         }
     }
     if let Some(len) = req
