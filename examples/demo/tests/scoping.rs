@@ -3,13 +3,10 @@
 //! user sees only the hook activity of their own uploads, and signs uploads only into their
 //! own folder, `users/{name}` (another folder is 403, and nothing lands there).
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use serde_json::{json, Value};
 
-const SECRET: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+mod common;
+use common::{start, Demo};
 
 /// A 1×1 RGBA PNG.
 const PNG: &[u8] = &[
@@ -19,46 +16,6 @@ const PNG: &[u8] = &[
     0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae,
     0x42, 0x60, 0x82,
 ];
-
-struct Demo(Child, String);
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn start(dir: &Path) -> Demo {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_uplift-demo"))
-        .env("UPLIFT_DATA_DIR", dir)
-        .env("UPLIFT_BIND", format!("127.0.0.1:{port}"))
-        .env("UPLIFT_SECRET", SECRET)
-        .env("UPLIFT_DEMO_WEB_DIR", dir.join("no-web"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the demo binary starts");
-    let demo = Demo(child, format!("http://127.0.0.1:{port}"));
-    let c = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !c
-        .get(format!("{}/api/uploads", demo.1))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == 200)
-    {
-        assert!(Instant::now() < deadline, "the demo did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    demo
-}
 
 /// Status, `content-type` and JSON body.
 async fn answer(r: reqwest::RequestBuilder) -> (u16, String, Value) {

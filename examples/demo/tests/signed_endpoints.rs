@@ -3,52 +3,10 @@
 //! then the upload each one allows into that user's folder, answered with a file object.
 //! (Who may sign for what is in `scoping.rs`.)
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use serde_json::{json, Value};
 
-const SECRET: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-
-struct Demo(Child, String);
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn start(dir: &std::path::Path) -> Demo {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_uplift-demo"))
-        .env("UPLIFT_DATA_DIR", dir)
-        .env("UPLIFT_BIND", format!("127.0.0.1:{port}"))
-        .env("UPLIFT_SECRET", SECRET)
-        .env("UPLIFT_DEMO_WEB_DIR", dir.join("no-web"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the demo binary starts");
-    let demo = Demo(child, format!("http://127.0.0.1:{port}"));
-    let c = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !c
-        .get(format!("{}/api/uploads", demo.1))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == 200)
-    {
-        assert!(Instant::now() < deadline, "the demo did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    demo
-}
+mod common;
+use common::{start, Demo};
 
 async fn sign(c: &reqwest::Client, demo: &Demo, what: &str, body: Value) -> (u16, Value) {
     let r = c

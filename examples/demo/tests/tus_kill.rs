@@ -2,7 +2,6 @@
 //! streaming, restarted on the same data directory, and the upload resumes from the offset
 //! HEAD reports, to a stored file whose SHA-256 is the source's.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
@@ -10,75 +9,8 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
-const MIB: usize = 1024 * 1024;
-const SECRET: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Demo(Child);
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn start(dir: &std::path::Path, port: u16) -> Demo {
-    let child = Command::new(env!("CARGO_BIN_EXE_uplift-demo"))
-        .env("UPLIFT_DATA_DIR", dir)
-        .env("UPLIFT_BIND", format!("127.0.0.1:{port}"))
-        .env("UPLIFT_SECRET", SECRET)
-        .env("UPLIFT_DEMO_WEB_DIR", dir.join("no-web"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the demo binary starts");
-    let demo = Demo(child);
-    let c = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = c
-            .get(format!("http://127.0.0.1:{port}/api/uploads"))
-            .send()
-            .await
-        {
-            if r.status() == 200 {
-                return demo;
-            }
-        }
-        assert!(Instant::now() < deadline, "the demo did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// An MP4 `ftyp` box, then a position-dependent pattern.
-fn video(size: usize) -> Vec<u8> {
-    let mut v = vec![
-        0x00, 0x00, 0x00, 0x18, b'f', b't', b'y', b'p', b'i', b's', b'o', b'm', 0x00, 0x00, 0x02,
-        0x00, b'i', b's', b'o', b'm', b'm', b'p', b'4', b'1',
-    ];
-    v.extend((v.len()..size).map(|i| (i % 251) as u8 ^ (i >> 20) as u8));
-    v
-}
-
-async fn patch(c: &reqwest::Client, url: &str, offset: usize, body: &[u8]) -> reqwest::Response {
-    c.patch(url)
-        .header("tus-resumable", "1.0.0")
-        .header("content-type", "application/offset+octet-stream")
-        .header("upload-offset", offset.to_string())
-        .body(body.to_vec())
-        .send()
-        .await
-        .expect("PATCH")
-}
+mod common;
+use common::{free_port, patch, start_on as start, video, MIB};
 
 async fn head_offset(c: &reqwest::Client, url: &str) -> usize {
     let r = c
