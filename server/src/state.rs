@@ -196,6 +196,7 @@ pub(crate) fn origin(shared: &Shared, req: &HttpRequest) -> String {
 fn is_host(h: &str) -> bool {
     !h.is_empty()
         && h.len() <= 255
-        && h.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']'))
+        && h.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']')
+        })
 }
