@@ -20,9 +20,31 @@ pub fn sanitize_filename(raw: &str) -> String {
     name
 }
 
+/// What logs say instead of a key, a tus id or a signed URL (each is a capability): the
+/// first 6 hex digits of its SHA-256, enough to follow one upload through the log and useless
+/// for reaching it.
+pub(crate) fn log_tag(capability: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(capability.as_bytes());
+    crate::storage::local::hex(&digest[..3])
+}
+
 #[cfg(test)]
 mod tests {
     use super::sanitize_filename;
+
+    #[test]
+    fn log_tags_are_short_fingerprints() {
+        let key = "mXtYKAHIGG4UaH4XS4PTE2_MGH0";
+        let tag = super::log_tag(key);
+        assert_eq!(tag.len(), 6);
+        assert!(tag.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert!(!key.contains(&tag));
+        assert_eq!(tag, super::log_tag(key));
+        assert_ne!(tag, super::log_tag("mXtYKAHIGG4UaH4XS4PTE2_MGH1"));
+        // SHA-256("abc") starts with ba7816
+        assert_eq!(super::log_tag("abc"), "ba7816");
+    }
 
     #[test]
     fn directories_and_traversal_are_dropped() {

@@ -218,8 +218,9 @@ async fn private_files_need_a_valid_signed_url() {
     assert_eq!((r.status, &r.bytes), (200, &png));
     assert_eq!(r.header("cache-control").unwrap(), "private, no-store");
 
+    // Unsigned, a private file answers as an unknown key does (no existence oracle).
     let plain = srv.url(&format!("/download/{key}"));
-    get(&c, &plain, &[]).await.error(403, "SIGNATURE_INVALID");
+    get(&c, &plain, &[]).await.error(404, "NOT_FOUND");
     let sig = query_param(signed, "sig");
     let mut flipped = sig.clone();
     let last = flipped.pop().unwrap();

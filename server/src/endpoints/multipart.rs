@@ -388,7 +388,7 @@ async fn receive_and_store(
     let mut results = Vec::with_capacity(rows.len());
     let mut first_error = None;
     for row in &rows {
-        tracing::info!(slug = %row.slug, key = %row.key, bytes = row.size, outcome = "stored", "multipart file stored");
+        tracing::info!(slug = %row.slug, key = %crate::sanitize::log_tag(&row.key), bytes = row.size, outcome = "stored", "multipart file stored");
         let rec = shared
             .records
             .get(&row.key)

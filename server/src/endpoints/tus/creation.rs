@@ -183,7 +183,7 @@ pub(crate) async fn create(
         .sync_all()
         .await?;
     shared.records.tus_insert(&row, &tus).await?;
-    tracing::info!(slug = %row.slug, key = %row.key, length = ?length, outcome = "created", "tus upload created");
+    tracing::info!(slug = %row.slug, key = %crate::sanitize::log_tag(&row.key), length = ?length, outcome = "created", "tus upload created");
 
     let origin = origin(&shared, &req);
     let location = format!("{origin}{}", upload_path(&shared, &row.key));

@@ -495,6 +495,6 @@ pub(crate) async fn delete(
     shared.records.tus_delete(&key).await?;
     shared.tus_digests.forget(&key);
     drop(lock); // the record is gone, and its lock with it
-    tracing::info!(key = %key, outcome = "terminated", "tus upload terminated");
+    tracing::info!(key = %crate::sanitize::log_tag(&key), outcome = "terminated", "tus upload terminated");
     Ok(tus_response(StatusCode::NO_CONTENT).finish())
 }
