@@ -144,9 +144,9 @@ pub(crate) async fn fail(
     meta: Option<Value>,
     err: &UploadError,
 ) {
-    tracing::info!(key = %crate::sanitize::log_tag(&key), code = %err.code(), outcome = "failed", "upload refused");
+    tracing::info!(key = %crate::sanitize::log_tag(key), code = %err.code(), outcome = "failed", "upload refused");
     if let Err(db) = shared.records.mark_failed(key, &err.body(), now_ms()).await {
-        tracing::error!(key = %crate::sanitize::log_tag(&key), error = %db, "could not record a failed upload");
+        tracing::error!(key = %crate::sanitize::log_tag(key), error = %db, "could not record a failed upload");
     }
     route.run_on_error(meta, err.clone(), key.to_string()).await;
 }
