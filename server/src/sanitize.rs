@@ -1,16 +1,32 @@
 //! File names from clients are display strings only: never part of a storage path.
 
+use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
 /// Longest display name kept, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
 
 /// Makes a client file name safe to show and to put in `Content-Disposition`:
-/// drops any directory part (`../`, `C:\`), control characters and quotes, trims dots and
-/// spaces, caps the length, and falls back to `file` when nothing is left.
+/// drops any directory part (`../`, `C:\`), control characters, format characters (Unicode
+/// category Cf: bidi overrides such as U+202E that disguise `evil\u{202E}gnp.exe` as
+/// `evilexe.png`, zero-width characters, …), line and paragraph separators and quotes;
+/// normalizes to NFC, trims dots and spaces, caps the length, and falls back to `file` when
+/// nothing is left.
 pub fn sanitize_filename(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*'))
+        .filter(|&c| {
+            !c.is_control()
+                && !matches!(
+                    c.general_category(),
+                    GeneralCategory::Format
+                        | GeneralCategory::LineSeparator
+                        | GeneralCategory::ParagraphSeparator
+                )
+                && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*')
+        })
+        .nfc()
         .collect();
     let trimmed = cleaned.trim_matches(|c: char| c == '.' || c.is_whitespace());
     let mut name: String = trimmed.chars().take(MAX_NAME_CHARS).collect();
@@ -58,6 +74,34 @@ mod tests {
     fn control_characters_and_quotes_are_removed() {
         assert_eq!(sanitize_filename("a\r\nb\u{0}c.txt"), "abc.txt");
         assert_eq!(sanitize_filename("say \"hi\".txt"), "say hi.txt");
+    }
+
+    #[test]
+    fn format_characters_are_removed() {
+        // U+202E RIGHT-TO-LEFT OVERRIDE would show `evil\u{202E}gnp.exe` as `evilexe.png`.
+        assert_eq!(sanitize_filename("evil\u{202E}gnp.exe"), "evilgnp.exe");
+        for c in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{2066}', '\u{2067}', '\u{2068}',
+            '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}', '\u{200B}', '\u{200C}', '\u{200D}',
+            '\u{2060}', '\u{FEFF}', '\u{00AD}', '\u{2028}', '\u{2029}',
+        ] {
+            assert_eq!(
+                sanitize_filename(&format!("a{c}b.txt")),
+                "ab.txt",
+                "U+{:04X} survived",
+                c as u32
+            );
+        }
+        assert_eq!(sanitize_filename("\u{202E}\u{200B}"), "file");
+    }
+
+    #[test]
+    fn names_are_normalized_to_nfc() {
+        // `e` + COMBINING ACUTE ACCENT becomes the single `é`.
+        assert_eq!(sanitize_filename("re\u{301}sume\u{301}.pdf"), "résumé.pdf");
+        // a format character between a letter and its mark does not keep them apart
+        assert_eq!(sanitize_filename("e\u{200B}\u{301}.txt"), "\u{e9}.txt");
+        assert_eq!(sanitize_filename("\u{212B}.txt"), "\u{C5}.txt");
     }
 
     #[test]
