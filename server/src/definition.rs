@@ -459,10 +459,16 @@ impl RouteBuilder {
                 raw
             };
             let input: I = serde_json::from_value(raw).map_err(|e| {
-                UploadError::new(
-                    ErrorCode::InvalidInput,
-                    format!("input does not match the route's input type: {e}"),
-                )
+                // serde's text quotes values and unknown keys; a missing field names only the
+                // route's own field.
+                let e = e.to_string();
+                let message = match e.strip_prefix("missing field `") {
+                    Some(rest) if !rest.contains('"') => format!(
+                        "input does not match the route's input type: missing field `{rest}"
+                    ),
+                    _ => "input does not match the route's input type".to_string(),
+                };
+                UploadError::new(ErrorCode::InvalidInput, message)
             })?;
             input.validate().map_err(|e| validation_errors(&e))?;
             Ok(Box::new(input) as Box<dyn Any>)

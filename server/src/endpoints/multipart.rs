@@ -210,7 +210,7 @@ async fn receive_and_store(
             Some(
                 config
                     .rule_for(&declared_type)
-                    .ok_or_else(|| unsupported(config, &filename, &declared_type))?
+                    .ok_or_else(|| unsupported(config, index))?
                     .0,
             )
         };
@@ -273,7 +273,7 @@ async fn receive_and_store(
         })?;
         let (rule_idx, rule) = config
             .rule_for(&got.content_type)
-            .ok_or_else(|| unsupported(config, &filename, &got.content_type))?;
+            .ok_or_else(|| unsupported(config, index))?;
         if got.size > rule.max_file_size {
             return Err(UploadError::new(
                 ErrorCode::TooLarge,

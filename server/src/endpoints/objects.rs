@@ -150,9 +150,9 @@ fn grant_plan(grant: url::Grant, full: String, declared: String) -> Result<Plan,
         if &declared != bound {
             return Err(UploadError::new(
                 ErrorCode::UnsupportedType,
-                format!("this URL takes {bound} only, not {declared}"),
+                format!("this URL takes {bound} only"),
             )
-            .with_data(serde_json::json!({ "expected": bound, "declared": declared })));
+            .with_data(serde_json::json!({ "expected": bound })));
         }
     }
     let (exact_size, max_size, min_size) = SizeRule::bounds(grant.size);

@@ -204,9 +204,9 @@ pub fn check_type(head: &[u8], exp: &Expectation) -> Result<String, UploadError>
         Some(s) => {
             return Err(UploadError::new(
                 ErrorCode::UnsupportedType,
-                format!("the content is {s}, not the declared {declared}"),
+                format!("the content is {s}, not its declared type"),
             )
-            .with_data(serde_json::json!({ "declared": declared, "detected": s })))
+            .with_data(serde_json::json!({ "detected": s })))
         }
         // Bytes the sniffer cannot confirm: refused when it knows the declared format, and
         // also, for image/video/audio/PDF declarations it does not know (`image/x-evil`),
@@ -220,9 +220,9 @@ pub fn check_type(head: &[u8], exp: &Expectation) -> Result<String, UploadError>
         {
             return Err(UploadError::new(
                 ErrorCode::UnsupportedType,
-                format!("the content is not a valid {declared}"),
+                "the content cannot be confirmed to be of its declared type",
             )
-            .with_data(serde_json::json!({ "declared": declared, "detected": null })))
+            .with_data(serde_json::json!({ "detected": null })))
         }
         None => declared.to_string(),
     };
@@ -231,7 +231,7 @@ pub fn check_type(head: &[u8], exp: &Expectation) -> Result<String, UploadError>
             return Err(UploadError::new(
                 ErrorCode::UnsupportedType,
                 format!(
-                    "{result} is not accepted here (expected {})",
+                    "the file's type is not accepted here (expected {})",
                     rule.pattern()
                 ),
             ));

@@ -50,7 +50,11 @@ pub(crate) async fn admit(
         Some(raw) => serde_json::from_slice(raw).map_err(|e| {
             UploadError::new(
                 ErrorCode::InvalidInput,
-                format!("the `input` metadata is not JSON: {e}"),
+                format!(
+                    "the `input` metadata is not JSON (line {} column {})",
+                    e.line(),
+                    e.column()
+                ),
             )
         })?,
     };

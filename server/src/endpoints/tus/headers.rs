@@ -29,7 +29,8 @@ pub(crate) fn number(req: &HttpRequest, name: &str) -> Result<Option<u64>, Uploa
 pub(crate) fn metadata(raw: Option<&str>) -> Result<BTreeMap<String, Vec<u8>>, UploadError> {
     let mut map = BTreeMap::new();
     let Some(raw) = raw else { return Ok(map) };
-    for pair in raw.split(',') {
+    // Refusals name the pair by its position: keys and values are never repeated.
+    for (index, pair) in raw.split(',').enumerate() {
         let pair = pair.trim();
         if pair.is_empty() {
             continue;
@@ -39,17 +40,22 @@ pub(crate) fn metadata(raw: Option<&str>) -> Result<BTreeMap<String, Vec<u8>>, U
             None => (pair, ""),
         };
         if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(UploadError::bad_request(
-                "Upload-Metadata has an invalid key",
-            ));
+            return Err(UploadError::bad_request(format!(
+                "Upload-Metadata pair {index} has an invalid key"
+            ))
+            .with_data(serde_json::json!({ "index": index })));
         }
         let value = STANDARD.decode(value).map_err(|_| {
-            UploadError::bad_request(format!("Upload-Metadata value of `{key}` is not base64"))
+            UploadError::bad_request(format!(
+                "the value of Upload-Metadata pair {index} is not base64"
+            ))
+            .with_data(serde_json::json!({ "index": index }))
         })?;
         if map.insert(key.to_string(), value).is_some() {
             return Err(UploadError::bad_request(format!(
-                "Upload-Metadata has `{key}` twice"
-            )));
+                "the key of Upload-Metadata pair {index} was already given"
+            ))
+            .with_data(serde_json::json!({ "index": index })));
         }
     }
     Ok(map)
@@ -81,9 +87,9 @@ pub(crate) fn checksum(req: &HttpRequest) -> Result<Option<Checksum>, UploadErro
     let algorithm = match alg.to_ascii_lowercase().as_str() {
         "sha1" => Algorithm::Sha1,
         "sha256" => Algorithm::Sha256,
-        other => {
+        _ => {
             return Err(UploadError::bad_request(format!(
-                "checksum algorithm `{other}` is not supported (supported: {CHECKSUM_ALGORITHMS})"
+                "the Upload-Checksum algorithm is not supported (supported: {CHECKSUM_ALGORITHMS})"
             )))
         }
     };
