@@ -241,7 +241,20 @@ impl Route {
         input: Box<dyn Any>,
         files: PendingFiles,
     ) -> Result<(Value, PendingFiles), UploadError> {
-        (self.middleware)(req, input, files).await
+        let (meta, files) = (self.middleware)(req, input, files).await?;
+        // Custom ids often come from what the client sent: bounded like every client string.
+        let limit = crate::sanitize::MAX_CUSTOM_ID_BYTES;
+        if let Some(index) = files
+            .files
+            .iter()
+            .position(|f| f.custom_id.as_ref().is_some_and(|id| id.len() > limit))
+        {
+            return Err(UploadError::bad_request(format!(
+                "the custom id of file {index} is longer than {limit} bytes"
+            ))
+            .with_data(serde_json::json!({ "index": index, "limit": limit })));
+        }
+        Ok((meta, files))
     }
 
     pub(crate) async fn run_complete(

@@ -6,6 +6,28 @@ use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 /// Longest display name kept, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
 
+/// Longest file name a client may send, in bytes, before it is sanitized: anything longer is
+/// refused rather than cut, so a name is never the way to make the server hold megabytes.
+pub const MAX_RAW_NAME_BYTES: usize = 1024;
+
+/// Longest MIME type a client may declare, in bytes.
+pub const MAX_MIME_BYTES: usize = 255;
+
+/// Longest custom id a middleware may attach to a file, in bytes.
+pub const MAX_CUSTOM_ID_BYTES: usize = 128;
+
+/// Refuses (`BAD_REQUEST`) a client file name over [`MAX_RAW_NAME_BYTES`]; `index` names the
+/// file in the message.
+pub(crate) fn check_raw_name(raw: &str, index: usize) -> Result<(), crate::error::UploadError> {
+    if raw.len() > MAX_RAW_NAME_BYTES {
+        return Err(crate::error::UploadError::bad_request(format!(
+            "the name of file {index} is longer than {MAX_RAW_NAME_BYTES} bytes"
+        ))
+        .with_data(serde_json::json!({ "index": index, "limit": MAX_RAW_NAME_BYTES })));
+    }
+    Ok(())
+}
+
 /// Makes a client file name safe to show and to put in `Content-Disposition`:
 /// drops any directory part (`../`, `C:\`), control characters, format characters (Unicode
 /// category Cf: bidi overrides such as U+202E that disguise `evil\u{202E}gnp.exe` as

@@ -152,6 +152,9 @@ async fn receive_and_store(
             .as_ref()
             .and_then(|c| c.get_filename())
             .map(str::to_string);
+        if let Some(name) = &filename {
+            crate::sanitize::check_raw_name(name, form.received.len())?;
+        }
         let Some(filename) = filename else {
             match field_name.as_str() {
                 "input" => {

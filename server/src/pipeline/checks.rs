@@ -26,6 +26,14 @@ pub(crate) fn check_declarations(
     let mut pending = Vec::with_capacity(files.len());
     // Files are named by their index: a refusal never repeats a name or type that was sent.
     for (index, f) in files.iter().enumerate() {
+        crate::sanitize::check_raw_name(&f.name, index)?;
+        if f.content_type.len() > crate::sanitize::MAX_MIME_BYTES {
+            return Err(UploadError::bad_request(format!(
+                "the type of file {index} is longer than {} bytes",
+                crate::sanitize::MAX_MIME_BYTES
+            ))
+            .with_data(json!({ "index": index, "limit": crate::sanitize::MAX_MIME_BYTES })));
+        }
         let content_type = normalize_mime(&f.content_type).ok_or_else(|| {
             UploadError::new(
                 ErrorCode::UnsupportedType,

@@ -60,6 +60,7 @@ pub(crate) async fn admit(
     };
     let input = route.parse_input(input)?;
     let name = text(meta, &["filename", "name"]).unwrap_or_else(|| "upload".into());
+    crate::sanitize::check_raw_name(&name, 0)?;
     let declared = text(meta, &["filetype", "type", "contentType"]);
     let pending = match declared {
         None if partial => {
