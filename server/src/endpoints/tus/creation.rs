@@ -142,6 +142,25 @@ pub(crate) async fn create(
     body: web::Payload,
 ) -> Result<HttpResponse, UploadError> {
     check_resumable(&req)?;
+    // creation-with-upload: a body is only ever bytes of the upload, sent as
+    // `application/offset+octet-stream`; a body of another type is refused before anything
+    // is created.
+    let has_body = headers::number(&req, "content-length")
+        .ok()
+        .flatten()
+        .is_some_and(|n| n > 0)
+        || req.headers().contains_key("transfer-encoding");
+    let octet_stream = headers::header(&req, "content-type")
+        .is_some_and(|ct| ct.trim().eq_ignore_ascii_case(super::OFFSET_OCTET_STREAM));
+    if has_body && !octet_stream {
+        return Err(UploadError::new(
+            ErrorCode::UnsupportedType,
+            format!(
+                "a creation request's body must be {}",
+                super::OFFSET_OCTET_STREAM
+            ),
+        ));
+    }
     let concat = headers::concat(&req)?;
     let raw_meta = headers::header(&req, "upload-metadata").map(str::to_string);
     let meta = headers::metadata(raw_meta.as_deref())?;
