@@ -73,12 +73,14 @@ export function acceptOf(route: Pick<RouteRules, "types">): string | undefined {
   return [...new Set(patterns)].join(",");
 }
 
-function unsupported(route: RouteRules, name: string, type: string, fileIndex: number): UploadError {
+// Files are named by their index, as the server names them: a refusal never repeats a name or
+// type that was sent.
+function unsupported(route: RouteRules, fileIndex: number): UploadError {
   const accepted = route.types.map(patternOf);
   return new UploadError(
     "UNSUPPORTED_TYPE",
-    `\`${name}\` is ${type}, which this route does not accept (accepted: ${accepted.join(", ")})`,
-    { data: { name, type, accepted }, fileIndex },
+    `the type of file ${fileIndex} is not accepted by this route (accepted: ${accepted.join(", ")})`,
+    { data: { index: fileIndex, accepted }, fileIndex },
   );
 }
 
@@ -92,19 +94,19 @@ export function checkFiles(route: RouteRules, files: readonly FileDeclaration[])
   files.forEach((f, i) => {
     const type = normalizeMime(f.type);
     if (type === undefined) {
-      throw new UploadError("UNSUPPORTED_TYPE", `\`${f.type}\` is not a MIME type`, {
-        data: { name: f.name },
+      throw new UploadError("UNSUPPORTED_TYPE", `the type of file ${i} is not a MIME type`, {
+        data: { index: i },
         fileIndex: i,
       });
     }
     const r = ruleFor(route, type);
-    if (r === undefined) throw unsupported(route, f.name, type, i);
+    if (r === undefined) throw unsupported(route, i);
     const rule = route.types[r]!;
     if (f.size > rule.maxFileSize) {
       throw new UploadError(
         "TOO_LARGE",
-        `\`${f.name}\` is ${f.size} bytes; ${rule.type} files may be at most ${rule.maxFileSize} bytes`,
-        { data: { name: f.name, size: f.size, limit: rule.maxFileSize }, fileIndex: i },
+        `file ${i} is ${f.size} bytes; ${rule.type} files may be at most ${rule.maxFileSize} bytes`,
+        { data: { index: i, size: f.size, limit: rule.maxFileSize }, fileIndex: i },
       );
     }
     rules.push(r);

@@ -113,10 +113,10 @@ describe("uploads to each demo route", () => {
     expect(ticket.reviewId).toMatch(/^rev_/);
     expect(res!.acl).toBe("private");
     expect(res!.contentDisposition).toBe("attachment");
-    // Private: the plain download URL is refused, the signed one works.
+    // Private: the signed download URL works; the plain one answers as an unknown key does.
     expect(new URL(res!.url).searchParams.get("sig")).toBeTruthy();
     expect((await fetch(res!.url)).status).toBe(200);
-    expect((await fetch(`${base()}/download/${res!.key}`)).status).toBe(403);
+    expect((await fetch(`${base()}/download/${res!.key}`)).status).toBe(404);
     // Its status opens with the token it was handed, and answers like an unknown key without.
     const statusUrl = new URL(res!.statusUrl);
     expect(statusUrl.pathname).toBe(new URL(`${base()}/files/${res!.key}`).pathname);

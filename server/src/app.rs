@@ -35,18 +35,32 @@ pub enum ConfigError {
     /// A signing key was refused, or none was configured.
     #[error(transparent)]
     Signing(#[from] SigningKeyError),
+    /// More than one signing key was refused: every one of them, in the order added.
+    #[error("{} signing keys are invalid: {}", .0.len(), join_errors(.0))]
+    SigningKeys(Vec<SigningKeyError>),
     /// The base path does not start with `/`, or ends with one.
     #[error("base path `{0}` must start with `/` and not end with one")]
     BasePath(String),
     /// The upload URL lifetime is shorter than 1 second or longer than 7 days.
     #[error("upload_url_ttl must be between 1 second and 7 days")]
     Ttl,
+    /// The download URL lifetime is longer than 7 days.
+    #[error("download_url_ttl must be at most 7 days")]
+    DownloadTtl,
     /// The Ed25519 key pair for upload tokens was refused (see [`UpliftBuilder::token_ed25519`]).
     #[error("upload token key: {0}")]
     TokenKey(String),
     /// The instance id is not 1 to 64 ASCII letters, digits, `.`, `_` or `-`.
     #[error("instance id `{0}` must be 1 to 64 ASCII letters, digits, `.`, `_` or `-`")]
     InstanceId(String),
+}
+
+fn join_errors(errors: &[SigningKeyError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A configured Uplift instance. Clone it into each actix worker's `App`.
@@ -62,7 +76,8 @@ pub struct UpliftBuilder {
     storage: Option<Arc<dyn Storage>>,
     records: Option<Records>,
     keys: Vec<SigningKey>,
-    key_error: Option<SigningKeyError>,
+    /// Every refused key, so that `build` reports them all, not only the last.
+    key_errors: Vec<SigningKeyError>,
     base_path: String,
     public_url: Option<String>,
     trust_forwarded: bool,
@@ -83,7 +98,7 @@ impl Uplift {
             storage: None,
             records: None,
             keys: Vec::new(),
-            key_error: None,
+            key_errors: Vec::new(),
             base_path: "/api/uploads".into(),
             public_url: None,
             trust_forwarded: false,
@@ -245,7 +260,7 @@ impl UpliftBuilder {
     pub fn signing_key(mut self, id: &str, secret: impl Into<Vec<u8>>) -> Self {
         match SigningKey::new(id, secret) {
             Ok(k) => self.keys.push(k),
-            Err(e) => self.key_error = Some(e),
+            Err(e) => self.key_errors.push(e),
         }
         self
     }
@@ -337,8 +352,18 @@ impl UpliftBuilder {
     /// A [`ConfigError`] when storage, records or a signing key is missing, or a setting is out of
     /// range.
     pub fn build(self) -> Result<Uplift, ConfigError> {
-        if let Some(e) = self.key_error {
-            return Err(e.into());
+        let mut key_errors = self.key_errors;
+        match key_errors.len() {
+            0 => {}
+            1 => return Err(key_errors.remove(0).into()),
+            _ => return Err(ConfigError::SigningKeys(key_errors)),
+        }
+        let ttl = self.limits.upload_url_ttl.as_secs() as i64;
+        if !(1..=MAX_EXPIRY_SECS).contains(&ttl) {
+            return Err(ConfigError::Ttl);
+        }
+        if self.limits.download_url_ttl.as_secs() as i64 > MAX_EXPIRY_SECS {
+            return Err(ConfigError::DownloadTtl);
         }
         let token_key = self.token_key.map_err(ConfigError::TokenKey)?;
         let storage = self.storage.ok_or(ConfigError::NoStorage)?;
@@ -347,12 +372,6 @@ impl UpliftBuilder {
         let bp = &self.base_path;
         if !bp.starts_with('/') || (bp.len() > 1 && bp.ends_with('/')) {
             return Err(ConfigError::BasePath(self.base_path));
-        }
-        let ttl = self.limits.upload_url_ttl.as_secs() as i64;
-        if !(1..=MAX_EXPIRY_SECS).contains(&ttl)
-            || self.limits.download_url_ttl.as_secs() as i64 > MAX_EXPIRY_SECS
-        {
-            return Err(ConfigError::Ttl);
         }
         let base_path = if bp == "/" {
             String::new()
@@ -434,6 +453,86 @@ fn default_instance_id(dir: Option<&std::path::Path>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SECRET: &[u8] = b"a-secret-of-at-least-32-bytes-long!!";
+
+    fn builder() -> UpliftBuilder {
+        Uplift::builder(Router::new()).secret(SECRET)
+    }
+
+    #[test]
+    fn each_ttl_has_its_own_error() {
+        let week = Duration::from_secs(MAX_EXPIRY_SECS as u64);
+        let over = week + Duration::from_secs(1);
+        let e = builder()
+            .limits(Limits {
+                download_url_ttl: over,
+                ..Limits::default()
+            })
+            .build()
+            .err()
+            .unwrap();
+        assert!(matches!(e, ConfigError::DownloadTtl), "{e:?}");
+        assert!(e.to_string().contains("download_url_ttl"), "{e}");
+        for upload_url_ttl in [over, Duration::ZERO] {
+            let e = builder()
+                .limits(Limits {
+                    upload_url_ttl,
+                    ..Limits::default()
+                })
+                .build()
+                .err()
+                .unwrap();
+            assert!(matches!(e, ConfigError::Ttl), "{e:?}");
+            assert!(e.to_string().contains("upload_url_ttl"), "{e}");
+        }
+        // at the caps, the TTLs pass (and the build goes on to ask for storage)
+        let e = builder()
+            .limits(Limits {
+                upload_url_ttl: week,
+                download_url_ttl: week,
+                ..Limits::default()
+            })
+            .build()
+            .err()
+            .unwrap();
+        assert!(matches!(e, ConfigError::NoStorage), "{e:?}");
+    }
+
+    #[test]
+    fn every_bad_signing_key_is_reported() {
+        let e = Uplift::builder(Router::new())
+            .signing_key("k1", SECRET)
+            .signing_key("bad id!", SECRET)
+            .signing_key("k2", b"short".to_vec())
+            .signing_key("k3", SECRET)
+            .build()
+            .err()
+            .unwrap();
+        let ConfigError::SigningKeys(errors) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(matches!(&errors[0], SigningKeyError::BadId(id) if id == "bad id!"));
+        assert!(matches!(errors[1], SigningKeyError::TooShort(5)));
+        assert_eq!(errors.len(), 2);
+        let text = e.to_string();
+        assert!(text.starts_with("2 signing keys are invalid"), "{text}");
+        assert!(
+            text.contains("bad id!") && text.contains("5 bytes"),
+            "{text}"
+        );
+
+        // one bad key keeps its own error
+        let e = builder()
+            .signing_key("k2", b"short".to_vec())
+            .build()
+            .err()
+            .unwrap();
+        assert!(
+            matches!(e, ConfigError::Signing(SigningKeyError::TooShort(5))),
+            "{e:?}"
+        );
+    }
 
     #[test]
     fn default_instance_ids_are_valid_stable_and_follow_the_directory() {

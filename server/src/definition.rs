@@ -241,7 +241,20 @@ impl Route {
         input: Box<dyn Any>,
         files: PendingFiles,
     ) -> Result<(Value, PendingFiles), UploadError> {
-        (self.middleware)(req, input, files).await
+        let (meta, files) = (self.middleware)(req, input, files).await?;
+        // Custom ids often come from what the client sent: bounded like every client string.
+        let limit = crate::sanitize::MAX_CUSTOM_ID_BYTES;
+        if let Some(index) = files
+            .files
+            .iter()
+            .position(|f| f.custom_id.as_ref().is_some_and(|id| id.len() > limit))
+        {
+            return Err(UploadError::bad_request(format!(
+                "the custom id of file {index} is longer than {limit} bytes"
+            ))
+            .with_data(serde_json::json!({ "index": index, "limit": limit })));
+        }
+        Ok((meta, files))
     }
 
     pub(crate) async fn run_complete(
@@ -459,10 +472,16 @@ impl RouteBuilder {
                 raw
             };
             let input: I = serde_json::from_value(raw).map_err(|e| {
-                UploadError::new(
-                    ErrorCode::InvalidInput,
-                    format!("input does not match the route's input type: {e}"),
-                )
+                // serde's text quotes values and unknown keys; a missing field names only the
+                // route's own field.
+                let e = e.to_string();
+                let message = match e.strip_prefix("missing field `") {
+                    Some(rest) if !rest.contains('"') => format!(
+                        "input does not match the route's input type: missing field `{rest}"
+                    ),
+                    _ => "input does not match the route's input type".to_string(),
+                };
+                UploadError::new(ErrorCode::InvalidInput, message)
             })?;
             input.validate().map_err(|e| validation_errors(&e))?;
             Ok(Box::new(input) as Box<dyn Any>)

@@ -372,9 +372,11 @@ impl From<std::io::Error> for UploadError {
 pub(crate) fn validation_errors(errors: &validator::ValidationErrors) -> UploadError {
     let mut data = serde_json::to_value(errors).unwrap_or(Value::Null);
     strip_values(&mut data);
+    // Name the fields (the route's own names), not the messages: they may quote the value.
+    let fields: Vec<&str> = errors.errors().keys().map(|k| k.as_ref()).collect();
     UploadError::new(
         ErrorCode::InvalidInput,
-        format!("input is invalid: {errors}"),
+        format!("input is invalid (fields: {})", fields.join(", ")),
     )
     .with_data(serde_json::json!({ "fields": data }))
 }
@@ -412,6 +414,8 @@ mod tests {
         let e = validation_errors(&errs);
         let data = e.data().unwrap().to_string();
         assert!(!data.contains("hunter2"), "{data}");
+        assert!(!e.message().contains("hunter2"), "{}", e.message());
+        assert_eq!(e.message(), "input is invalid (fields: secret)");
         assert!(data.contains("\"min\":10"), "{data}");
     }
 

@@ -103,8 +103,12 @@ pub fn pattern_matches(pattern: &str, mime: &str) -> bool {
 }
 
 /// Lower-cases a client-sent MIME type and drops its parameters (`text/plain; charset=utf-8`).
-/// Returns `None` for anything that is not `type/subtype`.
+/// Returns `None` for anything that is not `type/subtype`, or longer than
+/// [`MAX_MIME_BYTES`](crate::sanitize::MAX_MIME_BYTES).
 pub fn normalize_mime(raw: &str) -> Option<String> {
+    if raw.len() > crate::sanitize::MAX_MIME_BYTES {
+        return None;
+    }
     let m: mime::Mime = raw.trim().parse().ok()?;
     Some(m.essence_str().to_ascii_lowercase())
 }
@@ -374,6 +378,9 @@ mod tests {
         );
         assert_eq!(normalize_mime("image/png").as_deref(), Some("image/png"));
         assert_eq!(normalize_mime("nonsense"), None);
+        let long = format!("image/{}", "a".repeat(300));
+        assert_eq!(normalize_mime(&long), None);
+        assert_eq!(normalize_mime(&long[..255]).map(|m| m.len()), Some(255));
     }
 }
 

@@ -11,18 +11,33 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use crate::error::{ErrorCode, UploadError};
 use crate::storage::StoredObject;
 
-/// Types a browser would run as a document; never rendered inline from here.
+/// Types served inline as themselves: formats a browser shows as passive media or plain text,
+/// never as a document that can run script. An allow-list:
+///
+/// - raster images: `image/png`, `image/jpeg`, `image/gif`, `image/webp`, `image/avif`,
+///   `image/bmp`, `image/x-icon`, `image/vnd.microsoft.icon` (not `image/svg+xml`: SVG is a
+///   document with script);
+/// - `audio/*` and `video/*`;
+/// - `application/pdf` and `text/plain`.
+const INLINE_TYPES: &[&str] = &[
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "image/avif",
+    "image/bmp",
+    "image/x-icon",
+    "image/vnd.microsoft.icon",
+    "application/pdf",
+    "text/plain",
+];
+
+/// Anything not known to be inert (see [`INLINE_TYPES`]): HTML, XHTML, SVG, XML and its
+/// `+xml` dialects (RSS, Atom), JavaScript, CSS, JSON, unknown types. [`serve`] sends these as
+/// an `attachment` with a neutral `application/octet-stream`, never as themselves.
 pub(crate) fn is_active_content(mime: &str) -> bool {
-    matches!(
-        mime,
-        "text/html"
-            | "application/xhtml+xml"
-            | "image/svg+xml"
-            | "text/xml"
-            | "application/xml"
-            | "text/javascript"
-            | "application/javascript"
-    )
+    let media = mime.starts_with("audio/") || mime.starts_with("video/");
+    !(media || INLINE_TYPES.contains(&mime))
 }
 
 /// Answers with stored bytes (a route upload or a signed object): Range, ETag and
@@ -37,6 +52,16 @@ pub(crate) async fn serve(
     sha256: &str,
     private: bool,
 ) -> Result<HttpResponse, UploadError> {
+    // Only known-inert types are served as themselves; anything else is a neutral download.
+    let (mime, cd) = if is_active_content(mime) {
+        let cd = ContentDisposition {
+            disposition: DispositionType::Attachment,
+            ..cd
+        };
+        ("application/octet-stream", cd)
+    } else {
+        (mime, cd)
+    };
     let mut res = match object {
         StoredObject::File(path) => {
             let file = NamedFile::open_async(&path).await?;

@@ -63,7 +63,7 @@ async fn ittybit_flow_nested_folders_and_a_file_object_with_dimensions() {
         vec![("media/2026/cats/tom.png".to_string(), png.clone())]
     );
 
-    // Private: the file object's URL is signed; the bare URL is refused.
+    // Private: the file object's URL is signed; the bare URL answers as an unknown path does.
     let url = f["url"].as_str().unwrap();
     let got = get(&c, url).await;
     assert_eq!(got.status, 200);
@@ -76,7 +76,7 @@ async fn ittybit_flow_nested_folders_and_a_file_object_with_dimensions() {
         .contains("tom.png"));
     let bare = url.split('?').next().unwrap();
     let denied = get(&c, bare).await;
-    common::http::assert_error(denied.status, &denied.json(), 403, "SIGNATURE_INVALID");
+    common::http::assert_error(denied.status, &denied.json(), 404, "NOT_FOUND");
     let ranged = Resp::read(
         c.get(url)
             .header("range", "bytes=0-7")

@@ -199,16 +199,17 @@ async fn a_user_signs_uploads_only_into_their_own_folder() {
     assert_eq!(r.status(), 200);
     let env: Value = r.json().await.unwrap();
     assert_eq!(env["data"]["folder"], "users/ann");
-    // Private by default: knowing the path is not enough to read it.
+    // Private by default: knowing the path is not enough to read it, nor to learn that it
+    // exists (unsigned, it answers as a missing file does).
     let r = c
         .get(format!("{}/api/uploads/objects/users/ann/a.txt", demo.1))
         .header("x-user", "bob")
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 403);
+    assert_eq!(r.status(), 404);
     let e: Value = r.json().await.unwrap();
-    assert_eq!(code(&e), Some("SIGNATURE_INVALID"), "{e}");
+    assert_eq!(code(&e), Some("NOT_FOUND"), "{e}");
     let (status, body) = sign(
         &c,
         &demo,

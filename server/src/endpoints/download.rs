@@ -25,18 +25,29 @@ pub(crate) async fn download(
 ) -> Result<HttpResponse, UploadError> {
     let shared = &shared;
     let not_found = || UploadError::not_found("no such file");
-    let rec = shared.records.get(&key).await?.ok_or_else(not_found)?;
-    if rec.acl == Acl::Private {
-        let (Some(expires), Some(sig)) = (q.expires, q.sig.as_deref()) else {
-            return Err(UploadError::new(
-                ErrorCode::SignatureInvalid,
-                "this file is private: use a signed download URL",
-            ));
-        };
-        shared
-            .signer
-            .verify_download(&rec.key, expires, sig, now_ms() / 1000)?;
-    }
+    // The signature is checked against the key alone, before the lookup: without a valid one,
+    // a private file gets exactly the answer an unknown key gets, so nothing tells them apart.
+    let signature = match (q.expires, q.sig.as_deref()) {
+        (None, None) => None,
+        (Some(expires), Some(sig)) => Some(shared.signer.verify_download(
+            &key,
+            expires,
+            sig,
+            now_ms() / 1000,
+        )),
+        _ => Some(Err(UploadError::new(
+            ErrorCode::SignatureInvalid,
+            "a signed download URL carries both `expires` and `sig`",
+        ))),
+    };
+    let rec = match shared.records.get(&key).await? {
+        Some(rec) if rec.acl == Acl::PublicRead => rec,
+        rec => match signature {
+            Some(Ok(())) => rec.ok_or_else(not_found)?,
+            Some(Err(e)) => return Err(e),
+            None => return Err(not_found()),
+        },
+    };
     // Only finished uploads are visible: never a partial or refused one.
     if !matches!(
         rec.status,

@@ -152,6 +152,9 @@ async fn receive_and_store(
             .as_ref()
             .and_then(|c| c.get_filename())
             .map(str::to_string);
+        if let Some(name) = &filename {
+            crate::sanitize::check_raw_name(name, form.received.len())?;
+        }
         let Some(filename) = filename else {
             match field_name.as_str() {
                 "input" => {
@@ -210,7 +213,7 @@ async fn receive_and_store(
             Some(
                 config
                     .rule_for(&declared_type)
-                    .ok_or_else(|| unsupported(config, &filename, &declared_type))?
+                    .ok_or_else(|| unsupported(config, index))?
                     .0,
             )
         };
@@ -273,7 +276,7 @@ async fn receive_and_store(
         })?;
         let (rule_idx, rule) = config
             .rule_for(&got.content_type)
-            .ok_or_else(|| unsupported(config, &filename, &got.content_type))?;
+            .ok_or_else(|| unsupported(config, index))?;
         if got.size > rule.max_file_size {
             return Err(UploadError::new(
                 ErrorCode::TooLarge,
@@ -388,7 +391,7 @@ async fn receive_and_store(
     let mut results = Vec::with_capacity(rows.len());
     let mut first_error = None;
     for row in &rows {
-        tracing::info!(slug = %row.slug, key = %row.key, bytes = row.size, outcome = "stored", "multipart file stored");
+        tracing::info!(slug = %row.slug, key = %crate::sanitize::log_tag(&row.key), bytes = row.size, outcome = "stored", "multipart file stored");
         let rec = shared
             .records
             .get(&row.key)

@@ -150,9 +150,9 @@ fn grant_plan(grant: url::Grant, full: String, declared: String) -> Result<Plan,
         if &declared != bound {
             return Err(UploadError::new(
                 ErrorCode::UnsupportedType,
-                format!("this URL takes {bound} only, not {declared}"),
+                format!("this URL takes {bound} only"),
             )
-            .with_data(serde_json::json!({ "expected": bound, "declared": declared })));
+            .with_data(serde_json::json!({ "expected": bound })));
         }
     }
     let (exact_size, max_size, min_size) = SizeRule::bounds(grant.size);
@@ -408,16 +408,18 @@ pub(crate) async fn get(
 ) -> Result<HttpResponse, UploadError> {
     let full = request_path(&up, &req)?;
     let not_found = || UploadError::not_found("no such file");
-    let rec = up.records.get_object(&full).await?.ok_or_else(not_found)?;
-    if rec.acl == Acl::Private {
-        if req.query_string().is_empty() {
-            return Err(UploadError::new(
-                ErrorCode::SignatureInvalid,
-                "this file is private: use a signed URL",
-            ));
-        }
-        url::verify(&up.signer, "GET", &full, req.query_string(), now_secs())?;
-    }
+    // The signature is checked against the path alone, before the lookup: without a valid one,
+    // a private object gets exactly the answer an unknown path gets.
+    let signature = (!req.query_string().is_empty())
+        .then(|| url::verify(&up.signer, "GET", &full, req.query_string(), now_secs()));
+    let rec = match up.records.get_object(&full).await? {
+        Some(rec) if rec.acl == Acl::PublicRead => rec,
+        rec => match signature {
+            Some(Ok(_)) => rec.ok_or_else(not_found)?,
+            Some(Err(e)) => return Err(e),
+            None => return Err(not_found()),
+        },
+    };
     let object = up.storage.open_object(&full).await?.ok_or_else(not_found)?;
     let mime =
         normalize_mime(&rec.content_type).unwrap_or_else(|| "application/octet-stream".into());

@@ -91,7 +91,7 @@ pub(crate) async fn prepare(
             let query = serde_urlencoded::to_string(&query).expect("plain strings encode");
             let mut headers = BTreeMap::new();
             headers.insert("content-type".to_string(), row.content_type.clone());
-            tracing::info!(slug = %row.slug, key = %row.key, bytes = row.size, outcome = "prepared", "upload prepared");
+            tracing::info!(slug = %row.slug, key = %crate::sanitize::log_tag(&row.key), bytes = row.size, outcome = "prepared", "upload prepared");
             PreparedUpload {
                 key: row.key.clone(),
                 name: row.name.clone(),

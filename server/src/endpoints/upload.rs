@@ -36,6 +36,7 @@ pub(crate) async fn put(
     let key = key.into_inner();
     let span = tracing::info_span!(
         "upload",
+        key = %crate::sanitize::log_tag(&key),
         slug = tracing::field::Empty,
         bytes = tracing::field::Empty,
         outcome = tracing::field::Empty

@@ -204,16 +204,25 @@ pub fn check_type(head: &[u8], exp: &Expectation) -> Result<String, UploadError>
         Some(s) => {
             return Err(UploadError::new(
                 ErrorCode::UnsupportedType,
-                format!("the content is {s}, not the declared {declared}"),
+                format!("the content is {s}, not its declared type"),
             )
-            .with_data(serde_json::json!({ "declared": declared, "detected": s })))
+            .with_data(serde_json::json!({ "detected": s })))
         }
-        None if must_be_recognised(declared) && infer::is_mime_supported(declared) => {
+        // Bytes the sniffer cannot confirm: refused when it knows the declared format, and
+        // also, for image/video/audio/PDF declarations it does not know (`image/x-evil`),
+        // wherever the file's rule narrows the type family (`image`, `video/*`, …): only
+        // `blob`/`*/*` and a rule naming exactly this type take such content as declared.
+        None if must_be_recognised(declared)
+            && (infer::is_mime_supported(declared)
+                || exp.rule_type.as_ref().is_some_and(|r| {
+                    r.pattern() != "*/*" && !r.pattern().eq_ignore_ascii_case(declared)
+                })) =>
+        {
             return Err(UploadError::new(
                 ErrorCode::UnsupportedType,
-                format!("the content is not a valid {declared}"),
+                "the content cannot be confirmed to be of its declared type",
             )
-            .with_data(serde_json::json!({ "declared": declared, "detected": null })))
+            .with_data(serde_json::json!({ "detected": null })))
         }
         None => declared.to_string(),
     };
@@ -222,7 +231,7 @@ pub fn check_type(head: &[u8], exp: &Expectation) -> Result<String, UploadError>
             return Err(UploadError::new(
                 ErrorCode::UnsupportedType,
                 format!(
-                    "{result} is not accepted here (expected {})",
+                    "the file's type is not accepted here (expected {})",
                     rule.pattern()
                 ),
             ));
@@ -329,6 +338,46 @@ mod tests {
             run(vec![PNG], &e).await.unwrap_err().code(),
             ErrorCode::UnsupportedType
         );
+    }
+
+    #[tokio::test]
+    async fn unverifiable_declarations_are_refused_where_the_rule_narrows_the_family() {
+        const EVIL: &[u8] = b"plain words, not an image at all";
+        let len = EVIL.len() as u64;
+        for rule in [
+            FileType::Image,
+            FileType::Mime("image/*".into()),
+            FileType::Video,
+            FileType::Audio,
+        ] {
+            for declared in ["image/x-evil", "video/x-evil", "audio/x-evil"] {
+                let mut e = exp(len, declared);
+                e.rule_type = Some(rule.clone());
+                let err = run(vec![EVIL], &e).await.unwrap_err();
+                assert_eq!(
+                    err.code(),
+                    ErrorCode::UnsupportedType,
+                    "{rule:?} {declared}"
+                );
+            }
+        }
+        // `blob`, no rule (signed uploads), or a rule naming exactly this type: as declared.
+        for rule in [
+            Some(FileType::Blob),
+            None,
+            Some(FileType::Mime("image/x-evil".into())),
+        ] {
+            let mut e = exp(len, "image/x-evil");
+            e.rule_type = rule;
+            assert_eq!(
+                run(vec![EVIL], &e).await.unwrap().content_type,
+                "image/x-evil"
+            );
+        }
+        // a real PNG still passes an images-only rule
+        let mut e = exp(PNG.len() as u64, "image/png");
+        e.rule_type = Some(FileType::Image);
+        assert_eq!(run(vec![PNG], &e).await.unwrap().content_type, "image/png");
     }
 
     #[tokio::test]

@@ -157,6 +157,11 @@ fn check_expires_in(d: Duration) -> Result<i64, UploadError> {
     Ok(secs)
 }
 
+/// Most metadata entries one signed URL or form may carry.
+const MAX_METADATA_ENTRIES: usize = 32;
+/// Longest metadata value, in bytes.
+const MAX_METADATA_VALUE: usize = 1024;
+
 /// The options' own consistency, checked before anything is signed.
 fn check_options(o: &SignOptions) -> Result<(), UploadError> {
     let bad = |m: &str| UploadError::new(ErrorCode::InvalidInput, m.to_string());
@@ -180,6 +185,12 @@ fn check_options(o: &SignOptions) -> Result<(), UploadError> {
     if let Some(d) = &o.content_disposition {
         object::parse_disposition(d)
             .ok_or_else(|| bad("content_disposition must be inline or attachment"))?;
+    }
+    if o.metadata.len() > MAX_METADATA_ENTRIES {
+        return Err(bad("at most 32 metadata entries may be signed"));
+    }
+    if o.metadata.values().any(|v| v.len() > MAX_METADATA_VALUE) {
+        return Err(bad("metadata values must be at most 1024 bytes"));
     }
     for k in o.metadata.keys() {
         if k.is_empty()

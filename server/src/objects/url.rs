@@ -91,7 +91,8 @@ impl Grant {
                     Some(name) => {
                         g.metadata.insert(name.to_string(), v.clone());
                     }
-                    None => return Err(bad(k)),
+                    // an unknown name is not repeated: it is whatever the client sent
+                    None => return Err(bad("(unknown)")),
                 },
             }
         }

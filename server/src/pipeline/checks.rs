@@ -24,29 +24,37 @@ pub(crate) fn check_declarations(
         );
     }
     let mut pending = Vec::with_capacity(files.len());
-    for f in files {
+    // Files are named by their index: a refusal never repeats a name or type that was sent.
+    for (index, f) in files.iter().enumerate() {
+        crate::sanitize::check_raw_name(&f.name, index)?;
+        if f.content_type.len() > crate::sanitize::MAX_MIME_BYTES {
+            return Err(UploadError::bad_request(format!(
+                "the type of file {index} is longer than {} bytes",
+                crate::sanitize::MAX_MIME_BYTES
+            ))
+            .with_data(json!({ "index": index, "limit": crate::sanitize::MAX_MIME_BYTES })));
+        }
         let content_type = normalize_mime(&f.content_type).ok_or_else(|| {
             UploadError::new(
                 ErrorCode::UnsupportedType,
-                format!("`{}` is not a MIME type", f.content_type),
+                format!("the type of file {index} is not a MIME type"),
             )
-            .with_data(json!({ "name": f.name }))
+            .with_data(json!({ "index": index }))
         })?;
         let (rule_idx, rule) = config
             .rule_for(&content_type)
-            .ok_or_else(|| unsupported(config, &f.name, &content_type))?;
+            .ok_or_else(|| unsupported(config, index))?;
         if f.size > rule.max_file_size {
             return Err(UploadError::new(
                 ErrorCode::TooLarge,
                 format!(
-                    "`{}` is {} bytes; {} files may be at most {} bytes",
-                    f.name,
+                    "file {index} is {} bytes; {} files may be at most {} bytes",
                     f.size,
                     rule.file_type.as_str(),
                     rule.max_file_size
                 ),
             )
-            .with_data(json!({ "name": f.name, "size": f.size, "limit": rule.max_file_size })));
+            .with_data(json!({ "index": index, "size": f.size, "limit": rule.max_file_size })));
         }
         let sha256 = match &f.sha256 {
             Some(s) if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) => {
@@ -73,16 +81,18 @@ pub(crate) fn check_declarations(
     Ok(files)
 }
 
-pub(crate) fn unsupported(config: &RouteConfig, name: &str, content_type: &str) -> UploadError {
+/// File `index` (of the request) has a type the route does not take. Neither its name nor its
+/// type is repeated: the client knows them, and an error must not echo what was sent.
+pub(crate) fn unsupported(config: &RouteConfig, index: usize) -> UploadError {
     let accepted: Vec<&str> = config.types.iter().map(|r| r.file_type.pattern()).collect();
     UploadError::new(
         ErrorCode::UnsupportedType,
         format!(
-            "`{name}` is {content_type}, which this route does not accept (accepted: {})",
+            "the type of file {index} is not accepted by this route (accepted: {})",
             accepted.join(", ")
         ),
     )
-    .with_data(json!({ "name": name, "type": content_type, "accepted": accepted }))
+    .with_data(json!({ "index": index, "accepted": accepted }))
 }
 
 /// Counts per type and in total. A type's minimum applies when files of that type are sent
@@ -173,9 +183,9 @@ pub(crate) fn limit_for(route: &Route, content_type: &str) -> u64 {
 }
 
 /// A type sniffed from an undeclared (octet-stream) upload must still be one the route takes.
-pub(crate) fn check_sniffed(route: &Route, name: &str, sniffed: &str) -> Result<(), UploadError> {
+pub(crate) fn check_sniffed(route: &Route, sniffed: &str) -> Result<(), UploadError> {
     if route.config().rule_for(sniffed).is_none() {
-        return Err(unsupported(route.config(), name, sniffed));
+        return Err(unsupported(route.config(), 0));
     }
     Ok(())
 }

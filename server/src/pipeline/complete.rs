@@ -105,13 +105,13 @@ pub(crate) async fn complete(
                 .records
                 .mark_complete(&key, Some(&data), now_ms())
                 .await?;
-            tracing::info!(key = %key, outcome = "complete", "completion hook answered");
+            tracing::info!(key = %crate::sanitize::log_tag(&key), outcome = "complete", "completion hook answered");
             Ok(data)
         }
         Err(err) => {
             // An internal hook error would read "internal error"; say at least which step broke.
             let err = if err.code() == ErrorCode::Internal {
-                tracing::error!(key = %key, error = %err, "completion hook failed");
+                tracing::error!(key = %crate::sanitize::log_tag(&key), error = %err, "completion hook failed");
                 UploadError::new(
                     ErrorCode::CompletionFailed,
                     "the upload was stored but its completion hook failed",
@@ -127,7 +127,7 @@ pub(crate) async fn complete(
                 .await?
             {
                 if let Err(e) = shared.storage.delete(&key).await {
-                    tracing::warn!(key = %key, error = %e, "could not remove a failed upload's bytes; the sweeper will");
+                    tracing::warn!(key = %crate::sanitize::log_tag(&key), error = %e, "could not remove a failed upload's bytes; the sweeper will");
                 }
             }
             route.run_on_error(Some(meta), err.clone(), key).await;
@@ -144,9 +144,9 @@ pub(crate) async fn fail(
     meta: Option<Value>,
     err: &UploadError,
 ) {
-    tracing::info!(key = %key, code = %err.code(), outcome = "failed", "upload refused");
+    tracing::info!(key = %crate::sanitize::log_tag(key), code = %err.code(), outcome = "failed", "upload refused");
     if let Err(db) = shared.records.mark_failed(key, &err.body(), now_ms()).await {
-        tracing::error!(key = %key, error = %db, "could not record a failed upload");
+        tracing::error!(key = %crate::sanitize::log_tag(key), error = %db, "could not record a failed upload");
     }
     route.run_on_error(meta, err.clone(), key.to_string()).await;
 }

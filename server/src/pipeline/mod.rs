@@ -69,7 +69,9 @@ pub(crate) fn heartbeat(shared: &Arc<Shared>, key: &str) -> Heartbeat {
             {
                 Ok(true) => {}
                 Ok(false) => return,
-                Err(e) => tracing::warn!(key = %key, "could not touch a live upload: {e}"),
+                Err(e) => {
+                    tracing::warn!(key = %crate::sanitize::log_tag(&key), "could not touch a live upload: {e}")
+                }
             }
         }
     }))

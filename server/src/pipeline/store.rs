@@ -23,7 +23,7 @@ pub(crate) fn expectation(
     let rule_type = match route.config().rule_for(&rec.content_type) {
         Some((_, r)) => Some(r.file_type.clone()),
         None if rec.content_type == "application/octet-stream" => None,
-        None => return Err(unsupported(route.config(), &rec.name, &rec.content_type)),
+        None => return Err(unsupported(route.config(), 0)),
     };
     Ok(Expectation {
         exact_size: Some(length),
@@ -74,7 +74,7 @@ where
     E: std::fmt::Display,
 {
     let got = receive(shared, exp, body).await?;
-    check_sniffed(route, &rec.name, &got.content_type)?;
+    check_sniffed(route, &got.content_type)?;
     let stored = stored_info(&got);
     got.staged.commit(&rec.key).await.map_err(commit_error)?;
     record_stored(shared, &rec.key, &stored).await

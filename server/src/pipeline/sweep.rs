@@ -191,7 +191,7 @@ async fn orphans(shared: &Shared, grace: Duration) -> Result<usize, UploadError>
         let known = shared.records.known_keys(&keys).await?;
         for key in keys.iter().filter(|k| !known.contains(*k)) {
             if list.delete_if_older(key, before).await? {
-                tracing::info!(key = %key, outcome = "orphan removed", "stored file without a record removed");
+                tracing::info!(key = %crate::sanitize::log_tag(key), outcome = "orphan removed", "stored file without a record removed");
                 removed += 1;
             }
         }

@@ -58,7 +58,7 @@ async fn open_file(path: PathBuf) -> io::Result<Option<StoredObject>> {
         Ok(_) => Ok(None),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         // A path through a file (`a.txt/b`) names nothing.
-        Err(e) if e.raw_os_error() == Some(20) => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotADirectory => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -154,7 +154,7 @@ fn file_modified(path: &Path) -> io::Result<Option<SystemTime>> {
         Ok(m) if m.is_file() => Ok(Some(m.modified()?)),
         Ok(_) => Ok(None),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) if e.raw_os_error() == Some(20) => Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotADirectory => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -151,7 +151,7 @@ pub(super) fn options(r: &RouteSchemas) -> Operation {
         .tag(&r.slug)
         .summary(Some("tus: what the server implements"))
         .response(
-            "204",
+            "200",
             ResponseBuilder::new()
                 .description("The server's tus capabilities for this route.")
                 .header("Tus-Version", h(TUS_VERSION))
@@ -171,7 +171,7 @@ pub(super) fn upload_options() -> Operation {
         .summary(Some("tus: what the server implements"))
         .parameter(id_param())
         .response(
-            "204",
+            "200",
             ResponseBuilder::new()
                 .description("The server's tus capabilities (any id: nothing is looked up).")
                 .header("Tus-Version", h(TUS_VERSION))
@@ -277,7 +277,7 @@ pub(super) fn patch() -> Operation {
         .response(
             "409",
             error(&[
-                (ErrorCode::OffsetMismatch, "`Upload-Offset` is not the current offset; `data.offset` has it"),
+                (ErrorCode::OffsetMismatch, "`Upload-Offset` is not the current offset; `data.offset` and the `Upload-Offset` header have it"),
                 (ErrorCode::Conflict, "the upload is complete or has failed"),
             ]),
         )
@@ -310,10 +310,10 @@ pub(super) fn delete() -> Operation {
         .response("403", error(&[CAPABILITY]))
         .response("404", error(&[(ErrorCode::NotFound, "no such upload")]))
         .response(
-            "409",
+            "410",
             error(&[(
                 ErrorCode::Conflict,
-                "the upload is complete; it can no longer be terminated",
+                "the upload is complete; it can no longer be terminated (its file stays)",
             )]),
         )
         .response("412", error(&[VERSION]))

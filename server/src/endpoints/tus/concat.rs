@@ -25,7 +25,7 @@ use super::{authorize, tus_dir, tus_response, upload_path};
 fn id_of(shared: &Shared, url: &str) -> Result<String, UploadError> {
     let marker = format!("{}/tus/", shared.base_path);
     let start = url.find(&marker).map(|i| i + marker.len()).ok_or_else(|| {
-        UploadError::bad_request(format!("`{url}` is not an upload URL of this server"))
+        UploadError::bad_request("Upload-Concat names a URL that is not an upload of this server")
     })?;
     let id = url[start..]
         .split(['?', '#', '/'])

@@ -50,12 +50,17 @@ pub(crate) async fn admit(
         Some(raw) => serde_json::from_slice(raw).map_err(|e| {
             UploadError::new(
                 ErrorCode::InvalidInput,
-                format!("the `input` metadata is not JSON: {e}"),
+                format!(
+                    "the `input` metadata is not JSON (line {} column {})",
+                    e.line(),
+                    e.column()
+                ),
             )
         })?,
     };
     let input = route.parse_input(input)?;
     let name = text(meta, &["filename", "name"]).unwrap_or_else(|| "upload".into());
+    crate::sanitize::check_raw_name(&name, 0)?;
     let declared = text(meta, &["filetype", "type", "contentType"]);
     let pending = match declared {
         None if partial => {
@@ -137,6 +142,25 @@ pub(crate) async fn create(
     body: web::Payload,
 ) -> Result<HttpResponse, UploadError> {
     check_resumable(&req)?;
+    // creation-with-upload: a body is only ever bytes of the upload, sent as
+    // `application/offset+octet-stream`; a body of another type is refused before anything
+    // is created.
+    let has_body = headers::number(&req, "content-length")
+        .ok()
+        .flatten()
+        .is_some_and(|n| n > 0)
+        || req.headers().contains_key("transfer-encoding");
+    let octet_stream = headers::header(&req, "content-type")
+        .is_some_and(|ct| ct.trim().eq_ignore_ascii_case(super::OFFSET_OCTET_STREAM));
+    if has_body && !octet_stream {
+        return Err(UploadError::new(
+            ErrorCode::UnsupportedType,
+            format!(
+                "a creation request's body must be {}",
+                super::OFFSET_OCTET_STREAM
+            ),
+        ));
+    }
     let concat = headers::concat(&req)?;
     let raw_meta = headers::header(&req, "upload-metadata").map(str::to_string);
     let meta = headers::metadata(raw_meta.as_deref())?;
@@ -183,7 +207,7 @@ pub(crate) async fn create(
         .sync_all()
         .await?;
     shared.records.tus_insert(&row, &tus).await?;
-    tracing::info!(slug = %row.slug, key = %row.key, length = ?length, outcome = "created", "tus upload created");
+    tracing::info!(slug = %row.slug, key = %crate::sanitize::log_tag(&row.key), length = ?length, outcome = "created", "tus upload created");
 
     let origin = origin(&shared, &req);
     let location = format!("{origin}{}", upload_path(&shared, &row.key));

@@ -96,7 +96,7 @@ async fn in_place(
     part: &std::path::Path,
 ) -> Result<Option<UploadRecord>, UploadError> {
     let content_type = check_type(&digest.head, exp)?;
-    check_sniffed(route, &rec.name, &content_type)?;
+    check_sniffed(route, &content_type)?;
     let size = digest.offset;
     let (sha256, crc32) = digest.finish();
     check_checksums(exp, &sha256, crc32)?;

@@ -24,12 +24,31 @@ pub(crate) fn number(req: &HttpRequest, name: &str) -> Result<Option<u64>, Uploa
     }
 }
 
+/// Largest `Upload-Metadata` header, in bytes (file name, type and the route's `input`).
+pub(crate) const MAX_METADATA_BYTES: usize = 4096;
+/// Most pairs in `Upload-Metadata`.
+pub(crate) const MAX_METADATA_PAIRS: usize = 32;
+
 /// `Upload-Metadata: key base64,key2 base64,flag`: keys with their decoded values. An empty
-/// header is an empty map (tuspy sends one).
+/// header is an empty map (tuspy sends one). At most [`MAX_METADATA_BYTES`] and
+/// [`MAX_METADATA_PAIRS`] pairs.
 pub(crate) fn metadata(raw: Option<&str>) -> Result<BTreeMap<String, Vec<u8>>, UploadError> {
     let mut map = BTreeMap::new();
     let Some(raw) = raw else { return Ok(map) };
-    for pair in raw.split(',') {
+    if raw.len() > MAX_METADATA_BYTES {
+        return Err(UploadError::bad_request(format!(
+            "Upload-Metadata is longer than {MAX_METADATA_BYTES} bytes"
+        ))
+        .with_data(serde_json::json!({ "limit": MAX_METADATA_BYTES })));
+    }
+    if raw.split(',').filter(|p| !p.trim().is_empty()).count() > MAX_METADATA_PAIRS {
+        return Err(UploadError::bad_request(format!(
+            "Upload-Metadata has more than {MAX_METADATA_PAIRS} pairs"
+        ))
+        .with_data(serde_json::json!({ "limit": MAX_METADATA_PAIRS })));
+    }
+    // Refusals name the pair by its position: keys and values are never repeated.
+    for (index, pair) in raw.split(',').enumerate() {
         let pair = pair.trim();
         if pair.is_empty() {
             continue;
@@ -39,17 +58,22 @@ pub(crate) fn metadata(raw: Option<&str>) -> Result<BTreeMap<String, Vec<u8>>, U
             None => (pair, ""),
         };
         if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(UploadError::bad_request(
-                "Upload-Metadata has an invalid key",
-            ));
+            return Err(UploadError::bad_request(format!(
+                "Upload-Metadata pair {index} has an invalid key"
+            ))
+            .with_data(serde_json::json!({ "index": index })));
         }
         let value = STANDARD.decode(value).map_err(|_| {
-            UploadError::bad_request(format!("Upload-Metadata value of `{key}` is not base64"))
+            UploadError::bad_request(format!(
+                "the value of Upload-Metadata pair {index} is not base64"
+            ))
+            .with_data(serde_json::json!({ "index": index }))
         })?;
         if map.insert(key.to_string(), value).is_some() {
             return Err(UploadError::bad_request(format!(
-                "Upload-Metadata has `{key}` twice"
-            )));
+                "the key of Upload-Metadata pair {index} was already given"
+            ))
+            .with_data(serde_json::json!({ "index": index })));
         }
     }
     Ok(map)
@@ -81,9 +105,9 @@ pub(crate) fn checksum(req: &HttpRequest) -> Result<Option<Checksum>, UploadErro
     let algorithm = match alg.to_ascii_lowercase().as_str() {
         "sha1" => Algorithm::Sha1,
         "sha256" => Algorithm::Sha256,
-        other => {
+        _ => {
             return Err(UploadError::bad_request(format!(
-                "checksum algorithm `{other}` is not supported (supported: {CHECKSUM_ALGORITHMS})"
+                "the Upload-Checksum algorithm is not supported (supported: {CHECKSUM_ALGORITHMS})"
             )))
         }
     };
@@ -166,6 +190,11 @@ mod tests {
         assert!(metadata(None).unwrap().is_empty());
         assert!(metadata(Some("a !!!")).is_err());
         assert!(metadata(Some("a YQ==,a YQ==")).is_err());
+        let many: Vec<String> = (0..33).map(|i| format!("k{i} YQ==")).collect();
+        assert!(metadata(Some(&many.join(","))).is_err());
+        assert_eq!(metadata(Some(&many[..32].join(","))).unwrap().len(), 32);
+        let long = format!("k {}", "QUFB".repeat(1100));
+        assert!(metadata(Some(&long)).is_err());
     }
 
     #[test]

@@ -106,7 +106,9 @@ impl Lock {
                 match shared.records.tus_renew(&key, &owner, until).await {
                     Ok(true) => {}
                     Ok(false) => return,
-                    Err(e) => tracing::warn!(key = %key, "could not renew a tus lock: {e}"),
+                    Err(e) => {
+                        tracing::warn!(key = %crate::sanitize::log_tag(&key), "could not renew a tus lock: {e}")
+                    }
                 }
             }
         }))

@@ -62,6 +62,12 @@ pub(crate) fn tus_error(err: UploadError) -> HttpResponse {
             HeaderValue::from_static(TUS_VERSION),
         );
     }
+    // A 409 for a wrong offset tells the client where the upload is, as tus clients expect.
+    if err.code() == ErrorCode::OffsetMismatch {
+        if let Some(offset) = err.data().and_then(|d| d["offset"].as_u64()) {
+            h.insert("upload-offset".parse().unwrap(), HeaderValue::from(offset));
+        }
+    }
     if err.code() == ErrorCode::Locked {
         h.insert(
             actix_web::http::header::RETRY_AFTER,
@@ -129,8 +135,10 @@ pub(crate) fn tus_dir(shared: &Shared) -> Result<&std::path::Path, UploadError> 
     })
 }
 
+/// OPTIONS answers 200 with the capabilities, as the tus 1.0 examples do (a 204 is not read
+/// as success by every client).
 fn options(max: Option<u64>) -> HttpResponse {
-    let mut b = tus_response(StatusCode::NO_CONTENT);
+    let mut b = tus_response(StatusCode::OK);
     b.insert_header(("Tus-Version", TUS_VERSION))
         .insert_header(("Tus-Extension", EXTENSIONS))
         .insert_header(("Tus-Checksum-Algorithm", headers::CHECKSUM_ALGORITHMS));

@@ -256,6 +256,9 @@ pub(crate) async fn write(
         ));
     }
     if client_offset != tus.offset {
+        // Released before answering (not when the guard drops, after the answer): a client
+        // resuming at once from the offset in the 409 must not meet its own lock.
+        lock.release().await;
         return Err(UploadError::new(
             ErrorCode::OffsetMismatch,
             format!(
@@ -478,6 +481,12 @@ pub(crate) async fn delete(
         .tus_get(&key, now_ms())
         .await?
         .ok_or_else(|| UploadError::not_found("no such upload"))?;
+    // The termination extension lets a server free a finished upload's resources, and asks
+    // that later requests to a terminated URL get 404 or 410. Here a complete upload has
+    // nothing left to free on the tus side: its bytes are a stored file that belongs to the
+    // app (with its record, completion hook and download URL), which termination must not
+    // pull from under it. So its tus resource counts as already finished: DELETE answers
+    // 410 Gone (code CONFLICT: the upload's state forbids termination) and the file stays.
     if matches!(
         rec.status,
         UploadStatus::Completing | UploadStatus::Complete
@@ -485,7 +494,8 @@ pub(crate) async fn delete(
         return Err(UploadError::new(
             ErrorCode::Conflict,
             "this upload is complete; it can no longer be terminated",
-        ));
+        )
+        .status_override(StatusCode::GONE));
     }
     let lock = Lock::take(&shared, &key).await?;
     match tokio::fs::remove_file(tus_dir(&shared)?.join(&key)).await {
@@ -495,6 +505,6 @@ pub(crate) async fn delete(
     shared.records.tus_delete(&key).await?;
     shared.tus_digests.forget(&key);
     drop(lock); // the record is gone, and its lock with it
-    tracing::info!(key = %key, outcome = "terminated", "tus upload terminated");
+    tracing::info!(key = %crate::sanitize::log_tag(&key), outcome = "terminated", "tus upload terminated");
     Ok(tus_response(StatusCode::NO_CONTENT).finish())
 }
