@@ -401,7 +401,7 @@ async function main() {
       const status = route.locator(".uplift-status[data-state=error]");
       await status.waitFor();
       const text = await status.textContent();
-      assert.match(text, /^TOO_LARGE: `huge\.png` is 3145728 bytes; image files may be at most 2097152 bytes/);
+      assert.match(text, /^TOO_LARGE: file 0 is 3145728 bytes; image files may be at most 2097152 bytes/);
       assert.equal(await status.getAttribute("data-code"), "TOO_LARGE");
       await route.screenshot({ path: join(ARTIFACTS, "refused.png") });
       const sent = requests.slice(before).filter((r) => r.method !== "GET");
