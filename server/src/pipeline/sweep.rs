@@ -17,6 +17,7 @@ use crate::db::InstanceRecovery;
 
 use crate::error::{ErrorBody, ErrorCode, UploadError};
 use crate::state::{now_ms, Shared};
+use crate::storage::remove_file;
 
 /// What [`crate::Uplift::sweep`] cleaned up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -90,15 +91,6 @@ fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Removes a file, `Ok` when it was already gone.
-async fn remove(path: &Path) -> Result<bool, UploadError> {
-    match tokio::fs::remove_file(path).await {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e.into()),
-    }
-}
-
 fn completion_died() -> ErrorBody {
     ErrorBody {
         code: ErrorCode::CompletionFailed,
@@ -142,7 +134,7 @@ async fn sweep_tus(shared: &Shared) -> Result<usize, UploadError> {
     let mut removed = 0;
     for key in keys {
         if let Some(dir) = dir {
-            remove(&dir.join(&key)).await?;
+            remove_file(&dir.join(&key)).await?;
         }
         shared.tus_digests.forget(&key);
         if shared.records.tus_delete(&key).await? {
@@ -163,7 +155,7 @@ async fn purge(shared: &Shared, before_ms: i64) -> Result<usize, UploadError> {
             shared.storage.delete(key).await?;
             if *tus {
                 if let Some(dir) = shared.tus_dir.as_deref() {
-                    remove(&dir.join(key)).await?;
+                    remove_file(&dir.join(key)).await?;
                 }
                 shared.tus_digests.forget(key);
             }
@@ -249,7 +241,7 @@ async fn tus_orphans(
     let known: HashSet<String> = shared.records.known_keys(&old).await?;
     let mut removed = 0;
     for key in old.iter().filter(|k| !known.contains(*k)) {
-        if remove(&dir.join(key)).await? {
+        if remove_file(&dir.join(key)).await? {
             shared.tus_digests.forget(key);
             removed += 1;
         }

@@ -16,7 +16,8 @@ use tokio::task::spawn_blocking;
 
 use super::blocks::BlockWriter;
 use super::{
-    check_key, check_object_path, ListStorage, Listed, StagedWrite, Storage, StoredObject,
+    check_key, check_object_path, remove_file, ListStorage, Listed, StagedWrite, Storage,
+    StoredObject,
 };
 
 /// Files under one directory.
@@ -63,14 +64,6 @@ async fn open_file(path: PathBuf) -> io::Result<Option<StoredObject>> {
     }
 }
 
-async fn remove_file(path: PathBuf) -> io::Result<bool> {
-    match tokio::fs::remove_file(path).await {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
 #[async_trait]
 impl Storage for LocalStorage {
     async fn stage(&self) -> io::Result<Box<dyn StagedWrite>> {
@@ -91,7 +84,7 @@ impl Storage for LocalStorage {
     }
 
     async fn delete(&self, key: &str) -> io::Result<bool> {
-        remove_file(self.object_path(key)?).await
+        remove_file(&self.object_path(key)?).await
     }
 
     async fn open_object(&self, path: &str) -> io::Result<Option<StoredObject>> {
@@ -99,7 +92,7 @@ impl Storage for LocalStorage {
     }
 
     async fn delete_object(&self, path: &str) -> io::Result<bool> {
-        remove_file(self.signed_object_path(path)?).await
+        remove_file(&self.signed_object_path(path)?).await
     }
 
     fn resumable_dir(&self) -> Option<PathBuf> {

@@ -498,13 +498,13 @@ pub(crate) async fn delete(
         .status_override(StatusCode::GONE));
     }
     let lock = Lock::take(&shared, &key).await?;
-    match tokio::fs::remove_file(tus_dir(&shared)?.join(&key)).await {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-        _ => {}
-    }
+    // The record first: once it is gone the upload is gone for every client. A crash before
+    // the bytes follow leaves a tus file without a record, which the sweep collects as an
+    // orphan; the other order would leave a record whose bytes are missing.
     shared.records.tus_delete(&key).await?;
     shared.tus_digests.forget(&key);
     drop(lock); // the record is gone, and its lock with it
+    crate::storage::remove_file(&tus_dir(&shared)?.join(&key)).await?;
     tracing::info!(key = %crate::sanitize::log_tag(&key), outcome = "terminated", "tus upload terminated");
     Ok(tus_response(StatusCode::NO_CONTENT).finish())
 }
