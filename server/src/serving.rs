@@ -79,6 +79,15 @@ pub(crate) async fn serve(
             }
         }
         StoredObject::Bytes(bytes) => bytes_response(req, bytes, mime, &cd, sha256)?,
+        // The store serves the bytes (Range, ETag and all) under the same type and
+        // disposition; the URL expires, so the redirect is never cached.
+        StoredObject::Remote(remote) => {
+            let url = remote.presigned_url(mime, &cd.to_string());
+            return Ok(HttpResponse::TemporaryRedirect()
+                .insert_header((header::LOCATION, url))
+                .insert_header((header::CACHE_CONTROL, "private, no-store"))
+                .finish());
+        }
     };
     let h = res.headers_mut();
     h.insert(

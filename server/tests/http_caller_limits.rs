@@ -42,6 +42,7 @@ fn options(records: Option<(String, String)>) -> Options {
     Options {
         records_url,
         records_schema,
+        storage: Default::default(),
         configure: Box::new(|b| {
             b.limits(Limits {
                 max_unfinished_per_caller: Some(3),

@@ -34,6 +34,7 @@ use crate::protocol::{FileDeclaration, MultipartResponse, UploadStatus};
 use crate::route::normalize_mime;
 use crate::sanitize::sanitize_filename;
 use crate::state::{caller_tag, new_key, now_ms, origin, Shared};
+use crate::storage::Target;
 
 /// What the request has said so far, field by field.
 #[derive(Default)]
@@ -43,7 +44,8 @@ struct Form {
     declared: Option<PendingFiles>,
     /// The middleware's answer: its metadata and the files as it left them.
     authorized: Option<(Value, PendingFiles)>,
-    received: Vec<(PendingFile, Ingested)>,
+    /// Each file, its key and its staged bytes, committed together once all arrived.
+    received: Vec<(PendingFile, (String, Ingested))>,
 }
 
 impl Form {
@@ -263,7 +265,9 @@ async fn receive_and_store(
             crc32: None,
         };
         let body = futures_util::stream::iter(first.take().map(Ok)).chain(field);
-        let got = receive(&shared, &exp, body).await.map_err(|e| {
+        let key = new_key();
+        let target = Target::Key(key.clone());
+        let got = receive(&shared, target, &exp, body).await.map_err(|e| {
             if e.code() == ErrorCode::TooLarge && per_file > budget {
                 UploadError::new(
                     ErrorCode::TooLarge,
@@ -326,7 +330,7 @@ async fn receive_and_store(
                 sha256: None,
                 rule: rule_idx,
             },
-            got,
+            (key, got),
         ));
     }
 
@@ -339,7 +343,8 @@ async fn receive_and_store(
             .with_data(json!({ "min": d.files.len() })));
         }
     }
-    let (files, staged): (Vec<PendingFile>, Vec<Ingested>) = form.received.into_iter().unzip();
+    let (files, staged): (Vec<PendingFile>, Vec<(String, Ingested)>) =
+        form.received.into_iter().unzip();
     let pending = PendingFiles { files };
     check_counts(config, &pending)?;
     let Some((meta, _)) = form.authorized else {
@@ -351,10 +356,9 @@ async fn receive_and_store(
     // Commit under fresh keys, then record all files in one transaction.
     let now = now_ms();
     let mut rows = Vec::with_capacity(staged.len());
-    for (f, got) in pending.files.iter().zip(staged) {
-        let key = new_key();
+    for (f, (key, got)) in pending.files.iter().zip(staged) {
         let stored = stored_info(&got);
-        if let Err(e) = got.staged.commit(&key).await {
+        if let Err(e) = got.staged.commit().await {
             rollback(&shared, &rows).await;
             return Err(commit_error(e));
         }

@@ -31,6 +31,7 @@ use crate::protocol::{FileEnvelope, FileObject, Links, Meta};
 use crate::route::{normalize_mime, Acl};
 use crate::serving;
 use crate::state::{now_ms, origin, Shared};
+use crate::storage::Target;
 
 fn handle(up: &Arc<Shared>, req: &HttpRequest) -> SignedUploads {
     let origin = origin(up, req);
@@ -203,6 +204,10 @@ where
             "this upload URL or form has already been used",
         ));
     }
+    let target = Target::Object {
+        path: plan.path.clone(),
+        replace: !plan.prevent_overwrite,
+    };
     let exp = Expectation {
         exact_size: plan.exact_size,
         max_size: plan.max_size,
@@ -213,7 +218,7 @@ where
         crc32: plan.crc32,
     };
     let got =
-        receive(shared, &exp, body)
+        receive(shared, target, &exp, body)
             .await
             .map_err(|e| match (e.code(), plan.size_condition) {
                 (ErrorCode::TooLarge | ErrorCode::TooSmall, Some(condition)) => UploadError::new(
@@ -224,11 +229,7 @@ where
                 _ => e,
             })?;
     let (width, height) = object::dimensions(&got.content_type, &got.head);
-    match got
-        .staged
-        .commit_object(&plan.path, !plan.prevent_overwrite)
-        .await
-    {
+    match got.staged.commit().await {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && plan.prevent_overwrite => {
             return Err(precondition_failed(&plan.path))

@@ -243,7 +243,7 @@ pub fn check_type(head: &[u8], exp: &Expectation) -> Result<String, UploadError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{MemoryStorage, Storage};
+    use crate::storage::{MemoryStorage, Storage, Target};
     use futures_util::stream;
 
     const PNG: &[u8] =
@@ -268,7 +268,7 @@ mod tests {
                 .into_iter()
                 .map(|c| Ok::<_, std::io::Error>(Bytes::from_static(c))),
         );
-        ingest(body, e, storage.stage().await.unwrap()).await
+        ingest(body, e, storage.stage(Target::Key("k".into())).await.unwrap()).await
     }
 
     #[tokio::test]
@@ -406,7 +406,7 @@ mod tests {
             Ok(Bytes::from_static(b"abc")),
             Err("connection reset"),
         ]);
-        let e = ingest(body, &exp(10, "text/plain"), storage.stage().await.unwrap())
+        let e = ingest(body, &exp(10, "text/plain"), storage.stage(Target::Key("k".into())).await.unwrap())
             .await
             .unwrap_err();
         assert_eq!(e.code(), ErrorCode::SizeMismatch);

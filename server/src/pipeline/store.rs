@@ -9,6 +9,7 @@ use crate::definition::Route;
 use crate::error::{ErrorCode, UploadError};
 use crate::ingest::{ingest, Expectation, Ingested};
 use crate::state::{now_ms, Shared};
+use crate::storage::Target;
 
 use super::checks::{check_sniffed, unsupported};
 
@@ -36,9 +37,11 @@ pub(crate) fn expectation(
     })
 }
 
-/// Streams `body` through the ingest pass into a staged write of the storage backend.
+/// Streams `body` through the ingest pass into a staged write of the storage backend, bound
+/// for `target`.
 pub(crate) async fn receive<S, E>(
     shared: &Shared,
+    target: Target,
     exp: &Expectation,
     body: S,
 ) -> Result<Ingested, UploadError>
@@ -46,7 +49,7 @@ where
     S: Stream<Item = Result<Bytes, E>>,
     E: std::fmt::Display,
 {
-    let staged = shared.storage.stage().await?;
+    let staged = shared.storage.stage(target).await?;
     ingest(body, exp, staged).await
 }
 
@@ -73,10 +76,10 @@ where
     S: Stream<Item = Result<Bytes, E>>,
     E: std::fmt::Display,
 {
-    let got = receive(shared, exp, body).await?;
+    let got = receive(shared, Target::Key(rec.key.clone()), exp, body).await?;
     check_sniffed(route, &got.content_type)?;
     let stored = stored_info(&got);
-    got.staged.commit(&rec.key).await.map_err(commit_error)?;
+    got.staged.commit().await.map_err(commit_error)?;
     record_stored(shared, &rec.key, &stored).await
 }
 

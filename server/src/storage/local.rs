@@ -17,7 +17,7 @@ use tokio::task::spawn_blocking;
 use super::blocks::BlockWriter;
 use super::{
     check_key, check_object_path, remove_file, ListStorage, Listed, StagedWrite, Storage,
-    StoredObject,
+    StoredObject, Target,
 };
 
 /// Files under one directory.
@@ -66,7 +66,8 @@ async fn open_file(path: PathBuf) -> io::Result<Option<StoredObject>> {
 
 #[async_trait]
 impl Storage for LocalStorage {
-    async fn stage(&self) -> io::Result<Box<dyn StagedWrite>> {
+    async fn stage(&self, target: Target) -> io::Result<Box<dyn StagedWrite>> {
+        target.check()?;
         let name: [u8; 16] = rand::random();
         let path = self.root.join(".staging").join(hex(&name));
         let p = path.clone();
@@ -74,6 +75,7 @@ impl Storage for LocalStorage {
             spawn_blocking(move || File::options().write(true).create_new(true).open(p)).await??;
         Ok(Box::new(LocalStaged {
             root: self.root.clone(),
+            target,
             path,
             out: Some(BlockWriter::new(file, 0)),
         }))
@@ -253,6 +255,7 @@ impl ListStorage for LocalStorage {
 
 struct LocalStaged {
     root: Arc<PathBuf>,
+    target: Target,
     path: PathBuf,
     /// `None` once committed.
     out: Option<BlockWriter>,
@@ -268,15 +271,11 @@ impl StagedWrite for LocalStaged {
             .await
     }
 
-    async fn commit(self: Box<Self>, key: &str) -> io::Result<()> {
-        check_key(key)?;
-        let target = self.root.join(key);
-        self.finish(target, false).await
-    }
-
-    async fn commit_object(self: Box<Self>, path: &str, replace: bool) -> io::Result<()> {
-        check_object_path(path)?;
-        let target = self.root.join("objects").join(path);
+    async fn commit(self: Box<Self>) -> io::Result<()> {
+        let (target, replace) = match &self.target {
+            Target::Key(key) => (self.root.join(key), false),
+            Target::Object { path, replace } => (self.root.join("objects").join(path), *replace),
+        };
         self.finish(target, replace).await
     }
 }
@@ -342,18 +341,18 @@ mod tests {
     async fn commit_makes_bytes_visible_and_never_overwrites() {
         let dir = tempfile::tempdir().unwrap();
         let s = LocalStorage::new(dir.path()).unwrap();
-        let mut w = s.stage().await.unwrap();
+        let mut w = s.stage(Target::Key("key1".into())).await.unwrap();
         w.write(Bytes::from(vec![1u8; BLOCK + 10])).await.unwrap();
         w.write(Bytes::from_static(b"tail")).await.unwrap();
-        w.commit("key1").await.unwrap();
+        w.commit().await.unwrap();
         let data = std::fs::read(dir.path().join("key1")).unwrap();
         assert_eq!(data.len(), BLOCK + 14);
         assert_eq!(&data[BLOCK + 10..], b"tail");
         assert_eq!(staged_files(dir.path()), 0);
 
-        let mut w2 = s.stage().await.unwrap();
+        let mut w2 = s.stage(Target::Key("key1".into())).await.unwrap();
         w2.write(Bytes::from_static(b"other")).await.unwrap();
-        let err = w2.commit("key1").await.unwrap_err();
+        let err = w2.commit().await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(
             std::fs::read(dir.path().join("key1")).unwrap().len(),
@@ -371,11 +370,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = LocalStorage::new(dir.path()).unwrap();
         let data: Vec<u8> = (0..3 * BLOCK + 5).map(|i| (i % 251) as u8).collect();
-        let mut w = s.stage().await.unwrap();
+        let mut w = s.stage(Target::Key("odd".into())).await.unwrap();
         for chunk in data.chunks(7919) {
             w.write(Bytes::copy_from_slice(chunk)).await.unwrap();
         }
-        w.commit("odd").await.unwrap();
+        w.commit().await.unwrap();
         assert!(std::fs::read(dir.path().join("odd")).unwrap() == data);
     }
 
@@ -383,7 +382,7 @@ mod tests {
     async fn dropping_a_staged_write_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let s = LocalStorage::new(dir.path()).unwrap();
-        let mut w = s.stage().await.unwrap();
+        let mut w = s.stage(Target::Key("unused".into())).await.unwrap();
         w.write(Bytes::from(vec![0u8; 3 * BLOCK])).await.unwrap();
         drop(w);
         assert_eq!(staged_files(dir.path()), 0);
@@ -394,21 +393,21 @@ mod tests {
     async fn objects_nest_and_either_replace_or_never_do() {
         let dir = tempfile::tempdir().unwrap();
         let s = LocalStorage::new(dir.path()).unwrap();
-        let mut w = s.stage().await.unwrap();
+        let mut w = s.stage(Target::Object { path: "a/b/c.txt".into(), replace: false }).await.unwrap();
         w.write(Bytes::from_static(b"one")).await.unwrap();
-        w.commit_object("a/b/c.txt", false).await.unwrap();
+        w.commit().await.unwrap();
         let at = dir.path().join("objects/a/b/c.txt");
         assert_eq!(std::fs::read(&at).unwrap(), b"one");
 
-        let mut w = s.stage().await.unwrap();
+        let mut w = s.stage(Target::Object { path: "a/b/c.txt".into(), replace: false }).await.unwrap();
         w.write(Bytes::from_static(b"two")).await.unwrap();
-        let err = w.commit_object("a/b/c.txt", false).await.unwrap_err();
+        let err = w.commit().await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(std::fs::read(&at).unwrap(), b"one");
 
-        let mut w = s.stage().await.unwrap();
+        let mut w = s.stage(Target::Object { path: "a/b/c.txt".into(), replace: true }).await.unwrap();
         w.write(Bytes::from_static(b"three")).await.unwrap();
-        w.commit_object("a/b/c.txt", true).await.unwrap();
+        w.commit().await.unwrap();
         assert_eq!(std::fs::read(&at).unwrap(), b"three");
         assert_eq!(staged_files(dir.path()), 0);
         assert!(s.open_object("a/b/c.txt").await.unwrap().is_some());
@@ -428,12 +427,12 @@ mod tests {
         let start = Arc::new(tokio::sync::Barrier::new(50));
         let mut tasks = Vec::new();
         for i in 0..50u8 {
-            let mut w = s.stage().await.unwrap();
+            let mut w = s.stage(Target::Object { path: "r/one.bin".into(), replace: false }).await.unwrap();
             w.write(Bytes::from(vec![i; 4096])).await.unwrap();
             let start = start.clone();
             tasks.push(tokio::spawn(async move {
                 start.wait().await;
-                (i, w.commit_object("r/one.bin", false).await)
+                (i, w.commit().await)
             }));
         }
         let mut winners = Vec::new();
@@ -453,14 +452,14 @@ mod tests {
     async fn listings_name_keys_and_objects_only_and_removal_respects_age() {
         let dir = tempfile::tempdir().unwrap();
         let s = LocalStorage::new(dir.path()).unwrap();
-        let mut w = s.stage().await.unwrap();
+        let mut w = s.stage(Target::Key("key1".into())).await.unwrap();
         w.write(Bytes::from_static(b"k")).await.unwrap();
-        w.commit("key1").await.unwrap();
-        let mut w = s.stage().await.unwrap();
+        w.commit().await.unwrap();
+        let mut w = s.stage(Target::Object { path: "a/b/c.txt".into(), replace: false }).await.unwrap();
         w.write(Bytes::from_static(b"o")).await.unwrap();
-        w.commit_object("a/b/c.txt", false).await.unwrap();
+        w.commit().await.unwrap();
         // Not keys: a staged write, a tus file, a database beside the files, a folder.
-        let _staged = s.stage().await.unwrap();
+        let _staged = s.stage(Target::Key("unused".into())).await.unwrap();
         std::fs::create_dir_all(dir.path().join(".tus")).unwrap();
         std::fs::write(dir.path().join(".tus/t1"), b"t").unwrap();
         std::fs::write(dir.path().join("uplift.db"), b"d").unwrap();
@@ -499,12 +498,12 @@ mod tests {
     #[tokio::test]
     async fn memory_storage_lists_and_ages_the_same_way() {
         let s = crate::storage::MemoryStorage::new();
-        let mut w = s.stage().await.unwrap();
+        let mut w = s.stage(Target::Key("key1".into())).await.unwrap();
         w.write(Bytes::from_static(b"k")).await.unwrap();
-        w.commit("key1").await.unwrap();
-        let mut w = s.stage().await.unwrap();
+        w.commit().await.unwrap();
+        let mut w = s.stage(Target::Object { path: "a/b.txt".into(), replace: false }).await.unwrap();
         w.write(Bytes::from_static(b"o")).await.unwrap();
-        w.commit_object("a/b.txt", false).await.unwrap();
+        w.commit().await.unwrap();
         let list = s.as_list().expect("memory storage lists");
         let hour_ago = SystemTime::now() - Duration::from_secs(3600);
         assert!(list.list_keys(hour_ago).await.unwrap().is_empty());
@@ -531,7 +530,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = LocalStorage::new(dir.path()).unwrap();
         assert!(s.open("../etc").await.is_err());
-        let w = s.stage().await.unwrap();
-        assert!(w.commit("a/b").await.is_err());
+        assert!(s.stage(Target::Key("a/b".into())).await.is_err());
+        let escape = Target::Object {
+            path: "../x".into(),
+            replace: true,
+        };
+        assert!(s.stage(escape).await.is_err());
     }
 }

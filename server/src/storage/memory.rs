@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 
 use super::{
-    check_key, check_object_path, ListStorage, Listed, StagedWrite, Storage, StoredObject,
+    check_key, check_object_path, ListStorage, Listed, StagedWrite, Storage, StoredObject, Target,
 };
 
 type Map = Arc<Mutex<HashMap<String, (Bytes, SystemTime)>>>;
@@ -98,9 +98,11 @@ impl MemoryStorage {
 
 #[async_trait]
 impl Storage for MemoryStorage {
-    async fn stage(&self) -> io::Result<Box<dyn StagedWrite>> {
+    async fn stage(&self, target: Target) -> io::Result<Box<dyn StagedWrite>> {
+        target.check()?;
         Ok(Box::new(MemoryStaged {
             objects: self.objects.clone(),
+            target,
             buf: BytesMut::new(),
         }))
     }
@@ -162,6 +164,7 @@ fn object_key(path: &str) -> String {
 
 struct MemoryStaged {
     objects: Map,
+    target: Target,
     buf: BytesMut,
 }
 
@@ -172,25 +175,14 @@ impl StagedWrite for MemoryStaged {
         Ok(())
     }
 
-    async fn commit(self: Box<Self>, key: &str) -> io::Result<()> {
-        check_key(key)?;
-        let mut objects = self.objects.lock().unwrap();
-        if objects.contains_key(key) {
-            return Err(io::Error::new(io::ErrorKind::AlreadyExists, "key exists"));
-        }
-        objects.insert(key.to_string(), (self.buf.freeze(), SystemTime::now()));
-        Ok(())
-    }
-
-    async fn commit_object(self: Box<Self>, path: &str, replace: bool) -> io::Result<()> {
-        check_object_path(path)?;
-        let key = object_key(path);
+    async fn commit(self: Box<Self>) -> io::Result<()> {
+        let (key, replace) = match self.target {
+            Target::Key(key) => (key, false),
+            Target::Object { path, replace } => (object_key(&path), replace),
+        };
         let mut objects = self.objects.lock().unwrap();
         if !replace && objects.contains_key(&key) {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                "object exists",
-            ));
+            return Err(io::Error::new(io::ErrorKind::AlreadyExists, "exists"));
         }
         objects.insert(key, (self.buf.freeze(), SystemTime::now()));
         Ok(())

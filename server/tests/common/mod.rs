@@ -1,5 +1,7 @@
 //! A real Uplift server on 127.0.0.1 for integration tests: local disk + SQLite in a temp dir
-//! by default, one actix worker on its own thread, stopped when dropped.
+//! by default, one actix worker on its own thread, stopped when dropped. With
+//! `Options::storage` = `Backend::S3` the bytes go to the S3-compatible bucket named by the
+//! `UPLIFT_S3_*` variables (Garage in CI), under a fresh key prefix per server.
 
 #![allow(dead_code)]
 
@@ -23,6 +25,9 @@ pub struct TestServer {
     pub base: String,
     pub data_dir: PathBuf,
     pub db_url: String,
+    /// With `Backend::S3`: the bucket and the key prefix this server writes under.
+    #[cfg(feature = "s3")]
+    pub s3: Option<uplift::storage::S3Storage>,
     /// The app's signed-upload handle, making URLs on `origin`.
     pub signed: uplift::SignedUploads,
     /// The app itself (e.g. to mint an upload's status path with `Uplift::status_path`).
@@ -32,7 +37,17 @@ pub struct TestServer {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// Where a test server keeps its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    #[default]
+    Local,
+    /// The bucket of `UPLIFT_S3_*`, under a fresh prefix (feature `s3`).
+    S3,
+}
+
 pub struct Options {
+    pub storage: Backend,
     pub records_url: Option<String>,
     /// With a `postgres://` `records_url`: keep the records in this schema (created if missing).
     pub records_schema: Option<String>,
@@ -42,6 +57,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            storage: Backend::Local,
             records_url: None,
             records_schema: None,
             configure: Box::new(|b| b),
@@ -60,6 +76,12 @@ impl TestServer {
         let db_url = opts.records_url.clone().unwrap_or_else(|| {
             format!("sqlite://{}?mode=rwc", data_dir.join("uplift.db").display())
         });
+        #[cfg(feature = "s3")]
+        let s3 = (opts.storage == Backend::S3).then(s3_storage);
+        #[cfg(not(feature = "s3"))]
+        assert_eq!(opts.storage, Backend::Local, "S3 tests need the `s3` feature");
+        #[cfg(feature = "s3")]
+        let s3_for_app = s3.clone();
         let (tx, rx) = mpsc::channel();
         let (dd, url) = (data_dir.clone(), db_url.clone());
         let thread = thread::spawn(move || {
@@ -70,11 +92,15 @@ impl TestServer {
                         .expect("records"),
                     None => Records::connect(&url).await.expect("records"),
                 };
-                let storage = LocalStorage::new(dd.join("files")).unwrap();
-                let builder = Uplift::builder(router)
-                    .storage(storage)
-                    .records(records)
-                    .secret(SECRET);
+                let builder = Uplift::builder(router).records(records).secret(SECRET);
+                #[cfg(feature = "s3")]
+                let builder = match s3_for_app {
+                    // tus keeps its uploads in progress on local disk with S3 as well.
+                    Some(s3) => builder.storage(s3).tus_dir(dd.join("files/.tus")),
+                    None => builder.storage(LocalStorage::new(dd.join("files")).unwrap()),
+                };
+                #[cfg(not(feature = "s3"))]
+                let builder = builder.storage(LocalStorage::new(dd.join("files")).unwrap());
                 let up = (opts.configure)(builder).build().expect("config");
                 let app_up = up.clone();
                 let server = HttpServer::new(move || App::new().service(app_up.service()))
@@ -98,6 +124,8 @@ impl TestServer {
             origin,
             data_dir,
             db_url,
+            #[cfg(feature = "s3")]
+            s3,
             signed,
             up,
             handle,
@@ -127,6 +155,33 @@ impl TestServer {
             .map(|rd| rd.count())
             .unwrap_or(0)
     }
+}
+
+/// The bucket of `UPLIFT_S3_*` under a fresh prefix, with the smallest part size S3 allows (so
+/// a few MiB exercise multipart uploads). Panics when the variables are missing: callers
+/// check [`s3_available`] first.
+#[cfg(feature = "s3")]
+pub fn s3_storage() -> uplift::storage::S3Storage {
+    let config = uplift::storage::S3Config::from_env("UPLIFT_S3_")
+        .expect("UPLIFT_S3_* variables")
+        .expect("UPLIFT_S3_ENDPOINT is set")
+        .prefix(format!("t{:016x}/", rand::random::<u64>()))
+        .part_size(uplift::storage::MIN_PART_SIZE);
+    uplift::storage::S3Storage::new(config).expect("S3 configuration")
+}
+
+/// Whether the S3 tests can run: `UPLIFT_S3_ENDPOINT` is set. When it is not, the tests skip
+/// with a note — unless `UPLIFT_REQUIRE_S3=1` (CI), where that is a failure.
+pub fn s3_available() -> bool {
+    let set = std::env::var("UPLIFT_S3_ENDPOINT").is_ok() && cfg!(feature = "s3");
+    if !set {
+        assert!(
+            std::env::var("UPLIFT_REQUIRE_S3").as_deref() != Ok("1"),
+            "UPLIFT_REQUIRE_S3=1 but UPLIFT_S3_ENDPOINT is not set (or the `s3` feature is off)"
+        );
+        eprintln!("UPLIFT_S3_ENDPOINT not set: skipping an S3 test");
+    }
+    set
 }
 
 impl Drop for TestServer {
