@@ -104,6 +104,13 @@ async fn small_and_multipart_writes_commit_intact_and_never_replace() {
     let (got, _) = fetch(s3.open("small1").await.unwrap().unwrap(), "text/plain").await;
     assert_eq!(got, small, "the first bytes stay");
 
+    // Hooks read the first bytes whatever the backend.
+    assert_eq!(s3.read("small1", 10).await.unwrap().unwrap(), small[..10]);
+    assert_eq!(s3.read("small1", 5000).await.unwrap().unwrap(), small[..]);
+    let head = s3.read("big1", MIN_PART_SIZE + 5).await.unwrap().unwrap();
+    assert_eq!(head, big[..MIN_PART_SIZE + 5]);
+    assert!(s3.read("nothing", 10).await.unwrap().is_none());
+
     assert!(s3.delete("small1").await.unwrap());
     assert!(!s3.delete("small1").await.unwrap(), "already gone");
     assert!(s3.open("small1").await.unwrap().is_none());
@@ -157,7 +164,10 @@ async fn abandoned_writes_leave_nothing() {
     let mut w = s3.stage(key("crashed")).await.unwrap();
     write_all(&mut w, &pattern(MIN_PART_SIZE + 10, 4)).await;
     std::mem::forget(w);
-    assert_eq!(s3.cleanup_staged(Duration::from_secs(3600)).await.unwrap(), 0);
+    assert_eq!(
+        s3.cleanup_staged(Duration::from_secs(3600)).await.unwrap(),
+        0
+    );
     assert_eq!(s3.multipart_uploads().await.unwrap(), 1);
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(s3.cleanup_staged(Duration::from_secs(1)).await.unwrap(), 1);
@@ -245,7 +255,13 @@ async fn route_uploads_over_http_land_in_the_bucket() {
     // Prepare + PUT, large enough to be a multipart upload in the bucket.
     let body = pattern(MIN_PART_SIZE * 2 + 3, 5);
     let prepared = srv
-        .prepare_one(&c, "papers", "big.bin", body.len(), "application/octet-stream")
+        .prepare_one(
+            &c,
+            "papers",
+            "big.bin",
+            body.len(),
+            "application/octet-stream",
+        )
         .await;
     let url = prepared["uploadUrl"].as_str().unwrap();
     let done = put(&c, url, None, body.clone()).await.ok();
@@ -315,7 +331,13 @@ async fn refused_uploads_leave_nothing_in_the_bucket() {
     assert!(res.status().is_client_error(), "{}", res.status());
     wait_no_multipart(s3).await;
     let later = SystemTime::now() + Duration::from_secs(60);
-    assert!(s3.as_list().unwrap().list_keys(later).await.unwrap().is_empty());
+    assert!(s3
+        .as_list()
+        .unwrap()
+        .list_keys(later)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]
@@ -330,7 +352,13 @@ async fn signed_objects_land_in_the_bucket() {
         ..Default::default()
     };
     let grant = srv.signed.get_signed_put_with("team", &opts).unwrap();
-    let stored = put(&c, &grant.upload_url, Some("text/plain"), b"quarterly".to_vec()).await;
+    let stored = put(
+        &c,
+        &grant.upload_url,
+        Some("text/plain"),
+        b"quarterly".to_vec(),
+    )
+    .await;
     assert!(stored.status < 300, "{:?}", stored.json());
     let s3 = srv.s3.as_ref().unwrap();
     let later = SystemTime::now() + Duration::from_secs(60);

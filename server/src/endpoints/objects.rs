@@ -217,17 +217,16 @@ where
         sha256: plan.sha256.clone(),
         crc32: plan.crc32,
     };
-    let got =
-        receive(shared, target, &exp, body)
-            .await
-            .map_err(|e| match (e.code(), plan.size_condition) {
-                (ErrorCode::TooLarge | ErrorCode::TooSmall, Some(condition)) => UploadError::new(
-                    ErrorCode::PolicyViolation,
-                    format!("the file breaks the form's {condition}: {}", e.message()),
-                )
-                .with_data(serde_json::json!({ "condition": condition })),
-                _ => e,
-            })?;
+    let got = receive(shared, target, &exp, body).await.map_err(|e| {
+        match (e.code(), plan.size_condition) {
+            (ErrorCode::TooLarge | ErrorCode::TooSmall, Some(condition)) => UploadError::new(
+                ErrorCode::PolicyViolation,
+                format!("the file breaks the form's {condition}: {}", e.message()),
+            )
+            .with_data(serde_json::json!({ "condition": condition })),
+            _ => e,
+        }
+    })?;
     let (width, height) = object::dimensions(&got.content_type, &got.head);
     match got.staged.commit().await {
         Ok(()) => {}

@@ -268,7 +268,12 @@ mod tests {
                 .into_iter()
                 .map(|c| Ok::<_, std::io::Error>(Bytes::from_static(c))),
         );
-        ingest(body, e, storage.stage(Target::Key("k".into())).await.unwrap()).await
+        ingest(
+            body,
+            e,
+            storage.stage(Target::Key("k".into())).await.unwrap(),
+        )
+        .await
     }
 
     #[tokio::test]
@@ -406,9 +411,13 @@ mod tests {
             Ok(Bytes::from_static(b"abc")),
             Err("connection reset"),
         ]);
-        let e = ingest(body, &exp(10, "text/plain"), storage.stage(Target::Key("k".into())).await.unwrap())
-            .await
-            .unwrap_err();
+        let e = ingest(
+            body,
+            &exp(10, "text/plain"),
+            storage.stage(Target::Key("k".into())).await.unwrap(),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(e.code(), ErrorCode::SizeMismatch);
         assert!(storage.is_empty());
     }

@@ -393,19 +393,37 @@ mod tests {
     async fn objects_nest_and_either_replace_or_never_do() {
         let dir = tempfile::tempdir().unwrap();
         let s = LocalStorage::new(dir.path()).unwrap();
-        let mut w = s.stage(Target::Object { path: "a/b/c.txt".into(), replace: false }).await.unwrap();
+        let mut w = s
+            .stage(Target::Object {
+                path: "a/b/c.txt".into(),
+                replace: false,
+            })
+            .await
+            .unwrap();
         w.write(Bytes::from_static(b"one")).await.unwrap();
         w.commit().await.unwrap();
         let at = dir.path().join("objects/a/b/c.txt");
         assert_eq!(std::fs::read(&at).unwrap(), b"one");
 
-        let mut w = s.stage(Target::Object { path: "a/b/c.txt".into(), replace: false }).await.unwrap();
+        let mut w = s
+            .stage(Target::Object {
+                path: "a/b/c.txt".into(),
+                replace: false,
+            })
+            .await
+            .unwrap();
         w.write(Bytes::from_static(b"two")).await.unwrap();
         let err = w.commit().await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(std::fs::read(&at).unwrap(), b"one");
 
-        let mut w = s.stage(Target::Object { path: "a/b/c.txt".into(), replace: true }).await.unwrap();
+        let mut w = s
+            .stage(Target::Object {
+                path: "a/b/c.txt".into(),
+                replace: true,
+            })
+            .await
+            .unwrap();
         w.write(Bytes::from_static(b"three")).await.unwrap();
         w.commit().await.unwrap();
         assert_eq!(std::fs::read(&at).unwrap(), b"three");
@@ -427,7 +445,13 @@ mod tests {
         let start = Arc::new(tokio::sync::Barrier::new(50));
         let mut tasks = Vec::new();
         for i in 0..50u8 {
-            let mut w = s.stage(Target::Object { path: "r/one.bin".into(), replace: false }).await.unwrap();
+            let mut w = s
+                .stage(Target::Object {
+                    path: "r/one.bin".into(),
+                    replace: false,
+                })
+                .await
+                .unwrap();
             w.write(Bytes::from(vec![i; 4096])).await.unwrap();
             let start = start.clone();
             tasks.push(tokio::spawn(async move {
@@ -455,7 +479,13 @@ mod tests {
         let mut w = s.stage(Target::Key("key1".into())).await.unwrap();
         w.write(Bytes::from_static(b"k")).await.unwrap();
         w.commit().await.unwrap();
-        let mut w = s.stage(Target::Object { path: "a/b/c.txt".into(), replace: false }).await.unwrap();
+        let mut w = s
+            .stage(Target::Object {
+                path: "a/b/c.txt".into(),
+                replace: false,
+            })
+            .await
+            .unwrap();
         w.write(Bytes::from_static(b"o")).await.unwrap();
         w.commit().await.unwrap();
         // Not keys: a staged write, a tus file, a database beside the files, a folder.
@@ -501,7 +531,13 @@ mod tests {
         let mut w = s.stage(Target::Key("key1".into())).await.unwrap();
         w.write(Bytes::from_static(b"k")).await.unwrap();
         w.commit().await.unwrap();
-        let mut w = s.stage(Target::Object { path: "a/b.txt".into(), replace: false }).await.unwrap();
+        let mut w = s
+            .stage(Target::Object {
+                path: "a/b.txt".into(),
+                replace: false,
+            })
+            .await
+            .unwrap();
         w.write(Bytes::from_static(b"o")).await.unwrap();
         w.commit().await.unwrap();
         let list = s.as_list().expect("memory storage lists");

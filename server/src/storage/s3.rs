@@ -301,7 +301,10 @@ impl Inner {
     }
 
     async fn head(&self, object: &str) -> io::Result<Option<Head>> {
-        let url = self.bucket.head_object(self.creds(), object).sign(REQUEST_TTL);
+        let url = self
+            .bucket
+            .head_object(self.creds(), object)
+            .sign(REQUEST_TTL);
         match self.send(self.http.head(url), "HEAD").await {
             Ok(res) => {
                 let modified = res
@@ -316,6 +319,39 @@ impl Inner {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// The first `limit` (> 0) bytes of an object, read with a ranged `GET`.
+    async fn get_range(&self, object: &str, limit: usize) -> io::Result<Option<Bytes>> {
+        let url = self
+            .bucket
+            .get_object(self.creds(), object)
+            .sign(REQUEST_TTL);
+        let req = self
+            .http
+            .get(url)
+            .header(reqwest::header::RANGE, format!("bytes=0-{}", limit - 1));
+        let mut res = req
+            .send()
+            .await
+            .map_err(|e| io::Error::other(format!("S3 GET: {}", without_url(e))))?;
+        match res.status() {
+            StatusCode::NOT_FOUND => return Ok(None),
+            // An empty object has no byte 0.
+            StatusCode::RANGE_NOT_SATISFIABLE => return Ok(Some(Bytes::new())),
+            s if !s.is_success() => return Err(status_error("GET", res).await),
+            _ => {}
+        }
+        let mut out = BytesMut::new();
+        // A store that ignores Range sends everything: stop reading at the limit.
+        while let Some(chunk) = res.chunk().await.map_err(io::Error::other)? {
+            let take = chunk.len().min(limit - out.len());
+            out.extend_from_slice(&chunk[..take]);
+            if out.len() == limit {
+                break;
+            }
+        }
+        Ok(Some(out.freeze()))
     }
 
     async fn delete(&self, object: &str) -> io::Result<()> {
@@ -624,6 +660,18 @@ impl Storage for S3Storage {
         self.inner.remove(&self.inner.file_key(key)).await
     }
 
+    async fn read(&self, key: &str, limit: usize) -> io::Result<Option<Bytes>> {
+        check_key(key)?;
+        if limit == 0 {
+            return Ok(self
+                .inner
+                .head(&self.inner.file_key(key))
+                .await?
+                .map(|_| Bytes::new()));
+        }
+        self.inner.get_range(&self.inner.file_key(key), limit).await
+    }
+
     async fn open_object(&self, path: &str) -> io::Result<Option<StoredObject>> {
         check_object_path(path)?;
         self.open_remote(self.inner.object_key(path)).await
@@ -671,7 +719,10 @@ struct RemoteGet {
 
 impl PresignedGet for RemoteGet {
     fn presigned_url(&self, content_type: &str, content_disposition: &str) -> String {
-        let mut action = self.inner.bucket.get_object(self.inner.creds(), &self.object);
+        let mut action = self
+            .inner
+            .bucket
+            .get_object(self.inner.creds(), &self.object);
         let query = action.query_mut();
         query.insert("response-content-type", content_type.to_string());
         query.insert(
@@ -705,8 +756,7 @@ impl ListStorage for S3Storage {
 
     async fn delete_object_if_older(&self, path: &str, before: SystemTime) -> io::Result<bool> {
         check_object_path(path)?;
-        self.delete_older(self.inner.object_key(path), before)
-            .await
+        self.delete_older(self.inner.object_key(path), before).await
     }
 }
 

@@ -79,7 +79,11 @@ impl TestServer {
         #[cfg(feature = "s3")]
         let s3 = (opts.storage == Backend::S3).then(s3_storage);
         #[cfg(not(feature = "s3"))]
-        assert_eq!(opts.storage, Backend::Local, "S3 tests need the `s3` feature");
+        assert_eq!(
+            opts.storage,
+            Backend::Local,
+            "S3 tests need the `s3` feature"
+        );
         #[cfg(feature = "s3")]
         let s3_for_app = s3.clone();
         let (tx, rx) = mpsc::channel();
