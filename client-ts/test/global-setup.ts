@@ -124,6 +124,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       UPLIFT_BIND: `127.0.0.1:${port}`,
       UPLIFT_SECRET: randomBytes(32).toString("hex"),
       DATABASE_URL: "",
+      // Local disk, whatever the environment says about S3.
+      UPLIFT_S3_ENDPOINT: "",
       UPLIFT_PUBLIC_URL: "",
       RUST_LOG: process.env.RUST_LOG ?? "info",
     },

@@ -244,6 +244,13 @@ impl UpliftBuilder {
         self
     }
 
+    /// Like [`UpliftBuilder::storage`], for a backend the app also uses itself (chosen at run
+    /// time, or read from completion hooks with [`Storage::read`]).
+    pub fn shared_storage(mut self, storage: Arc<dyn Storage>) -> Self {
+        self.storage = Some(storage);
+        self
+    }
+
     /// Where upload records go: SQLite or PostgreSQL.
     pub fn records(mut self, records: Records) -> Self {
         self.records = Some(records);

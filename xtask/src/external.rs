@@ -154,6 +154,7 @@ pub fn check_api_contract() -> Result<(), String> {
         .env("UPLIFT_BIND", format!("127.0.0.1:{port}"))
         .env("UPLIFT_SECRET", secret)
         .env("DATABASE_URL", "")
+        .env("UPLIFT_S3_ENDPOINT", "")
         .env("UPLIFT_PUBLIC_URL", "")
         .env("UPLIFT_CORS_ORIGINS", "")
         .env(

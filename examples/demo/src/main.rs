@@ -5,11 +5,13 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::Service;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use tracing_subscriber::EnvFilter;
+use uplift::storage::{S3Config, S3Storage, Storage};
 use uplift::Backend;
 use uplift::{LocalStorage, Records, Uplift};
 
@@ -106,10 +108,22 @@ async fn run(settings: Settings) -> Result<(), String> {
     };
 
     let files_dir = data_dir.join("files");
-    let storage = LocalStorage::new(&files_dir)
-        .map_err(|e| format!("could not create {}: {e}", files_dir.display()))?;
-    routes::set_files_dir(files_dir.clone());
-    tracing::info!("files: {}", files_dir.display());
+    let s3 = S3Config::from_env("UPLIFT_S3_").map_err(|e| e.to_string())?;
+    let storage: Arc<dyn Storage> = match s3 {
+        Some(config) => {
+            let bucket = format!("{config:?}");
+            let s3 = S3Storage::new(config).map_err(|e| e.to_string())?;
+            tracing::info!("files: S3 {bucket}");
+            Arc::new(s3)
+        }
+        None => {
+            let local = LocalStorage::new(&files_dir)
+                .map_err(|e| format!("could not create {}: {e}", files_dir.display()))?;
+            tracing::info!("files: {}", files_dir.display());
+            Arc::new(local)
+        }
+    };
+    routes::set_storage(storage.clone());
     let web_dir = page::web_dir();
     if web_dir.join("index.html").is_file() {
         tracing::info!("page: the React build in {}", web_dir.display());
@@ -121,9 +135,11 @@ async fn run(settings: Settings) -> Result<(), String> {
     }
 
     let mut builder = Uplift::builder(routes::router())
-        .storage(storage)
+        .shared_storage(storage)
         .records(records)
-        .secret(secret);
+        .secret(secret)
+        // tus uploads in progress stay on this machine's disk, whatever the storage.
+        .tus_dir(files_dir.join(".tus"));
     if let Some(url) = &settings.public_url {
         builder = builder.public_url(url.clone());
     }

@@ -3,14 +3,14 @@
 //! Each route is its middleware: an async function that authorizes the upload and returns the
 //! metadata its completion hook receives. The hook's return value is the route's server data.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use actix_web::http::StatusCode;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use uplift::storage::Storage;
 use uplift::{HttpRequest, PendingFiles, UploadError, UploadedFile};
 use validator::{Validate, ValidationError};
 
@@ -245,12 +245,12 @@ pub struct ReviewTicket {
     pub sha256: String,
 }
 
-static FILES_DIR: OnceLock<PathBuf> = OnceLock::new();
+static STORAGE: OnceLock<Arc<dyn Storage>> = OnceLock::new();
 static REVIEWS: AtomicU64 = AtomicU64::new(0);
 
-/// Where `LocalStorage` keeps the files, so the review hook can read the stored PDF.
-pub fn set_files_dir(dir: PathBuf) {
-    let _ = FILES_DIR.set(dir);
+/// Where the files are stored (local disk or S3), so the review hook can read the stored PDF.
+pub fn set_storage(storage: Arc<dyn Storage>) {
+    let _ = STORAGE.set(storage);
 }
 
 /// One private PDF of at most 8 MB, awaited by the client.
@@ -265,11 +265,14 @@ pub async fn document_review(req: HttpRequest) -> Result<User, UploadError> {
 }
 
 async fn review_opened(user: User, file: UploadedFile) -> Result<ReviewTicket, UploadError> {
-    let dir = FILES_DIR
+    let storage = STORAGE
         .get()
-        .ok_or_else(|| UploadError::internal_msg("files dir not set"))?;
+        .ok_or_else(|| UploadError::internal_msg("storage not set"))?;
     // At most 8 MB, as the route guarantees: reading it whole is fine here.
-    let bytes = tokio::fs::read(dir.join(&file.key)).await?;
+    let bytes = storage
+        .read(&file.key, file.size as usize)
+        .await?
+        .ok_or_else(|| UploadError::internal_msg("the stored PDF is gone"))?;
     if contains(&bytes, b"/Encrypt") {
         return Err(UploadError::with_status(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -8,6 +8,13 @@
 //! | `UPLIFT_BIND`         | `127.0.0.1:8080`                | listen address (`:0` picks a free port)  |
 //! | `UPLIFT_PUBLIC_URL`   | the request's own host          | origin in absolute URLs, behind a proxy  |
 //! | `UPLIFT_CORS_ORIGINS` | none                            | comma-separated origins, or `*`          |
+//! | `UPLIFT_S3_ENDPOINT`  | none (local disk)               | an S3-compatible bucket for the files (below) |
+//!
+//! With `UPLIFT_S3_ENDPOINT`, the files go to a bucket: `UPLIFT_S3_BUCKET`,
+//! `UPLIFT_S3_ACCESS_KEY_ID` and `UPLIFT_S3_SECRET_ACCESS_KEY` are needed, `UPLIFT_S3_REGION`
+//! (default `us-east-1`), `UPLIFT_S3_PATH_STYLE` (default `true`) and `UPLIFT_S3_KEY_PREFIX`
+//! are optional ([`uplift::storage::S3Config::from_env`]). tus uploads in progress stay in the
+//! data dir.
 
 use std::fs;
 use std::io::{self, Write};

@@ -131,9 +131,13 @@ impl S3Config {
     /// Reads `{prefix}ENDPOINT`, `REGION` (default `us-east-1`), `BUCKET`, `ACCESS_KEY_ID`,
     /// `SECRET_ACCESS_KEY`, and optionally `PATH_STYLE` (`true`/`false`, default `true`) and
     /// `KEY_PREFIX`, with `prefix` such as `UPLIFT_S3_`. `Ok(None)` when `{prefix}ENDPOINT`
-    /// is not set; an error naming the first missing or malformed variable otherwise.
+    /// is not set (or empty); an error naming the first missing or malformed variable otherwise.
     pub fn from_env(prefix: &str) -> Result<Option<Self>, S3ConfigError> {
-        let var = |name: &str| std::env::var(format!("{prefix}{name}")).ok();
+        let var = |name: &str| {
+            std::env::var(format!("{prefix}{name}"))
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+        };
         let Some(endpoint) = var("ENDPOINT") else {
             return Ok(None);
         };

@@ -34,9 +34,15 @@ pub async fn start(dir: &Path) -> Demo {
     start_on(dir, free_port()).await
 }
 
-/// Starts the demo on `port` over `dir` (a restart reuses both).
+/// Starts the demo on `port` over `dir` (a restart reuses both), on local disk.
 pub async fn start_on(dir: &Path, port: u16) -> Demo {
+    start_with(dir, port, &[("UPLIFT_S3_ENDPOINT", "")]).await
+}
+
+/// Starts the demo on `port` over `dir` with more environment variables.
+pub async fn start_with(dir: &Path, port: u16, env: &[(&str, &str)]) -> Demo {
     let child = Command::new(env!("CARGO_BIN_EXE_uplift-demo"))
+        .envs(env.iter().copied())
         .env("UPLIFT_DATA_DIR", dir)
         .env("UPLIFT_BIND", format!("127.0.0.1:{port}"))
         .env("UPLIFT_SECRET", SECRET)

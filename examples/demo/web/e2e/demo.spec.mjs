@@ -105,6 +105,8 @@ async function startDemo(bin, dataDir) {
     env: {
       ...process.env,
       UPLIFT_DATA_DIR: dataDir,
+      // Local disk, whatever the environment says about S3.
+      UPLIFT_S3_ENDPOINT: "",
       UPLIFT_BIND: "127.0.0.1:0",
       UPLIFT_DEMO_WEB_DIR: join(WEB, "dist"),
       RUST_LOG: "warn,uplift_demo=info",
