@@ -333,6 +333,20 @@ mod tests {
     use super::*;
     use crate::storage::blocks::BLOCK;
 
+    fn obj(path: &str, replace: bool) -> Target {
+        Target::Object {
+            path: path.into(),
+            replace,
+        }
+    }
+
+    /// Stages `bytes` for `target` and commits them.
+    async fn store(s: &impl Storage, target: Target, bytes: &'static [u8]) {
+        let mut w = s.stage(target).await.unwrap();
+        w.write(Bytes::from_static(bytes)).await.unwrap();
+        w.commit().await.unwrap();
+    }
+
     fn staged_files(root: &Path) -> usize {
         std::fs::read_dir(root.join(".staging")).unwrap().count()
     }
@@ -393,39 +407,17 @@ mod tests {
     async fn objects_nest_and_either_replace_or_never_do() {
         let dir = tempfile::tempdir().unwrap();
         let s = LocalStorage::new(dir.path()).unwrap();
-        let mut w = s
-            .stage(Target::Object {
-                path: "a/b/c.txt".into(),
-                replace: false,
-            })
-            .await
-            .unwrap();
-        w.write(Bytes::from_static(b"one")).await.unwrap();
-        w.commit().await.unwrap();
+        store(&s, obj("a/b/c.txt", false), b"one").await;
         let at = dir.path().join("objects/a/b/c.txt");
         assert_eq!(std::fs::read(&at).unwrap(), b"one");
 
-        let mut w = s
-            .stage(Target::Object {
-                path: "a/b/c.txt".into(),
-                replace: false,
-            })
-            .await
-            .unwrap();
+        let mut w = s.stage(obj("a/b/c.txt", false)).await.unwrap();
         w.write(Bytes::from_static(b"two")).await.unwrap();
         let err = w.commit().await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(std::fs::read(&at).unwrap(), b"one");
 
-        let mut w = s
-            .stage(Target::Object {
-                path: "a/b/c.txt".into(),
-                replace: true,
-            })
-            .await
-            .unwrap();
-        w.write(Bytes::from_static(b"three")).await.unwrap();
-        w.commit().await.unwrap();
+        store(&s, obj("a/b/c.txt", true), b"three").await;
         assert_eq!(std::fs::read(&at).unwrap(), b"three");
         assert_eq!(staged_files(dir.path()), 0);
         assert!(s.open_object("a/b/c.txt").await.unwrap().is_some());
@@ -445,13 +437,7 @@ mod tests {
         let start = Arc::new(tokio::sync::Barrier::new(50));
         let mut tasks = Vec::new();
         for i in 0..50u8 {
-            let mut w = s
-                .stage(Target::Object {
-                    path: "r/one.bin".into(),
-                    replace: false,
-                })
-                .await
-                .unwrap();
+            let mut w = s.stage(obj("r/one.bin", false)).await.unwrap();
             w.write(Bytes::from(vec![i; 4096])).await.unwrap();
             let start = start.clone();
             tasks.push(tokio::spawn(async move {
@@ -476,18 +462,8 @@ mod tests {
     async fn listings_name_keys_and_objects_only_and_removal_respects_age() {
         let dir = tempfile::tempdir().unwrap();
         let s = LocalStorage::new(dir.path()).unwrap();
-        let mut w = s.stage(Target::Key("key1".into())).await.unwrap();
-        w.write(Bytes::from_static(b"k")).await.unwrap();
-        w.commit().await.unwrap();
-        let mut w = s
-            .stage(Target::Object {
-                path: "a/b/c.txt".into(),
-                replace: false,
-            })
-            .await
-            .unwrap();
-        w.write(Bytes::from_static(b"o")).await.unwrap();
-        w.commit().await.unwrap();
+        store(&s, Target::Key("key1".into()), b"k").await;
+        store(&s, obj("a/b/c.txt", false), b"o").await;
         // Not keys: a staged write, a tus file, a database beside the files, a folder.
         let _staged = s.stage(Target::Key("unused".into())).await.unwrap();
         std::fs::create_dir_all(dir.path().join(".tus")).unwrap();
@@ -528,18 +504,8 @@ mod tests {
     #[tokio::test]
     async fn memory_storage_lists_and_ages_the_same_way() {
         let s = crate::storage::MemoryStorage::new();
-        let mut w = s.stage(Target::Key("key1".into())).await.unwrap();
-        w.write(Bytes::from_static(b"k")).await.unwrap();
-        w.commit().await.unwrap();
-        let mut w = s
-            .stage(Target::Object {
-                path: "a/b.txt".into(),
-                replace: false,
-            })
-            .await
-            .unwrap();
-        w.write(Bytes::from_static(b"o")).await.unwrap();
-        w.commit().await.unwrap();
+        store(&s, Target::Key("key1".into()), b"k").await;
+        store(&s, obj("a/b.txt", false), b"o").await;
         let list = s.as_list().expect("memory storage lists");
         let hour_ago = SystemTime::now() - Duration::from_secs(3600);
         assert!(list.list_keys(hour_ago).await.unwrap().is_empty());
@@ -567,10 +533,6 @@ mod tests {
         let s = LocalStorage::new(dir.path()).unwrap();
         assert!(s.open("../etc").await.is_err());
         assert!(s.stage(Target::Key("a/b".into())).await.is_err());
-        let escape = Target::Object {
-            path: "../x".into(),
-            replace: true,
-        };
-        assert!(s.stage(escape).await.is_err());
+        assert!(s.stage(obj("../x", true)).await.is_err());
     }
 }
