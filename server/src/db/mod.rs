@@ -30,7 +30,7 @@ use crate::route::{Acl, ContentDisposition};
 mod objects;
 mod tus;
 pub use objects::ObjectRecord;
-pub use tus::{LockTaken, TusState};
+pub use tus::{LockTaken, TusPart, TusState};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
