@@ -187,15 +187,18 @@ impl Uplift {
 
     /// Housekeeping: expires unused upload URLs, fails uploads whose server died mid-body or
     /// mid-completion (each reaches the route's `on_upload_error`, once across instances),
-    /// removes abandoned staging files and expired tus uploads, deletes failed and expired
-    /// records past [`Limits::failed_retention`] with their bytes, and removes stored files
-    /// without a record and interrupted tus takeover copies older than
-    /// [`Limits::orphan_grace`]. The first sweep of an instance also runs [`Uplift::recover`]
-    /// if the app has not. Runs once at start in the demo; call it periodically (or use
-    /// [`Uplift::spawn_sweeper`]). It runs the routes' hooks, which are not `Send`: await it on
-    /// the runtime the app serves on.
+    /// removes abandoned staging files and expired tus uploads, joins final tus uploads whose
+    /// parts all arrived but which nobody joined (a server stopped in between; their completion
+    /// hook is awaited here), deletes failed and expired records past
+    /// [`Limits::failed_retention`] with their bytes, and removes stored files without a record
+    /// and interrupted tus takeover copies older than [`Limits::orphan_grace`]. The first sweep
+    /// of an instance also runs [`Uplift::recover`] if the app has not. Runs once at start in
+    /// the demo; call it periodically (or use [`Uplift::spawn_sweeper`]). It runs the routes'
+    /// hooks, which are not `Send`: await it on the runtime the app serves on.
     pub async fn sweep(&self) -> Result<SweepReport, crate::error::UploadError> {
-        crate::pipeline::sweep::sweep(&self.shared).await
+        let mut report = crate::pipeline::sweep::sweep(&self.shared).await?;
+        report.tus_joined = crate::endpoints::tus::join_waiting(&self.shared).await?;
+        Ok(report)
     }
 
     /// Start-up recovery: what this instance's previous process left in flight when it
@@ -233,6 +236,7 @@ impl Uplift {
                         tus_expired = r.tus_expired,
                         purged = r.purged,
                         orphans_removed = r.orphans_removed,
+                        tus_joined = r.tus_joined,
                         "sweep done"
                     ),
                     Err(e) => tracing::warn!("sweep failed: {e}"),

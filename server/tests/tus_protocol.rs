@@ -186,7 +186,7 @@ async fn options_advertise_exactly_what_is_implemented() {
         assert_eq!(r.header("tus-version").as_deref(), Some("1.0.0"));
         assert_eq!(
             r.header("tus-extension").as_deref(),
-            Some("creation,creation-with-upload,creation-defer-length,termination,checksum,expiration,concatenation")
+            Some("creation,creation-with-upload,creation-defer-length,termination,checksum,expiration,concatenation,concatenation-unfinished")
         );
         assert_eq!(
             r.header("tus-checksum-algorithm").as_deref(),

@@ -39,6 +39,31 @@ pub(crate) async fn finish<F>(
 where
     F: Future<Output = Result<UploadRecord, UploadError>>,
 {
+    finish_with(shared, route, rec, origin, store, Hook::AsRouted).await
+}
+
+/// How the completion hook runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hook {
+    /// Awaited on an `await_server_data` route, in the background otherwise.
+    AsRouted,
+    /// Awaited in any case: the caller is itself background work (the sweep), which may run
+    /// outside a runtime that can spawn the hook.
+    Awaited,
+}
+
+/// [`finish`], with the hook run as `hook` says.
+pub(crate) async fn finish_with<F>(
+    shared: &Arc<Shared>,
+    route: &Arc<Route>,
+    rec: &UploadRecord,
+    origin: &str,
+    store: F,
+    hook: Hook,
+) -> Result<Finished, UploadError>
+where
+    F: Future<Output = Result<UploadRecord, UploadError>>,
+{
     let mut guard = FailGuard::new(
         shared.clone(),
         route.clone(),
@@ -56,7 +81,13 @@ where
     };
     let file = uploaded_file(shared, origin, &record)
         .ok_or_else(|| UploadError::internal_msg("a stored record has no file"))?;
-    let server_data = hand_off(shared, route, rec.metadata.clone(), file.clone()).await?;
+    let server_data = match hook {
+        Hook::AsRouted => hand_off(shared, route, rec.metadata.clone(), file.clone()).await?,
+        Hook::Awaited => {
+            let data = complete(shared, route, rec.metadata.clone(), file.clone()).await?;
+            route.config().await_server_data.then_some(data)
+        }
+    };
     Ok(Finished {
         record,
         file,

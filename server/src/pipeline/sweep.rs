@@ -40,6 +40,9 @@ pub struct SweepReport {
     pub orphans_removed: usize,
     /// Uploads `completing` for longer than `Limits::completion_deadline`, now `failed`.
     pub failed_completing: usize,
+    /// Final tus uploads (concatenation) whose parts had all arrived but were not joined yet
+    /// (their server stopped first), now joined and stored — or failed, when a part was gone.
+    pub tus_joined: usize,
 }
 
 /// Rows purged per query; the sweep repeats until none are left.
@@ -90,6 +93,7 @@ pub(crate) async fn sweep(shared: &Shared) -> Result<SweepReport, UploadError> {
         staged_removed,
         purged,
         orphans_removed,
+        tus_joined: 0,
     })
 }
 
