@@ -186,20 +186,26 @@ impl Uplift {
     }
 
     /// Housekeeping: expires unused upload URLs, fails uploads whose server died mid-body or
-    /// mid-completion, removes abandoned staging files and expired tus uploads, deletes failed
-    /// and expired records past [`Limits::failed_retention`] with their bytes, and removes
-    /// stored files without a record older than [`Limits::orphan_grace`]. The first sweep of an
-    /// instance also runs [`Uplift::recover`] if the app has not. Runs once at start in the
-    /// demo; call it periodically (or use [`Uplift::spawn_sweeper`]).
+    /// mid-completion (each reaches the route's `on_upload_error`, once across instances),
+    /// removes abandoned staging files and expired tus uploads, joins final tus uploads whose
+    /// parts all arrived but which nobody joined (a server stopped in between; their completion
+    /// hook is awaited here), deletes failed and expired records past
+    /// [`Limits::failed_retention`] with their bytes, and removes stored files without a record
+    /// and interrupted tus takeover copies older than [`Limits::orphan_grace`]. The first sweep
+    /// of an instance also runs [`Uplift::recover`] if the app has not. Runs once at start in
+    /// the demo; call it periodically (or use [`Uplift::spawn_sweeper`]). It runs the routes'
+    /// hooks, which are not `Send`: await it on the runtime the app serves on.
     pub async fn sweep(&self) -> Result<SweepReport, crate::error::UploadError> {
-        crate::pipeline::sweep::sweep(&self.shared).await
+        let mut report = crate::pipeline::sweep::sweep(&self.shared).await?;
+        report.tus_joined = crate::endpoints::tus::join_waiting(&self.shared).await?;
+        Ok(report)
     }
 
     /// Start-up recovery: what this instance's previous process left in flight when it
-    /// stopped — its `PUT`s cut off mid-body and its unfinished completions become `failed`,
-    /// its tus locks are released (so clients resume at once, not after the lease). Call it
-    /// once at start, before serving; it assumes no other live process shares this
-    /// [`instance_id`](UpliftBuilder::instance_id).
+    /// stopped — its `PUT`s cut off mid-body and its unfinished completions become `failed`
+    /// (and reach the route's `on_upload_error`), its tus locks are released (so clients resume
+    /// at once, not after the lease). Call it once at start, before serving; it assumes no
+    /// other live process shares this [`instance_id`](UpliftBuilder::instance_id).
     pub async fn recover(&self) -> Result<crate::db::InstanceRecovery, crate::error::UploadError> {
         crate::pipeline::sweep::recover(&self.shared).await
     }
@@ -211,10 +217,12 @@ impl Uplift {
 
     /// Runs [`Uplift::sweep`] now and then every `every` on the current runtime, logging what
     /// it removed, until the returned task is aborted or the runtime stops. Abandoned uploads
-    /// (prepared, partial or resumable) lose their bytes and records this way.
+    /// (prepared, partial or resumable) lose their bytes and records this way. The sweep runs
+    /// the routes' hooks, so it is a local task: call this on the actix runtime (in
+    /// `#[actix_web::main]`), or inside a `tokio::task::LocalSet`.
     pub fn spawn_sweeper(&self, every: Duration) -> tokio::task::JoinHandle<()> {
         let uplift = self.clone();
-        tokio::spawn(async move {
+        actix_web::rt::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -228,6 +236,7 @@ impl Uplift {
                         tus_expired = r.tus_expired,
                         purged = r.purged,
                         orphans_removed = r.orphans_removed,
+                        tus_joined = r.tus_joined,
                         "sweep done"
                     ),
                     Err(e) => tracing::warn!("sweep failed: {e}"),

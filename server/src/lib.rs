@@ -42,8 +42,8 @@ pub mod client;
 pub use app::{ConfigError, Uplift, UpliftBuilder};
 pub use codegen::GeneratedFile;
 pub use db::{
-    Backend, InstanceRecovery, LockTaken, NewUpload, ObjectRecord, Records, StoredInfo, TusState,
-    UploadRecord,
+    Backend, InstanceRecovery, LockTaken, NewUpload, ObjectRecord, Records, StoredInfo, TusPart,
+    TusState, UploadRecord,
 };
 pub use definition::{
     CompletionHook, ErrorHook, FileRoute, InputType, MiddlewareOutput, NoInput, PendingFile,

@@ -43,8 +43,9 @@ pub struct Limits {
     pub failed_retention: Duration,
     /// How old a stored file without a record must be before the sweeper removes it (a crash
     /// between a commit and its record leaves one). Also the age after which abandoned staged
-    /// writes and tus files without a record are removed. Must comfortably exceed the time
-    /// between a commit and its record (milliseconds); default 1 hour.
+    /// writes, tus files without a record and interrupted tus takeover copies are removed.
+    /// Must comfortably exceed the time between a commit and its record (milliseconds);
+    /// default 1 hour.
     pub orphan_grace: Duration,
     /// Most unfinished uploads (`pending`, `uploading`, `completing`) one caller may have at a
     /// time; past it, prepare, multipart and tus creation answer `429 TOO_MANY_REQUESTS`.

@@ -56,6 +56,7 @@ fn options(records: Option<(String, String)>) -> Options {
                     .map(str::to_string)
             })
         }),
+        ..Default::default()
     }
 }
 

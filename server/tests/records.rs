@@ -495,6 +495,11 @@ async fn mark_failed_stores_the_error_and_spares_complete_rows(h: &Harness) {
     assert_eq!(got.updated_at, 4_000);
 
     assert!(!records.mark_failed("missing", &late, 5_000).await.unwrap());
+    // A second failure loses: the first error stays (and only its winner tells the hook).
+    assert!(!records.mark_failed("bad", &late, 6_000).await.unwrap());
+    let got = records.get("bad").await.unwrap().unwrap();
+    assert_eq!(got.error.map(|e| e.code), Some(ErrorCode::SizeMismatch));
+    assert_eq!(got.updated_at, 2_500);
     records.close().await;
 }
 

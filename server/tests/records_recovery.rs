@@ -262,6 +262,164 @@ async fn live_uploads_are_touched_and_stale_completions_fail(r: &Records) {
     assert!(!r.mark_complete("done", None, 8_000).await.unwrap());
 }
 
+fn part(key: &str) -> (NewUpload, TusState) {
+    let mut row = upload(key);
+    row.status = UploadStatus::Uploading;
+    let t = TusState {
+        concat: Some("partial".into()),
+        ..tus()
+    };
+    (row, t)
+}
+
+fn final_state() -> TusState {
+    TusState {
+        offset: 0,
+        length: None,
+        concat: Some("final;/a /b".into()),
+        metadata: None,
+        locked: false,
+    }
+}
+
+fn final_row(key: &str, expires_at: i64) -> NewUpload {
+    let mut row = upload(key);
+    row.status = UploadStatus::Uploading;
+    row.expires_at = expires_at;
+    row
+}
+
+async fn finals_claim_their_parts_once(r: &Records) {
+    for key in ["p1", "p2", "p3"] {
+        let (row, t) = part(key);
+        r.tus_insert(&row, &t).await.unwrap();
+    }
+    let mut whole = upload("whole");
+    whole.status = UploadStatus::Uploading;
+    r.tus_insert(&whole, &tus()).await.unwrap();
+    let keys = |ks: &[&str]| ks.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+
+    let f1 = final_row("f1", 150_000);
+    let claimed = r
+        .tus_insert_final(&f1, &final_state(), "http://o", &keys(&["p1", "p2"]), 2_000)
+        .await
+        .unwrap();
+    assert_eq!(claimed, None);
+    // p2 is taken, `whole` is no partial upload: nothing of those finals is inserted.
+    let f2 = final_row("f2", 150_000);
+    let refused = r
+        .tus_insert_final(&f2, &final_state(), "http://o", &keys(&["p3", "p2"]), 2_000)
+        .await
+        .unwrap();
+    assert_eq!(refused, Some(1));
+    assert!(r.get("f2").await.unwrap().is_none());
+    assert_eq!(r.tus_final_of("p3").await.unwrap(), None, "rolled back");
+    let f3 = final_row("f3", 150_000);
+    let refused = r
+        .tus_insert_final(&f3, &final_state(), "http://o", &keys(&["whole"]), 2_000)
+        .await
+        .unwrap();
+    assert_eq!(refused, Some(0));
+    // Past its expiry, a part can no longer be claimed.
+    let f4 = final_row("f4", 150_000);
+    let refused = r
+        .tus_insert_final(&f4, &final_state(), "http://o", &keys(&["p3"]), 100_000)
+        .await
+        .unwrap();
+    assert_eq!(refused, Some(0));
+
+    // Claimed parts belong to f1: the same expiry, no termination of their own.
+    assert_eq!(r.tus_final_of("p1").await.unwrap(), Some("f1".to_string()));
+    assert_eq!(r.get("p1").await.unwrap().unwrap().expires_at, 150_000);
+    assert!(!r.tus_terminate("p1").await.unwrap());
+    assert!(r.tus_terminate("whole").await.unwrap());
+    let parts = r.tus_parts("f1", 2_000).await.unwrap();
+    assert_eq!(parts.len(), 2);
+    assert!(parts.iter().all(|p| !p.is_finished() && !p.locked));
+    r.tus_extend_final("f1", 160_000).await.unwrap();
+    r.tus_extend_final("f1", 155_000).await.unwrap();
+    for key in ["f1", "p1", "p2"] {
+        assert_eq!(r.get(key).await.unwrap().unwrap().expires_at, 160_000);
+    }
+    assert_eq!(r.get("p3").await.unwrap().unwrap().expires_at, 100_000);
+
+    // Joinable once every part has its bytes and nothing is locked.
+    assert!(r.tus_joinable(3_000, 10).await.unwrap().is_empty());
+    for key in ["p1", "p2"] {
+        assert_eq!(
+            r.tus_lock(key, "w", None, 3_000, 9_000).await.unwrap(),
+            LockTaken::Free
+        );
+        assert!(r
+            .tus_progress(key, "w", 10, None, None, 160_000, 3_000)
+            .await
+            .unwrap());
+    }
+    assert_eq!(
+        r.tus_joinable(3_000, 10).await.unwrap(),
+        vec![("f1".to_string(), Some("http://o".to_string()))]
+    );
+    assert_eq!(
+        r.tus_lock("p1", "w", None, 3_000, 9_000).await.unwrap(),
+        LockTaken::Free
+    );
+    assert!(
+        r.tus_joinable(3_000, 10).await.unwrap().is_empty(),
+        "a part is locked"
+    );
+    r.tus_unlock("p1", "w").await.unwrap();
+    assert!(
+        r.tus_joinable(200_000, 10).await.unwrap().is_empty(),
+        "expired"
+    );
+
+    // A claim outlives its final upload only until someone looks: then it is void.
+    assert!(r
+        .mark_failed("f1", &err(ErrorCode::Expired), 4_000)
+        .await
+        .unwrap());
+    assert_eq!(r.tus_final_of("p1").await.unwrap(), None);
+    assert!(r.tus_release_stale_claim("p1").await.unwrap());
+    assert!(!r.tus_release_stale_claim("p1").await.unwrap());
+    assert_eq!(r.tus_release_parts("f1").await.unwrap(), 1, "p2 only");
+    assert!(r.tus_terminate("p1").await.unwrap());
+
+    // Terminating a waiting final upload frees its parts at once.
+    let f5 = final_row("f5", 150_000);
+    assert_eq!(
+        r.tus_insert_final(&f5, &final_state(), "http://o", &keys(&["p2"]), 5_000)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(r.tus_terminate_final("f5").await.unwrap());
+    assert!(!r.tus_terminate_final("f5").await.unwrap());
+    assert!(r.tus_terminate("p2").await.unwrap());
+}
+
+async fn concurrent_finals_claim_a_part_once(r: &Records) {
+    for round in 0..10 {
+        let p = format!("part-{round}");
+        let (row, t) = part(&p);
+        r.tus_insert(&row, &t).await.unwrap();
+        let (fa, fb) = (
+            final_row(&format!("fa-{round}"), 150_000),
+            final_row(&format!("fb-{round}"), 150_000),
+        );
+        let parts = vec![p.clone()];
+        let state = final_state();
+        let (a, b) = tokio::join!(
+            r.tus_insert_final(&fa, &state, "o", &parts, 1_000),
+            r.tus_insert_final(&fb, &state, "o", &parts, 1_000),
+        );
+        let won = [a.unwrap(), b.unwrap()]
+            .iter()
+            .filter(|o| o.is_none())
+            .count();
+        assert_eq!(won, 1, "round {round}");
+    }
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         mod on_sqlite {
@@ -293,4 +451,6 @@ both!(
     recovery_fails_and_releases_only_this_instances_rows,
     an_expired_lease_is_taken_over_and_its_owner_is_fenced,
     live_uploads_are_touched_and_stale_completions_fail,
+    finals_claim_their_parts_once,
+    concurrent_finals_claim_a_part_once,
 );

@@ -186,7 +186,7 @@ async fn options_advertise_exactly_what_is_implemented() {
         assert_eq!(r.header("tus-version").as_deref(), Some("1.0.0"));
         assert_eq!(
             r.header("tus-extension").as_deref(),
-            Some("creation,creation-with-upload,creation-defer-length,termination,checksum,expiration,concatenation")
+            Some("creation,creation-with-upload,creation-defer-length,termination,checksum,expiration,concatenation,concatenation-unfinished")
         );
         assert_eq!(
             r.header("tus-checksum-algorithm").as_deref(),
@@ -451,7 +451,8 @@ async fn checksums_are_verified_per_patch() {
     assert_eq!(server_data(&r)["sha256"], fixtures::sha256_hex(&data));
 }
 
-#[tokio::test]
+/// On the actix runtime: the background sweeper is a local task (it runs the routes' hooks).
+#[actix_rt::test]
 async fn expired_uploads_answer_410_and_the_sweep_removes_them() {
     let srv = TestServer::start_with(
         router(),

@@ -12,7 +12,7 @@
 //! ```text
 //! pending ──claim──▶ uploading ──mark_stored──▶ completing ──mark_complete──▶ complete
 //!    │                   │                          │
-//!    └─expire_pending─▶ expired      (any but complete) ──mark_failed──▶ failed
+//!    └─expire_pending─▶ expired   (any but complete, failed) ──mark_failed──▶ failed
 //! ```
 
 use std::path::Path;
@@ -30,7 +30,7 @@ use crate::route::{Acl, ContentDisposition};
 mod objects;
 mod tus;
 pub use objects::ObjectRecord;
-pub use tus::{LockTaken, TusState};
+pub use tus::{LockTaken, TusPart, TusState};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -382,9 +382,11 @@ impl Records {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Any status except `complete` → `failed`, storing `error`. Also used when a completion
-    /// hook fails (`completing → failed`): the stored columns (sha256 etc.) are kept. `false`
-    /// if there is no such row or it is complete.
+    /// Any status except `complete` and `failed` → `failed`, storing `error`. Also used when a
+    /// completion hook fails (`completing → failed`): the stored columns (sha256 etc.) are
+    /// kept. `false` if there is no such row, or it is complete, or it already failed (its
+    /// first error stays): of several failures of one upload, one wins, and only its winner
+    /// reports it to `on_upload_error`.
     pub async fn mark_failed(
         &self,
         key: &str,
@@ -393,7 +395,7 @@ impl Records {
     ) -> Result<bool, sqlx::Error> {
         let done = sqlx::query(
             "UPDATE uplift_uploads SET status = 'failed', error = $2, updated_at = $3 \
-             WHERE key = $1 AND status <> 'complete'",
+             WHERE key = $1 AND status NOT IN ('complete', 'failed')",
         )
         .bind(key)
         .bind(error_to_db(error)?)

@@ -39,6 +39,31 @@ pub(crate) async fn finish<F>(
 where
     F: Future<Output = Result<UploadRecord, UploadError>>,
 {
+    finish_with(shared, route, rec, origin, store, Hook::AsRouted).await
+}
+
+/// How the completion hook runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hook {
+    /// Awaited on an `await_server_data` route, in the background otherwise.
+    AsRouted,
+    /// Awaited in any case: the caller is itself background work (the sweep), which may run
+    /// outside a runtime that can spawn the hook.
+    Awaited,
+}
+
+/// [`finish`], with the hook run as `hook` says.
+pub(crate) async fn finish_with<F>(
+    shared: &Arc<Shared>,
+    route: &Arc<Route>,
+    rec: &UploadRecord,
+    origin: &str,
+    store: F,
+    hook: Hook,
+) -> Result<Finished, UploadError>
+where
+    F: Future<Output = Result<UploadRecord, UploadError>>,
+{
     let mut guard = FailGuard::new(
         shared.clone(),
         route.clone(),
@@ -56,7 +81,13 @@ where
     };
     let file = uploaded_file(shared, origin, &record)
         .ok_or_else(|| UploadError::internal_msg("a stored record has no file"))?;
-    let server_data = hand_off(shared, route, rec.metadata.clone(), file.clone()).await?;
+    let server_data = match hook {
+        Hook::AsRouted => hand_off(shared, route, rec.metadata.clone(), file.clone()).await?,
+        Hook::Awaited => {
+            let data = complete(shared, route, rec.metadata.clone(), file.clone()).await?;
+            route.config().await_server_data.then_some(data)
+        }
+    };
     Ok(Finished {
         record,
         file,
@@ -120,7 +151,9 @@ pub(crate) async fn complete(
                 err
             };
             // A failed upload is never served: its bytes go at once (the sweeper removes them
-            // with the record if this process stops first).
+            // with the record if this process stops first). Only the failure that wins the
+            // record reaches `on_upload_error`: the sweep may have failed it already (its
+            // completion ran past the deadline) and told the hook then.
             if shared
                 .records
                 .mark_failed(&key, &err.body(), now_ms())
@@ -129,14 +162,15 @@ pub(crate) async fn complete(
                 if let Err(e) = shared.storage.delete(&key).await {
                     tracing::warn!(key = %crate::sanitize::log_tag(&key), error = %e, "could not remove a failed upload's bytes; the sweeper will");
                 }
+                route.run_on_error(Some(meta), err.clone(), key).await;
             }
-            route.run_on_error(Some(meta), err.clone(), key).await;
             Err(err)
         }
     }
 }
 
-/// Records a failure after preparation and tells `on_upload_error`.
+/// Records a failure after preparation and tells `on_upload_error` — unless the upload had
+/// already failed (whoever failed it first told the hook).
 pub(crate) async fn fail(
     shared: &Shared,
     route: &Route,
@@ -145,10 +179,38 @@ pub(crate) async fn fail(
     err: &UploadError,
 ) {
     tracing::info!(key = %crate::sanitize::log_tag(key), code = %err.code(), outcome = "failed", "upload refused");
-    if let Err(db) = shared.records.mark_failed(key, &err.body(), now_ms()).await {
-        tracing::error!(key = %crate::sanitize::log_tag(key), error = %db, "could not record a failed upload");
+    match shared.records.mark_failed(key, &err.body(), now_ms()).await {
+        Ok(false) => return,
+        Ok(true) => {}
+        // Unknown whether it was recorded: better told twice than never.
+        Err(db) => {
+            tracing::error!(key = %crate::sanitize::log_tag(key), error = %db, "could not record a failed upload")
+        }
     }
     route.run_on_error(meta, err.clone(), key.to_string()).await;
+}
+
+/// Tells the route's `on_upload_error` of a failure recorded without a request (by the sweep
+/// or start-up recovery, which won the record's change to `failed`). A hook that panics is
+/// logged, not propagated.
+pub(crate) async fn report_failure(shared: &Shared, key: &str, err: &UploadError) {
+    let rec = match shared.records.get(key).await {
+        Ok(Some(rec)) => rec,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(key = %crate::sanitize::log_tag(key), error = %e, "could not read a failed upload to report it");
+            return;
+        }
+    };
+    let Some(route) = shared.router.get(&rec.slug) else {
+        return;
+    };
+    let told = AssertUnwindSafe(route.run_on_error(Some(rec.metadata), err.clone(), rec.key))
+        .catch_unwind()
+        .await;
+    if told.is_err() {
+        tracing::error!(key = %crate::sanitize::log_tag(key), "on_upload_error panicked");
+    }
 }
 
 /// Marks an upload failed if the request handling it is dropped mid-way (client gone).

@@ -4,8 +4,9 @@
 //! pending rows expire with their URL; failed and expired rows are deleted after
 //! `Limits::failed_retention`, with any bytes they still hold; expired tus uploads go with
 //! their bytes; staged writes, tus files and stored files (route keys and signed objects)
-//! without a record go once older than `Limits::orphan_grace`; spent one-time ids go once no
-//! URL can use them.
+//! without a record, and tus takeover copies a crash interrupted, go once older than
+//! `Limits::orphan_grace`; spent one-time ids go once no URL can use them. Every upload it
+//! fails (and every one start-up recovery fails) reaches the route's `on_upload_error`, once.
 
 use std::collections::HashSet;
 use std::io::ErrorKind;
@@ -18,6 +19,8 @@ use crate::db::InstanceRecovery;
 use crate::error::{ErrorBody, ErrorCode, UploadError};
 use crate::state::{now_ms, Shared};
 use crate::storage::remove_file;
+
+use super::complete::report_failure;
 
 /// What [`crate::Uplift::sweep`] cleaned up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -37,6 +40,9 @@ pub struct SweepReport {
     pub orphans_removed: usize,
     /// Uploads `completing` for longer than `Limits::completion_deadline`, now `failed`.
     pub failed_completing: usize,
+    /// Final tus uploads (concatenation) whose parts had all arrived but were not joined yet
+    /// (their server stopped first), now joined and stored — or failed, when a part was gone.
+    pub tus_joined: usize,
 }
 
 /// Rows purged per query; the sweep repeats until none are left.
@@ -66,6 +72,9 @@ pub(crate) async fn sweep(shared: &Shared) -> Result<SweepReport, UploadError> {
             now,
         )
         .await?;
+    // The keys are those this sweep moved to `failed` (of concurrent sweeps, one moves each).
+    report(shared, &failed, &stale).await;
+    report(shared, &failed_completing, &completion_died()).await;
     let grace = shared.limits.orphan_grace;
     let staged_removed = shared.storage.cleanup_staged(grace).await?;
     let tus_expired = sweep_tus(shared).await?;
@@ -84,7 +93,16 @@ pub(crate) async fn sweep(shared: &Shared) -> Result<SweepReport, UploadError> {
         staged_removed,
         purged,
         orphans_removed,
+        tus_joined: 0,
     })
+}
+
+/// Tells `on_upload_error` of each upload in `keys`, failed here with `error`.
+async fn report(shared: &Shared, keys: &[String], error: &ErrorBody) {
+    let err = UploadError::from_body(error.clone());
+    for key in keys {
+        report_failure(shared, key, &err).await;
+    }
 }
 
 fn millis(d: Duration) -> i64 {
@@ -117,6 +135,8 @@ pub(crate) async fn recover(shared: &Shared) -> Result<InstanceRecovery, UploadE
         )
         .await?;
     shared.recovered.store(true, Ordering::SeqCst);
+    report(shared, &done.uploads_failed, &interrupted).await;
+    report(shared, &done.completions_failed, &completion_died()).await;
     tracing::info!(
         instance = %shared.instance_id,
         uploads_failed = done.uploads_failed.len(),
@@ -206,19 +226,40 @@ fn names(listed: Vec<crate::storage::Listed>) -> Vec<String> {
     listed.into_iter().map(|l| l.name).collect()
 }
 
-/// Files in the tus directory without a record (a crash between creating the file and its
-/// record), older than `before`.
+/// What a file in the tus directory is, by its name.
+#[derive(Debug, PartialEq, Eq)]
+enum TusFile {
+    /// An upload's bytes: `{key}`.
+    Upload,
+    /// The copy a lock takeover writes before it renames it over `{key}`:
+    /// `{key}.takeover-{token}`. One that is still there after the grace period was left by a
+    /// process that stopped mid-copy (a live copy writes to it until it renames it).
+    TakeoverCopy,
+}
+
+fn tus_file(name: &str) -> Option<TusFile> {
+    use crate::storage::check_key;
+    if check_key(name).is_ok() {
+        return Some(TusFile::Upload);
+    }
+    let (key, token) = name.split_once(".takeover-")?;
+    (check_key(key).is_ok() && check_key(token).is_ok()).then_some(TusFile::TakeoverCopy)
+}
+
+/// Files in the tus directory last written before `before`: an upload's file without a record
+/// (a crash between creating the file and its record), and any takeover copy (a crash in the
+/// middle of one). Files of other names are not Uplift's and are left alone.
 async fn tus_orphans(
     shared: &Shared,
     dir: &Path,
     before: SystemTime,
 ) -> Result<usize, UploadError> {
     let d = dir.to_path_buf();
-    let old: Vec<String> = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
-        let mut out = Vec::new();
+    let (old, copies) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+        let (mut old, mut copies) = (Vec::new(), Vec::new());
         let rd = match std::fs::read_dir(&d) {
             Ok(rd) => rd,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(out),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok((old, copies)),
             Err(e) => return Err(e),
         };
         for entry in rd {
@@ -226,15 +267,23 @@ async fn tus_orphans(
             let Ok(name) = entry.file_name().into_string() else {
                 continue;
             };
-            let meta = entry.metadata()?;
-            if meta.is_file()
-                && crate::storage::check_key(&name).is_ok()
-                && meta.modified()? < before
-            {
-                out.push(name);
+            let Some(kind) = tus_file(&name) else {
+                continue;
+            };
+            let meta = match entry.metadata() {
+                Ok(m) => m,
+                // Renamed or removed since it was listed (a takeover finishing its copy).
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            if meta.is_file() && meta.modified()? < before {
+                match kind {
+                    TusFile::Upload => old.push(name),
+                    TusFile::TakeoverCopy => copies.push(name),
+                }
             }
         }
-        Ok(out)
+        Ok((old, copies))
     })
     .await
     .map_err(|e| UploadError::internal_msg(e.to_string()))??;
@@ -246,5 +295,34 @@ async fn tus_orphans(
             removed += 1;
         }
     }
+    for name in &copies {
+        if remove_file(&dir.join(name)).await? {
+            tracing::info!(
+                outcome = "orphan removed",
+                "an interrupted tus takeover copy removed"
+            );
+            removed += 1;
+        }
+    }
     Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tus_files_are_told_apart_by_name() {
+        let key = "AAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        assert_eq!(tus_file(key), Some(TusFile::Upload));
+        assert_eq!(
+            tus_file(&format!("{key}.takeover-Zm9vYmFy_-")),
+            Some(TusFile::TakeoverCopy)
+        );
+        assert_eq!(tus_file(&format!("{key}.takeover-")), None);
+        assert_eq!(tus_file(&format!("{key}.takeover-a/b")), None);
+        assert_eq!(tus_file(&format!("../{key}.takeover-x")), None);
+        assert_eq!(tus_file("notes.txt"), None);
+        assert_eq!(tus_file(".hidden"), None);
+    }
 }

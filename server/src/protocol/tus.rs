@@ -4,7 +4,7 @@
 /// The one tus version served.
 pub const TUS_VERSION: &str = "1.0.0";
 /// The tus extensions implemented, as `Tus-Extension` lists them.
-pub const EXTENSIONS: &str = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration,concatenation";
+pub const EXTENSIONS: &str = "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration,concatenation,concatenation-unfinished";
 /// The content type of PATCH bodies.
 pub const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
 /// The header carrying the completion hook's server data (base64url JSON) on the final PATCH.

@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod backend;
 pub mod fixtures;
 pub mod http;
 pub mod signed;
@@ -52,6 +53,9 @@ pub struct Options {
     /// With a `postgres://` `records_url`: keep the records in this schema (created if missing).
     pub records_schema: Option<String>,
     pub configure: Box<dyn Fn(uplift::UpliftBuilder) -> uplift::UpliftBuilder + Send>,
+    /// Serve from this data directory (another server's: two instances on one disk) instead of
+    /// a fresh temporary one. Its owner removes it.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -61,6 +65,7 @@ impl Default for Options {
             records_url: None,
             records_schema: None,
             configure: Box::new(|b| b),
+            data_dir: None,
         }
     }
 }
@@ -71,8 +76,14 @@ impl TestServer {
     }
 
     pub fn start_with(router: Router, opts: Options) -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
-        let data_dir = dir.path().to_path_buf();
+        let (dir, data_dir) = match opts.data_dir.clone() {
+            Some(d) => (None, d),
+            None => {
+                let dir = tempfile::tempdir().unwrap();
+                let d = dir.path().to_path_buf();
+                (Some(dir), d)
+            }
+        };
         let db_url = opts.records_url.clone().unwrap_or_else(|| {
             format!("sqlite://{}?mode=rwc", data_dir.join("uplift.db").display())
         });
@@ -134,7 +145,7 @@ impl TestServer {
             up,
             handle,
             thread: Some(thread),
-            _dir: Some(dir),
+            _dir: dir,
         }
     }
 

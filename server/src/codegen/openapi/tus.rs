@@ -98,7 +98,10 @@ pub(super) fn creation(r: &RouteSchemas) -> Operation {
              checked against the route's config, then the middleware runs with this request. \
              With a body (`Content-Type: application/offset+octet-stream`) its bytes are the \
              first PATCH (creation-with-upload). `Upload-Concat: partial` creates a part; \
-             `Upload-Concat: final;<urls>` joins parts (absolute or relative URLs).",
+             `Upload-Concat: final;<urls>` joins parts (absolute or relative URLs). Parts may \
+             still be receiving bytes (concatenation-unfinished): the final upload then waits \
+             and is joined when its last part has its last byte; parts that are all finished \
+             are joined by this request.",
             r.slug
         )))
         .parameter(tus_resumable())
@@ -115,10 +118,10 @@ pub(super) fn creation(r: &RouteSchemas) -> Operation {
                 .description("Created. Use `Location` for every later request.")
                 .header("Location", h("The upload's URL: `{base}/tus/{key}.{capability}`."))
                 .header("Upload-Offset", h("Bytes received so far (creation-with-upload)."))
-                .header("Upload-Expires", h("When an unfinished upload expires (RFC 7231 date)."))
+                .header("Upload-Expires", h("When an unfinished upload (or a final upload waiting for its parts) expires (RFC 7231 date)."))
                 .header(KEY_HEADER, h("The storage key, for `GET {base}/files/{key}`."))
                 .header(STATUS_URL_HEADER, h(STATUS_URL_DOC))
-                .header(SERVER_DATA_HEADER, h("When the body completed the upload on a route that awaits it: the server data, base64url JSON."))
+                .header(SERVER_DATA_HEADER, h("When the body completed the upload (or the final upload's parts were all finished) on a route that awaits it: the server data, base64url JSON."))
                 .header("Tus-Resumable", h(TUS_VERSION))
                 .build(),
         )
@@ -134,6 +137,7 @@ pub(super) fn creation(r: &RouteSchemas) -> Operation {
         op = op.response(status, response);
     }
     op.response("404", error(&[(ErrorCode::NotFound, "a part named by `Upload-Concat: final` does not exist")]))
+        .response("409", error(&[(ErrorCode::Conflict, "a part named by `Upload-Concat: final` is already part of another final upload")]))
         .response("410", error(&[(ErrorCode::Expired, "a part named by `Upload-Concat: final` has expired")]))
         .response("412", error(&[VERSION]))
         .response("413", error(&[(ErrorCode::TooLarge, "`Upload-Length` (or the parts together) exceeds the route's limit for the file's type (`Tus-Max-Size`)")]))
@@ -190,7 +194,9 @@ pub(super) fn head() -> Operation {
         .summary(Some("tus: where an upload stands"))
         .description(Some(
             "The offset to resume from. An upload whose last byte arrived just before a server \
-             restart is stored (and its hook run) by this request.",
+             restart is stored (and its hook run) by this request, and so is a final upload \
+             whose parts all arrived but were not joined yet. A final upload still waiting for \
+             bytes of its parts answers without `Upload-Offset`.",
         ))
         .parameter(id_param())
         .parameter(tus_resumable())
@@ -198,8 +204,8 @@ pub(super) fn head() -> Operation {
             "200",
             ResponseBuilder::new()
                 .description("The upload's state (`Cache-Control: no-store`).")
-                .header("Upload-Offset", h("Bytes received."))
-                .header("Upload-Length", h("The size, once known."))
+                .header("Upload-Offset", h("Bytes received; absent while a final upload waits for its parts."))
+                .header("Upload-Length", h("The size, once known (of a waiting final upload: the sum of its parts' lengths, once all are known)."))
                 .header("Upload-Defer-Length", h("`1` while the size is not known."))
                 .header(
                     "Upload-Concat",
@@ -234,6 +240,14 @@ pub(super) fn head() -> Operation {
             error(&[(ErrorCode::Expired, "the upload has expired")]),
         )
         .response("412", error(&[VERSION]))
+        .response(
+            "423",
+            error(&[(
+                ErrorCode::Locked,
+                "every byte arrived and the completion (or the join of a final upload's parts) \
+                 is still undecided; retry (`Retry-After`)",
+            )]),
+        )
         .response("500", error(&[INTERNAL]))
         .build()
 }
@@ -299,7 +313,9 @@ pub(super) fn delete() -> Operation {
         .tag("protocol")
         .summary(Some("tus: terminate an unfinished upload"))
         .description(Some(
-            "Removes the upload's bytes and record. A completed upload stays.",
+            "Removes the upload's bytes and record. A completed upload stays. Terminating a \
+             final upload that waits for its parts frees them; a part that such a final upload \
+             lists cannot be terminated on its own.",
         ))
         .parameter(id_param())
         .parameter(tus_resumable())
@@ -309,6 +325,13 @@ pub(super) fn delete() -> Operation {
         )
         .response("403", error(&[CAPABILITY]))
         .response("404", error(&[(ErrorCode::NotFound, "no such upload")]))
+        .response(
+            "409",
+            error(&[(
+                ErrorCode::Conflict,
+                "a part that a final upload waiting for it lists: terminate the final upload first",
+            )]),
+        )
         .response(
             "410",
             error(&[(

@@ -20,7 +20,7 @@ use crate::error::UploadError;
 use crate::ingest::resume::Running;
 use crate::ingest::{check_checksums, check_type, Expectation};
 use crate::pipeline::checks::check_sniffed;
-use crate::pipeline::complete;
+use crate::pipeline::complete::{self, Hook};
 use crate::pipeline::store::{self, commit_error, expectation, record_stored};
 use crate::state::Shared;
 
@@ -53,9 +53,10 @@ fn read_files(paths: Vec<PathBuf>) -> impl Stream<Item = Result<Bytes, std::io::
     )
 }
 
-/// Stores the upload and runs the hook. `Ok(Some(data))` on an `await_server_data` route;
-/// `Ok(None)` when the hook runs in the background. Failures are recorded and reach
-/// `on_upload_error`; the tus files are removed either way.
+/// Stores the upload and runs the hook (as `hook` says). `Ok(Some(data))` on an
+/// `await_server_data` route; `Ok(None)` when the hook runs in the background. Failures are
+/// recorded and reach `on_upload_error`; the tus files are removed either way.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn finish(
     shared: &Arc<Shared>,
     origin: &str,
@@ -64,6 +65,7 @@ pub(crate) async fn finish(
     parts: Vec<PathBuf>,
     length: u64,
     digest: Option<Running>,
+    hook: Hook,
 ) -> Result<Option<Value>, UploadError> {
     let stored = async {
         let exp = expectation(route, rec, length)?;
@@ -78,7 +80,7 @@ pub(crate) async fn finish(
             None => store::store(shared, route, rec, &exp, read_files(parts.clone())).await,
         }
     };
-    let outcome = complete::finish(shared, route, rec, origin, stored).await;
+    let outcome = complete::finish_with(shared, route, rec, origin, stored, hook).await;
     for p in &parts {
         let _ = tokio::fs::remove_file(p).await;
     }

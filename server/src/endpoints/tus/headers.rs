@@ -152,6 +152,10 @@ pub(crate) enum Concat {
     Final(Vec<String>),
 }
 
+/// Most partial uploads one final upload may list.
+pub(crate) const MAX_CONCAT_PARTS: usize = 100;
+
+/// `Upload-Concat: partial` or `final;<url> <url> …` (at most [`MAX_CONCAT_PARTS`] URLs).
 pub(crate) fn concat(req: &HttpRequest) -> Result<Option<Concat>, UploadError> {
     let Some(v) = header(req, "upload-concat") else {
         return Ok(None);
@@ -166,6 +170,12 @@ pub(crate) fn concat(req: &HttpRequest) -> Result<Option<Concat>, UploadError> {
             return Err(UploadError::bad_request(
                 "Upload-Concat: final needs partial upload URLs",
             ));
+        }
+        if urls.len() > MAX_CONCAT_PARTS {
+            return Err(UploadError::bad_request(format!(
+                "Upload-Concat: final lists more than {MAX_CONCAT_PARTS} partial uploads"
+            ))
+            .with_data(serde_json::json!({ "limit": MAX_CONCAT_PARTS })));
         }
         return Ok(Some(Concat::Final(urls)));
     }
@@ -321,6 +331,13 @@ mod proptests {
                 Ok(_) => {}
                 Err(e) => prop_assert_eq!(e.code(), ErrorCode::BadRequest),
             }
+        }
+
+        #[test]
+        fn too_many_parts_are_refused(n in (MAX_CONCAT_PARTS + 1)..(MAX_CONCAT_PARTS + 20)) {
+            let value = format!("final;{}", vec!["/u"; n].join(" "));
+            let err = concat(&request("upload-concat", value.as_bytes())).unwrap_err();
+            prop_assert_eq!(err.code(), ErrorCode::BadRequest);
         }
 
         #[test]

@@ -99,7 +99,7 @@ impl Lock {
     pub fn keep_alive(&self) -> KeepAlive {
         let (shared, key, owner) = (self.shared.clone(), self.key.clone(), self.owner.clone());
         let every = Duration::from_millis(lease_ms(&shared) as u64 / 3);
-        KeepAlive(actix_web::rt::spawn(async move {
+        KeepAlive(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
                 let until = now_ms() + lease_ms(&shared);
@@ -190,7 +190,7 @@ impl Drop for Lock {
                 std::mem::take(&mut self.key),
                 std::mem::take(&mut self.owner),
             );
-            actix_web::rt::spawn(async move {
+            tokio::spawn(async move {
                 let _ = shared.records.tus_unlock(&key, &owner).await;
             });
         }

@@ -30,6 +30,8 @@ use crate::state::Shared;
 
 mod concat;
 mod creation;
+
+pub(crate) use concat::join_waiting;
 mod finish;
 pub(crate) mod headers;
 mod lock;

@@ -24,6 +24,9 @@ use crate::pipeline::checks::{limit_for, too_large};
 use crate::pipeline::route_of_record;
 use crate::state::origin;
 
+use crate::pipeline::complete::Hook;
+
+use super::concat::Joined;
 use super::headers::{self, Checksum, Hasher};
 use super::lock::{fresh_copy, lease_ms, Lock};
 use super::{authorize, check_resumable, http_date, tus_dir, tus_response};
@@ -68,7 +71,10 @@ pub(crate) async fn head(
 ) -> Result<HttpResponse, UploadError> {
     check_resumable(&req)?;
     let key = authorize(&shared, id)?;
-    let (rec, tus) = settle(&shared, &req, &key).await?;
+    let (rec, tus) = match settle(&shared, &req, &key).await? {
+        Seen::Upload(rec, tus) => (rec, tus),
+        Seen::Waiting(rec, tus, length) => return Ok(waiting(&shared, &req, &rec, &tus, length)),
+    };
     let offset = match rec.status {
         UploadStatus::Completing | UploadStatus::Complete => tus.length.unwrap_or(tus.offset),
         _ => tus.offset,
@@ -97,6 +103,38 @@ pub(crate) async fn head(
     Ok(res.finish())
 }
 
+/// HEAD of a final upload that waits for its parts (concatenation-unfinished): no
+/// `Upload-Offset`, and `Upload-Length` only once every part's length is known (their sum).
+fn waiting(
+    shared: &Shared,
+    req: &HttpRequest,
+    rec: &UploadRecord,
+    tus: &TusState,
+    length: Option<u64>,
+) -> HttpResponse {
+    let mut res = tus_response(StatusCode::OK);
+    super::name_upload(&mut res, shared, &origin(shared, req), &rec.key);
+    if let Some(l) = length {
+        res.insert_header(("Upload-Length", l.to_string()));
+    }
+    if let Some(m) = tus.metadata.as_deref().filter(|m| !m.is_empty()) {
+        res.insert_header(("Upload-Metadata", m.to_string()));
+    }
+    if let Some(c) = &tus.concat {
+        res.insert_header(("Upload-Concat", c.clone()));
+    }
+    res.insert_header(("Upload-Expires", http_date(rec.expires_at)));
+    res.finish()
+}
+
+/// What HEAD reports.
+enum Seen {
+    /// An upload (or a joined final upload), its completion decided.
+    Upload(UploadRecord, TusState),
+    /// A final upload still waiting for bytes of its parts; its length when known.
+    Waiting(UploadRecord, TusState, Option<u64>),
+}
+
 /// Whether every byte of the upload arrived but its completion is not decided yet: HEAD must
 /// not report the full offset then (a client would take the upload for done).
 fn undecided(shared: &Shared, rec: &UploadRecord, tus: &TusState) -> Result<bool, UploadError> {
@@ -112,18 +150,20 @@ fn undecided(shared: &Shared, rec: &UploadRecord, tus: &TusState) -> Result<bool
 /// run here when nobody holds the lock (the server that received the last byte stopped), or
 /// awaited (polled, for at most the lease) while a live request runs it. Still undecided
 /// after that: 423 with `Retry-After`, never the full offset of an upload that may yet fail.
-async fn settle(
-    shared: &Arc<Shared>,
-    req: &HttpRequest,
-    key: &str,
-) -> Result<(UploadRecord, TusState), UploadError> {
+/// A final upload whose parts all arrived is joined here if nobody else is joining it.
+async fn settle(shared: &Arc<Shared>, req: &HttpRequest, key: &str) -> Result<Seen, UploadError> {
     let deadline = Instant::now() + std::time::Duration::from_millis(lease_ms(shared) as u64);
     loop {
         let (rec, tus) = load(shared, key).await?;
-        if !undecided(shared, &rec, &tus)? {
-            return Ok((rec, tus));
-        }
-        if rec.status == UploadStatus::Uploading && !tus.locked {
+        if tus.is_final() && rec.status == UploadStatus::Uploading {
+            match super::concat::join_detached(shared, &origin(shared, req), key).await? {
+                Joined::Pending(length) => return Ok(Seen::Waiting(rec, tus, length)),
+                Joined::Done(_) | Joined::Settled => continue,
+                Joined::Busy => {}
+            }
+        } else if !undecided(shared, &rec, &tus)? {
+            return Ok(Seen::Upload(rec, tus));
+        } else if rec.status == UploadStatus::Uploading && !tus.locked {
             match Lock::take(shared, key).await {
                 Ok(lock) => {
                     complete_orphan(shared, req, &rec, &tus, lock).await?;
@@ -143,8 +183,9 @@ async fn settle(
     }
 }
 
-/// Completes an upload whose every byte arrived but whose server stopped before storing it,
-/// under `lock`. Its outcome is recorded (and a failure reaches `on_upload_error`).
+/// Completes an upload (not a final one: those are joined) whose every byte arrived but whose
+/// server stopped before storing it, under `lock`. Its outcome is recorded (and a failure
+/// reaches `on_upload_error`).
 async fn complete_orphan(
     shared: &Arc<Shared>,
     req: &HttpRequest,
@@ -152,37 +193,24 @@ async fn complete_orphan(
     tus: &TusState,
     lock: Lock,
 ) -> Result<(), UploadError> {
-    let dir = tus_dir(shared)?;
-    let parts = match tus.concat.as_deref().and_then(|c| c.strip_prefix("final;")) {
-        Some(urls) => urls
-            .split_whitespace()
-            .map(|u| super::concat::key_of(shared, u))
-            .collect::<Result<Vec<_>, _>>()?,
-        None => vec![rec.key.clone()],
-    };
-    let path = dir.join(&rec.key);
-    if lock.taken_over && tus.concat.is_none() {
+    let path = tus_dir(shared)?.join(&rec.key);
+    if lock.taken_over {
         fresh_copy(&path, tus.offset, &lock.owner).await?;
     }
-    // Re-read and stored under the lock; the partial uploads of a final one are consumed.
+    // Re-read and stored under the lock.
     let route = route_of_record(shared, rec)?;
     let alive = lock.keep_alive();
-    let files = parts.iter().map(|k| dir.join(k)).collect();
     let _ = super::finish::finish(
         shared,
         &origin(shared, req),
         &route,
         rec,
-        files,
+        vec![path],
         tus.offset,
         None,
+        Hook::AsRouted,
     )
     .await;
-    if tus.is_final() {
-        for part in &parts {
-            let _ = shared.records.tus_delete(part).await;
-        }
-    }
     drop(alive);
     lock.release().await;
     Ok(())
@@ -207,7 +235,10 @@ pub(crate) async fn patch(
         .ok_or_else(|| UploadError::bad_request("Upload-Offset is required"))?;
     let checksum = headers::checksum(&req)?;
     let length = headers::number(&req, "upload-length")?;
-    let (rec, _) = load(&shared, &key).await?;
+    let (rec, tus) = load(&shared, &key).await?;
+    if tus.is_final() {
+        return Err(final_takes_no_patch());
+    }
     let route = route_of_record(&shared, &rec)?;
     let out = write(&shared, &req, &route, &key, offset, body, checksum, length).await?;
     let mut res = tus_response(StatusCode::NO_CONTENT);
@@ -218,6 +249,13 @@ pub(crate) async fn patch(
         res.insert_header((super::SERVER_DATA_HEADER, encode_data(&data)));
     }
     Ok(res.finish())
+}
+
+fn final_takes_no_patch() -> UploadError {
+    UploadError::new(
+        ErrorCode::Forbidden,
+        "a final (concatenated) upload takes no PATCH: send the bytes to its partial uploads",
+    )
 }
 
 pub(crate) struct Written {
@@ -244,10 +282,7 @@ pub(crate) async fn write(
     let mut lock = Lock::take(shared, key).await?;
     let (rec, tus) = load(shared, key).await?;
     if tus.is_final() {
-        return Err(UploadError::new(
-            ErrorCode::Forbidden,
-            "a final (concatenated) upload takes no PATCH",
-        ));
+        return Err(final_takes_no_patch());
     }
     if rec.status != UploadStatus::Uploading {
         return Err(UploadError::new(
@@ -398,6 +433,13 @@ pub(crate) async fn write(
         }
         lock.released();
     }
+    if tus.is_partial() {
+        // A final upload may be waiting for this part: keep it alive, and join it if this
+        // was the last byte it lacked.
+        let finished = length == Some(new_offset);
+        super::concat::part_written(shared, &origin(shared, req), key, now + expiry, finished)
+            .await;
+    }
     if let Some(err) = refusal {
         return Err(err);
     }
@@ -421,6 +463,7 @@ pub(crate) async fn write(
             vec![path],
             new_offset,
             digest,
+            Hook::AsRouted,
         )
         .await;
         drop(alive);
@@ -476,7 +519,7 @@ pub(crate) async fn delete(
 ) -> Result<HttpResponse, UploadError> {
     check_resumable(&req)?;
     let key = authorize(&shared, id)?;
-    let (rec, _) = shared
+    let (rec, tus) = shared
         .records
         .tus_get(&key, now_ms())
         .await?
@@ -497,14 +540,48 @@ pub(crate) async fn delete(
         )
         .status_override(StatusCode::GONE));
     }
-    let lock = Lock::take(&shared, &key).await?;
+    let mut lock = Lock::take(&shared, &key).await?;
     // The record first: once it is gone the upload is gone for every client. A crash before
     // the bytes follow leaves a tus file without a record, which the sweep collects as an
     // orphan; the other order would leave a record whose bytes are missing.
-    shared.records.tus_delete(&key).await?;
+    if let Err(e) = terminate(&shared, &key, &tus).await {
+        lock.release().await;
+        return Err(e);
+    }
     shared.tus_digests.forget(&key);
-    drop(lock); // the record is gone, and its lock with it
+    lock.released(); // the record is gone, and its lock with it
     crate::storage::remove_file(&tus_dir(&shared)?.join(&key)).await?;
     tracing::info!(key = %crate::sanitize::log_tag(&key), outcome = "terminated", "tus upload terminated");
     Ok(tus_response(StatusCode::NO_CONTENT).finish())
+}
+
+/// Removes the record of a tus upload under its lock. A final upload that waits for its parts
+/// frees them (they are ordinary partial uploads again). A partial upload that a waiting final
+/// upload claimed is refused (409 `CONFLICT`): the final upload needs it, so terminate that one
+/// instead.
+async fn terminate(shared: &Shared, key: &str, tus: &TusState) -> Result<(), UploadError> {
+    let gone = || UploadError::not_found("no such upload");
+    if tus.is_final() {
+        return match shared.records.tus_terminate_final(key).await? {
+            true => Ok(()),
+            false => Err(gone()),
+        };
+    }
+    if shared.records.tus_terminate(key).await? {
+        return Ok(());
+    }
+    if shared.records.tus_final_of(key).await?.is_some() {
+        return Err(UploadError::new(
+            ErrorCode::Conflict,
+            "this partial upload is part of a final upload that waits for it; terminate the \
+             final upload first",
+        ));
+    }
+    // Claimed by a final upload that failed or went (a crash in between): the claim is void.
+    if shared.records.tus_release_stale_claim(key).await?
+        && shared.records.tus_terminate(key).await?
+    {
+        return Ok(());
+    }
+    Err(gone())
 }
