@@ -81,6 +81,7 @@ pub struct UpliftBuilder {
     base_path: String,
     public_url: Option<String>,
     trust_forwarded: bool,
+    direct_uploads: bool,
     tus_dir: Option<std::path::PathBuf>,
     limits: Limits,
     caller: Option<crate::state::CallerFn>,
@@ -102,6 +103,7 @@ impl Uplift {
             base_path: "/api/uploads".into(),
             public_url: None,
             trust_forwarded: false,
+            direct_uploads: true,
             tus_dir: None,
             limits: Limits::default(),
             caller: None,
@@ -250,6 +252,16 @@ impl UpliftBuilder {
     /// Where bytes go: [`crate::storage::LocalStorage`] (the default choice) or another backend.
     pub fn storage(mut self, storage: impl Storage) -> Self {
         self.storage = Some(Arc::new(storage));
+        self
+    }
+
+    /// Whether files are sent straight to the storage bucket when the backend can take them
+    /// ([`Storage::as_direct`]: `S3Storage`) and the client declared the file's SHA-256 (which
+    /// the bucket enforces): prepare then answers with the bucket's presigned `PUT` and a
+    /// `completeUrl` the client calls afterwards, so the bytes never pass through this server.
+    /// On by default; other files, and every file with `false`, are sent through the server.
+    pub fn direct_uploads(mut self, on: bool) -> Self {
+        self.direct_uploads = on;
         self
     }
 
@@ -411,6 +423,7 @@ impl UpliftBuilder {
                 base_path,
                 public_url: self.public_url,
                 trust_forwarded: self.trust_forwarded,
+                direct_uploads: self.direct_uploads,
                 tus_dir,
                 tus_digests: Default::default(),
                 limits: self.limits,

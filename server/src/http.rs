@@ -47,6 +47,12 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         mount: |r| r.route(web::put().to(upload::put)),
     },
     Endpoint {
+        path: "/upload/{key}/complete",
+        documented: "/upload/{key}/complete",
+        methods: &["POST"],
+        mount: |r| r.route(web::post().to(upload::complete)),
+    },
+    Endpoint {
         path: "/download/{key}",
         documented: "/download/{key}",
         methods: &["GET", "HEAD"],

@@ -100,6 +100,9 @@ pub(crate) struct Shared {
     pub public_url: Option<String>,
     /// Whether `Forwarded`/`X-Forwarded-*` may set the origin of the URLs handed out.
     pub trust_forwarded: bool,
+    /// Whether prepare hands out the storage's presigned URLs when it can (see
+    /// `UpliftBuilder::direct_uploads`).
+    pub direct_uploads: bool,
     /// Where resumable (tus) uploads keep their bytes until complete.
     pub tus_dir: Option<PathBuf>,
     /// SHA-256/CRC32 of tus uploads in progress, carried between PATCHes.

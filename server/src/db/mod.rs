@@ -73,8 +73,9 @@ pub struct StoredInfo {
     pub size: u64,
     /// Lowercase hex SHA-256 of the stored bytes.
     pub sha256: String,
-    /// CRC32 (IEEE) of the stored bytes.
-    pub crc32: u32,
+    /// CRC32 (IEEE) of the stored bytes; `None` for bytes sent straight to the store, which
+    /// Uplift never read.
+    pub crc32: Option<u32>,
     /// The MIME type as confirmed by sniffing.
     pub content_type: String,
 }
@@ -353,7 +354,7 @@ impl Records {
         .bind(key)
         .bind(size_to_db(stored.size)?)
         .bind(&stored.sha256)
-        .bind(i64::from(stored.crc32))
+        .bind(stored.crc32.map(i64::from))
         .bind(&stored.content_type)
         .bind(now_ms)
         .bind(instance)
@@ -789,10 +790,13 @@ fn record_from_row(row: &AnyRow) -> Result<UploadRecord, sqlx::Error> {
         row.try_get::<Option<i64>, _>("stored_crc32")?,
         row.try_get::<Option<String>, _>("stored_content_type")?,
     ) {
-        (Some(size), Some(sha256), Some(crc32), Some(content_type)) => Some(StoredInfo {
+        (Some(size), Some(sha256), crc32, Some(content_type)) => Some(StoredInfo {
             size,
             sha256,
-            crc32: u32::try_from(crc32).map_err(|e| decode_error("stored_crc32", e))?,
+            crc32: crc32
+                .map(u32::try_from)
+                .transpose()
+                .map_err(|e| decode_error("stored_crc32", e))?,
             content_type,
         }),
         _ => None,
@@ -849,7 +853,7 @@ pub(crate) fn bind_new<'q>(
         .bind(json_to_db(&row.metadata)?)
         .bind(stored.map(|s| size_to_db(s.size)).transpose()?)
         .bind(stored.map(|s| s.sha256.clone()))
-        .bind(stored.map(|s| i64::from(s.crc32)))
+        .bind(stored.and_then(|s| s.crc32.map(i64::from)))
         .bind(stored.map(|s| s.content_type.clone()))
         .bind(None::<String>)
         .bind(None::<String>)

@@ -89,26 +89,54 @@ pub(crate) async fn prepare(
             }
             query.push(("sig", sig));
             let query = serde_urlencoded::to_string(&query).expect("plain strings encode");
-            let mut headers = BTreeMap::new();
-            headers.insert("content-type".to_string(), row.content_type.clone());
-            tracing::info!(slug = %row.slug, key = %crate::sanitize::log_tag(&row.key), bytes = row.size, outcome = "prepared", "upload prepared");
-            PreparedUpload {
+            let own_url = format!("{origin}{}/upload/{}", shared.base_path, row.key);
+            let (upload_url, headers, complete_url) = match direct(shared, row, expires_at - now)? {
+                Some(put) => (put.url, put.headers, Some(format!("{own_url}/complete?{query}"))),
+                None => {
+                    let mut headers = BTreeMap::new();
+                    headers.insert("content-type".to_string(), row.content_type.clone());
+                    (format!("{own_url}?{query}"), headers, None)
+                }
+            };
+            tracing::info!(slug = %row.slug, key = %crate::sanitize::log_tag(&row.key), bytes = row.size, direct = complete_url.is_some(), outcome = "prepared", "upload prepared");
+            Ok(PreparedUpload {
                 key: row.key.clone(),
                 name: row.name.clone(),
                 custom_id: row.custom_id.clone(),
                 size: row.size,
                 content_type: row.content_type.clone(),
-                upload_url: format!("{origin}{}/upload/{}?{query}", shared.base_path, row.key),
+                upload_url,
                 method: "PUT".into(),
                 headers,
+                complete_url,
                 expires_at: expires_secs * 1000,
                 status_url: status_url(shared, &origin, &row.key),
-            }
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, UploadError>>()?;
     Ok(HttpResponse::Ok().json(PrepareResponse {
         slug: config.slug.to_string(),
         await_server_data: config.await_server_data,
         files: prepared,
     }))
+}
+
+/// The bucket's presigned `PUT` for `row`, when its bytes may go straight to the store: the
+/// app allows it, the backend can, and the client declared the SHA-256 the bucket enforces.
+fn direct(
+    shared: &Shared,
+    row: &NewUpload,
+    ttl_ms: i64,
+) -> Result<Option<crate::storage::DirectPut>, UploadError> {
+    let (Some(store), Some(sha256)) = (shared.storage.as_direct(), &row.declared_sha256) else {
+        return Ok(None);
+    };
+    if !shared.direct_uploads {
+        return Ok(None);
+    }
+    let ttl = std::time::Duration::from_millis(ttl_ms.max(1000) as u64);
+    store
+        .presign_put(&row.key, &row.content_type, row.size, sha256, ttl)
+        .map(Some)
+        .map_err(UploadError::internal)
 }

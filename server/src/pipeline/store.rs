@@ -58,7 +58,7 @@ pub(crate) fn stored_info(got: &Ingested) -> StoredInfo {
     StoredInfo {
         size: got.size,
         sha256: got.sha256.clone(),
-        crc32: got.crc32,
+        crc32: Some(got.crc32),
         content_type: got.content_type.clone(),
     }
 }

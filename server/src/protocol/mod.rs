@@ -138,12 +138,19 @@ pub struct PreparedUpload {
     /// The declared, normalized MIME type.
     #[serde(rename = "type")]
     pub content_type: String,
-    /// Signed URL to `PUT` the bytes to; usable once, until `expiresAt`.
+    /// Signed URL to `PUT` the bytes to, until `expiresAt`: this server's, or — when
+    /// `completeUrl` is set — the storage bucket's own presigned URL.
     pub upload_url: String,
     /// The HTTP method to send the bytes with: always `PUT`.
     pub method: String,
-    /// Headers the upload request must carry.
+    /// Headers the upload request must carry, exactly.
     pub headers: BTreeMap<String, String>,
+    /// Set when the bytes go straight to the storage bucket (`uploadUrl` is the bucket's): once
+    /// the `PUT` succeeded, `POST` this URL (no body) to have the file checked and completed.
+    /// Its answer is what this server's own upload URL would have answered. `null` when
+    /// `uploadUrl` is this server's.
+    #[schema(required = true)]
+    pub complete_url: Option<String>,
     /// Unix time in milliseconds after which the URL is refused.
     pub expires_at: i64,
     /// Where to poll for the upload's status and server data: `{base}/files/{key}?token=…`.
@@ -228,8 +235,10 @@ pub struct UploadedFile {
     pub content_type: String,
     /// Lowercase hex SHA-256 of the stored bytes.
     pub sha256: String,
-    /// CRC32 (IEEE) of the stored bytes.
-    pub crc32: u32,
+    /// CRC32 (IEEE) of the stored bytes; `null` for a file sent straight to the storage
+    /// bucket (see `completeUrl`), whose bytes this server never read.
+    #[schema(required = true)]
+    pub crc32: Option<u32>,
     /// Who may read the file: anyone with `url`, or only holders of a signed URL.
     pub acl: Acl,
     /// Whether browsers show the file (`inline`) or download it (`attachment`).

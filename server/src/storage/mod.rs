@@ -89,6 +89,49 @@ pub trait Storage: Send + Sync + 'static {
     fn as_list(&self) -> Option<&dyn ListStorage> {
         None
     }
+
+    /// The optional capability of taking a route upload's bytes straight from the client
+    /// ([`DirectStorage`]): the server signs and verifies, the bytes never pass through it.
+    fn as_direct(&self) -> Option<&dyn DirectStorage> {
+        None
+    }
+}
+
+/// A request the client sends to the store itself: a presigned URL and the headers it binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectPut {
+    /// The presigned URL to `PUT` the bytes to.
+    pub url: String,
+    /// Headers the request must carry exactly (lowercase names).
+    pub headers: std::collections::BTreeMap<String, String>,
+}
+
+/// What the store holds under a key uploaded directly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectStat {
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its SHA-256 (lowercase hex), when the store verified one at upload.
+    pub sha256: Option<String>,
+}
+
+/// An optional capability of a [`Storage`] backend (exposed through [`Storage::as_direct`]):
+/// uploads of route files straight from the client to the store.
+#[async_trait]
+pub trait DirectStorage: Send + Sync {
+    /// A presigned `PUT` of `key`'s bytes that the store itself refuses unless they carry
+    /// `content_type`, are exactly `size` bytes long and hash to `sha256` (lowercase hex).
+    fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        sha256: &str,
+        ttl: std::time::Duration,
+    ) -> io::Result<DirectPut>;
+
+    /// What arrived under `key`, `None` while nothing has.
+    async fn stat(&self, key: &str) -> io::Result<Option<ObjectStat>>;
 }
 
 /// What a listing returns: a stored name and when it was last written.

@@ -31,9 +31,13 @@ use reqwest::StatusCode;
 use rusty_s3::actions::{CreateMultipartUpload, ListObjectsV2};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+
 use super::{
-    check_key, check_object_path, ListStorage, Listed, PresignedGet, StagedWrite, Storage,
-    StoredObject, Target,
+    check_key, check_object_path, DirectPut, DirectStorage, ListStorage, Listed, ObjectStat,
+    PresignedGet, StagedWrite, Storage, StoredObject, Target,
 };
 
 /// The smallest part S3 accepts (every part but the last).
@@ -277,6 +281,9 @@ impl S3Storage {
 /// What a `HEAD` tells.
 struct Head {
     modified: SystemTime,
+    size: u64,
+    /// `x-amz-checksum-sha256`, base64, when the store kept one.
+    sha256: Option<String>,
 }
 
 impl Inner {
@@ -305,20 +312,29 @@ impl Inner {
     }
 
     async fn head(&self, object: &str) -> io::Result<Option<Head>> {
-        let url = self
-            .bucket
-            .head_object(self.creds(), object)
-            .sign(REQUEST_TTL);
-        match self.send(self.http.head(url), "HEAD").await {
+        let mut action = self.bucket.head_object(self.creds(), object);
+        action
+            .headers_mut()
+            .insert("x-amz-checksum-mode", "ENABLED");
+        let url = action.sign(REQUEST_TTL);
+        let req = self.http.head(url).header("x-amz-checksum-mode", "ENABLED");
+        match self.send(req, "HEAD").await {
             Ok(res) => {
-                let modified = res
-                    .headers()
-                    .get(reqwest::header::LAST_MODIFIED)
-                    .and_then(|v| v.to_str().ok())
+                let h = res.headers();
+                let text = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
+                let modified = text("last-modified")
                     .and_then(|v| jiff::fmt::rfc2822::parse(v).ok())
                     .map(|z| SystemTime::from(z.timestamp()))
                     .unwrap_or(SystemTime::UNIX_EPOCH);
-                Ok(Some(Head { modified }))
+                let size = text("content-length")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                let sha256 = text("x-amz-checksum-sha256").map(str::to_string);
+                Ok(Some(Head {
+                    modified,
+                    size,
+                    sha256,
+                }))
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
@@ -701,6 +717,71 @@ impl Storage for S3Storage {
     fn as_list(&self) -> Option<&dyn ListStorage> {
         Some(self)
     }
+
+    fn as_direct(&self) -> Option<&dyn DirectStorage> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl DirectStorage for S3Storage {
+    /// A presigned `PutObject` whose signature covers `content-type`, `content-length` and
+    /// `x-amz-checksum-sha256`: the store refuses other bytes (403 for a changed header, 400
+    /// for bytes that do not hash to the checksum).
+    fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        sha256: &str,
+        ttl: Duration,
+    ) -> io::Result<DirectPut> {
+        check_key(key)?;
+        let digest = unhex(sha256).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "a SHA-256 is 64 hex digits")
+        })?;
+        let checksum = base64::engine::general_purpose::STANDARD.encode(digest);
+        let object = self.inner.file_key(key);
+        let mut action = self.inner.bucket.put_object(self.inner.creds(), &object);
+        let mut headers: BTreeMap<String, String> = BTreeMap::new();
+        headers.insert("content-length".into(), size.to_string());
+        headers.insert("content-type".into(), content_type.to_string());
+        headers.insert("x-amz-checksum-sha256".into(), checksum);
+        for (k, v) in &headers {
+            action.headers_mut().insert(k.clone(), v.clone());
+        }
+        let url = action.sign(ttl.max(Duration::from_secs(1))).to_string();
+        // `content-length` is signed, but clients set it themselves (browsers must).
+        headers.remove("content-length");
+        Ok(DirectPut { url, headers })
+    }
+
+    async fn stat(&self, key: &str) -> io::Result<Option<ObjectStat>> {
+        check_key(key)?;
+        let head = self.inner.head(&self.inner.file_key(key)).await?;
+        Ok(head.map(|h| ObjectStat {
+            size: h.size,
+            sha256: h.sha256.as_deref().and_then(|b| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(b)
+                    .ok()
+                    .filter(|d| d.len() == 32)
+                    .map(|d| super::local::hex(&d))
+            }),
+        }))
+    }
+}
+
+/// 64 hex digits as 32 bytes.
+fn unhex(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
 }
 
 impl S3Storage {

@@ -71,6 +71,10 @@ pub fn openapi(router: &Router, base_path: &str) -> OpenApi {
             at(base, "/upload/{key}"),
             PathItem::new(HttpMethod::Put, upload(&routes)),
         )
+        .path(
+            at(base, "/upload/{key}/complete"),
+            PathItem::new(HttpMethod::Post, complete_direct(&routes)),
+        )
         .path(at(base, "/download/{key}"), {
             let mut item = PathItem::new(HttpMethod::Get, download(false));
             item.merge_operations(PathItem::new(HttpMethod::Head, download(true)));
@@ -869,6 +873,51 @@ fn upload(routes: &[RouteSchemas]) -> utoipa::openapi::path::Operation {
         .response(
             "415",
             error(&[(ErrorCode::UnsupportedType, "the `Content-Type` is not the prepared type, or the bytes contradict it")]),
+        )
+        .response(
+            "500",
+            error(&[(ErrorCode::CompletionFailed, "the file was stored but the completion hook failed (routes that await the server data)"), INTERNAL]),
+        )
+        .response("default", other_refusal())
+        .build()
+}
+
+fn complete_direct(routes: &[RouteSchemas]) -> utoipa::openapi::path::Operation {
+    OperationBuilder::new()
+        .operation_id(Some("completeDirectUpload"))
+        .tag("protocol")
+        .summary(Some("Complete a file whose bytes went straight to the storage bucket"))
+        .description(Some(
+            "When prepare answered with a `completeUrl`, the `uploadUrl` is the bucket's own              presigned `PUT` (it binds the type, the exact size and the SHA-256). Once that `PUT`              succeeded, `POST` the `completeUrl`: the server checks what arrived (size, the              checksum the bucket verified, the real type sniffed from the first bytes, the              route's rules), runs the completion hook and answers as the upload URL does. A              refused file is removed from the bucket. Called before the bytes arrived, it answers              409 and the URL stays usable.",
+        ))
+        .parameter(path_key("The file's storage key, from the prepare call."))
+        .parameter(query("expires", true, json!({ "type": "integer", "format": "int64" }), "Unix time (seconds) after which the URL is refused."))
+        .parameter(query("size", true, json!({ "type": "integer", "format": "int64", "minimum": 0 }), "The prepared size, in bytes."))
+        .parameter(query("type", true, json!({ "type": "string" }), "The prepared MIME type."))
+        .parameter(query("sha256", false, json!({ "type": "string", "pattern": "^[0-9a-f]{64}$" }), "The declared SHA-256."))
+        .security(SecurityRequirement::new("uploadSignature", Vec::<String>::new()))
+        .response("200", ok("The stored file and, on a route that awaits it, the server data.", any_upload_result(routes)))
+        .response(
+            "400",
+            error(&[
+                (ErrorCode::BadRequest, "a malformed query string"),
+                (ErrorCode::SizeMismatch, "the object in the bucket is not `size` bytes long"),
+                (ErrorCode::ChecksumMismatch, "the object does not match the declared `sha256`"),
+            ]),
+        )
+        .response(
+            "403",
+            error(&[(ErrorCode::SignatureInvalid, "the URL is not signed, its signature does not match, or it does not match the prepared upload")]),
+        )
+        .response("404", error(&[(ErrorCode::NotFound, "no upload was prepared under this key")]))
+        .response(
+            "409",
+            error(&[(ErrorCode::Conflict, "the bytes have not arrived in the bucket yet, the upload was not prepared for the bucket, or it was already completed")]),
+        )
+        .response("410", error(&[(ErrorCode::Expired, "the URL has expired")]))
+        .response(
+            "415",
+            error(&[(ErrorCode::UnsupportedType, "the bytes contradict the prepared type, or the route does not take their real type")]),
         )
         .response(
             "500",

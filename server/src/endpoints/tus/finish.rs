@@ -105,7 +105,7 @@ async fn in_place(
     let stored = StoredInfo {
         size,
         sha256,
-        crc32,
+        crc32: Some(crc32),
         content_type,
     };
     if !shared
