@@ -48,6 +48,13 @@ export interface UploaderOptions {
   /** Check files against the route config before any request (default `true`). */
   clientChecks?: boolean;
   /**
+   * Compute each file's SHA-256 before preparing it and declare it (default `false`). Files
+   * sent in one PUT are read once for it (up to the tus threshold, 32 MiB by default). The
+   * server then checks the bytes against it, and a server storing in an S3 bucket lets such
+   * files go straight to the bucket (`completeUrl`): their bytes never pass through it.
+   */
+  sha256?: boolean;
+  /**
    * How long to wait, in ms, for the server to finish a file whose bytes are in (its record,
    * and the completion hook's answer on routes that await it), and in `waitForServerData`,
    * before giving up with `STATUS_TIMEOUT`. The status is polled with backoff (100 ms doubling
@@ -210,6 +217,7 @@ export function createUploader<R extends RouterShape<R>>(options: UploaderOption
     transport,
     tus: options.tus,
     clientChecks: options.clientChecks,
+    sha256: options.sha256 ?? false,
     statusTimeout: options.statusTimeout ?? DEFAULT_STATUS_TIMEOUT,
     headersFor,
     route: oneRoute,

@@ -18,6 +18,8 @@ declare module "vitest" {
     origin: string;
     /** The demo's data dir (files under `files/`). */
     dataDir: string;
+    /** The origin of a second demo storing in the S3 bucket of `UPLIFT_S3_*`, or "" without one. */
+    s3Origin: string;
   }
 }
 
@@ -109,8 +111,14 @@ function tail(path: string): string {
   }
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const bin = process.env.UPLIFT_DEMO_BIN || (await buildDemo());
+interface Running {
+  origin: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/** Starts the demo on a free port with a fresh data dir and `env` over the inherited one. */
+async function startDemo(bin: string, env: Record<string, string>): Promise<Running> {
   const dataDir = mkdtempSync(join(tmpdir(), "uplift-client-test-"));
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
@@ -124,10 +132,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
       UPLIFT_BIND: `127.0.0.1:${port}`,
       UPLIFT_SECRET: randomBytes(32).toString("hex"),
       DATABASE_URL: "",
-      // Local disk, whatever the environment says about S3.
-      UPLIFT_S3_ENDPOINT: "",
       UPLIFT_PUBLIC_URL: "",
       RUST_LOG: process.env.RUST_LOG ?? "info",
+      ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -139,10 +146,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     child.kill("SIGKILL");
     throw e;
   }
-  project.provide("origin", origin);
-  project.provide("dataDir", join(dataDir, "data"));
-
-  return async () => {
+  const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
@@ -156,5 +160,27 @@ export default async function setup(project: TestProject): Promise<() => Promise
     } else {
       rmSync(dataDir, { recursive: true, force: true });
     }
+  };
+  return { origin, dataDir: join(dataDir, "data"), stop };
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const bin = process.env.UPLIFT_DEMO_BIN || (await buildDemo());
+  // The main demo keeps its files on local disk, whatever the environment says about S3.
+  const local = await startDemo(bin, { UPLIFT_S3_ENDPOINT: "" });
+  project.provide("origin", local.origin);
+  project.provide("dataDir", local.dataDir);
+  // A second demo stores in the bucket of `UPLIFT_S3_*`, when there is one.
+  let s3: Running | undefined;
+  if (process.env.UPLIFT_S3_ENDPOINT) {
+    s3 = await startDemo(bin, { UPLIFT_S3_KEY_PREFIX: `vitest-${randomBytes(6).toString("hex")}/` });
+  } else if (process.env.UPLIFT_REQUIRE_S3 === "1") {
+    throw new Error("UPLIFT_REQUIRE_S3=1 but UPLIFT_S3_ENDPOINT is not set");
+  }
+  project.provide("s3Origin", s3?.origin ?? "");
+
+  return async () => {
+    await local.stop();
+    await s3?.stop();
   };
 }

@@ -183,7 +183,8 @@ size: number,
  */
 type: string, 
 /**
- * Signed URL to `PUT` the bytes to; usable once, until `expiresAt`.
+ * Signed URL to `PUT` the bytes to, until `expiresAt`: this server's, or — when
+ * `completeUrl` is set — the storage bucket's own presigned URL.
  */
 uploadUrl: string, 
 /**
@@ -191,9 +192,16 @@ uploadUrl: string,
  */
 method: string, 
 /**
- * Headers the upload request must carry.
+ * Headers the upload request must carry, exactly.
  */
 headers: { [key in string]: string }, 
+/**
+ * Set when the bytes go straight to the storage bucket (`uploadUrl` is the bucket's): once
+ * the `PUT` succeeded, `POST` this URL (no body) to have the file checked and completed.
+ * Its answer is what this server's own upload URL would have answered. `null` when
+ * `uploadUrl` is this server's.
+ */
+completeUrl: string | null, 
 /**
  * Unix time in milliseconds after which the URL is refused.
  */
@@ -257,9 +265,10 @@ type: string,
  */
 sha256: string, 
 /**
- * CRC32 (IEEE) of the stored bytes.
+ * CRC32 (IEEE) of the stored bytes; `null` for a file sent straight to the storage
+ * bucket (see `completeUrl`), whose bytes this server never read.
  */
-crc32: number, 
+crc32: number | null, 
 /**
  * Who may read the file: anyone with `url`, or only holders of a signed URL.
  */
