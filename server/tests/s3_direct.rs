@@ -289,3 +289,33 @@ async fn without_a_declared_sha256_or_when_turned_off_bytes_go_through_the_serve
     let r = Resp::read(c.post(made_up).send().await.unwrap()).await;
     r.error(409, "CONFLICT");
 }
+
+#[tokio::test]
+async fn bytes_sent_but_never_completed_are_swept_from_the_bucket() {
+    if !s3_available() {
+        return;
+    }
+    let srv = server_with(|b| {
+        b.limits(Limits {
+            upload_url_ttl: Duration::from_secs(1),
+            failed_retention: Duration::ZERO,
+            ..Limits::default()
+        })
+    });
+    let c = client();
+    let body = b"uploaded, then the client vanished".to_vec();
+    let prepared = prepare(&srv, &c, "gone.txt", &body, "text/plain").await;
+    let key = prepared["key"].as_str().unwrap().to_string();
+    assert_eq!(put_direct(&c, &prepared, body, &[]).await.status(), 200);
+    assert_eq!(bucket_keys(&srv).await, [key.clone()]);
+    // Never completed: unreadable through Uplift, and gone after the URL expired and a sweep.
+    let dl = c.get(srv.url(&format!("/download/{key}"))).send().await.unwrap();
+    assert_eq!(dl.status(), 404);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let report = srv.up.sweep().await.unwrap();
+    assert_eq!(report.expired, 1, "{report:?}");
+    // The expired record is purged at once (no retention here), with its bytes.
+    let report = srv.up.sweep().await.unwrap();
+    assert!(bucket_keys(&srv).await.is_empty(), "{report:?}");
+    complete(&c, &prepared).await.error(410, "EXPIRED");
+}
