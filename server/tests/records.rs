@@ -181,7 +181,7 @@ fn stored(size: u64) -> StoredInfo {
     StoredInfo {
         size,
         sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
-        crc32: 0xDEAD_BEEF,
+        crc32: Some(0xDEAD_BEEF),
         content_type: "image/png".into(),
     }
 }
@@ -645,7 +645,7 @@ async fn sizes_above_u32_round_trip(h: &Harness) {
     assert!(records.claim("big", 2_000).await.unwrap());
     let info = StoredInfo {
         size: big,
-        crc32: u32::MAX,
+        crc32: Some(u32::MAX),
         ..stored(0)
     };
     assert!(records.mark_stored("big", &info, 3_000).await.unwrap());

@@ -75,7 +75,7 @@ fn stored() -> StoredInfo {
     StoredInfo {
         size: 10,
         sha256: "00".repeat(32),
-        crc32: 1,
+        crc32: Some(1),
         content_type: "image/png".into(),
     }
 }

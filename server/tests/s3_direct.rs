@@ -152,7 +152,7 @@ async fn bytes_go_to_the_bucket_and_complete_through_the_server() {
     assert_eq!(done["file"]["crc32"], Value::Null);
     assert_eq!(done["file"]["type"], "text/plain");
     assert_eq!(done["file"]["size"], body.len());
-    assert_eq!(bucket_keys(&srv).await, [key.clone()]);
+    assert_eq!(bucket_keys(&srv).await, vec![key.clone()]);
     let got = reqwest::get(done["file"]["url"].as_str().unwrap())
         .await
         .unwrap();
@@ -215,7 +215,7 @@ async fn a_refused_object_is_removed_from_the_bucket() {
     let prepared = prepare(&srv, &c, "fake.txt", &png, "text/plain").await;
     let key = prepared["key"].as_str().unwrap().to_string();
     assert_eq!(put_direct(&c, &prepared, png, &[]).await.status(), 200);
-    assert_eq!(bucket_keys(&srv).await, [key.clone()]);
+    assert_eq!(bucket_keys(&srv).await, vec![key.clone()]);
     complete(&c, &prepared).await.error(415, "UNSUPPORTED_TYPE");
     assert!(
         bucket_keys(&srv).await.is_empty(),
@@ -307,9 +307,13 @@ async fn bytes_sent_but_never_completed_are_swept_from_the_bucket() {
     let prepared = prepare(&srv, &c, "gone.txt", &body, "text/plain").await;
     let key = prepared["key"].as_str().unwrap().to_string();
     assert_eq!(put_direct(&c, &prepared, body, &[]).await.status(), 200);
-    assert_eq!(bucket_keys(&srv).await, [key.clone()]);
+    assert_eq!(bucket_keys(&srv).await, vec![key.clone()]);
     // Never completed: unreadable through Uplift, and gone after the URL expired and a sweep.
-    let dl = c.get(srv.url(&format!("/download/{key}"))).send().await.unwrap();
+    let dl = c
+        .get(srv.url(&format!("/download/{key}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(dl.status(), 404);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let report = srv.up.sweep().await.unwrap();

@@ -173,7 +173,7 @@ async fn recovery_failures_reach_on_upload_error_once(db: Db) {
     let stored = StoredInfo {
         size: 10,
         sha256: "00".repeat(32),
-        crc32: 0,
+        crc32: Some(0),
         content_type: "text/plain".into(),
     };
     assert!(records
