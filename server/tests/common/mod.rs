@@ -56,6 +56,9 @@ pub struct Options {
     /// Serve from this data directory (another server's: two instances on one disk) instead of
     /// a fresh temporary one. Its owner removes it.
     pub data_dir: Option<PathBuf>,
+    /// With `Backend::S3`: this bucket instead of the one `UPLIFT_S3_*` names.
+    #[cfg(feature = "s3")]
+    pub s3_config: Option<uplift::storage::S3Config>,
 }
 
 impl Default for Options {
@@ -66,6 +69,8 @@ impl Default for Options {
             records_schema: None,
             configure: Box::new(|b| b),
             data_dir: None,
+            #[cfg(feature = "s3")]
+            s3_config: None,
         }
     }
 }
@@ -88,7 +93,10 @@ impl TestServer {
             format!("sqlite://{}?mode=rwc", data_dir.join("uplift.db").display())
         });
         #[cfg(feature = "s3")]
-        let s3 = (opts.storage == Backend::S3).then(s3_storage);
+        let s3 = (opts.storage == Backend::S3).then(|| match opts.s3_config.clone() {
+            Some(config) => uplift::storage::S3Storage::new(config).expect("S3 configuration"),
+            None => s3_storage(),
+        });
         #[cfg(not(feature = "s3"))]
         assert_eq!(
             opts.storage,
