@@ -28,6 +28,7 @@ use crate::protocol::UploadStatus;
 use crate::route::{Acl, ContentDisposition};
 
 mod objects;
+mod sweep_lock;
 mod tus;
 pub use objects::ObjectRecord;
 pub use tus::{LockTaken, TusPart, TusState};
