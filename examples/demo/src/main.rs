@@ -71,12 +71,13 @@ async fn run(settings: Settings) -> Result<(), String> {
         .map_err(|e| format!("could not create the data dir {}: {e}", data_dir.display()))?;
 
     // Refuse a bad database URL before anything is written to the data dir.
-    let backend = match &settings.database_url {
-        Some(url) => Some(Backend::from_url(url).ok_or(
-            "DATABASE_URL must start with sqlite:// or postgres:// (or postgresql://)",
-        )?),
-        None => None,
-    };
+    let backend =
+        match &settings.database_url {
+            Some(url) => Some(Backend::from_url(url).ok_or(
+                "DATABASE_URL must start with sqlite:// or postgres:// (or postgresql://)",
+            )?),
+            None => None,
+        };
     if settings.database_schema.is_some() && backend != Some(Backend::Postgres) {
         return Err("DATABASE_SCHEMA needs a postgres:// DATABASE_URL".into());
     }

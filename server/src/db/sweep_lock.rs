@@ -16,8 +16,7 @@ use super::{Backend, Records};
 /// half is `hashtext(current_schema())`.
 const SWEEP_LOCK_CLASS: i32 = 0x7570_6c66;
 
-const TRY_LOCK: &str =
-    "SELECT pg_try_advisory_lock($1, hashtext(COALESCE(current_schema(), '')))";
+const TRY_LOCK: &str = "SELECT pg_try_advisory_lock($1, hashtext(COALESCE(current_schema(), '')))";
 const UNLOCK: &str = "SELECT pg_advisory_unlock($1, hashtext(COALESCE(current_schema(), '')))";
 
 /// The sweep lock, held until [`SweepLock::release`] or drop. On SQLite it holds nothing.
