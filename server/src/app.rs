@@ -254,6 +254,7 @@ impl Uplift {
                     // `sweep` said so.
                     Ok(r) if r.skipped => {}
                     Ok(r) => tracing::info!(
+                        instance = %uplift.instance_id(),
                         expired = r.expired,
                         failed_stale = r.failed_stale,
                         failed_completing = r.failed_completing,
