@@ -197,10 +197,33 @@ impl Uplift {
     /// of an instance also runs [`Uplift::recover`] if the app has not. Runs once at start in
     /// the demo; call it periodically (or use [`Uplift::spawn_sweeper`]). It runs the routes'
     /// hooks, which are not `Send`: await it on the runtime the app serves on.
+    ///
+    /// On PostgreSQL one instance sweeps a schema at a time: the sweep holds a session-level
+    /// advisory lock, and a sweep that finds it taken does nothing and answers a report with
+    /// [`SweepReport::skipped`] set (this instance's own recovery still runs).
     pub async fn sweep(&self) -> Result<SweepReport, crate::error::UploadError> {
-        let mut report = crate::pipeline::sweep::sweep(&self.shared).await?;
-        report.tus_joined = crate::endpoints::tus::join_waiting(&self.shared).await?;
-        Ok(report)
+        let shared = &self.shared;
+        crate::pipeline::sweep::recover_once(shared).await?;
+        let Some(lock) = shared.records.try_sweep_lock().await? else {
+            tracing::info!(
+                instance = %shared.instance_id,
+                "sweep skipped: another instance is sweeping"
+            );
+            return Ok(SweepReport {
+                skipped: true,
+                ..SweepReport::default()
+            });
+        };
+        let swept = async {
+            let mut report = crate::pipeline::sweep::sweep(shared).await?;
+            report.tus_joined = crate::endpoints::tus::join_waiting(shared).await?;
+            Ok(report)
+        }
+        .await;
+        // A panic or a dropped future skips this line: the lock's connection then closes
+        // as it drops, which releases the lock all the same.
+        lock.release().await;
+        swept
     }
 
     /// Start-up recovery: what this instance's previous process left in flight when it
@@ -230,7 +253,10 @@ impl Uplift {
             loop {
                 tick.tick().await;
                 match uplift.sweep().await {
+                    // `sweep` said so.
+                    Ok(r) if r.skipped => {}
                     Ok(r) => tracing::info!(
+                        instance = %uplift.instance_id(),
                         expired = r.expired,
                         failed_stale = r.failed_stale,
                         failed_completing = r.failed_completing,

@@ -727,3 +727,42 @@ async fn signed_uses_are_claimed_once_under_races(h: &Harness) {
     assert!(records.claim_signed_use("other", 1).await.unwrap());
     records.close().await;
 }
+
+/// Instances starting at once on a fresh schema: each creates the schema if it is missing and
+/// runs the migrations (sqlx's PostgreSQL migrator holds an advisory lock while it runs). All
+/// of them start, and each migration is applied once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_starts_on_a_fresh_postgres_schema_all_succeed() {
+    let Some(h) = Harness::postgres().await else {
+        return;
+    };
+    let Kind::Postgres { url, schema } = &h.kind else {
+        unreachable!("a PostgreSQL harness")
+    };
+    let mut starts = tokio::task::JoinSet::new();
+    for _ in 0..5 {
+        let (url, schema) = (url.clone(), schema.clone());
+        starts.spawn(async move { Records::connect_with_schema(&url, &schema).await });
+    }
+    let mut opened = Vec::new();
+    while let Some(done) = starts.join_next().await {
+        opened.push(done.unwrap().expect("every concurrent start succeeds"));
+    }
+    assert_eq!(opened.len(), 5);
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(opened[0].pool())
+        .await
+        .unwrap();
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+        .unwrap()
+        .count() as i64;
+    assert_eq!(applied, files, "each migration is applied once");
+    // Every instance writes to the same table.
+    for (i, records) in opened.iter().enumerate() {
+        records.insert(&[upload(&format!("k{i}"))]).await.unwrap();
+    }
+    assert_eq!(count_rows(&opened[4]).await, 5);
+    for records in opened {
+        records.close().await;
+    }
+}

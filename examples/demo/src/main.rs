@@ -71,9 +71,15 @@ async fn run(settings: Settings) -> Result<(), String> {
         .map_err(|e| format!("could not create the data dir {}: {e}", data_dir.display()))?;
 
     // Refuse a bad database URL before anything is written to the data dir.
-    if let Some(url) = &settings.database_url {
-        Backend::from_url(url)
-            .ok_or("DATABASE_URL must start with sqlite:// or postgres:// (or postgresql://)")?;
+    let backend =
+        match &settings.database_url {
+            Some(url) => Some(Backend::from_url(url).ok_or(
+                "DATABASE_URL must start with sqlite:// or postgres:// (or postgresql://)",
+            )?),
+            None => None,
+        };
+    if settings.database_schema.is_some() && backend != Some(Backend::Postgres) {
+        return Err("DATABASE_SCHEMA needs a postgres:// DATABASE_URL".into());
     }
     let (secret, source) = settings.load_secret()?;
     match &source {
@@ -99,10 +105,18 @@ async fn run(settings: Settings) -> Result<(), String> {
             records
         }
         Some(url) => {
-            let records = Records::connect(url)
-                .await
-                .map_err(|e| format!("could not connect to DATABASE_URL: {e}"))?;
-            tracing::info!("upload records: {:?} from DATABASE_URL", records.backend());
+            let records = match &settings.database_schema {
+                Some(schema) => Records::connect_with_schema(url, schema).await,
+                None => Records::connect(url).await,
+            }
+            .map_err(|e| format!("could not connect to DATABASE_URL: {e}"))?;
+            match &settings.database_schema {
+                Some(schema) => tracing::info!(
+                    "upload records: {:?} from DATABASE_URL, schema {schema}",
+                    records.backend()
+                ),
+                None => tracing::info!("upload records: {:?} from DATABASE_URL", records.backend()),
+            }
             records
         }
     };
@@ -142,6 +156,9 @@ async fn run(settings: Settings) -> Result<(), String> {
         .tus_dir(files_dir.join(".tus"));
     if let Some(url) = &settings.public_url {
         builder = builder.public_url(url.clone());
+    }
+    if let Some(id) = &settings.instance_id {
+        builder = builder.instance_id(id.clone());
     }
     if !settings.cors_origins.is_empty() {
         tracing::info!(origins = ?settings.cors_origins, "CORS enabled");

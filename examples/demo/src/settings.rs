@@ -5,6 +5,8 @@
 //! | `UPLIFT_DATA_DIR`     | `./data`                        | files, SQLite records, the secret        |
 //! | `UPLIFT_SECRET`       | generated into `secret.key`     | URL-signing secret, at least 32 bytes    |
 //! | `DATABASE_URL`        | `sqlite://$UPLIFT_DATA_DIR/uplift.db` | `postgres://…` switches to PostgreSQL |
+//! | `DATABASE_SCHEMA`     | the URL's `search_path`         | PostgreSQL only: this schema (created if missing) |
+//! | `UPLIFT_INSTANCE_ID`  | host name + hash of the tus dir | this instance's id; one per process sharing a data dir |
 //! | `UPLIFT_BIND`         | `127.0.0.1:8080`                | listen address (`:0` picks a free port)  |
 //! | `UPLIFT_PUBLIC_URL`   | the request's own host          | origin in absolute URLs, behind a proxy  |
 //! | `UPLIFT_CORS_ORIGINS` | none                            | comma-separated origins, or `*`          |
@@ -15,6 +17,13 @@
 //! (default `us-east-1`), `UPLIFT_S3_PATH_STYLE` (default `true`) and `UPLIFT_S3_KEY_PREFIX`
 //! are optional ([`uplift::storage::S3Config::from_env`]). tus uploads in progress stay in the
 //! data dir.
+//!
+//! Several demos may share one data dir (a shared disk), one PostgreSQL schema and one bucket:
+//! each then needs its own `UPLIFT_INSTANCE_ID` (1 to 64 of `A-Z a-z 0-9 . _ -`), stable
+//! across its restarts. The default is derived from the host name and the tus dir, so
+//! processes on one host over one data dir would share it, and the start-up recovery of one
+//! would fail the uploads the others have in flight and release their tus locks
+//! (see `docs/scaling.md`).
 
 use std::fs;
 use std::io::{self, Write};
@@ -28,6 +37,10 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `None`: SQLite in the data dir.
     pub database_url: Option<String>,
+    /// PostgreSQL only: the schema to keep the records in (`Records::connect_with_schema`).
+    pub database_schema: Option<String>,
+    /// `None`: Uplift's default (host name and a hash of the tus directory).
+    pub instance_id: Option<String>,
     pub bind: String,
     pub public_url: Option<String>,
     pub cors_origins: Vec<String>,
@@ -48,6 +61,8 @@ impl Settings {
         Settings {
             data_dir: var("UPLIFT_DATA_DIR").map_or_else(|| PathBuf::from("data"), PathBuf::from),
             database_url: var("DATABASE_URL"),
+            database_schema: var("DATABASE_SCHEMA"),
+            instance_id: var("UPLIFT_INSTANCE_ID"),
             bind: var("UPLIFT_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
             public_url: var("UPLIFT_PUBLIC_URL"),
             cors_origins: var("UPLIFT_CORS_ORIGINS")
@@ -192,6 +207,8 @@ mod tests {
         Settings {
             data_dir: dir.to_path_buf(),
             database_url: None,
+            database_schema: None,
+            instance_id: None,
             bind: "127.0.0.1:0".into(),
             public_url: None,
             cors_origins: Vec::new(),

@@ -9,20 +9,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 mod common;
-use common::{free_port, start_with};
-
-fn pdf(pages: usize) -> Vec<u8> {
-    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", i + 3)).collect();
-    let mut body = format!(
-        "%PDF-1.4\n1 0 obj<</Type /Catalog /Pages 2 0 R>>endobj\n2 0 obj<</Type /Pages /Kids [{}] /Count {pages}>>endobj\n",
-        kids.join(" ")
-    );
-    for i in 0..pages {
-        body += &format!("{} 0 obj<</Type /Page /Parent 2 0 R>>endobj\n", i + 3);
-    }
-    body += "%%EOF\n";
-    body.into_bytes()
-}
+use common::{free_port, hex, pdf, start_with};
 
 #[tokio::test]
 async fn the_demo_stores_in_the_bucket_and_its_hook_reads_the_file_back() {
@@ -113,8 +100,4 @@ fn rand_u64() -> u64 {
     use std::time::{SystemTime, UNIX_EPOCH};
     let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
     t.as_nanos() as u64 ^ u64::from(std::process::id())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -28,6 +28,7 @@ use crate::protocol::UploadStatus;
 use crate::route::{Acl, ContentDisposition};
 
 mod objects;
+mod sweep_lock;
 mod tus;
 pub use objects::ObjectRecord;
 pub use tus::{LockTaken, TusPart, TusState};
@@ -210,6 +211,8 @@ impl Records {
     /// PostgreSQL only: uses (and creates if missing) the schema `schema` for every pooled
     /// connection, so several deployments or tests can share one database. `schema` must be
     /// an identifier: ASCII letters, digits and `_`, not starting with a digit, at most 63 bytes.
+    /// Instances may start at once on a new schema: one creates it, and sqlx's migrator holds a
+    /// PostgreSQL advisory lock while it migrates, so each migration runs once.
     pub async fn connect_with_schema(url: &str, schema: &str) -> Result<Records, sqlx::Error> {
         sqlx::any::install_default_drivers();
         if backend_of(url)? != Backend::Postgres {
@@ -224,8 +227,18 @@ impl Records {
         }
         let quoted = format!("\"{schema}\"");
         let mut conn = sqlx::AnyConnection::connect(url).await?;
-        conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {quoted}").as_str())
-            .await?;
+        match conn
+            .execute(format!("CREATE SCHEMA IF NOT EXISTS {quoted}").as_str())
+            .await
+        {
+            Ok(_) => {}
+            // Instances starting at once race to create it: `IF NOT EXISTS` does not cover a
+            // schema another session creates at the same moment (a unique violation on the
+            // catalog). It exists now, which is all this asked for.
+            Err(sqlx::Error::Database(e))
+                if matches!(e.code().as_deref(), Some("23505" | "42P06")) => {}
+            Err(e) => return Err(e),
+        }
         conn.close().await?;
         connect_postgres(url, Some(Arc::from(quoted))).await
     }

@@ -43,16 +43,17 @@ pub struct SweepReport {
     /// Final tus uploads (concatenation) whose parts had all arrived but were not joined yet
     /// (their server stopped first), now joined and stored — or failed, when a part was gone.
     pub tus_joined: usize,
+    /// `true` when this pass did nothing because another instance was sweeping the same
+    /// PostgreSQL schema (it held the sweep lock); every count is then 0. Never on SQLite.
+    pub skipped: bool,
 }
 
 /// Rows purged per query; the sweep repeats until none are left.
 const PURGE_BATCH: i64 = 500;
 
-/// One pass of every cleanup.
+/// One pass of every cleanup; the caller holds the sweep lock.
 pub(crate) async fn sweep(shared: &Shared) -> Result<SweepReport, UploadError> {
-    if !shared.recovered.load(Ordering::SeqCst) {
-        recover(shared).await?;
-    }
+    recover_once(shared).await?;
     let now = now_ms();
     let expired = shared.records.expire_pending(now).await?;
     let stale = ErrorBody {
@@ -94,7 +95,16 @@ pub(crate) async fn sweep(shared: &Shared) -> Result<SweepReport, UploadError> {
         purged,
         orphans_removed,
         tus_joined: 0,
+        skipped: false,
     })
+}
+
+/// [`recover`], unless this instance has already run it.
+pub(crate) async fn recover_once(shared: &Shared) -> Result<(), UploadError> {
+    if !shared.recovered.load(Ordering::SeqCst) {
+        recover(shared).await?;
+    }
+    Ok(())
 }
 
 /// Tells `on_upload_error` of each upload in `keys`, failed here with `error`.

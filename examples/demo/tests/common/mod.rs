@@ -93,3 +93,101 @@ pub async fn patch(
         .await
         .expect("PATCH")
 }
+
+/// Whether the bucket of `UPLIFT_S3_*` is there: `UPLIFT_S3_ENDPOINT` is set. When it is not,
+/// the caller skips with a note — unless `UPLIFT_REQUIRE_S3=1`, where that is a failure.
+pub fn s3_configured(what: &str) -> bool {
+    if std::env::var("UPLIFT_S3_ENDPOINT").is_ok_and(|v| !v.is_empty()) {
+        return true;
+    }
+    assert!(
+        std::env::var("UPLIFT_REQUIRE_S3").as_deref() != Ok("1"),
+        "UPLIFT_REQUIRE_S3=1 but UPLIFT_S3_ENDPOINT is not set"
+    );
+    eprintln!("UPLIFT_S3_ENDPOINT not set: skipping {what}");
+    false
+}
+
+/// A fresh PostgreSQL schema name on `UPLIFT_TEST_DATABASE_URL` (default
+/// `postgres://postgres@127.0.0.1:5432/test`), dropped with everything in it when this is
+/// dropped (also when the test panics). The schema itself is left for the demo to create.
+pub struct PgSchema {
+    pub url: String,
+    pub name: String,
+}
+
+impl PgSchema {
+    /// `None` (after a note) when PostgreSQL is unreachable and `UPLIFT_REQUIRE_POSTGRES` is
+    /// not `1`.
+    pub async fn fresh(prefix: &str, what: &str) -> Option<PgSchema> {
+        use sqlx::Connection;
+        let url = std::env::var("UPLIFT_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into());
+        let reachable =
+            tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect(&url)).await;
+        match reachable {
+            Ok(Ok(conn)) => {
+                let _ = conn.close().await;
+            }
+            failed => {
+                let why = match failed {
+                    Ok(Err(e)) => e.to_string(),
+                    _ => "timed out after 5 s".into(),
+                };
+                assert!(
+                    std::env::var("UPLIFT_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                    "UPLIFT_REQUIRE_POSTGRES=1 but PostgreSQL is not reachable at {url}: {why}"
+                );
+                eprintln!("PostgreSQL not reachable at {url} ({why}): skipping {what}");
+                return None;
+            }
+        }
+        let name = format!("{prefix}_{:016x}", rand::random::<u64>());
+        Some(PgSchema { url, name })
+    }
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let (url, name) = (self.url.clone(), self.name.clone());
+        // Drop may run inside the test's runtime (or while unwinding): use a fresh one.
+        let dropped = std::thread::spawn(move || {
+            use sqlx::Connection;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let mut conn = sqlx::PgConnection::connect(&url).await?;
+                sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE"))
+                    .execute(&mut conn)
+                    .await?;
+                conn.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) && !std::thread::panicking() {
+            panic!("could not drop the test schema: {dropped:?}");
+        }
+    }
+}
+
+/// A PDF of `pages` uncompressed pages (the demo's review hook counts them).
+pub fn pdf(pages: usize) -> Vec<u8> {
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", i + 3)).collect();
+    let mut body = format!(
+        "%PDF-1.4\n1 0 obj<</Type /Catalog /Pages 2 0 R>>endobj\n2 0 obj<</Type /Pages /Kids [{}] /Count {pages}>>endobj\n",
+        kids.join(" ")
+    );
+    for i in 0..pages {
+        body += &format!("{} 0 obj<</Type /Page /Parent 2 0 R>>endobj\n", i + 3);
+    }
+    body += "%%EOF\n";
+    body.into_bytes()
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
