@@ -9,6 +9,13 @@
 //!   to a file in `DIR` with SHA-256, written the straightforward way (`tokio::fs::File`
 //!   behind a `BufWriter`, fsync at the end). Answers `{"name","size","sha256"}`.
 //!
+//! - `uplift-bench uplift-s3 DIR`: the same app storing in the S3 bucket of `UPLIFT_S3_*`
+//!   (records in `DIR`), for `cargo xtask bench --storage s3`.
+//! - `uplift-bench presign KEY BYTES SHA256`: prints a presigned PUT of the bucket's object
+//!   `KEY` (binding its size and SHA-256) and the headers it needs, one per line: the straight
+//!   `curl` PUT the S3 bench compares against, with no Uplift server involved.
+//! - `uplift-bench rm KEY`: removes the bucket's object `KEY` (after each S3 upload).
+//!
 //! - `uplift-bench gen FILE BYTES`: writes BYTES random bytes to FILE, fsyncs it, and prints
 //!   their SHA-256 (here rather than in xtask, which is built without optimizations).
 //!
@@ -22,7 +29,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 use tokio::io::{AsyncWriteExt, BufWriter};
+
+use uplift::storage::{DirectStorage, S3Config, S3Storage, Storage};
 use uplift::{LocalStorage, Records, Uplift, UploadError, UploadedFile};
 
 /// Any file up to 2 GB; the client is told at once, the hook runs in the background.
@@ -86,6 +96,13 @@ fn main() {
         }
         return;
     }
+    if let Some(cmd @ ("presign" | "rm")) = argv.get(1).map(String::as_str) {
+        if let Err(e) = s3_command(cmd, &argv[2..]) {
+            eprintln!("uplift-bench {cmd}: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let opts = match parse_args() {
         Ok(o) => o,
         Err(e) => {
@@ -95,7 +112,8 @@ fn main() {
     };
     let result = actix_web::rt::System::new().block_on(async move {
         match opts.mode.as_str() {
-            "uplift" => serve_uplift(opts).await,
+            "uplift" => serve_uplift(opts, false).await,
+            "uplift-s3" => serve_uplift(opts, true).await,
             "baseline" => serve_baseline(opts).await,
             other => Err(format!("unknown server `{other}`: uplift or baseline")),
         }
@@ -134,23 +152,89 @@ fn announce(addrs: &[std::net::SocketAddr]) {
     println!("listening on http://{}", addrs[0]);
 }
 
-async fn serve_uplift(opts: Options) -> Result<(), String> {
+/// The bucket of `UPLIFT_S3_*`.
+fn s3() -> Result<S3Storage, String> {
+    let config = S3Config::from_env("UPLIFT_S3_")
+        .map_err(|e| e.to_string())?
+        .ok_or("UPLIFT_S3_ENDPOINT is not set (eval \"$(tools/garage.sh start)\")")?;
+    S3Storage::new(config).map_err(|e| e.to_string())
+}
+
+fn s3_command(cmd: &str, args: &[String]) -> Result<(), String> {
+    let storage = s3()?;
+    match (cmd, args) {
+        ("presign", [key, bytes, sha]) => {
+            let size = bytes.parse().map_err(|_| "BYTES is not a number")?;
+            let put = DirectStorage::presign_put(
+                &storage,
+                key,
+                "application/octet-stream",
+                size,
+                sha,
+                std::time::Duration::from_secs(3600),
+            )
+            .map_err(|e| e.to_string())?;
+            println!("{}", put.url);
+            for (k, v) in put.headers {
+                println!("{k}: {v}");
+            }
+            Ok(())
+        }
+        ("rm", [key]) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            rt.block_on(Storage::delete(&storage, key))
+                .map(drop)
+                .map_err(|e| e.to_string())
+        }
+        _ => Err("usage: uplift-bench presign KEY BYTES SHA256 | rm KEY".into()),
+    }
+}
+
+async fn serve_uplift(opts: Options, in_bucket: bool) -> Result<(), String> {
     std::fs::create_dir_all(&opts.dir).map_err(|e| format!("{}: {e}", opts.dir.display()))?;
     let db = format!("sqlite://{}?mode=rwc", opts.dir.join("uplift.db").display());
     let records = Records::connect(&db)
         .await
         .map_err(|e| format!("records: {e}"))?;
-    let storage = LocalStorage::new(opts.dir.join("files")).map_err(|e| format!("storage: {e}"))?;
+    let storage: Arc<dyn Storage> = if in_bucket {
+        Arc::new(s3()?)
+    } else {
+        Arc::new(LocalStorage::new(opts.dir.join("files")).map_err(|e| format!("storage: {e}"))?)
+    };
     let up = Uplift::builder(uplift::router![bench_file])
-        .storage(storage)
+        .shared_storage(storage)
         .records(records)
         .secret(SECRET)
         .build()
         .map_err(|e| e.to_string())?;
-    let server = HttpServer::new(move || App::new().service(up.service()))
-        .workers(opts.workers)
-        .bind(("127.0.0.1", 0))
-        .map_err(|e| e.to_string())?;
+    // Request bytes the app took in (their `Content-Length`), at `GET /bench/received`: what
+    // the S3 bench reports as the bytes that passed through the server.
+    static RECEIVED: AtomicU64 = AtomicU64::new(0);
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap_fn(|req, srv| {
+                let len = req
+                    .headers()
+                    .get(actix_web::http::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                    .unwrap_or(0);
+                RECEIVED.fetch_add(len, Ordering::Relaxed);
+                actix_web::dev::Service::call(srv, req)
+            })
+            .route(
+                "/bench/received",
+                web::get().to(|| async {
+                    HttpResponse::Ok().body(RECEIVED.load(Ordering::Relaxed).to_string())
+                }),
+            )
+            .service(up.service())
+    })
+    .workers(opts.workers)
+    .bind(("127.0.0.1", 0))
+    .map_err(|e| e.to_string())?;
     let addrs = server.addrs();
     let server = server.run();
     announce(&addrs);

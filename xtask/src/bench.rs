@@ -28,6 +28,7 @@
 //!
 //! Options: `--size-mib N` (default 1024), `--runs N` (default 3), `--workers N` (actix workers
 //! per server, default 1), `--baseline-buffer BYTES` (the baseline's BufWriter, default 256 KiB).
+//! `--storage s3` runs the S3 bench instead (`bench_s3.rs`).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -44,11 +45,13 @@ const TARGET_RSS_KIB: u64 = 16 * 1024;
 const SLUG: &str = "benchFile";
 const CONTENT_TYPE: &str = "application/octet-stream";
 
-struct Args {
-    size_mib: u64,
-    runs: usize,
-    workers: usize,
+pub(crate) struct Args {
+    pub(crate) size_mib: u64,
+    pub(crate) runs: usize,
+    pub(crate) workers: usize,
     baseline_buffer: Option<usize>,
+    /// `--storage s3`: the S3 bench (`bench_s3.rs`) instead of this one.
+    storage_s3: bool,
 }
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
@@ -57,17 +60,26 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         runs: 3,
         workers: 1,
         baseline_buffer: None,
+        storage_s3: false,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         if flag == "--help" || flag == "-h" {
             return Err(
                 "usage: cargo xtask bench [--size-mib N] [--runs N] [--workers N] \
-                        [--baseline-buffer BYTES]"
+                        [--baseline-buffer BYTES] [--storage local|s3]"
                     .into(),
             );
         }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        if flag == "--storage" {
+            parsed.storage_s3 = match value.as_str() {
+                "s3" => true,
+                "local" => false,
+                _ => return Err(format!("--storage: local or s3, not {value}")),
+            };
+            continue;
+        }
         let n: u64 = value
             .parse()
             .map_err(|_| format!("{flag}: not a number: {value}"))?;
@@ -116,6 +128,9 @@ struct Sample {
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let args = parse_args(args)?;
+    if args.storage_s3 {
+        return crate::bench_s3::run(&args);
+    }
     let curl_version = curl_version()?;
     let exe = build_server()?;
 
@@ -318,7 +333,7 @@ fn report(args: &Args, samples: &[[Option<Sample>; 3]], env: &Environment) {
     }
 }
 
-fn verdict(met: bool) -> &'static str {
+pub(crate) fn verdict(met: bool) -> &'static str {
     if met {
         "met"
     } else {
@@ -326,7 +341,7 @@ fn verdict(met: bool) -> &'static str {
     }
 }
 
-fn median(values: &[f64]) -> f64 {
+pub(crate) fn median(values: &[f64]) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }
@@ -340,14 +355,14 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
-fn fmt_secs(secs: Option<f64>) -> String {
+pub(crate) fn fmt_secs(secs: Option<f64>) -> String {
     match secs {
         Some(s) => format!("{s:.2} s"),
         None => "n/a".into(),
     }
 }
 
-fn fmt_kib(kib: Option<u64>) -> String {
+pub(crate) fn fmt_kib(kib: Option<u64>) -> String {
     match kib {
         Some(k) => format!("{:.1} MiB", k as f64 / 1024.0),
         None => "n/a".into(),
@@ -355,7 +370,7 @@ fn fmt_kib(kib: Option<u64>) -> String {
 }
 
 /// `cargo build --release -p uplift-bench`; returns the binary's path.
-fn build_server() -> Result<PathBuf, String> {
+pub(crate) fn build_server() -> Result<PathBuf, String> {
     let mut cmd = crate::cargo();
     cmd.args([
         "build",
@@ -382,7 +397,7 @@ fn build_server() -> Result<PathBuf, String> {
         .ok_or_else(|| "cargo did not report the uplift-bench executable".into())
 }
 
-fn curl_version() -> Result<String, String> {
+pub(crate) fn curl_version() -> Result<String, String> {
     let out = Command::new("curl")
         .arg("--version")
         .output()
@@ -397,7 +412,7 @@ fn curl_version() -> Result<String, String> {
 
 /// Writes `size` random bytes to `path` (fsynced) with the release-built helper, which is
 /// quicker at hashing than this unoptimized crate. Returns their SHA-256.
-fn write_random_file(exe: &Path, path: &Path, size: u64) -> Result<String, String> {
+pub(crate) fn write_random_file(exe: &Path, path: &Path, size: u64) -> Result<String, String> {
     let out = Command::new(exe)
         .arg("gen")
         .arg(path)
@@ -413,17 +428,17 @@ fn write_random_file(exe: &Path, path: &Path, size: u64) -> Result<String, Strin
 }
 
 /// One server process; killed when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    pid: u32,
+    pub(crate) pid: u32,
     /// `http://127.0.0.1:PORT`
-    origin: String,
+    pub(crate) origin: String,
     dir: PathBuf,
     _stdout: BufReader<ChildStdout>,
 }
 
 impl Server {
-    fn start(exe: &Path, mode: &str, dir: &Path, args: &Args) -> Result<Server, String> {
+    pub(crate) fn start(exe: &Path, mode: &str, dir: &Path, args: &Args) -> Result<Server, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let mut cmd = Command::new(exe);
         cmd.arg(mode)
@@ -649,12 +664,12 @@ fn expect_ok(what: &str, resp: &Response) -> Result<(), String> {
 }
 
 /// Resets the process's VmHWM to its current RSS (Linux ≥ 4.0); `false` where unsupported.
-fn reset_peak_rss(pid: u32) -> bool {
+pub(crate) fn reset_peak_rss(pid: u32) -> bool {
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
 }
 
 /// A `kB` field of `/proc/PID/status` (`VmRSS:`, `VmHWM:`).
-fn rss_kib(pid: u32, field: &str) -> Option<u64> {
+pub(crate) fn rss_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
     line[field.len()..]
@@ -666,7 +681,7 @@ fn rss_kib(pid: u32, field: &str) -> Option<u64> {
 }
 
 /// utime + stime of a process, all threads, in clock ticks.
-fn cpu_ticks(pid: u32) -> Option<u64> {
+pub(crate) fn cpu_ticks(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name, which is in parentheses and may contain spaces: utime and
     // stime are fields 14 and 15 of the line, 12 and 13 after the name.
@@ -674,7 +689,7 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
-fn clock_ticks() -> f64 {
+pub(crate) fn clock_ticks() -> f64 {
     Command::new("getconf")
         .arg("CLK_TCK")
         .output()
@@ -683,7 +698,7 @@ fn clock_ticks() -> f64 {
         .unwrap_or(100.0)
 }
 
-fn loadavg() -> String {
+pub(crate) fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "n/a".into())
@@ -849,7 +864,7 @@ type Headers = Vec<(String, String)>;
 
 /// Runs curl quietly (no `Expect: 100-continue`) with `setup` (where the answer goes) then
 /// `args`; the HTTP status and curl's `time_total`.
-fn curl_timed(setup: &[&std::ffi::OsStr], args: &[&str]) -> Result<(u16, f64), String> {
+pub(crate) fn curl_timed(setup: &[&std::ffi::OsStr], args: &[&str]) -> Result<(u16, f64), String> {
     let out = Command::new("curl")
         .args(["-sS", "-H", "Expect:"])
         .args(setup)

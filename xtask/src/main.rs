@@ -14,6 +14,7 @@
 use std::process::{exit, Command};
 
 mod bench;
+mod bench_s3;
 mod codegen;
 mod external;
 mod pack;

@@ -5,7 +5,8 @@
 //! uploads, `objects/<path>` for signed-upload objects.
 //!
 //! A staged write knows its final object key from the start. Up to one part (8 MiB by default)
-//! it stays in memory and is committed with one `PutObject`; beyond that it becomes a multipart
+//! it stays in memory — the body's chunks as they arrived, never copied into one buffer — and
+//! is committed with one `PutObject`; beyond that it becomes a multipart
 //! upload to the final key, invisible until `CompleteMultipartUpload` — so memory stays at about
 //! one part per upload whatever the file size, and nothing is copied on commit. A dropped write
 //! aborts its multipart upload; uploads left by a crashed process are aborted by
@@ -395,7 +396,7 @@ impl Inner {
         Ok(true)
     }
 
-    async fn put(&self, object: &str, body: Bytes, no_replace: bool) -> io::Result<()> {
+    async fn put(&self, object: &str, body: Part, no_replace: bool) -> io::Result<()> {
         let mut action = self.bucket.put_object(self.creds(), object);
         if no_replace {
             action.headers_mut().insert("if-none-match", "*");
@@ -404,11 +405,11 @@ impl Inner {
         let mut req = self
             .http
             .put(url)
-            .header(reqwest::header::CONTENT_LENGTH, body.len());
+            .header(reqwest::header::CONTENT_LENGTH, body.len);
         if no_replace {
             req = req.header(reqwest::header::IF_NONE_MATCH, "*");
         }
-        self.send(req.body(body), "PUT").await.map(drop)
+        self.send(req.body(body.into_body()), "PUT").await.map(drop)
     }
 
     async fn create_multipart(&self, object: &str) -> io::Result<String> {
@@ -429,7 +430,7 @@ impl Inner {
         object: &str,
         upload_id: &str,
         number: u16,
-        body: Bytes,
+        body: Part,
     ) -> io::Result<String> {
         let url = self
             .bucket
@@ -438,8 +439,8 @@ impl Inner {
         let req = self
             .http
             .put(url)
-            .header(reqwest::header::CONTENT_LENGTH, body.len())
-            .body(body);
+            .header(reqwest::header::CONTENT_LENGTH, body.len)
+            .body(body.into_body());
         let res = self.send(req, "UploadPart").await?;
         res.headers()
             .get(reqwest::header::ETAG)
@@ -663,7 +664,7 @@ impl Storage for S3Storage {
             inner: self.inner.clone(),
             object,
             replace,
-            buf: BytesMut::new(),
+            buf: Part::default(),
             upload: None,
             etags: Vec::new(),
             committed: false,
@@ -859,12 +860,32 @@ impl S3Storage {
     }
 }
 
+/// The chunks of one request body as they arrived (never copied into one buffer), and their
+/// total length, which S3 needs up front.
+#[derive(Default)]
+struct Part {
+    chunks: Vec<Bytes>,
+    len: usize,
+}
+
+impl Part {
+    fn push(&mut self, chunk: Bytes) {
+        self.len += chunk.len();
+        self.chunks.push(chunk);
+    }
+
+    fn into_body(self) -> reqwest::Body {
+        let chunks = self.chunks.into_iter().map(Ok::<_, io::Error>);
+        reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))
+    }
+}
+
 /// Bytes on their way to one bucket key: in memory up to one part, then a multipart upload.
 struct S3Staged {
     inner: Arc<Inner>,
     object: String,
     replace: bool,
-    buf: BytesMut,
+    buf: Part,
     /// The multipart upload, once the bytes outgrew one part.
     upload: Option<String>,
     etags: Vec<String>,
@@ -872,7 +893,7 @@ struct S3Staged {
 }
 
 impl S3Staged {
-    async fn send_part(&mut self, part: Bytes) -> io::Result<()> {
+    async fn send_part(&mut self, part: Part) -> io::Result<()> {
         if self.etags.len() >= MAX_PARTS {
             return Err(io::Error::new(
                 io::ErrorKind::FileTooLarge,
@@ -901,16 +922,12 @@ impl S3Staged {
 impl StagedWrite for S3Staged {
     async fn write(&mut self, chunk: Bytes) -> io::Result<()> {
         let part_size = self.inner.part_size;
-        if self.buf.capacity() == 0 {
-            self.buf.reserve(part_size.min(chunk.len().max(64 * 1024)));
-        }
         let mut rest = chunk;
         while !rest.is_empty() {
-            let room = part_size - self.buf.len();
-            let take = room.min(rest.len());
-            self.buf.extend_from_slice(&rest.split_to(take));
-            if self.buf.len() == part_size {
-                let part = std::mem::take(&mut self.buf).freeze();
+            let take = (part_size - self.buf.len).min(rest.len());
+            self.buf.push(rest.split_to(take));
+            if self.buf.len == part_size {
+                let part = std::mem::take(&mut self.buf);
                 self.send_part(part).await?;
             }
         }
@@ -922,11 +939,11 @@ impl StagedWrite for S3Staged {
         if no_replace && self.inner.head(&self.object).await?.is_some() {
             return Err(io::Error::new(io::ErrorKind::AlreadyExists, "exists"));
         }
-        let rest = std::mem::take(&mut self.buf).freeze();
+        let rest = std::mem::take(&mut self.buf);
         match self.upload.clone() {
             None => self.inner.put(&self.object, rest, no_replace).await?,
             Some(upload_id) => {
-                if !rest.is_empty() {
+                if rest.len > 0 {
                     self.send_part(rest).await?;
                 }
                 self.inner
