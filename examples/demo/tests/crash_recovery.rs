@@ -6,8 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
@@ -30,29 +28,9 @@ struct Upload {
 }
 
 async fn create(c: &reqwest::Client, port: u16, len: usize) -> Upload {
-    let meta = format!(
-        "input {},filename {},filetype {}",
-        STANDARD.encode(r#"{"caption":"crash"}"#),
-        STANDARD.encode("clip.mp4"),
-        STANDARD.encode("video/mp4")
-    );
-    let r = c
-        .post(format!("http://127.0.0.1:{port}/api/uploads/mediaPost/tus"))
-        .header("tus-resumable", "1.0.0")
-        .header("x-user", "ann")
-        .header("upload-length", len.to_string())
-        .header("upload-metadata", meta)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let url = r.headers()["location"].to_str().unwrap().to_string();
-    let path = url
-        .split_once(&format!("127.0.0.1:{port}"))
-        .unwrap()
-        .1
-        .to_string();
-    let key = r.headers()["uplift-key"].to_str().unwrap().to_string();
+    let origin = format!("http://127.0.0.1:{port}");
+    let (url, key) = common::tus_create(c, &origin, len, "crash").await;
+    let path = url.split_once(&origin).unwrap().1.to_string();
     Upload { url, path, key }
 }
 

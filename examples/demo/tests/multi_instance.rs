@@ -21,8 +21,6 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
@@ -114,25 +112,7 @@ async fn download(c: &reqwest::Client, cluster: &Cluster, file_url: &str) -> Vec
 
 /// A tus upload of `len` bytes of a video on `mediaPost`, created on `origin`: its URL and key.
 async fn tus_create(c: &reqwest::Client, origin: &str, len: usize) -> (String, String) {
-    let meta = format!(
-        "input {},filename {},filetype {}",
-        STANDARD.encode(r#"{"caption":"three servers"}"#),
-        STANDARD.encode("clip.mp4"),
-        STANDARD.encode("video/mp4")
-    );
-    let r = c
-        .post(format!("{origin}/api/uploads/mediaPost/tus"))
-        .header("tus-resumable", "1.0.0")
-        .header("x-user", "ann")
-        .header("upload-length", len.to_string())
-        .header("upload-metadata", meta)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    let url = r.headers()["location"].to_str().unwrap().to_string();
-    let key = r.headers()["uplift-key"].to_str().unwrap().to_string();
-    (url, key)
+    common::tus_create(c, origin, len, "three servers").await
 }
 
 async fn head_offset(c: &reqwest::Client, url: &str) -> usize {

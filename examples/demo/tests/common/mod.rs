@@ -191,3 +191,35 @@ pub fn pdf(pages: usize) -> Vec<u8> {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Creates a tus upload of `len` bytes of a video on `mediaPost` (as `ann`, with `caption`) on
+/// `origin`: its URL and key.
+pub async fn tus_create(
+    c: &reqwest::Client,
+    origin: &str,
+    len: usize,
+    caption: &str,
+) -> (String, String) {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    let input = serde_json::json!({ "caption": caption }).to_string();
+    let meta = format!(
+        "input {},filename {},filetype {}",
+        STANDARD.encode(input),
+        STANDARD.encode("clip.mp4"),
+        STANDARD.encode("video/mp4")
+    );
+    let r = c
+        .post(format!("{origin}/api/uploads/mediaPost/tus"))
+        .header("tus-resumable", "1.0.0")
+        .header("x-user", "ann")
+        .header("upload-length", len.to_string())
+        .header("upload-metadata", meta)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    let url = r.headers()["location"].to_str().unwrap().to_string();
+    let key = r.headers()["uplift-key"].to_str().unwrap().to_string();
+    (url, key)
+}
