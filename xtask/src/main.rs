@@ -81,6 +81,36 @@ pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
+/// The integration suites `cargo xtask test` runs a second time with `S3Storage` on the bucket
+/// of `UPLIFT_S3_*` (`UPLIFT_TEST_STORAGE=s3`). The others check what differs on S3 by design
+/// (docs/storage.md, "What differs on S3"): files on the local disk (tus uploads in progress,
+/// the staging directory), headers of served bytes (a download redirects to the bucket),
+/// declared SHA-256s (those files go straight to the bucket), a file and a folder of one name,
+/// and no-replace races on a store that ignores `If-None-Match`.
+const S3_SUITES: &[&str] = &[
+    "hardening_echo",
+    "hardening_limits",
+    "hardening_logs",
+    "hardening_names",
+    "hardening_oracle",
+    "hardening_origin",
+    "hardening_sniffing",
+    "hardening_tus",
+    "http_caller_limits",
+    "http_cors",
+    "http_hooks",
+    "idle_body",
+    "multipart_auth",
+    "multipart_parser",
+    "openapi_contract",
+    "signed_client",
+    "signed_post",
+    "signed_token",
+    "status_token",
+    "sweep_hooks",
+    "sweep_lock",
+];
+
 /// Formatting, lints, every test of the workspace (unit, integration over HTTP on
 /// 127.0.0.1, records on SQLite and PostgreSQL, trybuild UI tests, doctests), then the
 /// packaged crates used from a scratch project, the checks of the generated files by tools
@@ -99,6 +129,15 @@ fn test(extra: &[String]) -> Result<(), String> {
     run(cargo()
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(extra))?;
+    // With a bucket: the route, signed-upload and hardening suites again, on S3.
+    if std::env::var("UPLIFT_S3_ENDPOINT").is_ok_and(|v| !v.is_empty()) && extra.is_empty() {
+        let mut cmd = cargo();
+        cmd.args(["test", "--workspace", "--no-fail-fast"]);
+        for suite in S3_SUITES {
+            cmd.args(["--test", suite]);
+        }
+        run(cmd.env("UPLIFT_TEST_STORAGE", "s3"))?;
+    }
     package::check_crate_packages()?;
     external::check_generated()?;
     external::check_api_contract()?;

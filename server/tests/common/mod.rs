@@ -38,13 +38,40 @@ pub struct TestServer {
     _dir: Option<tempfile::TempDir>,
 }
 
-/// Where a test server keeps its bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Where a test server keeps its bytes. The default is local disk, or the bucket when
+/// `UPLIFT_TEST_STORAGE=s3` (how `cargo xtask test` runs suites a second time on S3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
-    #[default]
     Local,
     /// The bucket of `UPLIFT_S3_*`, under a fresh prefix (feature `s3`).
     S3,
+}
+
+impl Default for Backend {
+    fn default() -> Self {
+        match std::env::var("UPLIFT_TEST_STORAGE").as_deref() {
+            Ok("s3") => Backend::S3,
+            _ => Backend::Local,
+        }
+    }
+}
+
+/// Runs `f` to completion on a runtime of its own, from any context (sync helpers of async
+/// tests).
+pub fn block_on<F>(f: F) -> F::Output
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+            .block_on(f)
+    })
+    .join()
+    .expect("the helper thread")
 }
 
 pub struct Options {
@@ -64,7 +91,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            storage: Backend::Local,
+            storage: Backend::default(),
             records_url: None,
             records_schema: None,
             configure: Box::new(|b| b),
@@ -157,8 +184,29 @@ impl TestServer {
         }
     }
 
-    /// Files committed to storage (excluding staging).
+    /// Files committed to storage (excluding staging): route keys, and `objects` when there
+    /// are signed objects.
     pub fn stored_files(&self) -> Vec<String> {
+        #[cfg(feature = "s3")]
+        if let Some(s3) = self.s3.clone() {
+            return block_on(async move {
+                use uplift::storage::Storage;
+                let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+                let list = s3.as_list().expect("S3 lists");
+                let mut names: Vec<String> = list
+                    .list_keys(later)
+                    .await
+                    .expect("list keys")
+                    .into_iter()
+                    .map(|l| l.name)
+                    .collect();
+                if !list.list_objects(later).await.expect("list").is_empty() {
+                    names.push("objects".into());
+                }
+                names.sort();
+                names
+            });
+        }
         let dir = self.data_dir.join("files");
         let mut v: Vec<String> = std::fs::read_dir(&dir)
             .map(|rd| {
@@ -172,8 +220,13 @@ impl TestServer {
         v
     }
 
-    /// Files left in staging (should be none once a request has finished).
+    /// Files left in staging (should be none once a request has finished); on S3, multipart
+    /// uploads in progress (smaller writes stay in memory until committed).
     pub fn staged_files(&self) -> usize {
+        #[cfg(feature = "s3")]
+        if let Some(s3) = self.s3.clone() {
+            return block_on(async move { s3.multipart_uploads().await.expect("list uploads") });
+        }
         std::fs::read_dir(self.data_dir.join("files/.staging"))
             .map(|rd| rd.count())
             .unwrap_or(0)

@@ -9,8 +9,26 @@ use tokio::io::AsyncWriteExt;
 use super::http::{read_response, RawResp, Resp};
 use super::TestServer;
 
-/// Every object under `files/objects`, as (`folder/filename`, bytes), sorted.
+/// Every object under `files/objects` (or in the bucket), as (`folder/filename`, bytes), sorted.
 pub fn objects(srv: &TestServer) -> Vec<(String, Vec<u8>)> {
+    #[cfg(feature = "s3")]
+    if let Some(s3) = srv.s3.clone() {
+        return super::block_on(async move {
+            use uplift::storage::{Storage, StoredObject};
+            let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+            let mut out = Vec::new();
+            for l in s3.as_list().unwrap().list_objects(later).await.unwrap() {
+                let Some(StoredObject::Remote(r)) = s3.open_object(&l.name).await.unwrap() else {
+                    continue;
+                };
+                let url = r.presigned_url("application/octet-stream", "attachment");
+                let bytes = reqwest::get(url).await.unwrap().bytes().await.unwrap();
+                out.push((l.name, bytes.to_vec()));
+            }
+            out.sort();
+            out
+        });
+    }
     fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
         let Ok(rd) = std::fs::read_dir(dir) else {
             return;
