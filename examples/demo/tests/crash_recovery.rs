@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -176,20 +176,8 @@ async fn a_put_killed_mid_body_reads_failed_after_the_restart() {
     let data = video(24 * MIB);
     let c = client();
     let demo = start(dir.path(), port).await;
-    let prepared: Value = c
-        .post(format!("http://127.0.0.1:{port}/api/uploads/mediaPost"))
-        .header("x-user", "ann")
-        .json(&json!({
-            "files": [{ "name": "clip.mp4", "size": data.len(), "type": "video/mp4" }],
-            "input": { "caption": "crash" }
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let file = &prepared["files"][0];
+    let origin = format!("http://127.0.0.1:{port}");
+    let file = &common::prepare_video(&c, &origin, data.len(), "crash").await;
     let key = file["key"].as_str().expect("prepared").to_string();
     let url = file["uploadUrl"].as_str().unwrap();
     let target = url.split_once(&format!("127.0.0.1:{port}")).unwrap().1;

@@ -253,23 +253,10 @@ async fn three_instances_serve_one_schema_one_bucket_and_one_disk() {
 async fn route_uploads(c: &reqwest::Client, cluster: &Cluster) {
     // A video on mediaPost: the hook runs in the background of the instance that took the PUT.
     let data = video(3 * MIB);
-    let prepared: Value = c
-        .post(format!("{}/api/uploads/mediaPost", cluster.next()))
-        .header("x-user", "ann")
-        .json(&json!({
-            "files": [{ "name": "clip.mp4", "size": data.len(), "type": "video/mp4" }],
-            "input": { "caption": "three servers" }
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let file = &prepared["files"][0];
+    let file = &common::prepare_video(c, cluster.next(), data.len(), "three servers").await;
     let upload_url = file["uploadUrl"]
         .as_str()
-        .unwrap_or_else(|| panic!("{prepared}"));
+        .unwrap_or_else(|| panic!("{file}"));
     let put = c
         .put(cluster.rr(upload_url))
         .header("content-type", "video/mp4")

@@ -223,3 +223,27 @@ pub async fn tus_create(
     let key = r.headers()["uplift-key"].to_str().unwrap().to_string();
     (url, key)
 }
+
+/// Prepares one video of `len` bytes on `mediaPost` (as `ann`, with `caption`) on `origin`:
+/// the prepared file (`key`, `uploadUrl`, …).
+pub async fn prepare_video(
+    c: &reqwest::Client,
+    origin: &str,
+    len: usize,
+    caption: &str,
+) -> serde_json::Value {
+    let prepared: serde_json::Value = c
+        .post(format!("{origin}/api/uploads/mediaPost"))
+        .header("x-user", "ann")
+        .json(&serde_json::json!({
+            "files": [{ "name": "clip.mp4", "size": len, "type": "video/mp4" }],
+            "input": { "caption": caption }
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    prepared["files"][0].clone()
+}
