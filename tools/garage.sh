@@ -32,6 +32,16 @@ install() {
 
 g() { "$GARAGE_BIN" -c "$STATE/garage.toml" "$@"; }
 
+# A node that answers `status` may not serve its tables yet (seen on a restart over existing
+# data): retry a set-up command for up to 30 seconds.
+retry() {
+  for _ in $(seq 1 60); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  "$@" >/dev/null
+}
+
 print_env() {
   cat <<VARS
 export UPLIFT_S3_ENDPOINT=http://127.0.0.1:$S3_PORT
@@ -82,13 +92,14 @@ TOML
     g layout assign -z dc1 -c 1G "$node" >/dev/null
     g layout apply --version 1 >/dev/null
   fi
+  retry g bucket list
   if ! g key info "$KEY_ID" >/dev/null 2>&1; then
-    g key import --yes -n uplift-test "$KEY_ID" "$SECRET" >/dev/null
+    retry g key import --yes -n uplift-test "$KEY_ID" "$SECRET"
   fi
   if ! g bucket info "$BUCKET" >/dev/null 2>&1; then
-    g bucket create "$BUCKET" >/dev/null
+    retry g bucket create "$BUCKET"
   fi
-  g bucket allow --read --write --owner "$BUCKET" --key "$KEY_ID" >/dev/null
+  retry g bucket allow --read --write --owner "$BUCKET" --key "$KEY_ID"
   # Wait until the S3 API answers.
   for _ in $(seq 1 60); do
     curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" && break
