@@ -515,19 +515,23 @@ async fn expire_pending_expires_only_overdue_pending_rows(h: &Harness) {
     records.insert(&rows).await.unwrap();
     assert!(records.claim("busy", 50).await.unwrap());
 
-    assert_eq!(records.expire_pending(200).await.unwrap(), 2);
+    assert_eq!(records.expire_pending(200).await.unwrap().len(), 2);
     assert_eq!(status(&records, "e100").await, UploadStatus::Expired);
     assert_eq!(status(&records, "e200").await, UploadStatus::Expired);
     assert_eq!(status(&records, "e300").await, UploadStatus::Pending);
     assert_eq!(status(&records, "busy").await, UploadStatus::Uploading);
     assert_eq!(records.get("e100").await.unwrap().unwrap().updated_at, 200);
 
-    assert_eq!(records.expire_pending(200).await.unwrap(), 0, "idempotent");
+    assert_eq!(
+        records.expire_pending(200).await.unwrap().len(),
+        0,
+        "idempotent"
+    );
     assert!(
         !records.claim("e100", 150).await.unwrap(),
         "expired stays expired"
     );
-    assert_eq!(records.expire_pending(1_000).await.unwrap(), 1);
+    assert_eq!(records.expire_pending(1_000).await.unwrap().len(), 1);
     assert_eq!(status(&records, "e300").await, UploadStatus::Expired);
     records.close().await;
 }
@@ -614,7 +618,7 @@ async fn multipart_rows_are_inserted_already_stored(h: &Harness) {
         !records.claim("mp-1", 2_000).await.unwrap(),
         "nothing to upload"
     );
-    assert_eq!(records.expire_pending(i64::MAX).await.unwrap(), 0);
+    assert_eq!(records.expire_pending(i64::MAX).await.unwrap().len(), 0);
 
     let data = json!({ "saved": true });
     assert!(records

@@ -419,16 +419,21 @@ impl Records {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Pending rows with `expires_at <= now_ms` → `expired`; returns how many.
-    pub async fn expire_pending(&self, now_ms: i64) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query(
+    /// Pending rows with `expires_at <= now_ms` → `expired`; returns their keys, sorted.
+    pub async fn expire_pending(&self, now_ms: i64) -> Result<Vec<String>, sqlx::Error> {
+        let rows = sqlx::query(
             "UPDATE uplift_uploads SET status = 'expired', updated_at = $1 \
-             WHERE status = 'pending' AND expires_at <= $1",
+             WHERE status = 'pending' AND expires_at <= $1 RETURNING key",
         )
         .bind(now_ms)
-        .execute(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        Ok(done.rows_affected())
+        let mut keys = rows
+            .iter()
+            .map(|r| r.try_get::<String, _>("key"))
+            .collect::<Result<Vec<_>, _>>()?;
+        keys.sort();
+        Ok(keys)
     }
 
     /// Rows stuck in `uploading` with `updated_at < older_than_ms` (a server killed mid-upload)

@@ -25,7 +25,8 @@ use super::complete::report_failure;
 /// What [`crate::Uplift::sweep`] cleaned up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepReport {
-    /// Prepared uploads whose URL ran out before any byte arrived.
+    /// Prepared uploads whose URL ran out before they were completed (with any bytes a client
+    /// sent straight to the bucket).
     pub expired: u64,
     /// Uploads whose server stopped while receiving them, now `failed`.
     pub failed_stale: usize,
@@ -55,7 +56,15 @@ const PURGE_BATCH: i64 = 500;
 pub(crate) async fn sweep(shared: &Shared) -> Result<SweepReport, UploadError> {
     recover_once(shared).await?;
     let now = now_ms();
-    let expired = shared.records.expire_pending(now).await?;
+    let expired_keys = shared.records.expire_pending(now).await?;
+    // A client may have sent bytes straight to the bucket and never completed them: they go
+    // with the URL, not after the retention of the expired record.
+    if shared.storage.as_direct().is_some() {
+        for key in &expired_keys {
+            shared.storage.delete(key).await?;
+        }
+    }
+    let expired = expired_keys.len() as u64;
     let stale = ErrorBody {
         code: ErrorCode::SizeMismatch,
         message: "the upload was interrupted: the server stopped while receiving it".into(),
