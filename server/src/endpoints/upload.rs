@@ -23,7 +23,7 @@ use crate::protocol::{UploadResult, UploadStatus};
 use crate::route::normalize_mime;
 use crate::signing::UploadGrant;
 use crate::state::{now_ms, origin, Shared};
-use crate::storage::DirectStorage;
+use crate::storage::ObjectStat;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct UploadQuery {
@@ -218,8 +218,10 @@ async fn complete_inner(
         .filter(|_| shared.direct_uploads)
         .ok_or_else(not_direct)?;
     let sha256 = rec.declared_sha256.clone().ok_or_else(not_direct)?;
-    // Before the key is spent: a client that calls too early may PUT and call again.
-    if rec.status == UploadStatus::Pending && direct.stat(&key).await?.is_none() {
+    // One look at what arrived, before the key is spent: a client that calls too early may PUT
+    // and call again.
+    let arrived = direct.stat(&key).await?;
+    if rec.status == UploadStatus::Pending && arrived.is_none() {
         return Err(UploadError::new(
             ErrorCode::Conflict,
             "the bytes have not arrived in the storage bucket: PUT them to the upload URL first",
@@ -230,7 +232,13 @@ async fn complete_inner(
     // `on_upload_error`.
     let origin = origin(&shared, &req);
     let stored = async {
-        let outcome = check_direct(&shared, &route, &rec, direct, &sha256).await;
+        let outcome = match arrived {
+            Some(stat) => check_direct(&shared, &route, &rec, stat, &sha256).await,
+            None => Err(UploadError::new(
+                ErrorCode::SizeMismatch,
+                "the object is gone",
+            )),
+        };
         match outcome {
             Ok(info) => record_stored(&shared, &key, &info).await,
             Err(e) => {
@@ -251,13 +259,9 @@ async fn check_direct(
     shared: &Shared,
     route: &Route,
     rec: &UploadRecord,
-    direct: &dyn DirectStorage,
+    stat: ObjectStat,
     sha256: &str,
 ) -> Result<StoredInfo, UploadError> {
-    let stat = direct
-        .stat(&rec.key)
-        .await?
-        .ok_or_else(|| UploadError::new(ErrorCode::SizeMismatch, "the object is gone"))?;
     if stat.size != rec.size {
         return Err(UploadError::new(
             ErrorCode::SizeMismatch,
