@@ -823,13 +823,30 @@ fn any_upload_result(routes: &[RouteSchemas]) -> Value {
     }
 }
 
+/// What an upload URL's `PUT` and its completion share: the key, the signed query, and the
+/// refusals of a URL that is not (or no longer) good.
+fn signed_upload_url(op: OperationBuilder) -> OperationBuilder {
+    op.parameter(path_key("The file's storage key, from the prepare call."))
+        .parameter(query("expires", true, json!({ "type": "integer", "format": "int64" }), "Unix time (seconds) after which the URL is refused."))
+        .parameter(query("size", true, json!({ "type": "integer", "format": "int64", "minimum": 0 }), "The prepared size, in bytes: exactly the size of the file."))
+        .parameter(query("type", true, json!({ "type": "string" }), "The prepared MIME type; a `Content-Type` header, if sent, must be the same."))
+        .parameter(query("sha256", false, json!({ "type": "string", "pattern": "^[0-9a-f]{64}$" }), "The declared SHA-256 of the file, if the prepare call declared one."))
+        .security(SecurityRequirement::new("uploadSignature", Vec::<String>::new()))
+        .response(
+            "403",
+            error(&[(ErrorCode::SignatureInvalid, "the URL is not signed, its signature does not match, or it does not match the prepared upload")]),
+        )
+        .response("404", error(&[(ErrorCode::NotFound, "no upload was prepared under this key")]))
+        .response("410", error(&[(ErrorCode::Expired, "the URL has expired")]))
+}
+
 fn upload(routes: &[RouteSchemas]) -> utoipa::openapi::path::Operation {
     let content = ContentBuilder::new()
         .schema(Some(raw(
             json!({ "type": "string", "contentMediaType": "application/octet-stream" }),
         )))
         .build();
-    OperationBuilder::new()
+    signed_upload_url(OperationBuilder::new())
         .operation_id(Some("uploadFile"))
         .tag("protocol")
         .summary(Some("Upload one prepared file's bytes to its signed URL"))
@@ -840,12 +857,6 @@ fn upload(routes: &[RouteSchemas]) -> utoipa::openapi::path::Operation {
              On a route that awaits the server data the answer comes once the completion hook has \
              answered; otherwise at once, with the server data at the status URL later.",
         ))
-        .parameter(path_key("The file's storage key, from the prepare call."))
-        .parameter(query("expires", true, json!({ "type": "integer", "format": "int64" }), "Unix time (seconds) after which the URL is refused."))
-        .parameter(query("size", true, json!({ "type": "integer", "format": "int64", "minimum": 0 }), "The exact size of the body, in bytes."))
-        .parameter(query("type", true, json!({ "type": "string" }), "The file's MIME type; a `Content-Type` header, if sent, must be the same."))
-        .parameter(query("sha256", false, json!({ "type": "string", "pattern": "^[0-9a-f]{64}$" }), "The declared SHA-256 of the body, if the prepare call declared one."))
-        .security(SecurityRequirement::new("uploadSignature", Vec::<String>::new()))
         .request_body(Some(
             RequestBodyBuilder::new()
                 .description(Some("The file's bytes, exactly `size` of them."))
@@ -862,13 +873,7 @@ fn upload(routes: &[RouteSchemas]) -> utoipa::openapi::path::Operation {
                 (ErrorCode::ChecksumMismatch, "the bytes do not match the declared `sha256`"),
             ]),
         )
-        .response(
-            "403",
-            error(&[(ErrorCode::SignatureInvalid, "the URL is not signed, its signature does not match, or it does not match the prepared upload")]),
-        )
-        .response("404", error(&[(ErrorCode::NotFound, "no upload was prepared under this key")]))
         .response("409", error(&[(ErrorCode::Conflict, "the URL has already been used")]))
-        .response("410", error(&[(ErrorCode::Expired, "the URL has expired")]))
         .response("413", error(&[(ErrorCode::TooLarge, "the body is larger than `size`")]))
         .response(
             "415",
@@ -883,19 +888,13 @@ fn upload(routes: &[RouteSchemas]) -> utoipa::openapi::path::Operation {
 }
 
 fn complete_direct(routes: &[RouteSchemas]) -> utoipa::openapi::path::Operation {
-    OperationBuilder::new()
+    signed_upload_url(OperationBuilder::new())
         .operation_id(Some("completeDirectUpload"))
         .tag("protocol")
         .summary(Some("Complete a file whose bytes went straight to the storage bucket"))
         .description(Some(
             "When prepare answered with a `completeUrl`, the `uploadUrl` is the bucket's own              presigned `PUT` (it binds the type, the exact size and the SHA-256). Once that `PUT`              succeeded, `POST` the `completeUrl`: the server checks what arrived (size, the              checksum the bucket verified, the real type sniffed from the first bytes, the              route's rules), runs the completion hook and answers as the upload URL does. A              refused file is removed from the bucket. Called before the bytes arrived, it answers              409 and the URL stays usable.",
         ))
-        .parameter(path_key("The file's storage key, from the prepare call."))
-        .parameter(query("expires", true, json!({ "type": "integer", "format": "int64" }), "Unix time (seconds) after which the URL is refused."))
-        .parameter(query("size", true, json!({ "type": "integer", "format": "int64", "minimum": 0 }), "The prepared size, in bytes."))
-        .parameter(query("type", true, json!({ "type": "string" }), "The prepared MIME type."))
-        .parameter(query("sha256", false, json!({ "type": "string", "pattern": "^[0-9a-f]{64}$" }), "The declared SHA-256."))
-        .security(SecurityRequirement::new("uploadSignature", Vec::<String>::new()))
         .response("200", ok("The stored file and, on a route that awaits it, the server data.", any_upload_result(routes)))
         .response(
             "400",
@@ -906,15 +905,9 @@ fn complete_direct(routes: &[RouteSchemas]) -> utoipa::openapi::path::Operation 
             ]),
         )
         .response(
-            "403",
-            error(&[(ErrorCode::SignatureInvalid, "the URL is not signed, its signature does not match, or it does not match the prepared upload")]),
-        )
-        .response("404", error(&[(ErrorCode::NotFound, "no upload was prepared under this key")]))
-        .response(
             "409",
             error(&[(ErrorCode::Conflict, "the bytes have not arrived in the bucket yet, the upload was not prepared for the bucket, or it was already completed")]),
         )
-        .response("410", error(&[(ErrorCode::Expired, "the URL has expired")]))
         .response(
             "415",
             error(&[(ErrorCode::UnsupportedType, "the bytes contradict the prepared type, or the route does not take their real type")]),
