@@ -497,10 +497,25 @@ struct Bench<'a> {
 }
 
 /// What curl reported for one request.
-struct Response {
-    status: u16,
-    seconds: f64,
-    body: Value,
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    pub(crate) seconds: f64,
+    pub(crate) body: Value,
+}
+
+/// Runs curl with `args`; the answer goes to a file in `tmp` (read back as JSON when it is),
+/// status and timing to stdout.
+pub(crate) fn curl_json(tmp: &Path, args: &[&str]) -> Result<Response, String> {
+    let body_path = tmp.join("response.json");
+    let (status, seconds) = curl_timed(&["-o".as_ref(), body_path.as_os_str()], args)?;
+    let raw = std::fs::read(&body_path).unwrap_or_default();
+    let body = serde_json::from_slice(&raw)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&raw).into()));
+    Ok(Response {
+        status,
+        seconds,
+        body,
+    })
 }
 
 impl Bench<'_> {
@@ -640,18 +655,8 @@ impl Bench<'_> {
         })
     }
 
-    /// Runs curl with `args`; the answer goes to a file, status and timing to stdout.
     fn curl(&self, args: &[&str]) -> Result<Response, String> {
-        let body_path = self.tmp.join("response.json");
-        let (status, seconds) = curl_timed(&["-o".as_ref(), body_path.as_os_str()], args)?;
-        let raw = std::fs::read(&body_path).unwrap_or_default();
-        let body = serde_json::from_slice(&raw)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&raw).into()));
-        Ok(Response {
-            status,
-            seconds,
-            body,
-        })
+        curl_json(self.tmp, args)
     }
 }
 

@@ -24,7 +24,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::bench::{
-    build_server, clock_ticks, cpu_ticks, curl_timed, curl_version, fmt_kib, fmt_secs, loadavg,
+    build_server, clock_ticks, cpu_ticks, curl_json, curl_version, fmt_kib, fmt_secs, loadavg,
     median, reset_peak_rss, rss_kib, verdict, write_random_file, Args, Server,
 };
 
@@ -210,12 +210,8 @@ impl S3Bench<'_> {
     }
 
     fn curl_json(&self, args: &[&str]) -> Result<(u16, f64, Value), String> {
-        let body = self.tmp.join("answer.json");
-        let (status, secs) = curl_timed(&["-o".as_ref(), body.as_os_str()], args)?;
-        let raw = std::fs::read(&body).unwrap_or_default();
-        let value = serde_json::from_slice(&raw)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&raw).into()));
-        Ok((status, secs, value))
+        let r = curl_json(self.tmp, args)?;
+        Ok((r.status, r.seconds, r.body))
     }
 
     fn prepare(&self, size: u64, sha: Option<&str>) -> Result<Value, String> {
