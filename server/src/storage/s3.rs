@@ -860,21 +860,41 @@ impl S3Storage {
     }
 }
 
-/// The chunks of one request body as they arrived (never copied into one buffer), and their
-/// total length, which S3 needs up front.
+/// Chunks under this size are copied together; larger ones are kept as they arrived.
+const COALESCE: usize = 64 * 1024;
+
+/// One request body: the large chunks as they arrived (not copied), small ones gathered into
+/// blocks of [`COALESCE`] bytes — so a client that trickles tiny chunks cannot make a part
+/// hold millions of them — and the total length, which S3 needs up front.
 #[derive(Default)]
 struct Part {
     chunks: Vec<Bytes>,
+    tail: BytesMut,
     len: usize,
 }
 
 impl Part {
     fn push(&mut self, chunk: Bytes) {
         self.len += chunk.len();
-        self.chunks.push(chunk);
+        if chunk.len() >= COALESCE {
+            self.flush_tail();
+            self.chunks.push(chunk);
+        } else {
+            self.tail.extend_from_slice(&chunk);
+            if self.tail.len() >= COALESCE {
+                self.flush_tail();
+            }
+        }
     }
 
-    fn into_body(self) -> reqwest::Body {
+    fn flush_tail(&mut self) {
+        if !self.tail.is_empty() {
+            self.chunks.push(self.tail.split().freeze());
+        }
+    }
+
+    fn into_body(mut self) -> reqwest::Body {
+        self.flush_tail();
         let chunks = self.chunks.into_iter().map(Ok::<_, io::Error>);
         reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))
     }
@@ -976,6 +996,25 @@ impl Drop for S3Staged {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_gather_small_chunks_and_keep_large_ones() {
+        let mut part = Part::default();
+        for _ in 0..100_000 {
+            part.push(Bytes::from_static(b"x"));
+        }
+        let big = Bytes::from(vec![7u8; COALESCE]);
+        part.push(big.clone());
+        part.push(Bytes::from_static(b"end"));
+        assert_eq!(part.len, 100_000 + COALESCE + 3);
+        // 100,000 one-byte chunks become two blocks, then the large chunk itself.
+        assert_eq!(part.chunks.len(), 3);
+        assert_eq!(part.chunks[2].as_ptr(), big.as_ptr(), "not copied");
+        part.flush_tail();
+        let total: usize = part.chunks.iter().map(Bytes::len).sum();
+        assert_eq!(total, part.len);
+        assert_eq!(part.chunks.last().unwrap().as_ref(), b"end");
+    }
 
     #[test]
     fn config_is_checked() {
