@@ -12,7 +12,7 @@ use crate::pipeline::SweepReport;
 use crate::router::Router;
 use crate::signing::{Signer, SigningKey, SigningKeyError, MAX_EXPIRY_SECS};
 use crate::state::{Limits, Shared};
-use crate::storage::Storage;
+use crate::storage::{LocalResumable, ResumableStore, Storage};
 
 /// Cross-origin access for browser frontends served from another origin.
 #[derive(Clone, Default)]
@@ -340,8 +340,10 @@ impl UpliftBuilder {
         self
     }
 
-    /// Where tus uploads keep their bytes until complete. Default: `.tus` under the
-    /// [`LocalStorage`](crate::LocalStorage) root; other backends need this set for tus.
+    /// Where tus uploads keep their bytes until complete: files in this directory. Default:
+    /// the storage's own place for them — `.tus` under the [`LocalStorage`](crate::LocalStorage)
+    /// root, the bucket of an `S3Storage` (nothing on the instance's disk); other backends need
+    /// this set for tus.
     pub fn tus_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.tus_dir = Some(dir.into());
         self
@@ -434,11 +436,14 @@ impl UpliftBuilder {
         };
         let openapi_json = bytes::Bytes::from(self.router.openapi_json(&base_path));
         let docs = Arc::new(crate::endpoints::docs::config());
-        let tus_dir = self.tus_dir.or_else(|| storage.resumable_dir());
+        let tus: Option<Arc<dyn ResumableStore>> = match self.tus_dir {
+            Some(dir) => Some(Arc::new(LocalResumable::new(dir))),
+            None => storage.resumable(),
+        };
         let instance_id = match self.instance_id {
             Some(id) if is_instance_id(&id) => id,
             Some(id) => return Err(ConfigError::InstanceId(id)),
-            None => default_instance_id(tus_dir.as_deref()),
+            None => default_instance_id(tus.as_ref().and_then(|t| t.local_dir())),
         };
         Ok(Uplift {
             shared: Arc::new(Shared {
@@ -450,7 +455,7 @@ impl UpliftBuilder {
                 public_url: self.public_url,
                 trust_forwarded: self.trust_forwarded,
                 direct_uploads: self.direct_uploads,
-                tus_dir,
+                tus,
                 tus_digests: Default::default(),
                 limits: self.limits,
                 caller: self.caller,

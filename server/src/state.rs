@@ -1,7 +1,6 @@
 //! The bottom layer: what every request shares — the routes, the storage, the records, the
 //! keys, the limits — and the clock, fresh keys and the one rule for the origin clients see.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -104,7 +103,7 @@ pub(crate) struct Shared {
     /// `UpliftBuilder::direct_uploads`).
     pub direct_uploads: bool,
     /// Where resumable (tus) uploads keep their bytes until complete.
-    pub tus_dir: Option<PathBuf>,
+    pub tus: Option<Arc<dyn crate::storage::ResumableStore>>,
     /// SHA-256/CRC32 of tus uploads in progress, carried between PATCHes.
     pub tus_digests: crate::ingest::resume::Digests,
     pub limits: Limits,

@@ -31,12 +31,6 @@ fn server() -> TestServer {
     TestServer::start(uplift::router![anyfile])
 }
 
-fn tus_files(srv: &TestServer) -> usize {
-    std::fs::read_dir(srv.data_dir.join("files/.tus"))
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
 async fn send(rb: reqwest::RequestBuilder) -> Resp {
     Resp::read(rb.send().await.expect("request")).await
 }
@@ -62,7 +56,7 @@ async fn a_creation_body_of_another_type_is_415_and_creates_nothing() {
         assert_eq!(r.header("tus-resumable").as_deref(), Some("1.0.0"));
         assert!(r.header("location").is_none(), "{ct:?}");
     }
-    assert_eq!(tus_files(&srv), 0);
+    assert_eq!(srv.tus_uploads(), 0);
     assert_eq!(srv.record_count().await, 0);
 
     // no body: a plain creation; an offset+octet-stream body: creation-with-upload

@@ -108,7 +108,7 @@ async fn sweeper(
     grace: Duration,
 ) -> uplift::Uplift {
     uplift::Uplift::builder(router())
-        .storage(uplift::LocalStorage::new(srv.data_dir.join("files")).unwrap())
+        .shared_storage(srv.storage())
         .records(db.records(srv).await)
         .secret(SECRET)
         .limits(Limits {

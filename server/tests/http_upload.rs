@@ -155,10 +155,7 @@ async fn a_signed_put_stores_the_file_once_verified() {
     assert_eq!(file["url"], srv.url(&format!("/download/{key}")));
 
     assert_eq!(srv.stored_files(), vec![key.clone()]);
-    assert_eq!(
-        std::fs::read(srv.data_dir.join("files").join(&key)).unwrap(),
-        png
-    );
+    assert_eq!(srv.stored_bytes(&key), png);
     srv.assert_no_staged().await;
     let dl = Resp::read(c.get(file["url"].as_str().unwrap()).send().await.unwrap()).await;
     assert_eq!((dl.status, dl.bytes), (200, png));

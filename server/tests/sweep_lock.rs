@@ -36,7 +36,7 @@ fn router() -> uplift::Router {
 
 async fn instance(db: &Db, srv: &TestServer, id: &str) -> uplift::Uplift {
     uplift::Uplift::builder(router())
-        .storage(uplift::LocalStorage::new(srv.data_dir.join("files")).unwrap())
+        .shared_storage(srv.storage())
         .records(db.records(srv).await)
         .secret(SECRET)
         .instance_id(id)

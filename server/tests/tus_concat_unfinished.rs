@@ -105,7 +105,7 @@ fn twin(db: &Db, srv: &TestServer, limits: Limits) -> TestServer {
 /// An app on the same records and disk, not serving: to sweep or recover with.
 async fn app(db: &Db, srv: &TestServer, instance: &str) -> uplift::Uplift {
     uplift::Uplift::builder(router())
-        .storage(uplift::LocalStorage::new(srv.data_dir.join("files")).unwrap())
+        .shared_storage(srv.storage())
         .records(db.records(srv).await)
         .secret(SECRET)
         .instance_id(instance)
@@ -187,18 +187,6 @@ fn server_data(r: &Resp) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(raw).unwrap()).unwrap()
 }
 
-fn tus_files(srv: &TestServer) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(srv.data_dir.join("files/.tus"))
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
 fn key_of(url: &str) -> String {
     let id = url.rsplit('/').next().unwrap();
     id.split_once('.').unwrap().0.to_string()
@@ -273,17 +261,14 @@ async fn parts_finished_in_any_order_are_joined_by_the_last_patch(db: Db) {
     assert_eq!(sd["sha256"], fixtures::sha256_hex(&data));
     assert_eq!(sd["size"], data.len());
     assert_eq!(sd["user"], "ann");
-    assert_eq!(
-        std::fs::read(srv.data_dir.join("files").join(&key)).unwrap(),
-        data
-    );
+    assert_eq!(srv.stored_bytes(&key), data);
     let st = srv.status(&client(), &key).await;
     assert_eq!(st["status"], "complete", "{st}");
     assert_eq!(st["serverData"], sd);
     for part in [&a, &b, &c] {
         assert_eq!(head(part).await.status, 404, "the parts are consumed");
     }
-    assert_eq!(tus_files(&srv), Vec::<String>::new());
+    assert_eq!(srv.tus_uploads(), 0);
     assert_eq!(events(&key), vec!["complete"]);
     let r = patch(&url, data.len(), b"x", &[]).await;
     assert_error(r.status, &r.json(), 403, "FORBIDDEN");
@@ -306,10 +291,7 @@ async fn finished_parts_are_joined_at_creation(db: Db) {
     assert!(r.header("upload-expires").is_none());
     assert_eq!(server_data(&r)["sha256"], fixtures::sha256_hex(&data));
     let key = r.header("uplift-key").unwrap();
-    assert_eq!(
-        std::fs::read(srv.data_dir.join("files").join(&key)).unwrap(),
-        data
-    );
+    assert_eq!(srv.stored_bytes(&key), data);
 }
 
 /// Refusals are JSON errors with stable codes, and create nothing.
@@ -436,7 +418,7 @@ async fn a_head_joins_what_a_stopped_server_left(db: Db) {
     // PATCH would run next (its server was killed).
     let records = db.records(&srv).await;
     let b_key = key_of(&b);
-    std::fs::write(srv.data_dir.join("files/.tus").join(&b_key), &data[1_500..]).unwrap();
+    srv.write_tus(&b_key, 0, &data[1_500..], true);
     let now = now_ms();
     assert_eq!(
         records
@@ -457,10 +439,7 @@ async fn a_head_joins_what_a_stopped_server_left(db: Db) {
     assert_eq!(h.status, 200, "{}", String::from_utf8_lossy(&h.bytes));
     assert_eq!(h.header("upload-offset"), Some(data.len().to_string()));
     assert_eq!(server_data(&h)["sha256"], fixtures::sha256_hex(&data));
-    assert_eq!(
-        std::fs::read(srv.data_dir.join("files").join(&key)).unwrap(),
-        data
-    );
+    assert_eq!(srv.stored_bytes(&key), data);
     assert_eq!(events(&key), vec!["complete"]);
     assert_eq!(head(&a).await.status, 404);
     drop(twin);
@@ -486,7 +465,7 @@ async fn the_sweep_joins_what_a_killed_join_left(db: Db) {
     let key = r.header("uplift-key").unwrap();
     let records = db.records(&srv).await;
     let b_key = key_of(&b);
-    std::fs::write(srv.data_dir.join("files/.tus").join(&b_key), &data[2_000..]).unwrap();
+    srv.write_tus(&b_key, 0, &data[2_000..], true);
     let now = now_ms();
     let far = now + 3_600_000;
     // The part's bytes, then the join's start: the final upload's length recorded, it and
@@ -539,7 +518,7 @@ async fn the_sweep_joins_what_a_killed_join_left(db: Db) {
     assert_eq!(h.header("upload-offset"), Some(data.len().to_string()));
     assert_eq!(server_data(&h)["sha256"], fixtures::sha256_hex(&data));
     assert_eq!(restarted.sweep().await.unwrap().tus_joined, 0, "once");
-    assert_eq!(tus_files(&srv), Vec::<String>::new());
+    assert_eq!(srv.tus_uploads(), 0);
 }
 
 /// A part that went from under its final upload (its record removed behind Uplift's back):
@@ -595,7 +574,7 @@ async fn parts_share_the_final_uploads_expiry(db: Db) {
     }
     let report = app(&db, &srv, "sweeper").await.sweep().await.unwrap();
     assert_eq!(report.tus_expired, 3, "{report:?}");
-    assert_eq!(tus_files(&srv), Vec::<String>::new());
+    assert_eq!(srv.tus_uploads(), 0);
     assert_eq!(head(&url).await.status, 404);
 
     // And a finished part is joined when its late sibling finally arrives.

@@ -213,7 +213,7 @@ async fn a_patch_that_lost_its_lease_never_touches_the_stored_bytes() {
     drop(first);
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let on_disk = std::fs::read(srv.data_dir.join("files").join(&key)).unwrap();
+    let on_disk = srv.stored_bytes(&key);
     assert!(on_disk == png, "the stored bytes changed after completion");
     let st = srv.wait_status(&client(), &key, "complete").await;
     assert_eq!(st["file"]["sha256"], want, "{st}");
@@ -336,7 +336,7 @@ async fn head_answers_423_while_a_completion_stays_undecided() {
 /// A second app on the same records and files (another server instance), to sweep with.
 async fn sweeper(srv: &TestServer, limits: Limits) -> Uplift {
     Uplift::builder(router())
-        .storage(LocalStorage::new(srv.data_dir.join("files")).unwrap())
+        .shared_storage(srv.storage())
         .records(Records::connect(&srv.db_url).await.unwrap())
         .secret(SECRET)
         .instance_id("sweeper")

@@ -164,12 +164,6 @@ fn server_data(r: &Resp) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(raw).unwrap()).unwrap()
 }
 
-fn tus_files(srv: &TestServer) -> usize {
-    std::fs::read_dir(srv.data_dir.join("files/.tus"))
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
 async fn status(srv: &TestServer, key: &str) -> Value {
     send(client().get(format!("{}{}", srv.origin, srv.up.status_path(key))))
         .await
@@ -260,11 +254,8 @@ async fn an_upload_in_chunks_completes_with_the_server_data() {
     let st = status(&srv, &key).await;
     assert_eq!(st["status"], "complete");
     assert_eq!(st["serverData"], sd);
-    assert_eq!(
-        std::fs::read(srv.data_dir.join("files").join(&key)).unwrap(),
-        data
-    );
-    assert_eq!(tus_files(&srv), 0, "the tus file is gone once stored");
+    assert_eq!(srv.stored_bytes(&key), data);
+    assert_eq!(srv.tus_uploads(), 0, "the tus file is gone once stored");
     let h = head(&url).await;
     assert_eq!(offset(&h), data.len());
     assert_eq!(server_data(&h), sd);
@@ -469,7 +460,7 @@ async fn expired_uploads_answer_410_and_the_sweep_removes_them() {
     let url = location(&create(&srv, "notes", Some(100), &note_meta("e"), &[]).await);
     let r = patch(&url, 0, b"abc", &[]).await;
     assert_eq!(r.status, 204);
-    assert_eq!(tus_files(&srv), 1);
+    assert_eq!(srv.tus_uploads(), 1);
     tokio::time::sleep(Duration::from_millis(1700)).await;
     assert_eq!(head(&url).await.status, 410);
     let r = patch(&url, 3, b"def", &[]).await;
@@ -478,29 +469,33 @@ async fn expired_uploads_answer_410_and_the_sweep_removes_them() {
     // Another instance on the same records and disk runs the sweep.
     let records = uplift::Records::connect(&srv.db_url).await.unwrap();
     let up = uplift::Uplift::builder(router())
-        .storage(uplift::LocalStorage::new(srv.data_dir.join("files")).unwrap())
+        .shared_storage(srv.storage())
         .records(records)
         .secret(common::SECRET)
         .build()
         .unwrap();
     let report = up.sweep().await.unwrap();
     assert_eq!(report.tus_expired, 1);
-    assert_eq!(tus_files(&srv), 0);
+    assert_eq!(srv.tus_uploads(), 0);
     assert_eq!(head(&url).await.status, 404);
 
     // The background sweeper does the same on its own, without anyone calling `sweep`.
     let url = location(&create(&srv, "notes", Some(100), &note_meta("f"), &[]).await);
     assert_eq!(patch(&url, 0, b"abc", &[]).await.status, 204);
-    assert_eq!(tus_files(&srv), 1);
+    assert_eq!(srv.tus_uploads(), 1);
     let sweeper = up.spawn_sweeper(Duration::from_millis(200));
     // Bytes go first, then the record: wait (at most 5 s) until both are gone.
     let mut waited = 0;
-    while (tus_files(&srv) > 0 || head(&url).await.status != 404) && waited < 50 {
+    while (srv.tus_uploads() > 0 || head(&url).await.status != 404) && waited < 50 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         waited += 1;
     }
     sweeper.abort();
-    assert_eq!(tus_files(&srv), 0, "the sweeper removed the expired upload");
+    assert_eq!(
+        srv.tus_uploads(),
+        0,
+        "the sweeper removed the expired upload"
+    );
     assert_eq!(head(&url).await.status, 404, "and its record");
 }
 
@@ -509,10 +504,10 @@ async fn termination_removes_the_bytes() {
     let srv = TestServer::start(router());
     let url = location(&create(&srv, "notes", Some(100), &note_meta("t"), &[]).await);
     assert_eq!(patch(&url, 0, b"abc", &[]).await.status, 204);
-    assert_eq!(tus_files(&srv), 1);
+    assert_eq!(srv.tus_uploads(), 1);
     let r = send(client().delete(&url).header(TUS.0, TUS.1)).await;
     assert_eq!(r.status, 204);
-    assert_eq!(tus_files(&srv), 0);
+    assert_eq!(srv.tus_uploads(), 0);
     assert_eq!(head(&url).await.status, 404);
     let r = patch(&url, 3, b"def", &[]).await;
     assert_error(r.status, &r.json(), 404, "NOT_FOUND");
@@ -563,7 +558,7 @@ async fn lying_bytes_are_refused_at_completion() {
     let r = patch(&url, 0, &data, &[]).await;
     assert_error(r.status, &r.json(), 415, "UNSUPPORTED_TYPE");
     assert!(srv.stored_files().is_empty(), "nothing visible");
-    assert_eq!(tus_files(&srv), 0);
+    assert_eq!(srv.tus_uploads(), 0);
     assert_eq!(status(&srv, &key).await["status"], "failed");
     let called = HOOK_ERRORS
         .lock()
@@ -648,10 +643,7 @@ async fn concurrent_patches_never_both_write() {
     let h = head(&url).await;
     assert_eq!(offset(&h), data.len());
     let key = h.header("uplift-key").unwrap();
-    assert_eq!(
-        std::fs::read(srv.data_dir.join("files").join(&key)).unwrap(),
-        data
-    );
+    assert_eq!(srv.stored_bytes(&key), data);
 }
 
 #[tokio::test]
@@ -696,17 +688,14 @@ async fn three_partials_concatenate_into_one_stored_file() {
     assert_eq!(sd["sha256"], fixtures::sha256_hex(&data));
     assert_eq!(sd["size"], data.len());
     let key = r.header("uplift-key").unwrap();
-    assert_eq!(
-        std::fs::read(srv.data_dir.join("files").join(&key)).unwrap(),
-        data
-    );
+    assert_eq!(srv.stored_bytes(&key), data);
     let h = head(&url).await;
     assert_eq!(offset(&h), data.len());
     assert!(h.header("upload-concat").unwrap().starts_with("final;"));
     for u in &urls {
         assert_eq!(head(u).await.status, 404, "partials are consumed");
     }
-    assert_eq!(tus_files(&srv), 0);
+    assert_eq!(srv.tus_uploads(), 0);
     let r = patch(&url, data.len(), b"x", &[]).await;
     assert_eq!(r.status, 403);
 }

@@ -83,8 +83,8 @@ pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
 
 /// The integration suites `cargo xtask test` runs a second time with `S3Storage` on the bucket
 /// of `UPLIFT_S3_*` (`UPLIFT_TEST_STORAGE=s3`). The others check what differs on S3 by design
-/// (docs/storage.md, "What differs on S3"): files on the local disk (tus uploads in progress,
-/// the staging directory), headers of served bytes (a download redirects to the bucket),
+/// (docs/storage.md, "What differs on S3"): files on the local disk (the staging directory,
+/// tus takeover copies), headers of served bytes (a download redirects to the bucket),
 /// declared SHA-256s (those files go straight to the bucket), a file and a folder of one name,
 /// and no-replace races on a store that ignores `If-None-Match`.
 const S3_SUITES: &[&str] = &[
@@ -109,6 +109,9 @@ const S3_SUITES: &[&str] = &[
     "status_token",
     "sweep_hooks",
     "sweep_lock",
+    "tus_concat_unfinished",
+    "tus_crash",
+    "tus_protocol",
 ];
 
 /// Formatting, lints, every test of the workspace (unit, integration over HTTP on

@@ -151,9 +151,7 @@ async fn run(settings: Settings) -> Result<(), String> {
     let mut builder = Uplift::builder(routes::router())
         .shared_storage(storage)
         .records(records)
-        .secret(secret)
-        // tus uploads in progress stay on this machine's disk, whatever the storage.
-        .tus_dir(files_dir.join(".tus"));
+        .secret(secret);
     if let Some(url) = &settings.public_url {
         builder = builder.public_url(url.clone());
     }

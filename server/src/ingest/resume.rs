@@ -24,6 +24,12 @@ pub(crate) struct Running {
     pub head: Vec<u8>,
 }
 
+impl Default for Running {
+    fn default() -> Self {
+        Running::empty()
+    }
+}
+
 impl Running {
     fn empty() -> Self {
         Running {

@@ -8,9 +8,6 @@
 //! `Limits::orphan_grace`; spent one-time ids go once no URL can use them. Every upload it
 //! fails (and every one start-up recovery fails) reaches the route's `on_upload_error`, once.
 
-use std::collections::HashSet;
-use std::io::ErrorKind;
-use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
@@ -18,7 +15,6 @@ use crate::db::InstanceRecovery;
 
 use crate::error::{ErrorBody, ErrorCode, UploadError};
 use crate::state::{now_ms, Shared};
-use crate::storage::remove_file;
 
 use super::complete::report_failure;
 
@@ -169,11 +165,10 @@ pub(crate) async fn recover(shared: &Shared) -> Result<InstanceRecovery, UploadE
 /// Removes expired, unfinished tus uploads: their bytes and their records.
 async fn sweep_tus(shared: &Shared) -> Result<usize, UploadError> {
     let keys = shared.records.tus_expired(now_ms()).await?;
-    let dir = shared.tus_dir.as_deref();
     let mut removed = 0;
     for key in keys {
-        if let Some(dir) = dir {
-            remove_file(&dir.join(&key)).await?;
+        if let Some(tus) = &shared.tus {
+            tus.remove(&key).await?;
         }
         shared.tus_digests.forget(&key);
         if shared.records.tus_delete(&key).await? {
@@ -193,8 +188,8 @@ async fn purge(shared: &Shared, before_ms: i64) -> Result<usize, UploadError> {
         for (key, tus) in &batch {
             shared.storage.delete(key).await?;
             if *tus {
-                if let Some(dir) = shared.tus_dir.as_deref() {
-                    remove_file(&dir.join(key)).await?;
+                if let Some(store) = &shared.tus {
+                    store.remove(key).await?;
                 }
                 shared.tus_digests.forget(key);
             }
@@ -235,113 +230,20 @@ async fn orphans(shared: &Shared, grace: Duration) -> Result<usize, UploadError>
             }
         }
     }
-    if let Some(dir) = shared.tus_dir.clone() {
-        removed += tus_orphans(shared, &dir, before).await?;
+    if let Some(tus) = &shared.tus {
+        let old = tus.list(before).await?;
+        let known = shared.records.known_keys(&old).await?;
+        for key in old.iter().filter(|k| !known.contains(*k)) {
+            if tus.remove(key).await? {
+                shared.tus_digests.forget(key);
+                removed += 1;
+            }
+        }
+        removed += tus.cleanup(before).await?;
     }
     Ok(removed)
 }
 
 fn names(listed: Vec<crate::storage::Listed>) -> Vec<String> {
     listed.into_iter().map(|l| l.name).collect()
-}
-
-/// What a file in the tus directory is, by its name.
-#[derive(Debug, PartialEq, Eq)]
-enum TusFile {
-    /// An upload's bytes: `{key}`.
-    Upload,
-    /// The copy a lock takeover writes before it renames it over `{key}`:
-    /// `{key}.takeover-{token}`. One that is still there after the grace period was left by a
-    /// process that stopped mid-copy (a live copy writes to it until it renames it).
-    TakeoverCopy,
-}
-
-fn tus_file(name: &str) -> Option<TusFile> {
-    use crate::storage::check_key;
-    if check_key(name).is_ok() {
-        return Some(TusFile::Upload);
-    }
-    let (key, token) = name.split_once(".takeover-")?;
-    (check_key(key).is_ok() && check_key(token).is_ok()).then_some(TusFile::TakeoverCopy)
-}
-
-/// Files in the tus directory last written before `before`: an upload's file without a record
-/// (a crash between creating the file and its record), and any takeover copy (a crash in the
-/// middle of one). Files of other names are not Uplift's and are left alone.
-async fn tus_orphans(
-    shared: &Shared,
-    dir: &Path,
-    before: SystemTime,
-) -> Result<usize, UploadError> {
-    let d = dir.to_path_buf();
-    let (old, copies) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
-        let (mut old, mut copies) = (Vec::new(), Vec::new());
-        let rd = match std::fs::read_dir(&d) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok((old, copies)),
-            Err(e) => return Err(e),
-        };
-        for entry in rd {
-            let entry = entry?;
-            let Ok(name) = entry.file_name().into_string() else {
-                continue;
-            };
-            let Some(kind) = tus_file(&name) else {
-                continue;
-            };
-            let meta = match entry.metadata() {
-                Ok(m) => m,
-                // Renamed or removed since it was listed (a takeover finishing its copy).
-                Err(e) if e.kind() == ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
-            };
-            if meta.is_file() && meta.modified()? < before {
-                match kind {
-                    TusFile::Upload => old.push(name),
-                    TusFile::TakeoverCopy => copies.push(name),
-                }
-            }
-        }
-        Ok((old, copies))
-    })
-    .await
-    .map_err(|e| UploadError::internal_msg(e.to_string()))??;
-    let known: HashSet<String> = shared.records.known_keys(&old).await?;
-    let mut removed = 0;
-    for key in old.iter().filter(|k| !known.contains(*k)) {
-        if remove_file(&dir.join(key)).await? {
-            shared.tus_digests.forget(key);
-            removed += 1;
-        }
-    }
-    for name in &copies {
-        if remove_file(&dir.join(name)).await? {
-            tracing::info!(
-                outcome = "orphan removed",
-                "an interrupted tus takeover copy removed"
-            );
-            removed += 1;
-        }
-    }
-    Ok(removed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tus_files_are_told_apart_by_name() {
-        let key = "AAAAAAAAAAAAAAAAAAAAAAAAAAA";
-        assert_eq!(tus_file(key), Some(TusFile::Upload));
-        assert_eq!(
-            tus_file(&format!("{key}.takeover-Zm9vYmFy_-")),
-            Some(TusFile::TakeoverCopy)
-        );
-        assert_eq!(tus_file(&format!("{key}.takeover-")), None);
-        assert_eq!(tus_file(&format!("{key}.takeover-a/b")), None);
-        assert_eq!(tus_file(&format!("../{key}.takeover-x")), None);
-        assert_eq!(tus_file("notes.txt"), None);
-        assert_eq!(tus_file(".hidden"), None);
-    }
 }

@@ -19,6 +19,7 @@ use super::{
     check_key, check_object_path, remove_file, ListStorage, Listed, StagedWrite, Storage,
     StoredObject, Target,
 };
+use super::{LocalResumable, ResumableStore};
 
 /// Files under one directory.
 #[derive(Debug, Clone)]
@@ -97,8 +98,10 @@ impl Storage for LocalStorage {
         remove_file(&self.signed_object_path(path)?).await
     }
 
-    fn resumable_dir(&self) -> Option<PathBuf> {
-        Some(self.root.join(".tus"))
+    fn resumable(&self) -> Option<std::sync::Arc<dyn ResumableStore>> {
+        Some(std::sync::Arc::new(LocalResumable::new(
+            self.root.join(".tus"),
+        )))
     }
 
     /// A hard link, as in `commit`: never replaces, and nothing is copied. A file on another

@@ -12,11 +12,13 @@ use bytes::Bytes;
 pub(crate) mod blocks;
 pub(crate) mod local;
 mod memory;
+mod resumable;
 #[cfg(feature = "s3")]
 mod s3;
 
 pub use local::LocalStorage;
 pub use memory::MemoryStorage;
+pub use resumable::{LocalResumable, ResumableStore, ResumableWrite};
 #[cfg(feature = "s3")]
 pub use s3::{S3Config, S3ConfigError, S3Storage, MIN_PART_SIZE};
 
@@ -64,13 +66,13 @@ pub trait Storage: Send + Sync + 'static {
     /// Removes an object of a signed upload; `false` when there was none.
     async fn delete_object(&self, path: &str) -> io::Result<bool>;
 
-    /// A directory on local disk for resumable (tus) uploads in progress, if the backend has
-    /// one. Uploads there are moved into the store on completion.
-    fn resumable_dir(&self) -> Option<PathBuf> {
+    /// Where resumable (tus) uploads keep their bytes until they complete, if the backend has
+    /// a place for them (`UpliftBuilder::tus_dir` chooses a directory instead).
+    fn resumable(&self) -> Option<std::sync::Arc<dyn ResumableStore>> {
         None
     }
 
-    /// Moves a finished local file (a tus upload in [`Storage::resumable_dir`]) into the store
+    /// Moves a finished local file (a tus upload in a [`LocalResumable`] directory) into the store
     /// under `key` without copying it, when the backend can: `Ok(false)` means "copy it
     /// instead". Like a commit, it never replaces an existing key ([`io::ErrorKind::AlreadyExists`]).
     /// The file at `path` stays; the caller removes it.

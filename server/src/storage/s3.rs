@@ -38,7 +38,7 @@ use base64::Engine as _;
 
 use super::{
     check_key, check_object_path, DirectPut, DirectStorage, ListStorage, Listed, ObjectStat,
-    PresignedGet, StagedWrite, Storage, StoredObject, Target,
+    PresignedGet, ResumableStore, StagedWrite, Storage, StoredObject, Target,
 };
 
 /// The smallest part S3 accepts (every part but the last).
@@ -273,9 +273,10 @@ impl S3Storage {
         self.inner.object_key(path)
     }
 
-    /// Multipart uploads in progress under the prefix (staged writes not yet committed).
+    /// Multipart uploads in progress under the prefix: staged writes not yet committed, and
+    /// resumable (tus) uploads holding whole parts.
     pub async fn multipart_uploads(&self) -> io::Result<usize> {
-        Ok(self.inner.list_multipart().await?.len())
+        Ok(self.inner.list_multipart(&self.inner.prefix).await?.len())
     }
 }
 
@@ -537,12 +538,12 @@ impl Inner {
         Ok(out)
     }
 
-    /// Multipart uploads in progress under the prefix: (object key, upload id, initiated).
-    async fn list_multipart(&self) -> io::Result<Vec<(String, String, SystemTime)>> {
+    /// Multipart uploads in progress to keys under `prefix`: (object key, upload id, initiated).
+    async fn list_multipart(&self, prefix: &str) -> io::Result<Vec<(String, String, SystemTime)>> {
         let mut out = Vec::new();
         let mut markers: Option<(String, String)> = None;
         for _ in 0..MAX_LIST_PAGES {
-            let mut query = vec![("prefix", self.prefix.as_str()), ("uploads", "")];
+            let mut query = vec![("prefix", prefix), ("uploads", "")];
             if let Some((key, id)) = &markers {
                 query.push(("key-marker", key.as_str()));
                 query.push(("upload-id-marker", id.as_str()));
@@ -586,6 +587,8 @@ impl Inner {
         Ok(out)
     }
 }
+
+mod resumable;
 
 /// The XML of `ListMultipartUploads` (rusty-s3 has no parser for it).
 mod xml {
@@ -706,8 +709,11 @@ impl Storage for S3Storage {
     async fn cleanup_staged(&self, older_than: Duration) -> io::Result<usize> {
         let cutoff = SystemTime::now() - older_than;
         let mut removed = 0;
-        for (object, upload_id, initiated) in self.inner.list_multipart().await? {
-            if initiated < cutoff {
+        // Resumable uploads (under `tus/`) live as long as their records; the tus sweep
+        // removes theirs.
+        let resumable = format!("{}tus/", self.inner.prefix);
+        for (object, upload_id, initiated) in self.inner.list_multipart(&self.inner.prefix).await? {
+            if initiated < cutoff && !object.starts_with(&resumable) {
                 self.inner.abort(&object, &upload_id).await?;
                 removed += 1;
             }
@@ -717,6 +723,12 @@ impl Storage for S3Storage {
 
     fn as_list(&self) -> Option<&dyn ListStorage> {
         Some(self)
+    }
+
+    /// tus uploads in progress live in the bucket too (see `resumable.rs`): any instance can
+    /// take any PATCH, and none keeps anything on its disk.
+    fn resumable(&self) -> Option<Arc<dyn ResumableStore>> {
+        Some(Arc::new(resumable::S3Resumable::new(self.inner.clone())))
     }
 
     fn as_direct(&self) -> Option<&dyn DirectStorage> {

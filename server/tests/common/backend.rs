@@ -52,6 +52,11 @@ impl Db {
     pub fn sharing(&self, srv: &TestServer, opts: Options) -> Options {
         let mut opts = self.options(opts);
         opts.data_dir = Some(srv.data_dir.clone());
+        #[cfg(feature = "s3")]
+        if let Some(config) = srv.s3_config.clone() {
+            opts.storage = super::Backend::S3;
+            opts.s3_config = Some(config);
+        }
         if let Db::Sqlite = self {
             opts.records_url = Some(srv.db_url.clone());
         }

@@ -29,6 +29,9 @@ pub struct TestServer {
     /// With `Backend::S3`: the bucket and the key prefix this server writes under.
     #[cfg(feature = "s3")]
     pub s3: Option<uplift::storage::S3Storage>,
+    /// With `Backend::S3`: its configuration (for another instance on the same bucket prefix).
+    #[cfg(feature = "s3")]
+    pub s3_config: Option<uplift::storage::S3Config>,
     /// The app's signed-upload handle, making URLs on `origin`.
     pub signed: uplift::SignedUploads,
     /// The app itself (e.g. to mint an upload's status path with `Uplift::status_path`).
@@ -120,10 +123,12 @@ impl TestServer {
             format!("sqlite://{}?mode=rwc", data_dir.join("uplift.db").display())
         });
         #[cfg(feature = "s3")]
-        let s3 = (opts.storage == Backend::S3).then(|| match opts.s3_config.clone() {
-            Some(config) => uplift::storage::S3Storage::new(config).expect("S3 configuration"),
-            None => s3_storage(),
-        });
+        let s3_config =
+            (opts.storage == Backend::S3).then(|| opts.s3_config.clone().unwrap_or_else(s3_config));
+        #[cfg(feature = "s3")]
+        let s3 = s3_config
+            .clone()
+            .map(|c| uplift::storage::S3Storage::new(c).expect("S3 configuration"));
         #[cfg(not(feature = "s3"))]
         assert_eq!(
             opts.storage,
@@ -145,8 +150,7 @@ impl TestServer {
                 let builder = Uplift::builder(router).records(records).secret(SECRET);
                 #[cfg(feature = "s3")]
                 let builder = match s3_for_app {
-                    // tus keeps its uploads in progress on local disk with S3 as well.
-                    Some(s3) => builder.storage(s3).tus_dir(dd.join("files/.tus")),
+                    Some(s3) => builder.storage(s3),
                     None => builder.storage(LocalStorage::new(dd.join("files")).unwrap()),
                 };
                 #[cfg(not(feature = "s3"))]
@@ -176,6 +180,8 @@ impl TestServer {
             db_url,
             #[cfg(feature = "s3")]
             s3,
+            #[cfg(feature = "s3")]
+            s3_config,
             signed,
             up,
             handle,
@@ -188,7 +194,7 @@ impl TestServer {
     /// are signed objects.
     pub fn stored_files(&self) -> Vec<String> {
         #[cfg(feature = "s3")]
-        if let Some(s3) = self.s3.clone() {
+        if let Some(s3) = self.fresh_s3() {
             return block_on(async move {
                 use uplift::storage::Storage;
                 let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
@@ -220,11 +226,84 @@ impl TestServer {
         v
     }
 
+    /// A client of the server's bucket prefix of its own: a client's pooled connections belong
+    /// to the runtime that opened them, and tests call from several.
+    #[cfg(feature = "s3")]
+    fn fresh_s3(&self) -> Option<uplift::storage::S3Storage> {
+        self.s3_config
+            .clone()
+            .map(|c| uplift::storage::S3Storage::new(c).expect("S3 configuration"))
+    }
+
+    /// The server's storage (its bucket prefix, or its data directory): for another app on
+    /// the same bytes.
+    pub fn storage(&self) -> std::sync::Arc<dyn uplift::storage::Storage> {
+        #[cfg(feature = "s3")]
+        if let Some(s3) = self.fresh_s3() {
+            return std::sync::Arc::new(s3);
+        }
+        std::sync::Arc::new(LocalStorage::new(self.data_dir.join("files")).unwrap())
+    }
+
+    /// Writes `bytes` at `offset` of a tus upload straight into the server's store, as a
+    /// PATCH that stops before recording anything would (`last`: they end the upload).
+    pub fn write_tus(&self, key: &str, offset: u64, bytes: &[u8], last: bool) {
+        let store = self.storage().resumable().expect("a tus store");
+        let (key, bytes) = (key.to_string(), bytes::Bytes::copy_from_slice(bytes));
+        block_on(async move {
+            let mut w = store.append(&key, offset).await.expect("append");
+            let end = offset + bytes.len() as u64;
+            w.write(bytes).await.expect("write");
+            w.finish(end, last).await.expect("finish");
+        })
+    }
+
+    /// The bytes stored under a route key (on disk or in the bucket).
+    pub fn stored_bytes(&self, key: &str) -> Vec<u8> {
+        #[cfg(feature = "s3")]
+        if let Some(s3) = self.fresh_s3() {
+            let key = key.to_string();
+            return block_on(async move {
+                use uplift::storage::Storage;
+                s3.read(&key, usize::MAX)
+                    .await
+                    .expect("read from the bucket")
+                    .unwrap_or_else(|| panic!("no stored file {key}"))
+                    .to_vec()
+            });
+        }
+        std::fs::read(self.data_dir.join("files").join(key))
+            .unwrap_or_else(|e| panic!("stored file {key}: {e}"))
+    }
+
+    /// Resumable (tus) uploads whose bytes the store holds (in the tus directory, or in the
+    /// bucket).
+    pub fn tus_uploads(&self) -> usize {
+        use uplift::storage::ResumableStore;
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+        #[cfg(feature = "s3")]
+        if let Some(s3) = self.fresh_s3() {
+            return block_on(async move {
+                use uplift::storage::Storage;
+                let tus = s3.resumable().expect("S3 keeps tus uploads");
+                tus.list(later).await.expect("list tus uploads").len()
+            });
+        }
+        let dir = self.data_dir.join("files/.tus");
+        block_on(async move {
+            uplift::storage::LocalResumable::new(dir)
+                .list(later)
+                .await
+                .expect("list tus uploads")
+                .len()
+        })
+    }
+
     /// Files left in staging (should be none once a request has finished); on S3, multipart
     /// uploads in progress (smaller writes stay in memory until committed).
     pub fn staged_files(&self) -> usize {
         #[cfg(feature = "s3")]
-        if let Some(s3) = self.s3.clone() {
+        if let Some(s3) = self.fresh_s3() {
             return block_on(async move { s3.multipart_uploads().await.expect("list uploads") });
         }
         std::fs::read_dir(self.data_dir.join("files/.staging"))
@@ -238,12 +317,17 @@ impl TestServer {
 /// check [`s3_available`] first.
 #[cfg(feature = "s3")]
 pub fn s3_storage() -> uplift::storage::S3Storage {
-    let config = uplift::storage::S3Config::from_env("UPLIFT_S3_")
+    uplift::storage::S3Storage::new(s3_config()).expect("S3 configuration")
+}
+
+/// The configuration [`s3_storage`] uses: a fresh prefix each call.
+#[cfg(feature = "s3")]
+pub fn s3_config() -> uplift::storage::S3Config {
+    uplift::storage::S3Config::from_env("UPLIFT_S3_")
         .expect("UPLIFT_S3_* variables")
         .expect("UPLIFT_S3_ENDPOINT is set")
         .prefix(format!("t{:016x}/", rand::random::<u64>()))
-        .part_size(uplift::storage::MIN_PART_SIZE);
-    uplift::storage::S3Storage::new(config).expect("S3 configuration")
+        .part_size(uplift::storage::MIN_PART_SIZE)
 }
 
 /// Whether the S3 tests can run: `UPLIFT_S3_ENDPOINT` is set. When it is not, the tests skip

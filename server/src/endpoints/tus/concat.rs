@@ -33,7 +33,7 @@ use crate::state::{caller_tag, now_ms, origin, Shared};
 
 use super::creation::{admit, new_row};
 use super::lock::{lease_ms, Lock};
-use super::{authorize, http_date, tus_dir, tus_response, upload_path};
+use super::{authorize, http_date, tus_response, tus_store, upload_path};
 
 /// Final uploads the sweep joins per pass.
 const JOIN_BATCH: i64 = 100;
@@ -84,7 +84,7 @@ pub(crate) async fn create_final(
             "a final upload takes no Upload-Length",
         ));
     }
-    tus_dir(&shared)?;
+    tus_store(&shared)?;
     let mut keys = Vec::with_capacity(urls.len());
     for url in urls {
         let key = key_of(&shared, url)?;
@@ -339,10 +339,17 @@ pub(crate) async fn join(
         .chain([&lock])
         .map(Lock::keep_alive)
         .collect();
-    let dir = tus_dir(shared)?;
-    let files = keys.iter().map(|k| dir.join(k)).collect();
-    let result =
-        super::finish::finish(shared, origin, &route, &rec, files, total, None, hook).await;
+    let result = super::finish::finish(
+        shared,
+        origin,
+        &route,
+        &rec,
+        keys.clone(),
+        total,
+        None,
+        hook,
+    )
+    .await;
     drop(alive);
     // The parts are consumed either way (finish removed their files); their locks go with them.
     for (k, mut l) in keys.iter().zip(part_locks) {

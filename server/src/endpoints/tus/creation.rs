@@ -19,7 +19,7 @@ use super::headers::{self, Concat};
 use crate::pipeline::checks::{check_caller, route_max, too_large};
 use crate::state::{caller_tag, origin};
 
-use super::{check_resumable, http_date, tus_dir, tus_response, upload_path};
+use super::{check_resumable, http_date, tus_response, tus_store, upload_path};
 
 /// What the pipeline decided about a new upload.
 pub(crate) struct Admitted {
@@ -184,8 +184,7 @@ pub(crate) async fn create(
     let reserved = length.unwrap_or_else(|| route_max(&route));
     let caller = caller_tag(&shared, &req);
     check_caller(&shared, &caller, 1, reserved).await?;
-    let dir = tus_dir(&shared)?;
-    tokio::fs::create_dir_all(dir).await?;
+    let store = tus_store(&shared)?;
     let reserved = length.is_none().then_some(reserved);
     let row = new_row(
         &shared,
@@ -202,10 +201,7 @@ pub(crate) async fn create(
         metadata: raw_meta,
         locked: false,
     };
-    tokio::fs::File::create(dir.join(&row.key))
-        .await?
-        .sync_all()
-        .await?;
+    store.create(&row.key).await?;
     shared.records.tus_insert(&row, &tus).await?;
     tracing::info!(slug = %row.slug, key = %crate::sanitize::log_tag(&row.key), length = ?length, outcome = "created", "tus upload created");
 

@@ -1,18 +1,17 @@
 //! The last byte: the same completion path as a `PUT` — sniff, SHA-256 and CRC32 of the whole
-//! file, atomic commit under the storage key, the record, the completion hook.
+//! file, the stored file under the key, the record, the completion hook.
 //!
-//! With the digest carried across the PATCHes and a backend that can adopt a local file (the
-//! local disk: a hard link), the file is stored in place: no second read, no copy. Otherwise
-//! (after a restart, a concatenated upload, another backend) the tus file(s) are re-read once
-//! through the ingest pass into the backend.
+//! The upload's bytes are adopted by the storage where the store can (a hard link on the local
+//! disk, a copy inside the bucket on S3): with the digest carried across the PATCHes nothing is
+//! read again; otherwise (after a restart, when PATCHes went through several instances) the
+//! bytes are read back once to hash them. A concatenated upload, or a store and backend that
+//! cannot adopt, is read once through the ingest pass into the backend.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
-use futures_util::Stream;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt, TryStreamExt};
 use serde_json::Value;
-use tokio::io::AsyncReadExt;
 
 use crate::db::{StoredInfo, UploadRecord};
 use crate::definition::Route;
@@ -23,34 +22,19 @@ use crate::pipeline::checks::check_sniffed;
 use crate::pipeline::complete::{self, Hook};
 use crate::pipeline::store::{self, commit_error, expectation, record_stored};
 use crate::state::Shared;
+use crate::storage::ResumableStore;
 
-/// The files, one after another, in 1 MiB reads.
-fn read_files(paths: Vec<PathBuf>) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
-    futures_util::stream::try_unfold(
-        (paths.into_iter(), None::<tokio::fs::File>),
-        |(mut paths, mut current)| async move {
-            loop {
-                let file = match current.as_mut() {
-                    Some(f) => f,
-                    None => match paths.next() {
-                        Some(p) => current.insert(tokio::fs::File::open(p).await?),
-                        None => return Ok(None),
-                    },
-                };
-                let mut buf = BytesMut::with_capacity(1024 * 1024);
-                while buf.len() < buf.capacity() {
-                    if file.read_buf(&mut buf).await? == 0 {
-                        break;
-                    }
-                }
-                if buf.is_empty() {
-                    current = None;
-                    continue;
-                }
-                return Ok(Some((buf.freeze(), (paths, current))));
-            }
-        },
-    )
+/// The uploads' bytes, one after another.
+fn read_all(
+    store: Arc<dyn ResumableStore>,
+    keys: Vec<String>,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
+    futures_util::stream::iter(keys)
+        .then(move |key| {
+            let store = store.clone();
+            async move { store.read(&key).await }
+        })
+        .try_flatten()
 }
 
 /// Stores the upload and runs the hook (as `hook` says). `Ok(Some(data))` on an
@@ -62,40 +46,69 @@ pub(crate) async fn finish(
     origin: &str,
     route: &Arc<Route>,
     rec: &UploadRecord,
-    parts: Vec<PathBuf>,
+    parts: Vec<String>,
     length: u64,
     digest: Option<Running>,
     hook: Hook,
 ) -> Result<Option<Value>, UploadError> {
+    let tus = super::tus_store(shared)?.clone();
     let stored = async {
         let exp = expectation(route, rec, length)?;
-        let stored = match (digest, parts.as_slice()) {
-            (Some(d), [part]) if d.offset == length => {
-                in_place(shared, route, rec, &exp, d, part).await?
+        let stored = match parts.as_slice() {
+            [part] => {
+                let digest = match digest {
+                    Some(d) if d.offset == length => d,
+                    _ => digest_of(tus.read(part).await?).await?,
+                };
+                in_place(shared, &tus, route, rec, &exp, digest, part).await?
             }
             _ => None,
         };
         match stored {
             Some(rec) => Ok(rec),
-            None => store::store(shared, route, rec, &exp, read_files(parts.clone())).await,
+            None => {
+                store::store(
+                    shared,
+                    route,
+                    rec,
+                    &exp,
+                    read_all(tus.clone(), parts.clone()),
+                )
+                .await
+            }
         }
     };
     let outcome = complete::finish_with(shared, route, rec, origin, stored, hook).await;
     for p in &parts {
-        let _ = tokio::fs::remove_file(p).await;
+        if let Err(e) = tus.remove(p).await {
+            // The sweep removes it with the upload's record.
+            tracing::warn!(key = %crate::sanitize::log_tag(p), error = %e, "could not remove a finished tus upload's bytes");
+        }
     }
     Ok(outcome?.server_data)
 }
 
-/// Stores the finished file where it is, from the digest carried across the PATCHes: `None`
-/// when the backend cannot adopt it (the caller re-reads it instead).
+/// The digest of a whole upload, read back from its store.
+async fn digest_of(
+    mut bytes: futures_util::stream::BoxStream<'static, std::io::Result<Bytes>>,
+) -> Result<Running, UploadError> {
+    let mut digest = Running::default();
+    while let Some(chunk) = bytes.next().await {
+        digest.update(&chunk?);
+    }
+    Ok(digest)
+}
+
+/// Stores the finished upload where it is, from its digest: `None` when the store cannot adopt
+/// it (the caller reads it through the ingest pass instead).
 async fn in_place(
     shared: &Shared,
+    tus: &Arc<dyn ResumableStore>,
     route: &Route,
     rec: &UploadRecord,
     exp: &Expectation,
     digest: Running,
-    part: &std::path::Path,
+    part: &str,
 ) -> Result<Option<UploadRecord>, UploadError> {
     let content_type = check_type(&digest.head, exp)?;
     check_sniffed(route, &content_type)?;
@@ -108,9 +121,8 @@ async fn in_place(
         crc32: Some(crc32),
         content_type,
     };
-    if !shared
-        .storage
-        .adopt(part, &rec.key)
+    if !tus
+        .adopt(part, size, shared.storage.as_ref())
         .await
         .map_err(commit_error)?
     {

@@ -9,7 +9,6 @@
 //! lease ran out first gives the upload's file a fresh inode (`fresh_copy`), so the old owner's
 //! open handle points at an unlinked file.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -136,50 +135,6 @@ impl Drop for KeepAlive {
 
 pub(crate) fn lease_ms(shared: &Shared) -> i64 {
     shared.limits.tus_lock_lease.as_millis().max(1000) as i64
-}
-
-/// Replaces the file at `path` by a copy of its first `len` bytes under the same name: a new
-/// inode, so a handle opened on the old one (by an owner whose lease ran out) no longer
-/// reaches the upload's bytes. `copy_file_range` copies in the kernel (or clones extents,
-/// where the file system can). A missing file stays missing.
-pub(crate) async fn fresh_copy(path: &Path, len: u64, token: &str) -> Result<(), UploadError> {
-    let path = path.to_path_buf();
-    let tmp = path.with_file_name(format!(
-        "{}.takeover-{}",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("upload"),
-        token.rsplit(':').next().unwrap_or(token)
-    ));
-    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        let result = (|| {
-            let src = match std::fs::File::open(&path) {
-                Ok(f) => f,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-                Err(e) => return Err(e),
-            };
-            let dst = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)?;
-            let mut limited = std::io::Read::take(&src, len);
-            let mut out = &dst;
-            std::io::copy(&mut limited, &mut out)?;
-            dst.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
-            if let Some(dir) = path.parent() {
-                std::fs::File::open(dir)?.sync_all()?;
-            }
-            Ok(())
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
-    })
-    .await
-    .map_err(UploadError::internal)??;
-    Ok(())
 }
 
 impl Drop for Lock {

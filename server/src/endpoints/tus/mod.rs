@@ -12,13 +12,16 @@
 //! signing key. The `Location` of the creation answer carries it; a request to an upload
 //! without its capability is refused (403), so knowing a key is not enough.
 //!
-//! Bytes live in `{tus_dir}/{key}` (by default `.tus` under the `LocalStorage` root), written
-//! at the recorded offset, fsynced, then the offset is recorded — so progress survives a crash
-//! (a later PATCH first cuts the file back to the recorded offset). On the last byte the file
-//! goes through the same checks as a `PUT` (sniff, SHA-256 and CRC32, atomic commit, record,
-//! completion hook). The digest is carried from PATCH to PATCH (`digest`), and the local
-//! backend adopts the file by a hard link, so completion neither re-reads nor copies it; after
-//! a restart, for concatenated uploads or on other backends, the file is re-read once.
+//! Bytes live in a [`ResumableStore`](crate::storage::ResumableStore): a file per upload in a
+//! directory (by default `.tus` under the `LocalStorage` root), or parts of a multipart upload
+//! in the bucket of an `S3Storage`. They are written at the recorded offset and made durable,
+//! then the offset is recorded — so progress survives a crash (a later PATCH drops what the
+//! store holds past the recorded offset), and any instance can take the next PATCH. On the
+//! last byte the upload goes through the same checks as a `PUT` (sniff, SHA-256 and CRC32,
+//! record, completion hook). The digest is carried from PATCH to PATCH in the process
+//! (`digest`); when earlier bytes went through another process, the upload is read back once
+//! to hash it. The store adopts the bytes as the stored file (a hard link; a copy inside the
+//! bucket) rather than sending them through the server again.
 
 use actix_web::http::header::{HeaderValue, HttpDate, CACHE_CONTROL};
 use actix_web::http::{Method, StatusCode};
@@ -131,9 +134,11 @@ pub(crate) fn authorize(shared: &Shared, id: &str) -> Result<String, UploadError
     Ok(key.to_string())
 }
 
-pub(crate) fn tus_dir(shared: &Shared) -> Result<&std::path::Path, UploadError> {
-    shared.tus_dir.as_deref().ok_or_else(|| {
-        UploadError::internal_msg("tus needs a directory: set UpliftBuilder::tus_dir")
+pub(crate) fn tus_store(
+    shared: &Shared,
+) -> Result<&std::sync::Arc<dyn crate::storage::ResumableStore>, UploadError> {
+    shared.tus.as_ref().ok_or_else(|| {
+        UploadError::internal_msg("tus needs a place for uploads: set UpliftBuilder::tus_dir")
     })
 }
 

@@ -9,7 +9,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use futures_util::StreamExt;
 use serde_json::Value;
-use std::io::Seek;
 
 use crate::db::{TusState, UploadRecord};
 use crate::definition::Route;
@@ -17,7 +16,6 @@ use crate::error::{ErrorCode, UploadError};
 use crate::protocol::UploadStatus;
 use crate::state::now_ms;
 use crate::state::Shared;
-use crate::storage::blocks::BlockWriter;
 
 use crate::pipeline::body::{idle_error, Body};
 use crate::pipeline::checks::{limit_for, too_large};
@@ -28,8 +26,8 @@ use crate::pipeline::complete::Hook;
 
 use super::concat::Joined;
 use super::headers::{self, Checksum, Hasher};
-use super::lock::{fresh_copy, lease_ms, Lock};
-use super::{authorize, check_resumable, http_date, tus_dir, tus_response};
+use super::lock::{lease_ms, Lock};
+use super::{authorize, check_resumable, http_date, tus_response, tus_store};
 
 /// A PATCH without `Upload-Checksum` fsyncs and records its offset at least every this many
 /// bytes: what a crash can cost a resume.
@@ -193,9 +191,10 @@ async fn complete_orphan(
     tus: &TusState,
     lock: Lock,
 ) -> Result<(), UploadError> {
-    let path = tus_dir(shared)?.join(&rec.key);
     if lock.taken_over {
-        fresh_copy(&path, tus.offset, &lock.owner).await?;
+        tus_store(shared)?
+            .fence(&rec.key, tus.offset, &lock.owner)
+            .await?;
     }
     // Re-read and stored under the lock.
     let route = route_of_record(shared, rec)?;
@@ -205,7 +204,7 @@ async fn complete_orphan(
         &origin(shared, req),
         &route,
         rec,
-        vec![path],
+        vec![rec.key.clone()],
         tus.offset,
         None,
         Hook::AsRouted,
@@ -318,23 +317,12 @@ pub(crate) async fn write(
         (None, n) => n,
     };
     let cap = length.unwrap_or(limit);
-    let path = tus_dir(shared)?.join(key);
+    let store = tus_store(shared)?;
     if lock.taken_over {
-        // The previous owner's lease ran out, but it may still hold the file open and write.
-        fresh_copy(&path, tus.offset, &lock.owner).await?;
+        // The previous owner's lease ran out, but it may still be writing.
+        store.fence(key, tus.offset, &lock.owner).await?;
     }
-    let opened = path.clone();
-    let recorded = tus.offset;
-    let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
-        let mut file = std::fs::OpenOptions::new().write(true).open(opened)?;
-        // Bytes past the recorded offset were never acknowledged (a crash mid-PATCH): cut them.
-        file.set_len(recorded)?;
-        file.seek(std::io::SeekFrom::End(0))?;
-        Ok(file)
-    })
-    .await
-    .map_err(UploadError::internal)??;
-    let mut out = BlockWriter::new(file, tus.offset);
+    let mut out = store.append(key, tus.offset).await?;
     let mut hasher = checksum.as_ref().map(|c| Hasher::new(c.algorithm));
     // `None` when earlier bytes went through another process: completion re-reads the file.
     let mut digest = shared.tus_digests.take(key, tus.offset);
@@ -342,6 +330,7 @@ pub(crate) async fn write(
     let expiry = shared.limits.tus_expiry.as_millis() as i64;
     let mut received: u64 = 0;
     let mut durable = tus.offset;
+    let mut checkpointed = 0;
     let mut last_checkpoint = Instant::now();
     let mut refusal = None;
     while let Some(chunk) = body.next().await {
@@ -370,17 +359,17 @@ pub(crate) async fn write(
         if let Some(d) = digest.as_mut() {
             d.update(&chunk);
         }
-        out.write(&chunk).await?;
         received += chunk.len() as u64;
+        out.write(chunk).await?;
         // Without a checksum to wait for, make progress durable every CHECKPOINT_BYTES and
         // every lease/3, so a crash loses a bounded amount. (A PATCH with `Upload-Checksum` is
         // all or nothing: its offset moves only once the whole body matched.)
-        let due = tus.offset + received - durable >= CHECKPOINT_BYTES
+        let due = received - checkpointed >= CHECKPOINT_BYTES
             || last_checkpoint.elapsed().as_millis() as i64 >= lease / 3;
         if hasher.is_none() && due {
             last_checkpoint = Instant::now();
-            out.sync_data().await?;
-            durable = tus.offset + received;
+            checkpointed = received;
+            durable = out.checkpoint().await?;
             record_progress(shared, key, &lock.owner, durable, length, Some(lease)).await?;
             lock.renewed = last_checkpoint;
         }
@@ -389,7 +378,6 @@ pub(crate) async fn write(
     if lock.renewal_due() {
         lock.renew().await?;
     }
-    let file = out.finish().await?;
     let mut new_offset = tus.offset + received;
     if let (Some(c), Some(h)) = (checksum, hasher) {
         if refusal.is_none() && h.finish() != c.digest {
@@ -407,15 +395,7 @@ pub(crate) async fn write(
         digest = None;
         new_offset = durable;
     }
-    let keep = refusal.is_some().then_some(new_offset);
-    tokio::task::spawn_blocking(move || {
-        if let Some(len) = keep {
-            file.set_len(len)?;
-        }
-        file.sync_data()
-    })
-    .await
-    .map_err(UploadError::internal)??;
+    out.finish(new_offset, length == Some(new_offset)).await?;
     let done = length == Some(new_offset) && !tus.is_partial();
     // A finished upload stays locked while it is stored and its hook runs.
     let now = record_progress(
@@ -460,7 +440,7 @@ pub(crate) async fn write(
             &origin(shared, req),
             route,
             &rec,
-            vec![path],
+            vec![key.to_string()],
             new_offset,
             digest,
             Hook::AsRouted,
@@ -550,7 +530,7 @@ pub(crate) async fn delete(
     }
     shared.tus_digests.forget(&key);
     lock.released(); // the record is gone, and its lock with it
-    crate::storage::remove_file(&tus_dir(&shared)?.join(&key)).await?;
+    tus_store(&shared)?.remove(&key).await?;
     tracing::info!(key = %crate::sanitize::log_tag(&key), outcome = "terminated", "tus upload terminated");
     Ok(tus_response(StatusCode::NO_CONTENT).finish())
 }
