@@ -227,17 +227,36 @@ async fn head_after_a_kill_after_the_last_byte_waits_for_the_outcome() {
     let demo = start(dir.path(), port).await;
     let offset = head(&c, &up.url).await.1.unwrap();
 
-    // The rest in one PATCH; killed as soon as completion starts staging the stored copy.
-    let staging = dir.path().join("files").join(".staging");
-    let staged = || {
-        std::fs::read_dir(&staging)
-            .map(|d| d.count() > 0)
-            .unwrap_or(false)
-    };
+    // The rest in one PATCH; killed as soon as its last byte is recorded, while completion
+    // reads the file back to hash it (its digest went with the first process).
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("uplift.db").display()
+    ))
+    .await
+    .unwrap();
     let sender = raw_patch(port, &up.path, offset, data[offset..].to_vec());
-    until("completion to start", Duration::from_millis(1), staged).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (offset, status): (Option<i64>, String) =
+            sqlx::query_as("SELECT tus_offset, status FROM uplift_uploads WHERE key = ?")
+                .bind(&up.key)
+                .fetch_one(&db)
+                .await
+                .unwrap();
+        assert_eq!(status, "uploading", "completion ended before the kill");
+        if offset == Some(data.len() as i64) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the last byte was never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     drop(demo);
     sender.abort();
+    db.close().await;
 
     let _demo = start(dir.path(), port).await;
     // HEAD reports the full offset only once the upload is stored; never while `uploading`.

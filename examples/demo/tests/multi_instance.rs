@@ -4,7 +4,9 @@
 //! spreads its requests round-robin over the three origins:
 //!
 //! - prepare on one, the signed PUT on another, status on a third, the download redirect to
-//!   the bucket followed; a multipart one-shot upload whose awaited hook reads the bucket;
+//!   the bucket followed; a multipart one-shot upload whose awaited hook reads the bucket; a
+//!   direct upload (bytes straight to the bucket) completed on another instance than the one
+//!   that prepared it;
 //! - tus: creation on one, PATCHes and HEADs alternating;
 //! - 20 PATCHes at once at one offset of one tus upload, through all three: exactly one is
 //!   taken, the others are refused (`423 LOCKED` or `409 OFFSET_MISMATCH`) without writing a
@@ -303,6 +305,52 @@ async fn route_uploads(c: &reqwest::Client, cluster: &Cluster) {
     assert_eq!(result["serverData"]["sha256"], sha(&body), "{done}");
     let st = wait_complete(c, cluster, result["statusUrl"].as_str().unwrap()).await;
     assert_eq!(st["serverData"], result["serverData"], "{st}");
+    let got = download(c, cluster, st["file"]["url"].as_str().unwrap()).await;
+    assert!(got == body, "downloaded PDF differs");
+
+    // Straight to the bucket: prepared on one instance (a declared SHA-256), the bytes sent to
+    // the bucket, completed on another (its awaited hook reads the PDF back), status and
+    // download on others.
+    let body = pdf(5);
+    let prepared: Value = c
+        .post(format!("{}/api/uploads/documentReview", cluster.next()))
+        .header("x-user", "ann")
+        .json(&json!({
+            "files": [{ "name": "direct.pdf", "size": body.len(), "type": "application/pdf",
+                        "sha256": sha(&body) }],
+            "input": null
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let file = &prepared["files"][0];
+    let complete_url = file["completeUrl"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a direct upload: {prepared}"));
+    let bucket_url = file["uploadUrl"].as_str().unwrap();
+    assert!(
+        !cluster
+            .origins
+            .iter()
+            .any(|o| bucket_url.starts_with(o.as_str())),
+        "the bytes go to the bucket, not an instance: {bucket_url}"
+    );
+    let mut put = c.put(bucket_url).body(body.clone());
+    for (k, v) in file["headers"].as_object().unwrap() {
+        put = put.header(k, v.as_str().unwrap());
+    }
+    let put = put.send().await.unwrap();
+    assert_eq!(put.status(), 200, "{}", put.text().await.unwrap());
+    let done = c.post(cluster.rr(complete_url)).send().await.unwrap();
+    assert_eq!(done.status(), 200);
+    let done: Value = done.json().await.unwrap();
+    assert_eq!(done["serverData"]["pagesEstimate"], 5, "{done}");
+    assert_eq!(done["serverData"]["sha256"], sha(&body), "{done}");
+    let st = wait_complete(c, cluster, file["statusUrl"].as_str().unwrap()).await;
+    assert_eq!(st["serverData"], done["serverData"], "{st}");
     let got = download(c, cluster, st["file"]["url"].as_str().unwrap()).await;
     assert!(got == body, "downloaded PDF differs");
 }
