@@ -33,9 +33,22 @@ async fn blobs(_req: HttpRequest) -> Result<(), UploadError> {
     Ok(())
 }
 
+/// A hook that takes its time, so another instance is asked while it runs.
+async fn slowly_stored(_meta: (), file: UploadedFile) -> Result<Stored, UploadError> {
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    Ok(Stored {
+        sha256: file.sha256,
+    })
+}
+
+#[uplift::file_route(blob(max_file_size = "64MB"), await_server_data = true, on_upload_complete = slowly_stored)]
+async fn slow(_req: HttpRequest) -> Result<(), UploadError> {
+    Ok(())
+}
+
 fn server() -> TestServer {
     TestServer::start_with(
-        uplift::router![blobs],
+        uplift::router![blobs, slow],
         Options {
             storage: Backend::S3,
             ..Options::default()
@@ -52,7 +65,7 @@ fn twin(srv: &TestServer) -> TestServer {
             ..Options::default()
         },
     );
-    TestServer::start_with(uplift::router![blobs], opts)
+    TestServer::start_with(uplift::router![blobs, slow], opts)
 }
 
 fn data(len: usize, seed: u8) -> Vec<u8> {
@@ -66,11 +79,15 @@ async fn send(rb: reqwest::RequestBuilder) -> Resp {
 }
 
 async fn create(srv: &TestServer, length: usize) -> (String, String) {
+    create_on(srv, "blobs", length).await
+}
+
+async fn create_on(srv: &TestServer, slug: &str, length: usize) -> (String, String) {
     use base64::Engine;
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let r = send(
         client()
-            .post(format!("{}/blobs/tus", srv.base))
+            .post(format!("{}/{slug}/tus", srv.base))
             .header(TUS.0, TUS.1)
             .header("upload-length", length.to_string())
             .header(
@@ -227,4 +244,56 @@ async fn termination_leaves_nothing_in_the_bucket() {
 
 async fn head_status(url: &str) -> u16 {
     send(client().head(url).header(TUS.0, TUS.1)).await.status
+}
+
+/// The last PATCH reaches one instance, whose awaited hook takes a while; a HEAD on another
+/// instance meanwhile never reports the full offset before the hook answered, then reports it
+/// with the hook's server data, and so does the status there.
+#[tokio::test]
+async fn another_instance_answers_with_the_server_data_once_the_hook_has() {
+    if !s3_available() {
+        return;
+    }
+    use base64::Engine;
+    let srv = server();
+    let other = twin(&srv);
+    let file = data(6 * MIB + 1, 5);
+    let (url, key) = create_on(&srv, "slow", file.len()).await;
+    assert_eq!(patch(&url, 0, &file[..3 * MIB], &[]).await.status, 204);
+    let last = {
+        let (url, tail) = (url.clone(), file[3 * MIB..].to_vec());
+        tokio::spawn(async move { patch(&url, 3 * MIB, &tail, &[]).await })
+    };
+    // Until the hook answers, HEAD on the other instance reports less than the whole file
+    // (or waits); once it reports the whole file, the server data comes with it.
+    let started = std::time::Instant::now();
+    let head = loop {
+        let r = send(client().head(on(&other, &url)).header(TUS.0, TUS.1)).await;
+        assert_eq!(r.status, 200, "HEAD on the other instance");
+        let offset: usize = r.header("upload-offset").unwrap().parse().unwrap();
+        if offset == file.len() {
+            break r;
+        }
+        assert!(started.elapsed().as_secs() < 30, "never completed");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let done = last.await.unwrap();
+    assert_eq!(done.status, 204);
+    assert!(
+        started.elapsed().as_millis() >= 1400,
+        "the full offset was reported before the hook answered"
+    );
+    let raw = head
+        .header("uplift-server-data")
+        .expect("Uplift-Server-Data");
+    let data: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(raw)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(data["sha256"], sha256_hex(&file));
+    let st = other.status(&client(), &key).await;
+    assert_eq!(st["status"], "complete");
+    assert_eq!(st["serverData"], data);
 }
