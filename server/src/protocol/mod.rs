@@ -151,6 +151,12 @@ pub struct PreparedUpload {
     /// `uploadUrl` is this server's.
     #[schema(required = true)]
     pub complete_url: Option<String>,
+    /// Set for a large file sent straight to the storage bucket in parts: send them as the
+    /// plan says (not to `uploadUrl`), then `POST` the `completeUrl`. `null` otherwise.
+    /// A client that does not send parts may `PUT` the whole file to `uploadUrl` instead,
+    /// which is then this server's own upload URL.
+    #[schema(required = true)]
+    pub multipart: Option<MultipartPlan>,
     /// Unix time in milliseconds after which the URL is refused.
     pub expires_at: i64,
     /// Where to poll for the upload's status and server data: `{base}/files/{key}?token=…`.
@@ -332,8 +338,10 @@ pub struct RoutesResponse {
     pub routes: Vec<RouteInfo>,
 }
 
+mod multipart;
 mod signed;
 pub mod tus;
+pub use multipart::{MultipartPlan, PartUrl, PartsRequest, PartsResponse, UploadedPart};
 pub use signed::{
     FileEnvelope, FileKind, FileObject, Links, Meta, PostForm, SignedPost, SignedPut, UploadToken,
 };
