@@ -113,7 +113,12 @@ async fn post(c: &reqwest::Client, url: &str, body: Option<Value>) -> Resp {
 }
 
 async fn complete(c: &reqwest::Client, prepared: &Value) -> Resp {
-    post(c, prepared["completeUrl"].as_str().unwrap(), None).await
+    post(
+        c,
+        prepared["multipart"]["completeUrl"].as_str().unwrap(),
+        None,
+    )
+    .await
 }
 
 async fn listing(c: &reqwest::Client, prepared: &Value) -> Resp {
@@ -158,7 +163,8 @@ async fn parts_go_in_parallel_out_of_order_and_resume_from_the_listing() {
         .as_str()
         .unwrap()
         .starts_with(&srv.base));
-    assert!(prepared["completeUrl"].is_string());
+    assert_eq!(prepared["completeUrl"], Value::Null, "the plan has its own");
+    assert!(plan["completeUrl"].is_string());
     assert_eq!(in_progress(&srv).await, 1);
 
     // One part, then a "reload": the listing says what the bucket has and signs the rest.
@@ -203,6 +209,30 @@ async fn parts_go_in_parallel_out_of_order_and_resume_from_the_listing() {
     // Spent.
     complete(&c, &prepared).await.error(409, "CONFLICT");
     listing(&c, &prepared).await.error(409, "CONFLICT");
+}
+
+#[tokio::test]
+async fn a_client_that_knows_no_plans_puts_through_the_server() {
+    if !s3_available() {
+        return;
+    }
+    let srv = server_with(in_parts);
+    let c = client();
+    let body = body(SIZE);
+    let prepared = prepare(&srv, &c, &body).await;
+    assert!(prepared["multipart"].is_object());
+    let done = common::http::put(
+        &c,
+        prepared["uploadUrl"].as_str().unwrap(),
+        Some("application/octet-stream"),
+        body.clone(),
+    )
+    .await
+    .ok();
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(done["serverData"]["sha256"], sha(&body).as_str());
+    assert_eq!(in_progress(&srv).await, 0, "the plan's upload was dropped");
+    complete(&c, &prepared).await.error(409, "CONFLICT");
 }
 
 #[tokio::test]

@@ -203,10 +203,10 @@ headers: { [key in string]: string },
  */
 completeUrl: string | null, 
 /**
- * Set for a large file sent straight to the storage bucket in parts: send them as the
- * plan says (not to `uploadUrl`), then `POST` the `completeUrl`. `null` otherwise.
- * A client that does not send parts may `PUT` the whole file to `uploadUrl` instead,
- * which is then this server's own upload URL.
+ * Set for a large file that may go straight to the storage bucket in parts: send them as
+ * the plan says, then `POST` the plan's `completeUrl`. `null` otherwise. `uploadUrl` is
+ * then this server's own: a client that does not send parts `PUT`s the whole file there
+ * instead, as without a plan.
  */
 multipart: MultipartPlan | null, 
 /**
@@ -223,7 +223,7 @@ statusUrl: string, };
 /**
  * How to send a large file straight to the storage bucket, in parts of `partSize` bytes (the
  * last one holds the rest). Send the parts in any order, in parallel, each with a `PUT` of
- * exactly its bytes to its URL; then `POST` the `completeUrl`.
+ * exactly its bytes to its URL; then `POST` the plan's `completeUrl`.
  */
 export type MultipartPlan = { 
 /**
@@ -247,7 +247,13 @@ partsUrl: string,
  * `POST` here (no body) to cancel the upload: the bucket drops the parts and the upload
  * fails with `CANCELLED`.
  */
-abortUrl: string, };
+abortUrl: string, 
+/**
+ * Once every part is in, `POST` here (no body) to have the file checked and completed;
+ * it answers what this server's own upload URL would have answered. Called before every
+ * part arrived, it answers 409 `CONFLICT` with `data.missing` and stays usable.
+ */
+completeUrl: string, };
 
 /**
  * Where to send one part.

@@ -44,6 +44,17 @@ pub(crate) fn in_parts(shared: &Shared, direct: &dyn DirectStorage, size: u64) -
     size > shared.direct_multipart_threshold && direct.multipart_part_size(size).is_some()
 }
 
+/// A file with a plan sent through the server after all (by a client that knows no plans):
+/// the bucket's multipart upload of the plan goes now, before the server's own write to the
+/// key starts.
+pub(crate) async fn drop_plan(shared: &Shared, rec: &UploadRecord) {
+    if let Ok((direct, _)) = direct_of(shared, rec) {
+        if let Err(e) = direct.abort_multipart(&rec.key).await {
+            tracing::warn!(error = %e, "could not abort an unused multipart upload (the sweep will)");
+        }
+    }
+}
+
 /// The plan of a file of `size` bytes in parts of `part_size`: how many, and each one's size.
 fn layout(size: u64, part_size: u64) -> (u32, impl Fn(u32) -> u64) {
     let count = size.div_ceil(part_size).max(1) as u32;
@@ -81,6 +92,7 @@ pub(crate) async fn plan(
         parts,
         parts_url: format!("{own_url}/parts?{query}"),
         abort_url: format!("{own_url}/abort?{query}"),
+        complete_url: format!("{own_url}/complete?{query}"),
     })
 }
 

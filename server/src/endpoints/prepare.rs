@@ -102,11 +102,12 @@ pub(crate) async fn prepare(
         let ((upload_url, headers), complete_url, multipart) =
             match direct(shared, row, expires_at - now, &own_url, &query).await? {
                 Some(Direct::Put(put)) => ((put.url, put.headers), complete(), None),
-                // Parts go to the bucket; a client that sends no parts may PUT through us.
-                Some(Direct::Parts(plan)) => (own_put(), complete(), Some(plan)),
+                // Parts go to the bucket (the plan has its own completion URL); a client that
+                // knows no plans PUTs through us, as without one.
+                Some(Direct::Parts(plan)) => (own_put(), None, Some(plan)),
                 None => (own_put(), None, None),
             };
-        tracing::info!(slug = %row.slug, key = %crate::sanitize::log_tag(&row.key), bytes = row.size, direct = complete_url.is_some(), parts = multipart.is_some(), outcome = "prepared", "upload prepared");
+        tracing::info!(slug = %row.slug, key = %crate::sanitize::log_tag(&row.key), bytes = row.size, direct = complete_url.is_some() || multipart.is_some(), parts = multipart.is_some(), outcome = "prepared", "upload prepared");
         prepared.push(PreparedUpload {
             key: row.key.clone(),
             name: row.name.clone(),

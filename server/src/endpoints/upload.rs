@@ -126,6 +126,7 @@ async fn put_inner(
     let (rec, route) = verified(&shared, &key, &q).await?;
     claim(&shared, &key).await?;
     // From here on the key is spent: every failure is recorded and reaches `on_upload_error`.
+    super::direct_multipart::drop_plan(&shared, &rec).await;
     let origin = origin(&shared, &req);
     let (body, idle) = Body::new(body, shared.limits.body_idle_timeout);
     // While the body streams, the record says the upload is alive (see `Limits::stale_upload_after`).

@@ -151,10 +151,10 @@ pub struct PreparedUpload {
     /// `uploadUrl` is this server's.
     #[schema(required = true)]
     pub complete_url: Option<String>,
-    /// Set for a large file sent straight to the storage bucket in parts: send them as the
-    /// plan says (not to `uploadUrl`), then `POST` the `completeUrl`. `null` otherwise.
-    /// A client that does not send parts may `PUT` the whole file to `uploadUrl` instead,
-    /// which is then this server's own upload URL.
+    /// Set for a large file that may go straight to the storage bucket in parts: send them as
+    /// the plan says, then `POST` the plan's `completeUrl`. `null` otherwise. `uploadUrl` is
+    /// then this server's own: a client that does not send parts `PUT`s the whole file there
+    /// instead, as without a plan.
     #[schema(required = true)]
     pub multipart: Option<MultipartPlan>,
     /// Unix time in milliseconds after which the URL is refused.

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 /// How to send a large file straight to the storage bucket, in parts of `partSize` bytes (the
 /// last one holds the rest). Send the parts in any order, in parallel, each with a `PUT` of
-/// exactly its bytes to its URL; then `POST` the `completeUrl`.
+/// exactly its bytes to its URL; then `POST` the plan's `completeUrl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct MultipartPlan {
@@ -23,6 +23,10 @@ pub struct MultipartPlan {
     /// `POST` here (no body) to cancel the upload: the bucket drops the parts and the upload
     /// fails with `CANCELLED`.
     pub abort_url: String,
+    /// Once every part is in, `POST` here (no body) to have the file checked and completed;
+    /// it answers what this server's own upload URL would have answered. Called before every
+    /// part arrived, it answers 409 `CONFLICT` with `data.missing` and stays usable.
+    pub complete_url: String,
 }
 
 /// Where to send one part.
