@@ -252,6 +252,18 @@ async fn parts_outside_the_plan_are_refused() {
     ] {
         post(&c, url, Some(ask)).await.error(400, "BAD_REQUEST");
     }
+    // Whole numbers however JSON spells them; anything else is refused as JSON.
+    let two = post(&c, url, Some(json!({ "first": 2.0, "count": 1.0 })))
+        .await
+        .ok();
+    assert_eq!(two["parts"][0]["partNumber"], 2);
+    for bad in [
+        json!({ "first": 1.5, "count": 1 }),
+        json!({ "first": 1 }),
+        json!([1]),
+    ] {
+        post(&c, url, Some(bad)).await.error(400, "BAD_REQUEST");
+    }
     // A tampered query is refused like the upload URL's.
     let tampered = url.replace("size=", "size=1");
     post(&c, &tampered, Some(json!({ "first": 1, "count": 1 })))

@@ -96,6 +96,18 @@ mod whole {
         }
     }
 
+    pub mod u32 {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        pub fn serialize<S: Serializer>(v: &u32, s: S) -> Result<S::Ok, S::Error> {
+            v.serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+            super::fit(super::Whole::deserialize(d)?)
+        }
+    }
+
     pub mod option_i64 {
         use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

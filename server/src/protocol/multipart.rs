@@ -45,8 +45,12 @@ pub struct PartUrl {
 #[serde(rename_all = "camelCase")]
 pub struct PartsRequest {
     /// The first part number to sign (from 1).
+    #[serde(with = "super::whole::u32")]
+    #[ts(as = "u32")]
     pub first: u32,
     /// How many part URLs, from `first` (at most 100; fewer past the last part).
+    #[serde(with = "super::whole::u32")]
+    #[ts(as = "u32")]
     pub count: u32,
 }
 
