@@ -35,6 +35,11 @@ type ProtocolTypes = {
   FileDeclaration: Protocol.FileDeclaration;
   FileTypeConfig: Protocol.FileTypeConfig;
   MultipartResponse: Protocol.MultipartResponse;
+  MultipartPlan: Protocol.MultipartPlan;
+  PartUrl: Protocol.PartUrl;
+  PartsRequest: Protocol.PartsRequest;
+  PartsResponse: Protocol.PartsResponse;
+  UploadedPart: Protocol.UploadedPart;
   NoInput: Protocol.NoInput;
   PrepareRequest: Protocol.PrepareRequest;
   PrepareResponse: Protocol.PrepareResponse;

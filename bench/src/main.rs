@@ -10,7 +10,13 @@
 //!   behind a `BufWriter`, fsync at the end). Answers `{"name","size","sha256"}`.
 //!
 //! - `uplift-bench uplift-s3 DIR`: the same app storing in the S3 bucket of `UPLIFT_S3_*`
-//!   (records in `DIR`), for `cargo xtask bench --storage s3`.
+//!   (records in `DIR`), for `cargo xtask bench --storage s3`: at `/api/uploads` a file whose
+//!   SHA-256 is declared goes to the bucket in one presigned PUT whatever its size; a second
+//!   app at `/api/parts` (same process, its own records) sends such files above 64 MiB in
+//!   parts (the default `direct_multipart_threshold`).
+//! - `uplift-bench put-parts FILE PLAN CONCURRENCY`: sends FILE's parts as the `multipart`
+//!   plan in the JSON file PLAN says (asking its `partsUrl` for the URLs past the first 100),
+//!   CONCURRENCY at a time, and prints the seconds it took.
 //! - `uplift-bench presign KEY BYTES SHA256`: prints a presigned PUT of the bucket's object
 //!   `KEY` (binding its size and SHA-256) and the headers it needs, one per line: the straight
 //!   `curl` PUT the S3 bench compares against, with no Uplift server involved.
@@ -91,6 +97,16 @@ fn main() {
             Ok(sha256) => println!("{sha256}"),
             Err(e) => {
                 eprintln!("uplift-bench gen {path}: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    if argv.get(1).map(String::as_str) == Some("put-parts") {
+        match put_parts(&argv[2..]) {
+            Ok(secs) => println!("{secs}"),
+            Err(e) => {
+                eprintln!("uplift-bench put-parts: {e}");
                 std::process::exit(1);
             }
         }
@@ -205,11 +221,29 @@ async fn serve_uplift(opts: Options, in_bucket: bool) -> Result<(), String> {
         Arc::new(LocalStorage::new(opts.dir.join("files")).map_err(|e| format!("storage: {e}"))?)
     };
     let up = Uplift::builder(uplift::router![bench_file])
-        .shared_storage(storage)
+        .shared_storage(storage.clone())
         .records(records)
         .secret(SECRET)
+        // One presigned PUT, whatever the size; `/api/parts` below sends large files in parts.
+        .direct_multipart_threshold(u64::MAX)
         .build()
         .map_err(|e| e.to_string())?;
+    let parts = if in_bucket {
+        let db = format!("sqlite://{}?mode=rwc", opts.dir.join("parts.db").display());
+        let records = Records::connect(&db)
+            .await
+            .map_err(|e| format!("records: {e}"))?;
+        let app = Uplift::builder(uplift::router![bench_file])
+            .shared_storage(storage)
+            .records(records)
+            .secret(SECRET)
+            .base_path("/api/parts")
+            .build()
+            .map_err(|e| e.to_string())?;
+        Some(app)
+    } else {
+        None
+    };
     // Request bytes the app took in (their `Content-Length`), at `GET /bench/received`: what
     // the S3 bench reports as the bytes that passed through the server.
     static RECEIVED: AtomicU64 = AtomicU64::new(0);
@@ -231,6 +265,11 @@ async fn serve_uplift(opts: Options, in_bucket: bool) -> Result<(), String> {
                 }),
             )
             .service(up.service())
+            .configure(|cfg| {
+                if let Some(p) = &parts {
+                    cfg.service(p.service());
+                }
+            })
     })
     .workers(opts.workers)
     .bind(("127.0.0.1", 0))
@@ -291,4 +330,84 @@ async fn baseline(
         HttpResponse::Ok()
             .json(serde_json::json!({ "name": name, "size": size, "sha256": sha256 })),
     )
+}
+
+/// `put-parts FILE PLAN CONCURRENCY`: every part of FILE to its presigned URL, in parallel.
+fn put_parts(args: &[String]) -> Result<f64, String> {
+    let [file, plan, concurrency] = args else {
+        return Err("usage: uplift-bench put-parts FILE PLAN CONCURRENCY".into());
+    };
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(plan).map_err(|e| format!("{plan}: {e}"))?)
+            .map_err(|e| format!("{plan}: {e}"))?;
+    let concurrency: usize = concurrency
+        .parse()
+        .map_err(|_| "CONCURRENCY is not a number")?;
+    let part_size = plan["partSize"].as_u64().ok_or("no partSize")?;
+    let count = plan["partCount"].as_u64().ok_or("no partCount")? as u32;
+    let file = std::fs::File::open(file).map_err(|e| format!("{file}: {e}"))?;
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    let file = Arc::new(file);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        let http = reqwest::Client::new();
+        let mut urls: Vec<(u32, String)> = Vec::new();
+        let add = |urls: &mut Vec<(u32, String)>, v: &serde_json::Value| {
+            for p in v.as_array().into_iter().flatten() {
+                if let (Some(n), Some(u)) = (p["partNumber"].as_u64(), p["url"].as_str()) {
+                    urls.push((n as u32, u.to_string()));
+                }
+            }
+        };
+        add(&mut urls, &plan["parts"]);
+        let started = std::time::Instant::now();
+        // The URLs past the first batch are part of the upload's cost: signed while timing.
+        while (urls.len() as u32) < count {
+            let first = urls.len() as u32 + 1;
+            let res = http
+                .post(plan["partsUrl"].as_str().ok_or("no partsUrl")?)
+                .json(&serde_json::json!({ "first": first, "count": 100 }))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let more: serde_json::Value = res.json().await.map_err(|e| e.to_string())?;
+            let before = urls.len();
+            add(&mut urls, &more["parts"]);
+            if urls.len() == before {
+                return Err(format!("the parts URL answered {more}"));
+            }
+        }
+        let sends = futures_util::stream::iter(urls.into_iter().map(|(n, url)| {
+            let (http, file) = (http.clone(), file.clone());
+            async move {
+                let start = u64::from(n - 1) * part_size;
+                let len = part_size.min(size - start) as usize;
+                let bytes = tokio::task::spawn_blocking(move || {
+                    use std::os::unix::fs::FileExt;
+                    let mut buf = vec![0u8; len];
+                    file.read_exact_at(&mut buf, start).map(|()| buf)
+                })
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+                let res = http
+                    .put(url)
+                    .body(bytes)
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !res.status().is_success() {
+                    return Err(format!("part {n}: HTTP {}", res.status()));
+                }
+                Ok::<(), String>(())
+            }
+        }))
+        .buffer_unordered(concurrency.max(1));
+        let results: Vec<Result<(), String>> = sends.collect().await;
+        results.into_iter().collect::<Result<Vec<()>, String>>()?;
+        Ok(started.elapsed().as_secs_f64())
+    })
 }

@@ -103,6 +103,7 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   TOKEN_EXPIRED: 401,
   TOKEN_ALGORITHM: 401,
   TOKEN_SCOPE: 403,
+  CANCELLED: 409,
 };
 
 /** The code the server uses for a bare status (mirrors `ErrorCode::from_status`). */

@@ -6,6 +6,7 @@ export type {
   UploaderOptions,
   UploadHandle,
   UploadOptions,
+  PartsStorage,
 } from "./uploader.js";
 export { uploadToSignedPost, uploadToSignedPut, uploadWithToken } from "./signed.js";
 export type { SignedUploadOptions, SignedUploadProgress, TokenUploadOptions } from "./signed.js";

@@ -12,6 +12,10 @@ export type {
   FileKind,
   FileObject,
   FileTypeConfig,
+  MultipartPlan,
+  PartsRequest,
+  PartsResponse,
+  PartUrl,
   PostForm,
   PrepareRequest,
   PrepareResponse,
@@ -23,5 +27,6 @@ export type {
   UploadResult,
   UploadStatus,
   UploadToken,
+  UploadedPart,
   UploadedFile as StoredFile,
 } from "./generated/protocol.js";

@@ -7,7 +7,15 @@ import { abortError, UploadError } from "./errors.js";
 import { linkSignals, type Limiter } from "./limiter.js";
 import { failureOf, isSettled, pollStatus } from "./poll.js";
 import { ProgressTracker, safely } from "./progress.js";
-import type { FileDeclaration, PreparedUpload, PrepareRequest, PrepareResponse, UploadResult } from "./protocol.js";
+import { abortParts, sendParts } from "./parts.js";
+import type {
+  FileDeclaration,
+  MultipartPlan,
+  PreparedUpload,
+  PrepareRequest,
+  PrepareResponse,
+  UploadResult,
+} from "./protocol.js";
 import { backoffDelay, isRetryable, sleep, withRetry, type RetryPolicy } from "./retry.js";
 import { parseAnswer, put, requestJson, type FetchLike, type TransportKind } from "./transport.js";
 import { TusFile } from "./tus-file.js";
@@ -27,6 +35,8 @@ export interface SessionContext {
   clientChecks: boolean | undefined;
   /** Declare each PUT file's SHA-256 (see `UploaderOptions.sha256`). */
   sha256: boolean;
+  /** Where plans of files sent in parts are remembered across reloads (`UploaderOptions.partsStorage`). */
+  partsStorage: PartsStorage | undefined;
   statusTimeout: number;
   /** The uploader's headers with `extra` over them. */
   headersFor(extra?: HeadersOption): Promise<Record<string, string>>;
@@ -154,8 +164,39 @@ export function startSession<SD>(
         (decls[i] as { sha256?: string }).sha256 = await sha256Hex(files[i]!, signal);
       }
     }
-    const preparedSmall = small.length > 0 || decls.length === 0 ? await prepare(small.map((i) => decls[i]!)) : undefined;
-    const preparedOf = (i: number): PreparedUpload => preparedSmall!.files[small.indexOf(i)]!;
+    // Large files this browser began to send in parts before a reload go on from where they
+    // were (their plan was remembered); the others are prepared.
+    const remembered = new Map<number, PreparedUpload>();
+    const fingerprints = new Map<number, string>();
+    if (ctx.partsStorage) {
+      for (const i of small) {
+        if (!decls[i]!.sha256) continue;
+        const fp = partsFingerprint(ctx.base, slug, decls[i]!, input);
+        fingerprints.set(i, fp);
+        const target = await recall(ctx.partsStorage, fp, async (statusUrl) => {
+          const st = await requestJson<UploadResult>(ctx.fetch, "GET", statusUrl, await headers(), undefined, signal).catch(
+            () => undefined,
+          );
+          return st?.status === "pending";
+        });
+        if (target) remembered.set(i, target);
+      }
+    }
+    const toPrepare = small.filter((i) => !remembered.has(i));
+    const preparedSmall =
+      toPrepare.length > 0 || decls.length === 0 ? await prepare(toPrepare.map((i) => decls[i]!)) : undefined;
+    const preparedOf = (i: number): PreparedUpload => remembered.get(i) ?? preparedSmall!.files[toPrepare.indexOf(i)]!;
+    const remember = async (i: number, target: PreparedUpload | undefined) => {
+      const fp = fingerprints.get(i);
+      if (!ctx.partsStorage || fp === undefined) return;
+      await safelyAsync(() =>
+        target ? ctx.partsStorage!.setItem(fp, JSON.stringify(target)) : ctx.partsStorage!.removeItem(fp),
+      );
+    };
+    for (const i of toPrepare) {
+      const target = preparedOf(i);
+      if (target.multipart) await remember(i, target);
+    }
     const awaits = preparedSmall?.awaitServerData ?? (await ctx.route(slug, signal, opts.headers)).awaitServerData;
 
     // Await the server's data: what the upload resolves with for file i.
@@ -271,9 +312,66 @@ export function startSession<SD>(
       return await finish(i, st, statusUrl);
     };
 
+    /**
+     * Send a large file straight to the bucket in parts (prepare answered with a `multipart`
+     * plan): parts in parallel, each retried; a pause drops the parts in flight and the resume
+     * sends only those the bucket lacks; a cancel aborts the bucket's upload.
+     */
+    const sendMultipart = async (i: number, target: PreparedUpload, plan: MultipartPlan): Promise<UploadedFile<SD>> => {
+      safely(() => opts.onUploadBegin?.({ index: i, name: target.name, key: target.key }));
+      // A plan remembered from before a reload: ask the bucket what it has first.
+      const resumed = remembered.has(i);
+      try {
+        for (let run = 0; ; run++) {
+          await controls.gate();
+          const release = await ctx.limiter.acquire(signal);
+          if (controls.paused) {
+            release();
+            continue;
+          }
+          progress.state(i, "uploading");
+          let outcome: "done" | "paused";
+          try {
+            outcome = await sendParts({
+              plan,
+              file: files[i]!,
+              fetch: ctx.fetch,
+              transport: ctx.transport,
+              policy: ctx.policy,
+              headers,
+              signal,
+              pauseSignal: controls.pauseSignal,
+              resume: run > 0 || resumed,
+              onProgress: (n) => progress.bytes(i, n),
+            });
+          } finally {
+            release();
+          }
+          if (outcome === "done") break;
+          progress.state(i, "pending");
+        }
+        progress.bytes(i, files[i]!.size);
+        const completeUrl = plan.completeUrl;
+        const h = await headers();
+        const result = await withRetry(ctx.policy, signal, () =>
+          requestJson<UploadResult>(ctx.fetch, "POST", completeUrl, h, undefined, signal),
+        );
+        await remember(i, undefined);
+        return await finish(i, result, target.statusUrl);
+      } catch (error) {
+        await remember(i, undefined);
+        if (signal.aborted) {
+          await abortParts(plan, ctx.fetch, await headers());
+          throw abortError(signal);
+        }
+        throw error;
+      }
+    };
+
     /** Send, in one PUT: retried (after asking the status) and started over after a pause. */
     const sendPut = async (i: number): Promise<UploadedFile<SD>> => {
       let target = preparedOf(i);
+      if (target.multipart) return sendMultipart(i, target, target.multipart);
       let retries = 0;
       let begun = false;
       let needsRecovery: unknown = undefined;
@@ -399,6 +497,51 @@ export function startSession<SD>(
       return controls.paused;
     },
   };
+}
+
+/**
+ * Where plans of large files sent in parts are remembered between page loads (by file, route
+ * and input), so that an upload a reload interrupted goes on with the parts the bucket has.
+ * `localStorage` fits; values are JSON strings.
+ */
+export interface PartsStorage {
+  getItem(key: string): string | null | Promise<string | null>;
+  setItem(key: string, value: string): void | Promise<void>;
+  removeItem(key: string): void | Promise<void>;
+}
+
+/** The storage key of a file's plan. */
+function partsFingerprint(base: string, slug: string, decl: FileDeclaration, input: unknown): string {
+  const lastModified = (decl as { lastModified?: number }).lastModified ?? "";
+  return ["uplift-parts", base, slug, decl.name, decl.size, lastModified, decl.sha256, JSON.stringify(input ?? null)].join("::");
+}
+
+/** A remembered plan that can still be used: not expiring within a minute, and `pending`. */
+async function recall(
+  storage: PartsStorage,
+  fingerprint: string,
+  pending: (statusUrl: string) => Promise<boolean>,
+): Promise<PreparedUpload | undefined> {
+  let target: PreparedUpload | undefined;
+  try {
+    const raw = await storage.getItem(fingerprint);
+    target = raw ? (JSON.parse(raw) as PreparedUpload) : undefined;
+  } catch {
+    target = undefined;
+  }
+  if (!target?.multipart || target.expiresAt < Date.now() + 60_000 || !(await pending(target.statusUrl))) {
+    if (target) await safelyAsync(() => storage.removeItem(fingerprint));
+    return undefined;
+  }
+  return target;
+}
+
+async function safelyAsync(f: () => void | Promise<void>): Promise<void> {
+  try {
+    await f();
+  } catch {
+    // A full or unavailable storage only costs the resume after a reload.
+  }
 }
 
 /** Lowercase hex SHA-256 of a file (read whole: the files sent in one PUT). */

@@ -8,7 +8,7 @@ import { DEFAULT_STATUS_TIMEOUT, failureOf, pollStatus } from "./poll.js";
 import type { UploadProgress } from "./progress.js";
 import type { RoutesResponse } from "./protocol.js";
 import { retryPolicy, withRetry, type RetryOptions, type RetryPolicy } from "./retry.js";
-import { startSession, type SessionContext } from "./session.js";
+import { startSession, type PartsStorage, type SessionContext } from "./session.js";
 import { defaultTransport, requestJson, type FetchLike, type TransportKind } from "./transport.js";
 import type { TusOptions } from "./tus.js";
 import type {
@@ -51,9 +51,19 @@ export interface UploaderOptions {
    * Compute each file's SHA-256 before preparing it and declare it (default `false`). Files
    * sent in one PUT are read once for it (up to the tus threshold, 32 MiB by default). The
    * server then checks the bytes against it, and a server storing in an S3 bucket lets such
-   * files go straight to the bucket (`completeUrl`): their bytes never pass through it.
+   * files go straight to the bucket (`completeUrl`): their bytes never pass through it. Large
+   * files (above the server's `direct_multipart_threshold`, 64 MiB by default) then go in
+   * parallel parts, paused, resumed and cancelled like the rest — when they do not go over
+   * tus (`tus: false`, or a `tus.threshold` above them). The file is read whole for its hash.
    */
   sha256?: boolean;
+  /**
+   * Where the plans of large files sent straight to the bucket in parts (see `sha256`) are
+   * remembered, so that after a page reload the same file, route and input go on with the
+   * parts the bucket already has instead of starting over. Default: `localStorage` where there
+   * is one (browsers); `false`: never.
+   */
+  partsStorage?: PartsStorage | false;
   /**
    * How long to wait, in ms, for the server to finish a file whose bytes are in (its record,
    * and the completion hook's answer on routes that await it), and in `waitForServerData`,
@@ -218,6 +228,7 @@ export function createUploader<R extends RouterShape<R>>(options: UploaderOption
     tus: options.tus,
     clientChecks: options.clientChecks,
     sha256: options.sha256 ?? false,
+    partsStorage: options.partsStorage === false ? undefined : (options.partsStorage ?? defaultPartsStorage()),
     statusTimeout: options.statusTimeout ?? DEFAULT_STATUS_TIMEOUT,
     headersFor,
     route: oneRoute,
@@ -250,4 +261,15 @@ export function createUploader<R extends RouterShape<R>>(options: UploaderOption
   };
 }
 
-export type { Limiter, RetryPolicy };
+/** `localStorage`, where there is one (browsers). */
+function defaultPartsStorage(): PartsStorage | undefined {
+  try {
+    const ls = (globalThis as { localStorage?: PartsStorage }).localStorage;
+    return ls ?? undefined;
+  } catch {
+    // Access denied (e.g. storage disabled for the page).
+    return undefined;
+  }
+}
+
+export type { Limiter, PartsStorage, RetryPolicy };

@@ -6,7 +6,9 @@
 import { describe, expect, inject, it } from "vitest";
 import { type UploadRouter } from "../../generated/ts/router.js";
 import { createUploader, UploadError } from "../src/index.js";
-import { pdf, png, recordingFetch, sha256 } from "./helpers.js";
+import { eventually, mp4, pdf, png, recordingFetch, sha256 } from "./helpers.js";
+
+const MB = 1024 * 1024;
 
 const s3Origin = inject("s3Origin");
 const s3Base = () => `${s3Origin}/api/uploads`;
@@ -50,5 +52,145 @@ describe.skipIf(!s3Origin)("uploads straight to the bucket", () => {
     );
     expect(err).toBeInstanceOf(UploadError);
     expect((err as UploadError).code).toBe("UNSUPPORTED_TYPE");
+  });
+
+  // The S3 demo sends files above 8 MiB straight to the bucket in parts of 8 MiB.
+  const statusOf = async (key: string) => {
+    const res = await fetch(`${s3Base()}/files/${key}`);
+    return (await res.json()) as { status: string; error: { code: string } | null };
+  };
+
+  it("a large file goes to the bucket in parallel parts, with byte progress", async () => {
+    const rec = recordingFetch();
+    const up = createUploader<UploadRouter>({ url: s3Base(), fetch: rec.fetch, headers: { "x-user": "ann" }, sha256: true, tus: false });
+    const file = mp4("large.mp4", 30 * MB);
+    const loaded: number[] = [];
+    const [res] = await up.upload("mediaPost", {
+      files: [file],
+      input: { caption: "in parts" },
+      onProgress: (p) => loaded.push(p.loaded),
+    });
+    expect(res!.sha256).toBe(await sha256(file));
+    // Read back by the server to verify the SHA-256: it has a CRC32.
+    expect(res!.crc32).toBeTypeOf("number");
+    expect(res!.size).toBe(file.size);
+    const puts = rec.sent.filter((s) => s.method === "PUT");
+    expect(puts).toHaveLength(4);
+    expect(puts.every((s) => new URL(s.url).origin !== s3Origin)).toBe(true);
+    expect(rec.maxConcurrentPuts()).toBeGreaterThan(1);
+    expect(loaded.length).toBeGreaterThan(4);
+    expect(loaded.at(-1)).toBe(file.size);
+    const got = await fetch(res!.url);
+    expect(Buffer.from(await got.arrayBuffer()).equals(Buffer.from(await file.arrayBuffer()))).toBe(true);
+  });
+
+  it("cancel aborts the bucket's multipart upload", async () => {
+    const rec = recordingFetch();
+    const up = createUploader<UploadRouter>({ url: s3Base(), fetch: rec.fetch, headers: { "x-user": "ann" }, sha256: true, tus: false });
+    let key = "";
+    const handle = up.createUpload("mediaPost", {
+      files: [mp4("cancelled.mp4", 24 * MB)],
+      input: { caption: "cancelled" },
+      onUploadBegin: (f) => (key = f.key),
+      onProgress: (p) => {
+        if (p.loaded >= 2 * MB) handle.cancel();
+      },
+    });
+    const err = await handle.promise.catch((e: unknown) => e);
+    expect((err as UploadError).code).toBe("ABORTED");
+    expect(rec.count("POST", "/abort")).toBe(1);
+    const st = await statusOf(key);
+    expect(st.status).toBe("failed");
+    expect(st.error!.code).toBe("CANCELLED");
+  });
+
+  it("pause drops the parts in flight; resume sends only what the bucket lacks", async () => {
+    const rec = recordingFetch();
+    const up = createUploader<UploadRouter>({ url: s3Base(), fetch: rec.fetch, headers: { "x-user": "ann" }, sha256: true, tus: false });
+    const file = mp4("paused.mp4", 40 * MB);
+    let pausedOnce = false;
+    const handle = up.createUpload("mediaPost", {
+      files: [file],
+      input: { caption: "paused" },
+      onProgress: (p) => {
+        // Four parts go at once: past 32 MiB the fifth is on its way, so one is in the bucket.
+        if (!pausedOnce && p.loaded > 33 * MB) {
+          pausedOnce = true;
+          handle.pause();
+        }
+      },
+    });
+    await eventually(async () => pausedOnce);
+    expect(handle.paused).toBe(true);
+    const putsBefore = rec.count("PUT");
+    handle.resume();
+    const [res] = await handle.promise;
+    expect(res!.sha256).toBe(await sha256(file));
+    // The resume asked the bucket what it has, and did not send all five parts again.
+    expect(rec.count("POST", "/parts")).toBeGreaterThanOrEqual(1);
+    expect(rec.count("PUT") - putsBefore).toBeLessThan(5);
+  });
+
+  it("after a reload, the same file goes on with the parts the bucket has", async () => {
+    const remembered = new Map<string, string>();
+    const partsStorage = {
+      getItem: (k: string) => remembered.get(k) ?? null,
+      setItem: (k: string, v: string) => void remembered.set(k, v),
+      removeItem: (k: string) => void remembered.delete(k),
+    };
+    const options = { url: s3Base(), headers: { "x-user": "ann" }, sha256: true, tus: false as const, partsStorage };
+    const file = mp4("reloaded.mp4", 40 * MB);
+    let paused = false;
+    const before = createUploader<UploadRouter>(options).createUpload("mediaPost", {
+      files: [file],
+      input: { caption: "reloaded" },
+      onProgress: (p) => {
+        // As above: past 32 MiB one part is in the bucket. Then the page "goes away".
+        if (!paused && p.loaded > 33 * MB) {
+          paused = true;
+          before.pause();
+        }
+      },
+    });
+    await eventually(async () => paused);
+    expect(remembered.size).toBe(1);
+    // The new page: another uploader, the same storage, the same file, route and input.
+    const rec = recordingFetch();
+    const after = createUploader<UploadRouter>({ ...options, fetch: rec.fetch });
+    const [res] = await after.upload("mediaPost", { files: [file], input: { caption: "reloaded" } });
+    expect(res!.sha256).toBe(await sha256(file));
+    expect(rec.count("POST", "/mediaPost")).toBe(0);
+    expect(rec.count("POST", "/parts")).toBeGreaterThanOrEqual(1);
+    expect(rec.count("PUT")).toBeLessThan(5);
+    expect(remembered.size).toBe(0);
+  });
+
+  it("a part that fails on the way is sent again, alone", async () => {
+    let puts = 0;
+    let failed = false;
+    const flaky = async (input: string, init?: RequestInit): Promise<Response> => {
+      if (init?.method === "PUT") {
+        puts++;
+        if (!failed && new URL(input).searchParams.get("partNumber") === "2") {
+          failed = true;
+          throw new TypeError("fetch failed");
+        }
+      }
+      return fetch(input, init);
+    };
+    const up = createUploader<UploadRouter>({
+      url: s3Base(),
+      fetch: flaky,
+      headers: { "x-user": "ann" },
+      sha256: true,
+      tus: false,
+      retries: { retries: 2, minDelay: 10 },
+    });
+    const file = mp4("flaky.mp4", 20 * MB);
+    const [res] = await up.upload("mediaPost", { files: [file], input: { caption: "flaky" } });
+    expect(res!.sha256).toBe(await sha256(file));
+    expect(failed).toBe(true);
+    // Three parts of 8 MiB, and part 2 once more.
+    expect(puts).toBe(4);
   });
 });

@@ -173,7 +173,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // A second demo stores in the bucket of `UPLIFT_S3_*`, when there is one.
   let s3: Running | undefined;
   if (process.env.UPLIFT_S3_ENDPOINT) {
-    s3 = await startDemo(bin, { UPLIFT_S3_KEY_PREFIX: `vitest-${randomBytes(6).toString("hex")}/` });
+    s3 = await startDemo(bin, {
+      UPLIFT_S3_KEY_PREFIX: `vitest-${randomBytes(6).toString("hex")}/`,
+      // Files above 8 MiB go to the bucket in parts (so a test file of a few tens of MiB does).
+      UPLIFT_DIRECT_MULTIPART_THRESHOLD: String(8 * 1024 * 1024),
+    });
   } else if (process.env.UPLIFT_REQUIRE_S3 === "1") {
     throw new Error("UPLIFT_REQUIRE_S3=1 but UPLIFT_S3_ENDPOINT is not set");
   }

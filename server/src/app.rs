@@ -14,6 +14,10 @@ use crate::signing::{Signer, SigningKey, SigningKeyError, MAX_EXPIRY_SECS};
 use crate::state::{Limits, Shared};
 use crate::storage::{LocalResumable, ResumableStore, Storage};
 
+/// Files sent straight to the bucket that are larger than this (64 MiB) go in parts, by
+/// default (see [`UpliftBuilder::direct_multipart_threshold`]).
+pub const DEFAULT_DIRECT_MULTIPART_THRESHOLD: u64 = 64 * 1024 * 1024;
+
 /// Cross-origin access for browser frontends served from another origin.
 #[derive(Clone, Default)]
 enum CorsSetting {
@@ -82,6 +86,7 @@ pub struct UpliftBuilder {
     public_url: Option<String>,
     trust_forwarded: bool,
     direct_uploads: bool,
+    direct_multipart_threshold: u64,
     tus_dir: Option<std::path::PathBuf>,
     limits: Limits,
     caller: Option<crate::state::CallerFn>,
@@ -104,6 +109,7 @@ impl Uplift {
             public_url: None,
             trust_forwarded: false,
             direct_uploads: true,
+            direct_multipart_threshold: DEFAULT_DIRECT_MULTIPART_THRESHOLD,
             tus_dir: None,
             limits: Limits::default(),
             caller: None,
@@ -291,6 +297,15 @@ impl UpliftBuilder {
         self
     }
 
+    /// Files sent straight to the bucket that are larger than this many bytes go as a
+    /// multipart upload (parts presigned, sent in parallel, resumable) instead of one `PUT`,
+    /// when the backend can ([`DirectStorage::multipart_part_size`](crate::storage::DirectStorage::multipart_part_size)).
+    /// Default 64 MiB ([`DEFAULT_DIRECT_MULTIPART_THRESHOLD`]); `u64::MAX` never uses multipart.
+    pub fn direct_multipart_threshold(mut self, bytes: u64) -> Self {
+        self.direct_multipart_threshold = bytes;
+        self
+    }
+
     /// Like [`UpliftBuilder::storage`], for a backend the app also uses itself (chosen at run
     /// time, or read from completion hooks with [`Storage::read`]).
     pub fn shared_storage(mut self, storage: Arc<dyn Storage>) -> Self {
@@ -455,6 +470,7 @@ impl UpliftBuilder {
                 public_url: self.public_url,
                 trust_forwarded: self.trust_forwarded,
                 direct_uploads: self.direct_uploads,
+                direct_multipart_threshold: self.direct_multipart_threshold,
                 tus,
                 tus_digests: Default::default(),
                 limits: self.limits,

@@ -78,6 +78,8 @@ pub enum ErrorCode {
     TokenAlgorithm,
     /// The bearer token is valid but authorizes another folder.
     TokenScope,
+    /// The uploader cancelled the upload (a direct multipart upload's abort URL).
+    Cancelled,
 }
 
 impl ErrorCode {
@@ -101,7 +103,7 @@ impl ErrorCode {
             Timeout => StatusCode::REQUEST_TIMEOUT,
             CompletionFailed | Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Locked => StatusCode::LOCKED,
-            OffsetMismatch | AlreadyUsed => StatusCode::CONFLICT,
+            OffsetMismatch | AlreadyUsed | Cancelled => StatusCode::CONFLICT,
         }
     }
 
@@ -158,6 +160,7 @@ impl ErrorCode {
             TokenExpired => "TOKEN_EXPIRED",
             TokenAlgorithm => "TOKEN_ALGORITHM",
             TokenScope => "TOKEN_SCOPE",
+            Cancelled => "CANCELLED",
         }
     }
 }

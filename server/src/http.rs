@@ -10,7 +10,9 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::Condition;
 use actix_web::{web, HttpResponse, Resource, ResponseError};
 
-use crate::endpoints::{docs, download, files, multipart, objects, prepare, routes, tus, upload};
+use crate::endpoints::{
+    direct_multipart, docs, download, files, multipart, objects, prepare, routes, tus, upload,
+};
 use crate::error::{ErrorCode, UploadError};
 use crate::state::Shared;
 
@@ -51,6 +53,18 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         documented: "/upload/{key}/complete",
         methods: &["POST"],
         mount: |r| r.route(web::post().to(upload::complete)),
+    },
+    Endpoint {
+        path: "/upload/{key}/parts",
+        documented: "/upload/{key}/parts",
+        methods: &["POST"],
+        mount: |r| r.route(web::post().to(direct_multipart::parts)),
+    },
+    Endpoint {
+        path: "/upload/{key}/abort",
+        documented: "/upload/{key}/abort",
+        methods: &["POST"],
+        mount: |r| r.route(web::post().to(direct_multipart::abort)),
     },
     Endpoint {
         path: "/download/{key}",

@@ -39,7 +39,7 @@ mod app;
 #[cfg(feature = "client")]
 pub mod client;
 
-pub use app::{ConfigError, Uplift, UpliftBuilder};
+pub use app::{ConfigError, Uplift, UpliftBuilder, DEFAULT_DIRECT_MULTIPART_THRESHOLD};
 pub use codegen::GeneratedFile;
 pub use db::{
     Backend, InstanceRecovery, LockTaken, NewUpload, ObjectRecord, Records, StoredInfo, TusPart,

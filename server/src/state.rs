@@ -102,6 +102,9 @@ pub(crate) struct Shared {
     /// Whether prepare hands out the storage's presigned URLs when it can (see
     /// `UpliftBuilder::direct_uploads`).
     pub direct_uploads: bool,
+    /// Direct uploads larger than this go as multipart uploads (see
+    /// `UpliftBuilder::direct_multipart_threshold`).
+    pub direct_multipart_threshold: u64,
     /// Where resumable (tus) uploads keep their bytes until complete.
     pub tus: Option<Arc<dyn crate::storage::ResumableStore>>,
     /// SHA-256/CRC32 of tus uploads in progress, carried between PATCHes.

@@ -8,7 +8,12 @@
 //!   answers, then `POST` the `completeUrl` (the two are timed together; prepare is not, as in
 //!   the local bench);
 //! - `uplift through server`: prepare without a SHA-256, `curl -T` to Uplift's own upload URL,
-//!   which streams the body into the bucket (one part in memory, a multipart upload).
+//!   which streams the body into the bucket (one part in memory, a multipart upload);
+//! - `uplift direct in parts`: prepare declaring the SHA-256 on the bench server's second app
+//!   (`/api/parts`, the default 64 MiB multipart threshold), its parts sent 4 at a time by
+//!   `uplift-bench put-parts` (which also asks for the part URLs past the first 100), then
+//!   `POST` the plan's `completeUrl` — where the server reads the object back once for its
+//!   SHA-256 (timed together; prepare is not).
 //!
 //! Every answer's SHA-256 and size are checked; each object is removed after its upload. The
 //! report gives MB/s, the ratios to the straight PUT, the request bytes the Uplift server took
@@ -39,9 +44,12 @@ enum Way {
     Straight,
     Direct,
     Through,
+    Parts,
 }
 
-const WAYS: [Way; 3] = [Way::Straight, Way::Direct, Way::Through];
+const WAYS: [Way; 4] = [Way::Straight, Way::Direct, Way::Through, Way::Parts];
+/// Parts in flight at once on the direct multipart way (what the TS client sends).
+const PART_CONCURRENCY: &str = "4";
 
 impl Way {
     fn label(self) -> &'static str {
@@ -49,6 +57,7 @@ impl Way {
             Way::Straight => "straight PUT to the bucket (curl)",
             Way::Direct => "uplift direct (presigned PUT + complete)",
             Way::Through => "uplift through the server (PUT)",
+            Way::Parts => "uplift direct in parts (4 at once + complete)",
         }
     }
 }
@@ -87,13 +96,14 @@ pub fn run(args: &Args) -> Result<(), String> {
     // Warm-up: connections, SQLite, the bucket.
     let warm = tmp.path().join("warm.bin");
     let warm_sha = write_random_file(&exe, &warm, 1024 * 1024)?;
-    for way in WAYS {
+    // (1 MiB is below the multipart threshold: the parts way warms up with the direct one.)
+    for way in WAYS.into_iter().filter(|w| *w != Way::Parts) {
         bench.upload(way, &warm, 1024 * 1024, &warm_sha, 0)?;
     }
     let load_before = loadavg();
-    let mut rows: Vec<[Option<Sample>; 3]> = Vec::new();
+    let mut rows: Vec<[Option<Sample>; 4]> = Vec::new();
     for round in 0..args.runs {
-        let mut row: [Option<Sample>; 3] = [None, None, None];
+        let mut row: [Option<Sample>; 4] = [None, None, None, None];
         for i in 0..WAYS.len() {
             let idx = (round + i) % WAYS.len();
             let s = bench.upload(WAYS[idx], &input, size, &sha, round + 1)?;
@@ -148,7 +158,7 @@ pub fn run(args: &Args) -> Result<(), String> {
                 .collect::<Vec<_>>(),
         )
     };
-    let (direct, through) = (ratio(1), ratio(2));
+    let (direct, through, parts) = (ratio(1), ratio(2), ratio(3));
     println!();
     println!(
         "ratio uplift direct / straight PUT: {direct:.3} (median of the rounds) — target ≥ {TARGET_DIRECT:.2}: {}",
@@ -157,6 +167,9 @@ pub fn run(args: &Args) -> Result<(), String> {
     println!(
         "ratio uplift through the server / straight PUT: {through:.3} — target ≥ {TARGET_THROUGH:.2}: {}",
         verdict(through >= TARGET_THROUGH)
+    );
+    println!(
+        "ratio uplift direct in parts / straight PUT: {parts:.3} (the completion reads the file back once; no target)"
     );
     let peak = rows
         .iter()
@@ -214,14 +227,14 @@ impl S3Bench<'_> {
         Ok((r.status, r.seconds, r.body))
     }
 
-    fn prepare(&self, size: u64, sha: Option<&str>) -> Result<Value, String> {
+    fn prepare(&self, app: &str, size: u64, sha: Option<&str>) -> Result<Value, String> {
         let mut file =
             serde_json::json!({ "name": "random.bin", "size": size, "type": CONTENT_TYPE });
         if let Some(sha) = sha {
             file["sha256"] = sha.into();
         }
         let body = serde_json::json!({ "files": [file], "input": null }).to_string();
-        let url = format!("{}/api/uploads/{SLUG}", self.server.origin);
+        let url = format!("{}/api/{app}/{SLUG}", self.server.origin);
         let (status, _, answer) = self.curl_json(&[
             "-X",
             "POST",
@@ -249,7 +262,28 @@ impl S3Bench<'_> {
         let file_arg = file.to_str().ok_or("temporary path is not UTF-8")?;
         let pid = self.server.pid;
         // URLs are minted before measuring.
+        let mut plan_file: Option<std::path::PathBuf> = None;
         let (url, headers, complete, key) = match way {
+            Way::Parts => {
+                let p = self.prepare("parts", size, Some(sha))?;
+                let plan = &p["multipart"];
+                let complete = plan["completeUrl"].as_str().map(str::to_string);
+                if complete.is_none() {
+                    return Err(format!(
+                        "{}: prepare answered no multipart plan (files above 64 MiB get one): {p}",
+                        way.label()
+                    ));
+                }
+                let path = self.tmp.join("plan.json");
+                std::fs::write(&path, plan.to_string()).map_err(|e| e.to_string())?;
+                plan_file = Some(path);
+                (
+                    String::new(),
+                    Vec::new(),
+                    complete,
+                    p["key"].as_str().unwrap_or_default().to_string(),
+                )
+            }
             Way::Straight => {
                 let key = format!("straight-{round}-{}", std::process::id());
                 let out = self.helper(&["presign", &key, &size.to_string(), sha])?;
@@ -263,7 +297,7 @@ impl S3Bench<'_> {
                 )
             }
             Way::Direct | Way::Through => {
-                let p = self.prepare(size, (way == Way::Direct).then_some(sha))?;
+                let p = self.prepare("uploads", size, (way == Way::Direct).then_some(sha))?;
                 let headers = p["headers"]
                     .as_object()
                     .map(|h| {
@@ -287,12 +321,25 @@ impl S3Bench<'_> {
         let hwm = reset_peak_rss(pid);
         let read_before = received(&self.server.origin);
         let cpu_before = cpu_ticks(pid);
-        let mut args: Vec<&str> = vec!["-T", file_arg];
-        for h in &headers {
-            args.extend(["-H", h.as_str()]);
-        }
-        args.push(&url);
-        let (status, mut secs, answer) = self.curl_json(&args)?;
+        let (status, mut secs, answer) = match &plan_file {
+            Some(plan) => {
+                let plan = plan.to_str().ok_or("temporary path is not UTF-8")?;
+                let out = self.helper(&["put-parts", file_arg, plan, PART_CONCURRENCY])?;
+                let secs: f64 = out
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("put-parts printed {out:?}"))?;
+                (200, secs, Value::Null)
+            }
+            None => {
+                let mut args: Vec<&str> = vec!["-T", file_arg];
+                for h in &headers {
+                    args.extend(["-H", h.as_str()]);
+                }
+                args.push(&url);
+                self.curl_json(&args)?
+            }
+        };
         if status != 200 {
             return Err(format!("{}: HTTP {status} {answer}", way.label()));
         }

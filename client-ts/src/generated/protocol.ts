@@ -3,7 +3,7 @@
 /**
  * Stable error codes. Clients switch on these; they never change meaning.
  */
-export type ErrorCode = "BAD_REQUEST" | "INVALID_INPUT" | "TOO_LARGE" | "SIZE_MISMATCH" | "UNSUPPORTED_TYPE" | "TOO_MANY_FILES" | "TOO_FEW_FILES" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "PRECONDITION_FAILED" | "EXPIRED" | "SIGNATURE_INVALID" | "CHECKSUM_MISMATCH" | "RANGE_NOT_SATISFIABLE" | "TOO_MANY_REQUESTS" | "TIMEOUT" | "COMPLETION_FAILED" | "INTERNAL" | "LOCKED" | "OFFSET_MISMATCH" | "TOO_SMALL" | "ALREADY_USED" | "INVALID_PATH" | "POLICY_VIOLATION" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "TOKEN_ALGORITHM" | "TOKEN_SCOPE";
+export type ErrorCode = "BAD_REQUEST" | "INVALID_INPUT" | "TOO_LARGE" | "SIZE_MISMATCH" | "UNSUPPORTED_TYPE" | "TOO_MANY_FILES" | "TOO_FEW_FILES" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "PRECONDITION_FAILED" | "EXPIRED" | "SIGNATURE_INVALID" | "CHECKSUM_MISMATCH" | "RANGE_NOT_SATISFIABLE" | "TOO_MANY_REQUESTS" | "TIMEOUT" | "COMPLETION_FAILED" | "INTERNAL" | "LOCKED" | "OFFSET_MISMATCH" | "TOO_SMALL" | "ALREADY_USED" | "INVALID_PATH" | "POLICY_VIOLATION" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "TOKEN_ALGORITHM" | "TOKEN_SCOPE" | "CANCELLED";
 
 /**
  * The body of every error response: `{"error": ErrorBody}`.
@@ -203,6 +203,13 @@ headers: { [key in string]: string },
  */
 completeUrl: string | null, 
 /**
+ * Set for a large file that may go straight to the storage bucket in parts: send them as
+ * the plan says, then `POST` the plan's `completeUrl`. `null` otherwise. `uploadUrl` is
+ * then this server's own: a client that does not send parts `PUT`s the whole file there
+ * instead, as without a plan.
+ */
+multipart: MultipartPlan | null, 
+/**
  * Unix time in milliseconds after which the URL is refused.
  */
 expiresAt: number, 
@@ -212,6 +219,106 @@ expiresAt: number,
  * without it, so hand this URL only to whoever uploads the file.
  */
 statusUrl: string, };
+
+/**
+ * How to send a large file straight to the storage bucket, in parts of `partSize` bytes (the
+ * last one holds the rest). Send the parts in any order, in parallel, each with a `PUT` of
+ * exactly its bytes to its URL; then `POST` the plan's `completeUrl`.
+ */
+export type MultipartPlan = { 
+/**
+ * The size of every part but the last, in bytes.
+ */
+partSize: number, 
+/**
+ * How many parts the file has (`ceil(size / partSize)`, at least 1).
+ */
+partCount: number, 
+/**
+ * Presigned URLs of the first parts (at most 100); ask `partsUrl` for the others.
+ */
+parts: Array<PartUrl>, 
+/**
+ * `POST` a `PartsRequest` here for more part URLs and the parts the bucket already has
+ * (to resume after a reload).
+ */
+partsUrl: string, 
+/**
+ * `POST` here (no body) to cancel the upload: the bucket drops the parts and the upload
+ * fails with `CANCELLED`.
+ */
+abortUrl: string, 
+/**
+ * Once every part is in, `POST` here (no body) to have the file checked and completed;
+ * it answers what this server's own upload URL would have answered. Called before every
+ * part arrived, it answers 409 `CONFLICT` with `data.missing` and stays usable.
+ */
+completeUrl: string, };
+
+/**
+ * Where to send one part.
+ */
+export type PartUrl = { 
+/**
+ * The part's number, from 1: bytes `(n - 1) × partSize` up to the next part's.
+ */
+partNumber: number, 
+/**
+ * The bucket's presigned URL: `PUT` the part's bytes, exactly, until the upload's
+ * `expiresAt`. The bucket refuses another length.
+ */
+url: string, };
+
+/**
+ * `POST {base}/upload/{key}/parts?…`: which part URLs to sign.
+ */
+export type PartsRequest = { 
+/**
+ * The first part number to sign (from 1).
+ */
+first: number, 
+/**
+ * How many part URLs, from `first` (at most 100; fewer past the last part).
+ */
+count: number, };
+
+/**
+ * Answer of the parts endpoint.
+ */
+export type PartsResponse = { 
+/**
+ * The size of every part but the last, in bytes.
+ */
+partSize: number, 
+/**
+ * How many parts the file has.
+ */
+partCount: number, 
+/**
+ * The part URLs asked for.
+ */
+parts: Array<PartUrl>, 
+/**
+ * The parts the bucket already holds, by number (no need to send them again).
+ */
+uploaded: Array<UploadedPart>, 
+/**
+ * Unix time in milliseconds after which the URLs are refused.
+ */
+expiresAt: number, };
+
+/**
+ * A part the bucket holds.
+ */
+export type UploadedPart = { 
+/**
+ * The part's number, from 1.
+ */
+partNumber: number, 
+/**
+ * Its size in bytes, as the bucket holds it.
+ */
+size: number, };
 
 /**
  * Answer of the prepare endpoint.

@@ -158,6 +158,9 @@ async fn run(settings: Settings) -> Result<(), String> {
     if let Some(id) = &settings.instance_id {
         builder = builder.instance_id(id.clone());
     }
+    if let Some(bytes) = settings.direct_multipart_threshold {
+        builder = builder.direct_multipart_threshold(bytes);
+    }
     if !settings.cors_origins.is_empty() {
         tracing::info!(origins = ?settings.cors_origins, "CORS enabled");
         builder = builder.cors_origins(settings.cors_origins.clone());

@@ -11,6 +11,7 @@
 //! | `UPLIFT_PUBLIC_URL`   | the request's own host          | origin in absolute URLs, behind a proxy  |
 //! | `UPLIFT_CORS_ORIGINS` | none                            | comma-separated origins, or `*`          |
 //! | `UPLIFT_S3_ENDPOINT`  | none (local disk)               | an S3-compatible bucket for the files (below) |
+//! | `UPLIFT_DIRECT_MULTIPART_THRESHOLD` | 64 MiB            | files sent straight to the bucket above this many bytes go in parts |
 //!
 //! With `UPLIFT_S3_ENDPOINT`, the files go to a bucket: `UPLIFT_S3_BUCKET`,
 //! `UPLIFT_S3_ACCESS_KEY_ID` and `UPLIFT_S3_SECRET_ACCESS_KEY` are needed, `UPLIFT_S3_REGION`
@@ -44,6 +45,8 @@ pub struct Settings {
     pub bind: String,
     pub public_url: Option<String>,
     pub cors_origins: Vec<String>,
+    /// `UPLIFT_DIRECT_MULTIPART_THRESHOLD`, in bytes (`UpliftBuilder::direct_multipart_threshold`).
+    pub direct_multipart_threshold: Option<u64>,
     /// `UPLIFT_SECRET`, if set. Never printed.
     secret: Option<String>,
 }
@@ -74,6 +77,8 @@ impl Settings {
                         .collect()
                 })
                 .unwrap_or_default(),
+            direct_multipart_threshold: var("UPLIFT_DIRECT_MULTIPART_THRESHOLD")
+                .and_then(|v| v.parse().ok()),
             secret: var("UPLIFT_SECRET"),
         }
     }
@@ -212,6 +217,7 @@ mod tests {
             bind: "127.0.0.1:0".into(),
             public_url: None,
             cors_origins: Vec::new(),
+            direct_multipart_threshold: None,
             secret: None,
         }
     }

@@ -25,8 +25,9 @@ pub use crate::describe::{describe, TsDecl, TsType};
 use crate::error::{ErrorBody, ErrorCode, ErrorResponse};
 use crate::protocol::{
     FileDeclaration, FileEnvelope, FileKind, FileObject, FileTypeConfig, Links, Meta,
-    MultipartResponse, PostForm, PrepareRequest, PrepareResponse, PreparedUpload, RouteInfo,
-    RoutesResponse, SignedPost, SignedPut, UploadResult, UploadStatus, UploadToken, UploadedFile,
+    MultipartPlan, MultipartResponse, PartUrl, PartsRequest, PartsResponse, PostForm,
+    PrepareRequest, PrepareResponse, PreparedUpload, RouteInfo, RoutesResponse, SignedPost,
+    SignedPut, UploadResult, UploadStatus, UploadToken, UploadedFile, UploadedPart,
 };
 use crate::route::{Acl, ContentDisposition};
 use crate::router::Router;
@@ -76,6 +77,11 @@ fn protocol_decls(cfg: &ts_rs::Config) -> Decls {
         describe::<FileDeclaration>(cfg),
         describe::<PrepareRequest>(cfg),
         describe::<PreparedUpload>(cfg),
+        describe::<MultipartPlan>(cfg),
+        describe::<PartUrl>(cfg),
+        describe::<PartsRequest>(cfg),
+        describe::<PartsResponse>(cfg),
+        describe::<UploadedPart>(cfg),
         describe::<PrepareResponse>(cfg),
         describe::<UploadStatus>(cfg),
         describe::<UploadedFile>(cfg),

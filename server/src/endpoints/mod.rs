@@ -1,6 +1,7 @@
 //! The front ends: one module per URL, each a thin translation between HTTP and the
 //! [`pipeline`](crate::pipeline). [`crate::http`] mounts them.
 
+pub(crate) mod direct_multipart;
 pub(crate) mod docs;
 pub(crate) mod download;
 pub(crate) mod files;

@@ -9,7 +9,11 @@ use crate::error::UploadError;
 use crate::pipeline::checks::{check_caller, check_declarations};
 use crate::pipeline::views::status_url;
 use crate::pipeline::{self};
-use crate::protocol::{PrepareRequest, PrepareResponse, PreparedUpload, UploadStatus};
+use crate::protocol::{
+    MultipartPlan, PrepareRequest, PrepareResponse, PreparedUpload, UploadStatus,
+};
+
+use super::direct_multipart;
 use crate::signing::UploadGrant;
 use crate::state::{caller_tag, new_key, now_ms, origin, Shared};
 
@@ -68,52 +72,57 @@ pub(crate) async fn prepare(
 
     let origin = origin(shared, &req);
     let expires_secs = expires_at / 1000;
-    let prepared = rows
-        .iter()
-        .map(|row| {
-            let grant = UploadGrant {
-                key: &row.key,
-                expires: expires_secs,
-                size: row.size,
-                content_type: &row.content_type,
-                sha256: row.declared_sha256.as_deref(),
+    let mut prepared = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let grant = UploadGrant {
+            key: &row.key,
+            expires: expires_secs,
+            size: row.size,
+            content_type: &row.content_type,
+            sha256: row.declared_sha256.as_deref(),
+        };
+        let sig = shared.signer.sign_upload(&grant);
+        let mut query = vec![
+            ("expires", expires_secs.to_string()),
+            ("size", row.size.to_string()),
+            ("type", row.content_type.clone()),
+        ];
+        if let Some(sha) = &row.declared_sha256 {
+            query.push(("sha256", sha.clone()));
+        }
+        query.push(("sig", sig));
+        let query = serde_urlencoded::to_string(&query).expect("plain strings encode");
+        let own_url = format!("{origin}{}/upload/{}", shared.base_path, row.key);
+        let own_put = || {
+            let mut headers = BTreeMap::new();
+            headers.insert("content-type".to_string(), row.content_type.clone());
+            (format!("{own_url}?{query}"), headers)
+        };
+        let complete = || Some(format!("{own_url}/complete?{query}"));
+        let ((upload_url, headers), complete_url, multipart) =
+            match direct(shared, row, expires_at - now, &own_url, &query).await? {
+                Some(Direct::Put(put)) => ((put.url, put.headers), complete(), None),
+                // Parts go to the bucket (the plan has its own completion URL); a client that
+                // knows no plans PUTs through us, as without one.
+                Some(Direct::Parts(plan)) => (own_put(), None, Some(plan)),
+                None => (own_put(), None, None),
             };
-            let sig = shared.signer.sign_upload(&grant);
-            let mut query = vec![
-                ("expires", expires_secs.to_string()),
-                ("size", row.size.to_string()),
-                ("type", row.content_type.clone()),
-            ];
-            if let Some(sha) = &row.declared_sha256 {
-                query.push(("sha256", sha.clone()));
-            }
-            query.push(("sig", sig));
-            let query = serde_urlencoded::to_string(&query).expect("plain strings encode");
-            let own_url = format!("{origin}{}/upload/{}", shared.base_path, row.key);
-            let (upload_url, headers, complete_url) = match direct(shared, row, expires_at - now)? {
-                Some(put) => (put.url, put.headers, Some(format!("{own_url}/complete?{query}"))),
-                None => {
-                    let mut headers = BTreeMap::new();
-                    headers.insert("content-type".to_string(), row.content_type.clone());
-                    (format!("{own_url}?{query}"), headers, None)
-                }
-            };
-            tracing::info!(slug = %row.slug, key = %crate::sanitize::log_tag(&row.key), bytes = row.size, direct = complete_url.is_some(), outcome = "prepared", "upload prepared");
-            Ok(PreparedUpload {
-                key: row.key.clone(),
-                name: row.name.clone(),
-                custom_id: row.custom_id.clone(),
-                size: row.size,
-                content_type: row.content_type.clone(),
-                upload_url,
-                method: "PUT".into(),
-                headers,
-                complete_url,
-                expires_at: expires_secs * 1000,
-                status_url: status_url(shared, &origin, &row.key),
-            })
-        })
-        .collect::<Result<Vec<_>, UploadError>>()?;
+        tracing::info!(slug = %row.slug, key = %crate::sanitize::log_tag(&row.key), bytes = row.size, direct = complete_url.is_some() || multipart.is_some(), parts = multipart.is_some(), outcome = "prepared", "upload prepared");
+        prepared.push(PreparedUpload {
+            key: row.key.clone(),
+            name: row.name.clone(),
+            custom_id: row.custom_id.clone(),
+            size: row.size,
+            content_type: row.content_type.clone(),
+            upload_url,
+            method: "PUT".into(),
+            headers,
+            complete_url,
+            multipart,
+            expires_at: expires_secs * 1000,
+            status_url: status_url(shared, &origin, &row.key),
+        });
+    }
     Ok(HttpResponse::Ok().json(PrepareResponse {
         slug: config.slug.to_string(),
         await_server_data: config.await_server_data,
@@ -121,13 +130,23 @@ pub(crate) async fn prepare(
     }))
 }
 
-/// The bucket's presigned `PUT` for `row`, when its bytes may go straight to the store: the
-/// app allows it, the backend can, and the client declared the SHA-256 the bucket enforces.
-fn direct(
+/// How a file's bytes go straight to the bucket.
+enum Direct {
+    /// One presigned `PUT`.
+    Put(crate::storage::DirectPut),
+    /// A multipart upload (files above `UpliftBuilder::direct_multipart_threshold`).
+    Parts(MultipartPlan),
+}
+
+/// How `row`'s bytes go straight to the store, when they may: the app allows it, the backend
+/// can, and the client declared the SHA-256 the bucket (or, in parts, the completion) enforces.
+async fn direct(
     shared: &Shared,
     row: &NewUpload,
     ttl_ms: i64,
-) -> Result<Option<crate::storage::DirectPut>, UploadError> {
+    own_url: &str,
+    query: &str,
+) -> Result<Option<Direct>, UploadError> {
     let (Some(store), Some(sha256)) = (shared.storage.as_direct(), &row.declared_sha256) else {
         return Ok(None);
     };
@@ -135,8 +154,21 @@ fn direct(
         return Ok(None);
     }
     let ttl = std::time::Duration::from_millis(ttl_ms.max(1000) as u64);
+    if direct_multipart::in_parts(shared, store, row.size) {
+        let plan = direct_multipart::plan(
+            store,
+            &row.key,
+            &row.content_type,
+            row.size,
+            own_url,
+            query,
+            ttl,
+        )
+        .await?;
+        return Ok(Some(Direct::Parts(plan)));
+    }
     store
         .presign_put(&row.key, &row.content_type, row.size, sha256, ttl)
-        .map(Some)
+        .map(|put| Some(Direct::Put(put)))
         .map_err(UploadError::internal)
 }

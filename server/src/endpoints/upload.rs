@@ -27,7 +27,7 @@ use crate::storage::ObjectStat;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct UploadQuery {
-    expires: Option<i64>,
+    pub(crate) expires: Option<i64>,
     size: Option<u64>,
     #[serde(rename = "type")]
     content_type: Option<String>,
@@ -56,7 +56,7 @@ pub(crate) async fn put(
 }
 
 /// The prepared upload a signed upload URL names, and its route.
-async fn verified(
+pub(crate) async fn verified(
     shared: &Shared,
     key: &str,
     q: &UploadQuery,
@@ -99,7 +99,7 @@ async fn verified(
 }
 
 /// Spends the key: `pending` → `uploading` for this instance, or why not.
-async fn claim(shared: &Shared, key: &str) -> Result<(), UploadError> {
+pub(crate) async fn claim(shared: &Shared, key: &str) -> Result<(), UploadError> {
     if shared
         .records
         .claim_as(key, Some(&shared.instance_id), now_ms())
@@ -126,6 +126,7 @@ async fn put_inner(
     let (rec, route) = verified(&shared, &key, &q).await?;
     claim(&shared, &key).await?;
     // From here on the key is spent: every failure is recorded and reaches `on_upload_error`.
+    super::direct_multipart::drop_plan(&shared, &rec).await;
     let origin = origin(&shared, &req);
     let (body, idle) = Body::new(body, shared.limits.body_idle_timeout);
     // While the body streams, the record says the upload is alive (see `Limits::stale_upload_after`).
@@ -141,7 +142,7 @@ async fn put_inner(
 }
 
 /// Runs the pipeline's tail over `stored` and answers as the upload URL does.
-async fn answer<F>(
+pub(crate) async fn answer<F>(
     shared: &Arc<Shared>,
     route: &Arc<Route>,
     rec: &UploadRecord,
@@ -221,6 +222,9 @@ async fn complete_inner(
     // One look at what arrived, before the key is spent: a client that calls too early may PUT
     // and call again.
     let arrived = direct.stat(&key).await?;
+    if arrived.is_none() && super::direct_multipart::in_parts(&shared, direct, rec.size) {
+        return super::direct_multipart::complete(&shared, &req, direct, rec, route, sha256).await;
+    }
     if rec.status == UploadStatus::Pending && arrived.is_none() {
         return Err(UploadError::new(
             ErrorCode::Conflict,

@@ -55,9 +55,11 @@ pub(crate) async fn sweep(shared: &Shared) -> Result<SweepReport, UploadError> {
     let expired_keys = shared.records.expire_pending(now).await?;
     // A client may have sent bytes straight to the bucket and never completed them: they go
     // with the URL, not after the retention of the expired record.
-    if shared.storage.as_direct().is_some() {
+    if let Some(direct) = shared.storage.as_direct() {
         for key in &expired_keys {
             shared.storage.delete(key).await?;
+            // And the parts of a large file sent straight to the bucket in parts.
+            direct.abort_multipart(key).await?;
         }
     }
     let expired = expired_keys.len() as u64;
@@ -82,7 +84,13 @@ pub(crate) async fn sweep(shared: &Shared) -> Result<SweepReport, UploadError> {
     report(shared, &failed, &stale).await;
     report(shared, &failed_completing, &completion_died()).await;
     let grace = shared.limits.orphan_grace;
-    let staged_removed = shared.storage.cleanup_staged(grace).await?;
+    // A direct multipart upload lives as long as its URL: not one of the staged writes a crash
+    // left until then.
+    let staged_grace = match shared.storage.as_direct() {
+        Some(_) if shared.direct_uploads => grace.max(shared.limits.upload_url_ttl),
+        _ => grace,
+    };
+    let staged_removed = shared.storage.cleanup_staged(staged_grace).await?;
     let tus_expired = sweep_tus(shared).await?;
     // A one-time id outlives its URL by nothing: no signed URL or form lives past 7 days.
     shared

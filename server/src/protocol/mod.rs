@@ -96,6 +96,18 @@ mod whole {
         }
     }
 
+    pub mod u32 {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        pub fn serialize<S: Serializer>(v: &u32, s: S) -> Result<S::Ok, S::Error> {
+            v.serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+            super::fit(super::Whole::deserialize(d)?)
+        }
+    }
+
     pub mod option_i64 {
         use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -151,6 +163,12 @@ pub struct PreparedUpload {
     /// `uploadUrl` is this server's.
     #[schema(required = true)]
     pub complete_url: Option<String>,
+    /// Set for a large file that may go straight to the storage bucket in parts: send them as
+    /// the plan says, then `POST` the plan's `completeUrl`. `null` otherwise. `uploadUrl` is
+    /// then this server's own: a client that does not send parts `PUT`s the whole file there
+    /// instead, as without a plan.
+    #[schema(required = true)]
+    pub multipart: Option<MultipartPlan>,
     /// Unix time in milliseconds after which the URL is refused.
     pub expires_at: i64,
     /// Where to poll for the upload's status and server data: `{base}/files/{key}?token=…`.
@@ -332,8 +350,10 @@ pub struct RoutesResponse {
     pub routes: Vec<RouteInfo>,
 }
 
+mod multipart;
 mod signed;
 pub mod tus;
+pub use multipart::{MultipartPlan, PartUrl, PartsRequest, PartsResponse, UploadedPart};
 pub use signed::{
     FileEnvelope, FileKind, FileObject, Links, Meta, PostForm, SignedPost, SignedPut, UploadToken,
 };

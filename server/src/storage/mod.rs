@@ -134,6 +134,78 @@ pub trait DirectStorage: Send + Sync {
 
     /// What arrived under `key`, `None` while nothing has.
     async fn stat(&self, key: &str) -> io::Result<Option<ObjectStat>>;
+
+    // Multipart uploads straight to the store, for large files. A backend without them keeps
+    // the defaults: [`DirectStorage::multipart_part_size`] answers `None` and large files are
+    // sent in one `PUT`.
+
+    /// The part size of a direct multipart upload of `size` bytes, `None` when the backend
+    /// cannot take one. Every part but the last has exactly this size.
+    fn multipart_part_size(&self, _size: u64) -> Option<u64> {
+        None
+    }
+
+    /// Starts a multipart upload of `key`, invisible until [`DirectStorage::complete_multipart`].
+    /// The store holds at most one per key: it is found again by the key alone.
+    async fn create_multipart(&self, _key: &str, _content_type: &str) -> io::Result<()> {
+        Err(no_multipart())
+    }
+
+    /// A presigned upload of part `number` (from 1) of `key`'s multipart upload, which the store
+    /// refuses unless it is exactly `size` bytes long. `Ok(None)` when `key` has no multipart
+    /// upload in progress.
+    async fn presign_parts(
+        &self,
+        _key: &str,
+        _parts: &[(u32, u64)],
+        _ttl: std::time::Duration,
+    ) -> io::Result<Option<Vec<DirectPut>>> {
+        Err(no_multipart())
+    }
+
+    /// The parts of `key`'s multipart upload that arrived, by number; `None` when `key` has no
+    /// multipart upload in progress.
+    async fn list_parts(&self, _key: &str) -> io::Result<Option<Vec<StoredPart>>> {
+        Err(no_multipart())
+    }
+
+    /// Joins `parts` (every part, in order, as [`DirectStorage::list_parts`] listed them) into
+    /// the object `key`.
+    async fn complete_multipart(&self, _key: &str, _parts: &[StoredPart]) -> io::Result<()> {
+        Err(no_multipart())
+    }
+
+    /// Aborts `key`'s multipart upload, freeing its parts; `false` when there was none.
+    async fn abort_multipart(&self, _key: &str) -> io::Result<bool> {
+        Ok(false)
+    }
+
+    /// Every byte of the object `key`, streamed (to verify what arrived); `None` when there is
+    /// none.
+    async fn read_all(&self, _key: &str) -> io::Result<Option<ByteStream>> {
+        Err(no_multipart())
+    }
+}
+
+/// The bytes of a stored object, as they arrive from the store.
+pub type ByteStream = futures_util::stream::BoxStream<'static, io::Result<Bytes>>;
+
+/// One part of a direct multipart upload that arrived in the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPart {
+    /// Its number, from 1.
+    pub number: u32,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The store's tag of it, which completing the upload names.
+    pub etag: String,
+}
+
+fn no_multipart() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "this backend takes no direct multipart uploads",
+    )
 }
 
 /// What a listing returns: a stored name and when it was last written.

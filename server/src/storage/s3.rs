@@ -29,7 +29,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use reqwest::StatusCode;
-use rusty_s3::actions::{CreateMultipartUpload, ListObjectsV2};
+use rusty_s3::actions::{CreateMultipartUpload, ListObjectsV2, ListParts};
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 
 use std::collections::BTreeMap;
@@ -37,8 +37,9 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 
 use super::{
-    check_key, check_object_path, DirectPut, DirectStorage, ListStorage, Listed, ObjectStat,
-    PresignedGet, ResumableStore, StagedWrite, Storage, StoredObject, Target,
+    check_key, check_object_path, ByteStream, DirectPut, DirectStorage, ListStorage, Listed,
+    ObjectStat, PresignedGet, ResumableStore, StagedWrite, Storage, StoredObject, StoredPart,
+    Target,
 };
 
 /// The smallest part S3 accepts (every part but the last).
@@ -782,6 +783,176 @@ impl DirectStorage for S3Storage {
                     .map(|d| super::local::hex(&d))
             }),
         }))
+    }
+
+    /// The configured part size, or larger for a file that would need more than 10,000 parts
+    /// of it (rounded up to whole MiB).
+    fn multipart_part_size(&self, size: u64) -> Option<u64> {
+        const MIB: u64 = 1024 * 1024;
+        let fit = size.div_ceil(MAX_PARTS as u64).div_ceil(MIB) * MIB;
+        let part = fit.max(self.inner.part_size as u64);
+        (part <= MAX_PART_SIZE as u64).then_some(part)
+    }
+
+    async fn create_multipart(&self, key: &str, content_type: &str) -> io::Result<()> {
+        check_key(key)?;
+        let object = self.inner.file_key(key);
+        let mut action = self
+            .inner
+            .bucket
+            .create_multipart_upload(self.inner.creds(), &object);
+        action
+            .headers_mut()
+            .insert("content-type", content_type.to_string());
+        let url = action.sign(REQUEST_TTL);
+        let req = self
+            .inner
+            .http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, content_type);
+        let res = self.inner.send(req, "CreateMultipartUpload").await?;
+        let body = res.text().await.map_err(io::Error::other)?;
+        CreateMultipartUpload::parse_response(&body).map_err(bad_xml)?;
+        Ok(())
+    }
+
+    /// Presigned `UploadPart`s whose signature covers `content-length`: the store refuses a
+    /// part of another size (403).
+    async fn presign_parts(
+        &self,
+        key: &str,
+        parts: &[(u32, u64)],
+        ttl: Duration,
+    ) -> io::Result<Option<Vec<DirectPut>>> {
+        check_key(key)?;
+        let object = self.inner.file_key(key);
+        let Some(upload_id) = self.inner.multipart_of(&object).await? else {
+            return Ok(None);
+        };
+        let mut out = Vec::with_capacity(parts.len());
+        for &(number, size) in parts {
+            let number = u16::try_from(number)
+                .ok()
+                .filter(|n| (1..=MAX_PARTS as u16).contains(n))
+                .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no such part"))?;
+            let mut action =
+                self.inner
+                    .bucket
+                    .upload_part(self.inner.creds(), &object, number, &upload_id);
+            action
+                .headers_mut()
+                .insert("content-length", size.to_string());
+            let url = action.sign(ttl.max(Duration::from_secs(1))).to_string();
+            // `content-length` is signed, but clients set it themselves (browsers must).
+            out.push(DirectPut {
+                url,
+                headers: BTreeMap::new(),
+            });
+        }
+        Ok(Some(out))
+    }
+
+    async fn list_parts(&self, key: &str) -> io::Result<Option<Vec<StoredPart>>> {
+        check_key(key)?;
+        let object = self.inner.file_key(key);
+        let Some(upload_id) = self.inner.multipart_of(&object).await? else {
+            return Ok(None);
+        };
+        self.inner.list_parts(&object, &upload_id).await.map(Some)
+    }
+
+    async fn complete_multipart(&self, key: &str, parts: &[StoredPart]) -> io::Result<()> {
+        check_key(key)?;
+        let object = self.inner.file_key(key);
+        let upload_id = self.inner.multipart_of(&object).await?.ok_or_else(|| {
+            io::Error::new(io::ErrorKind::NotFound, "no multipart upload in progress")
+        })?;
+        let etags: Vec<String> = parts.iter().map(|p| p.etag.clone()).collect();
+        self.inner
+            .complete(&object, &upload_id, &etags, false)
+            .await
+    }
+
+    async fn abort_multipart(&self, key: &str) -> io::Result<bool> {
+        check_key(key)?;
+        let object = self.inner.file_key(key);
+        let mut aborted = false;
+        for (found, upload_id, _) in self.inner.list_multipart(&object).await? {
+            if found == object {
+                self.inner.abort(&object, &upload_id).await?;
+                aborted = true;
+            }
+        }
+        Ok(aborted)
+    }
+
+    async fn read_all(&self, key: &str) -> io::Result<Option<ByteStream>> {
+        check_key(key)?;
+        let url = self
+            .inner
+            .bucket
+            .get_object(self.inner.creds(), &self.inner.file_key(key))
+            .sign(REQUEST_TTL);
+        let res = self
+            .inner
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| io::Error::other(format!("S3 GET: {}", without_url(e))))?;
+        match res.status() {
+            StatusCode::NOT_FOUND => return Ok(None),
+            s if !s.is_success() => return Err(status_error("GET", res).await),
+            _ => {}
+        }
+        let stream = futures_util::stream::try_unfold(res, |mut res| async move {
+            let chunk = res
+                .chunk()
+                .await
+                .map_err(|e| io::Error::other(format!("S3 GET: {}", without_url(e))))?;
+            Ok(chunk.map(|c| (c, res)))
+        });
+        Ok(Some(Box::pin(stream)))
+    }
+}
+
+// Direct multipart uploads: the store keeps at most one per key (the server creates it at
+// prepare), so it is found again by its key alone and nothing about it needs recording.
+impl Inner {
+    /// The id of `object`'s multipart upload in progress.
+    async fn multipart_of(&self, object: &str) -> io::Result<Option<String>> {
+        let uploads = self.list_multipart(object).await?;
+        Ok(uploads
+            .into_iter()
+            .find(|(found, _, _)| found == object)
+            .map(|(_, id, _)| id))
+    }
+
+    /// Every part of an upload, by number (`ListParts`, in pages of 1,000).
+    async fn list_parts(&self, object: &str, upload_id: &str) -> io::Result<Vec<StoredPart>> {
+        let mut out = Vec::new();
+        let mut marker: Option<u16> = None;
+        for _ in 0..=(MAX_PARTS / 1000) {
+            let mut action = ListParts::new(&self.bucket, self.creds(), object, upload_id);
+            if let Some(m) = marker {
+                action.set_part_number_marker(m);
+            }
+            let url = action.sign(REQUEST_TTL);
+            let res = self.send(self.http.get(url), "ListParts").await?;
+            let text = res.text().await.map_err(io::Error::other)?;
+            let page = ListParts::parse_response(&text).map_err(bad_xml)?;
+            out.extend(page.parts.into_iter().map(|p| StoredPart {
+                number: p.number.into(),
+                size: p.size,
+                etag: p.etag,
+            }));
+            match page.next_part_number_marker {
+                Some(m) if marker.is_none_or(|old| m > old) => marker = Some(m),
+                _ => break,
+            }
+        }
+        out.sort_by_key(|p| p.number);
+        Ok(out)
     }
 }
 

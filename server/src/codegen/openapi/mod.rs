@@ -42,8 +42,9 @@ use super::{canonical, pascal_case, HEADER};
 use crate::error::{ErrorBody, ErrorCode, ErrorResponse};
 use crate::protocol::{
     FileDeclaration, FileEnvelope, FileKind, FileObject, FileTypeConfig, Links, Meta,
-    MultipartResponse, PostForm, PrepareRequest, PrepareResponse, PreparedUpload, RouteInfo,
-    RoutesResponse, SignedPost, SignedPut, UploadResult, UploadStatus, UploadToken, UploadedFile,
+    MultipartPlan, MultipartResponse, PartUrl, PartsRequest, PartsResponse, PostForm,
+    PrepareRequest, PrepareResponse, PreparedUpload, RouteInfo, RoutesResponse, SignedPost,
+    SignedPut, UploadResult, UploadStatus, UploadToken, UploadedFile, UploadedPart,
 };
 use crate::route::{Acl, ContentDisposition};
 use crate::router::Router;
@@ -74,6 +75,14 @@ pub fn openapi(router: &Router, base_path: &str) -> OpenApi {
         .path(
             at(base, "/upload/{key}/complete"),
             PathItem::new(HttpMethod::Post, complete_direct(&routes)),
+        )
+        .path(
+            at(base, "/upload/{key}/parts"),
+            PathItem::new(HttpMethod::Post, direct_parts()),
+        )
+        .path(
+            at(base, "/upload/{key}/abort"),
+            PathItem::new(HttpMethod::Post, direct_abort(&routes)),
         )
         .path(at(base, "/download/{key}"), {
             let mut item = PathItem::new(HttpMethod::Get, download(false));
@@ -276,6 +285,11 @@ impl Schemas {
         add::<FileDeclaration>(&mut found);
         add::<PrepareResponse>(&mut found);
         add::<PreparedUpload>(&mut found);
+        add::<MultipartPlan>(&mut found);
+        add::<PartUrl>(&mut found);
+        add::<PartsRequest>(&mut found);
+        add::<PartsResponse>(&mut found);
+        add::<UploadedPart>(&mut found);
         add::<UploadResult>(&mut found);
         add::<UploadedFile>(&mut found);
         add::<UploadStatus>(&mut found);
@@ -893,7 +907,7 @@ fn complete_direct(routes: &[RouteSchemas]) -> utoipa::openapi::path::Operation 
         .tag("protocol")
         .summary(Some("Complete a file whose bytes went straight to the storage bucket"))
         .description(Some(
-            "When prepare answered with a `completeUrl`, the `uploadUrl` is the bucket's own              presigned `PUT` (it binds the type, the exact size and the SHA-256). Once that `PUT`              succeeded, `POST` the `completeUrl`: the server checks what arrived (size, the              checksum the bucket verified, the real type sniffed from the first bytes, the              route's rules), runs the completion hook and answers as the upload URL does. A              refused file is removed from the bucket. Called before the bytes arrived, it answers              409 and the URL stays usable.",
+            "When prepare answered with a `completeUrl`, the `uploadUrl` is the bucket's own              presigned `PUT` (it binds the type, the exact size and the SHA-256). Once that `PUT`              succeeded, `POST` the `completeUrl`: the server checks what arrived (size, the              checksum the bucket verified, the real type sniffed from the first bytes, the              route's rules), runs the completion hook and answers as the upload URL does. A              refused file is removed from the bucket. Called before the bytes arrived, it answers              409 and the URL stays usable. The `completeUrl` of a `multipart` plan is this              same endpoint: it checks that every part arrived (else 409 with `data.missing`, the              URL still usable), each of its planned size, joins them, and reads the object back              once for its SHA-256 (which the bucket does not verify for a file in parts), CRC32 and              type.",
         ))
         .response("200", ok("The stored file and, on a route that awaits it, the server data.", any_upload_result(routes)))
         .response(
@@ -916,6 +930,68 @@ fn complete_direct(routes: &[RouteSchemas]) -> utoipa::openapi::path::Operation 
             "500",
             error(&[(ErrorCode::CompletionFailed, "the file was stored but the completion hook failed (routes that await the server data)"), INTERNAL]),
         )
+        .response("default", other_refusal())
+        .build()
+}
+
+fn direct_parts() -> utoipa::openapi::path::Operation {
+    signed_upload_url(OperationBuilder::new())
+        .operation_id(Some("directUploadParts"))
+        .tag("protocol")
+        .summary(Some("More part URLs of a large file sent straight to the bucket, and the parts it has"))
+        .description(Some(
+            "When prepare answered with a `multipart` plan, its `partsUrl` signs the URLs of up to \
+             100 more parts from `first`, and lists the parts the bucket already holds (to resume \
+             after a reload: send only the others).",
+        ))
+        .request_body(Some(
+            RequestBodyBuilder::new()
+                .required(Some(Required::True))
+                .content("application/json", json_content(reference("PartsRequest")))
+                .build(),
+        ))
+        .response("200", ok("Part URLs and the parts the bucket holds.", reference("PartsResponse")))
+        .response("400", error(&[(ErrorCode::BadRequest, "a malformed query string or body, or parts outside the plan (`data.partCount`, `data.maxCount`)")]))
+        .response(
+            "409",
+            error(&[(ErrorCode::Conflict, "the upload was not prepared in parts, or was completed or cancelled")]),
+        )
+        .response("500", error(&[INTERNAL]))
+        .response("default", other_refusal())
+        .build()
+}
+
+fn direct_abort(routes: &[RouteSchemas]) -> utoipa::openapi::path::Operation {
+    signed_upload_url(OperationBuilder::new())
+        .operation_id(Some("abortDirectUpload"))
+        .tag("protocol")
+        .summary(Some(
+            "Cancel a large file sent straight to the bucket in parts",
+        ))
+        .description(Some(
+            "The `abortUrl` of a `multipart` plan: the bucket drops the parts, the upload is \
+             recorded as failed with `CANCELLED` (the route's `on_upload_error` hears of it) and \
+             its URLs are spent. Answers the upload's status.",
+        ))
+        .response(
+            "200",
+            ok(
+                "The cancelled upload (`failed`, error `CANCELLED`).",
+                any_upload_result(routes),
+            ),
+        )
+        .response(
+            "400",
+            error(&[(ErrorCode::BadRequest, "a malformed query string")]),
+        )
+        .response(
+            "409",
+            error(&[(
+                ErrorCode::Conflict,
+                "the upload was not prepared in parts, or was already completed or cancelled",
+            )]),
+        )
+        .response("500", error(&[INTERNAL]))
         .response("default", other_refusal())
         .build()
 }
