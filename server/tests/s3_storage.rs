@@ -378,3 +378,56 @@ async fn signed_objects_land_in_the_bucket() {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// `allow_browser_origins` sets the bucket's CORS rule: a browser's preflight for a `PUT` from
+/// an allowed origin passes, another origin's is refused. Malformed origins are
+/// refused before anything is sent.
+#[tokio::test]
+async fn browser_origins_become_the_buckets_cors_rule() {
+    if !s3_available() {
+        return;
+    }
+    let s3 = s3_storage();
+    for bad in [
+        vec![],
+        vec!["example.test".to_string()],
+        vec!["http://a b".to_string()],
+    ] {
+        let err = s3.allow_browser_origins(&bad).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{bad:?}");
+    }
+    s3.allow_browser_origins(&["http://app.example.test:8080".to_string()])
+        .await
+        .expect("PutBucketCors");
+    let url = format!("{}/{}", s3.bucket_origin(), "uplift-test/any/key");
+    let preflight = |origin: &'static str| {
+        let url = url.clone();
+        async move {
+            reqwest::Client::new()
+                .request(reqwest::Method::OPTIONS, &url)
+                .header("origin", origin)
+                .header("access-control-request-method", "PUT")
+                .header(
+                    "access-control-request-headers",
+                    "content-type,x-amz-checksum-sha256",
+                )
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let ok = preflight("http://app.example.test:8080").await;
+    assert_eq!(
+        ok.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap()),
+        Some("http://app.example.test:8080")
+    );
+    assert!(ok.status().is_success(), "{}", ok.status());
+    // A browser takes a preflight answered with an error for a refusal (Garage adds
+    // `Access-Control-Allow-Origin: *` to its error answers, which does not make them pass).
+    let other = preflight("http://elsewhere.test").await;
+    assert!(!other.status().is_success(), "{}", other.status());
+    // Back to what the browser test needs (it sets its own at start, too).
+    s3.allow_browser_origins(&["*".to_string()]).await.unwrap();
+}

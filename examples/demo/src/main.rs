@@ -128,6 +128,13 @@ async fn run(settings: Settings) -> Result<(), String> {
             let bucket = format!("{config:?}");
             let s3 = S3Storage::new(config).map_err(|e| e.to_string())?;
             tracing::info!("files: S3 {bucket}");
+            page::set_bucket_origin(s3.bucket_origin());
+            if !settings.s3_cors_origins.is_empty() {
+                s3.allow_browser_origins(&settings.s3_cors_origins)
+                    .await
+                    .map_err(|e| format!("could not set the bucket's CORS rule: {e}"))?;
+                tracing::info!(origins = ?settings.s3_cors_origins, "bucket CORS rule set");
+            }
             Arc::new(s3)
         }
         None => {

@@ -22,9 +22,33 @@ const INDEX_HTML: &str = include_str!("../static/index.html");
 const APP_JS: &str = include_str!("../static/app.js");
 const STYLE_CSS: &str = include_str!("../static/style.css");
 
-/// No external origins, no inline scripts; uploaded files are shown as images from our origin.
-const PAGE_CSP: &str = "default-src 'self'; img-src 'self' blob:; media-src 'self' blob:; \
-    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// No external origins but the bucket's, no inline scripts; uploaded files are shown as images
+/// from our origin (or the bucket's, where downloads redirect).
+fn page_csp() -> &'static header::HeaderValue {
+    static CSP: OnceLock<header::HeaderValue> = OnceLock::new();
+    CSP.get_or_init(|| {
+        let bucket = BUCKET_ORIGIN.get().map(String::as_str).unwrap_or("");
+        let csp = format!(
+            "default-src 'self'; connect-src 'self' {bucket}; img-src 'self' blob: {bucket}; \
+             media-src 'self' blob: {bucket}; object-src 'none'; base-uri 'none'; \
+             form-action 'self'; frame-ancestors 'none'"
+        );
+        header::HeaderValue::from_str(&csp.replace("  ", " ")).expect("a header value")
+    })
+}
+
+static BUCKET_ORIGIN: OnceLock<String> = OnceLock::new();
+
+/// The bucket's origin, when files are stored in one: the page may then send files straight
+/// to it and show downloads (which redirect there). Set before the first page is served.
+pub fn set_bucket_origin(origin: String) {
+    let plain = origin
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b":/.-[]".contains(&b));
+    if plain {
+        let _ = BUCKET_ORIGIN.set(origin);
+    }
+}
 
 /// Where the built React page is looked for, unless `UPLIFT_DEMO_WEB_DIR` says otherwise.
 const DEFAULT_WEB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/web/dist");
@@ -86,10 +110,8 @@ async fn plain_index() -> HttpResponse {
 }
 
 fn page_headers(mut res: HttpResponse) -> HttpResponse {
-    res.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        header::HeaderValue::from_static(PAGE_CSP),
-    );
+    res.headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, page_csp().clone());
     res.headers_mut().insert(
         header::REFERRER_POLICY,
         header::HeaderValue::from_static("no-referrer"),

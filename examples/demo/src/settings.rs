@@ -6,23 +6,24 @@
 //! | `UPLIFT_SECRET`       | generated into `secret.key`     | URL-signing secret, at least 32 bytes    |
 //! | `DATABASE_URL`        | `sqlite://$UPLIFT_DATA_DIR/uplift.db` | `postgres://…` switches to PostgreSQL |
 //! | `DATABASE_SCHEMA`     | the URL's `search_path`         | PostgreSQL only: this schema (created if missing) |
-//! | `UPLIFT_INSTANCE_ID`  | host name + hash of the tus dir | this instance's id; one per process sharing a data dir |
+//! | `UPLIFT_INSTANCE_ID`  | host name (+ hash of the tus dir) | this instance's id; one per process sharing a host |
 //! | `UPLIFT_BIND`         | `127.0.0.1:8080`                | listen address (`:0` picks a free port)  |
 //! | `UPLIFT_PUBLIC_URL`   | the request's own host          | origin in absolute URLs, behind a proxy  |
 //! | `UPLIFT_CORS_ORIGINS` | none                            | comma-separated origins, or `*`          |
 //! | `UPLIFT_S3_ENDPOINT`  | none (local disk)               | an S3-compatible bucket for the files (below) |
 //! | `UPLIFT_DIRECT_MULTIPART_THRESHOLD` | 64 MiB            | files sent straight to the bucket above this many bytes go in parts |
+//! | `UPLIFT_S3_CORS_ORIGINS` | none                         | comma-separated origins (or `*`) whose pages may send files straight to the bucket: set as the bucket's CORS rule at start |
 //!
 //! With `UPLIFT_S3_ENDPOINT`, the files go to a bucket: `UPLIFT_S3_BUCKET`,
 //! `UPLIFT_S3_ACCESS_KEY_ID` and `UPLIFT_S3_SECRET_ACCESS_KEY` are needed, `UPLIFT_S3_REGION`
 //! (default `us-east-1`), `UPLIFT_S3_PATH_STYLE` (default `true`) and `UPLIFT_S3_KEY_PREFIX`
-//! are optional ([`uplift::storage::S3Config::from_env`]). tus uploads in progress stay in the
-//! data dir.
+//! are optional ([`uplift::storage::S3Config::from_env`]). tus uploads in progress go to the
+//! bucket too.
 //!
-//! Several demos may share one data dir (a shared disk), one PostgreSQL schema and one bucket:
-//! each then needs its own `UPLIFT_INSTANCE_ID` (1 to 64 of `A-Z a-z 0-9 . _ -`), stable
-//! across its restarts. The default is derived from the host name and the tus dir, so
-//! processes on one host over one data dir would share it, and the start-up recovery of one
+//! Several demos may share one PostgreSQL schema and one bucket: each then needs its own
+//! `UPLIFT_INSTANCE_ID` (1 to 64 of `A-Z a-z 0-9 . _ -`), stable across its restarts. The
+//! default is derived from the host name (and the tus dir, on local disk), so processes on one
+//! host would share it, and the start-up recovery of one
 //! would fail the uploads the others have in flight and release their tus locks
 //! (see `docs/scaling.md`).
 
@@ -47,6 +48,8 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// `UPLIFT_DIRECT_MULTIPART_THRESHOLD`, in bytes (`UpliftBuilder::direct_multipart_threshold`).
     pub direct_multipart_threshold: Option<u64>,
+    /// `UPLIFT_S3_CORS_ORIGINS`: set as the bucket's CORS rule at start.
+    pub s3_cors_origins: Vec<String>,
     /// `UPLIFT_SECRET`, if set. Never printed.
     secret: Option<String>,
 }
@@ -59,6 +62,19 @@ fn var(name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// A comma-separated variable.
+fn list(name: &str) -> Vec<String> {
+    var(name)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 impl Settings {
     pub fn from_env() -> Settings {
         Settings {
@@ -68,15 +84,8 @@ impl Settings {
             instance_id: var("UPLIFT_INSTANCE_ID"),
             bind: var("UPLIFT_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
             public_url: var("UPLIFT_PUBLIC_URL"),
-            cors_origins: var("UPLIFT_CORS_ORIGINS")
-                .map(|v| {
-                    v.split(',')
-                        .map(str::trim)
-                        .filter(|o| !o.is_empty())
-                        .map(String::from)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            cors_origins: list("UPLIFT_CORS_ORIGINS"),
+            s3_cors_origins: list("UPLIFT_S3_CORS_ORIGINS"),
             direct_multipart_threshold: var("UPLIFT_DIRECT_MULTIPART_THRESHOLD")
                 .and_then(|v| v.parse().ok()),
             secret: var("UPLIFT_SECRET"),
@@ -218,6 +227,7 @@ mod tests {
             public_url: None,
             cors_origins: Vec::new(),
             direct_multipart_threshold: None,
+            s3_cors_origins: Vec::new(),
             secret: None,
         }
     }

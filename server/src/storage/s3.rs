@@ -589,6 +589,7 @@ impl Inner {
     }
 }
 
+mod cors;
 mod resumable;
 
 /// The XML of `ListMultipartUploads` (rusty-s3 has no parser for it).

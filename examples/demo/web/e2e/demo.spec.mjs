@@ -11,6 +11,9 @@
 //   UPLIFT_DEMO_BIN        a built demo binary to use instead of building one
 //   UPLIFT_E2E_SKIP_BUILD  1: use examples/demo/web/dist as it is
 //   UPLIFT_E2E_KEEP        1: keep the temporary data dir and print where it is
+//   UPLIFT_S3_*            a bucket (`eval "$(tools/garage.sh start)"`): a second demo stores
+//                          there, and a large file goes from the page straight to it in parts
+//                          (required when UPLIFT_REQUIRE_S3=1)
 
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -100,17 +103,18 @@ function demoBinary() {
 }
 
 /** Starts the demo on a free port with its own data dir; resolves once it listens. */
-async function startDemo(bin, dataDir) {
+async function startDemo(bin, dataDir, env = {}) {
   const child = spawn(bin, [], {
     env: {
       ...process.env,
       UPLIFT_DATA_DIR: dataDir,
-      // Local disk, whatever the environment says about S3.
+      // Local disk, whatever the environment says about S3 (unless `env` says otherwise).
       UPLIFT_S3_ENDPOINT: "",
       UPLIFT_BIND: "127.0.0.1:0",
       UPLIFT_DEMO_WEB_DIR: join(WEB, "dist"),
       RUST_LOG: "warn,uplift_demo=info",
       NO_COLOR: "1",
+      ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -630,6 +634,94 @@ async function main() {
         assert.deepEqual(plainProblems, []);
       } finally {
         await plainContext.close();
+      }
+    });
+
+    await check("straight to the bucket: a 40 MB video goes in parts, pauses, resumes and completes with its server data", async () => {
+      if (!process.env.UPLIFT_S3_ENDPOINT) {
+        assert.notEqual(process.env.UPLIFT_REQUIRE_S3, "1", "UPLIFT_REQUIRE_S3=1 but UPLIFT_S3_ENDPOINT is not set");
+        log("     skipped: no UPLIFT_S3_ENDPOINT");
+        return;
+      }
+      const bucket = new URL(process.env.UPLIFT_S3_ENDPOINT).origin;
+      const s3 = await startDemo(bin, join(work, "data-s3"), {
+        UPLIFT_S3_ENDPOINT: process.env.UPLIFT_S3_ENDPOINT,
+        UPLIFT_S3_KEY_PREFIX: `e2e-${Date.now().toString(36)}/`,
+        UPLIFT_DIRECT_MULTIPART_THRESHOLD: String(8 * MB),
+        UPLIFT_S3_CORS_ORIGINS: "*",
+      });
+      const direct = await context.newPage();
+      const sent = [];
+      direct.on("request", (r) => sent.push({ method: r.method(), url: r.url() }));
+      direct.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+      const said = [];
+      direct.on("console", (m) => said.push(`${m.type()}: ${m.text()}`));
+      try {
+        // The sign-in cookie of the first demo (same host) signs this page in too.
+        await Promise.all([direct.waitForResponse((r) => r.url().endsWith("/api/demo/me")), direct.goto(`${s3.url}/?direct=1`)]);
+        await direct.locator("#route-mediaPost .uplift-root").waitFor();
+        if (!(await direct.locator("#who", { hasText: `Signed in as ${USER}.` }).isVisible())) {
+          await direct.locator("#signin-name").fill(USER);
+          await Promise.all([direct.waitForURL(`${s3.url}/`), direct.getByRole("button", { name: "Sign in" }).click()]);
+          await direct.goto(`${s3.url}/?direct=1`);
+        }
+        await direct.locator("#who", { hasText: `Signed in as ${USER}.` }).waitFor();
+        const route = direct.locator("#route-mediaPost");
+        const video = join(work, "direct.mp4");
+        const size = 40 * MB;
+        mp4File(video, size);
+        const cdp = await context.newCDPSession(direct);
+        await cdp.send("Network.enable");
+        await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 8 * MB });
+        await route.getByLabel("Caption").fill("Straight to the bucket");
+        await route.locator("input[type=file]").setInputFiles(video);
+        await route.locator(".uplift-files li", { hasText: "direct.mp4" }).waitFor();
+        await route.getByRole("button", { name: "Upload 1 file" }).click();
+        const bar = route.locator("progress.uplift-progress-bar");
+        await until("the parts to be under way", async () => {
+          const v = await bar.evaluate((p) => p.value);
+          return v >= 10 && v < 60 ? v : 0;
+        }, 60_000, 50);
+        await route.getByRole("button", { name: "Pause" }).click();
+        await route.getByRole("button", { name: "Resume" }).waitFor();
+        const paused = await bar.evaluate((p) => p.value);
+        await new Promise((r) => setTimeout(r, 1500));
+        assert.equal(await bar.evaluate((p) => p.value), paused, "nothing moves while paused");
+        await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+        await cdp.detach();
+        const beforeResume = sent.length;
+        await route.getByRole("button", { name: "Resume" }).click();
+        await route.locator(".uplift-status[data-state=complete]").waitFor({ timeout: 60_000 });
+        const pre = route.locator(".server-data pre");
+        await pre.waitFor({ timeout: 15_000 });
+        const data = JSON.parse(await pre.textContent());
+        assert.equal(data.caption, "Straight to the bucket");
+        assert.equal(data.kind, "video");
+
+        const puts = sent.filter((r) => r.method === "PUT");
+        assert.ok(puts.length >= 5, `${puts.length} part PUTs for 5 parts`);
+        assert.ok(puts.every((r) => r.url.startsWith(bucket)), "every byte went to the bucket, none to the server");
+        assert.equal(sent.filter((r) => r.url.includes("/tus")).length, 0, "not over tus");
+        const resumed = sent.slice(beforeResume);
+        assert.ok(resumed.some((r) => r.method === "POST" && /\/upload\/[^/]+\/parts/.test(r.url)), "the resume asked the bucket which parts it has");
+        const complete = sent.find((r) => r.method === "POST" && /\/upload\/[^/]+\/complete/.test(r.url));
+        assert.ok(complete, "the page completed the upload");
+        const key = new URL(complete.url).pathname.split("/").at(-2);
+        // The download redirects to the bucket; the bytes there are the chosen file's.
+        const got = Buffer.from(await (await fetch(`${s3.url}/api/uploads/download/${key}`)).arrayBuffer());
+        assert.equal(got.length, size);
+        const digest = (b) => createHash("sha256").update(b).digest("hex");
+        assert.equal(digest(got), digest(readFileSync(video)), "the stored file is the chosen one, byte for byte");
+        log(`     ${puts.length} part PUTs to ${bucket}, paused at ${paused}%`);
+      } catch (e) {
+        const state = await direct.locator("#route-mediaPost").innerText().catch(() => "?");
+        log(`     page: ${state.replace(/\n/g, " | ")}`);
+        log(`     console: ${said.slice(-10).join(" / ")}`);
+        log(`     requests: ${sent.slice(-12).map((r) => `${r.method} ${r.url.slice(0, 100)}`).join("\n       ")}`);
+        throw e;
+      } finally {
+        await direct.close().catch(() => {});
+        await s3.stop();
       }
     });
 

@@ -16,10 +16,17 @@ export function actAsHeaders(): Record<string, string> {
   return actAs ? { "x-user": actAs } : {};
 }
 
+/**
+ * `?direct=1`: every file declares its SHA-256, so a server storing in a bucket lets it go
+ * straight there (in parallel parts above the server's threshold) instead of over tus.
+ */
+const direct = typeof window !== "undefined" && new URLSearchParams(window.location.search).get("direct") === "1";
+
 export const { uploader, useUpload, useServerData, UploadButton, UploadDropzone } = generateReactHelpers<UploadRouter>({
   url: "/api/uploads",
   // Read at each call, so changing the field takes effect at the next upload.
   headers: actAsHeaders,
+  ...(direct ? { sha256: true, tus: false as const } : {}),
 });
 
 /** Tells the activity list that a hook may have run. */
