@@ -11,6 +11,9 @@
 //! - 20 PATCHes at once at one offset of one tus upload, through all three: exactly one is
 //!   taken, the others are refused (`423 LOCKED` or `409 OFFSET_MISMATCH`) without writing a
 //!   byte;
+//! - a large file straight to the bucket in parts: prepared on one instance, which is
+//!   SIGKILLed after two parts; the parts listing, the rest and the completion go through the
+//!   others;
 //! - an instance SIGKILLed in the middle of a PATCH: the upload resumes through the others
 //!   from the offset HEAD reports, once the dead PATCH's lease has run out;
 //! - that instance restarted with its own id while a PATCH streams into another one: its
@@ -198,6 +201,8 @@ async fn three_instances_serve_one_schema_and_one_bucket() {
             ("DATABASE_SCHEMA", schema.name.clone()),
             ("UPLIFT_S3_KEY_PREFIX", prefix.clone()),
             ("UPLIFT_INSTANCE_ID", format!("multi-{i}")),
+            // Files straight to the bucket above 8 MiB go in parts.
+            ("UPLIFT_DIRECT_MULTIPART_THRESHOLD", (8 * MIB).to_string()),
         ];
         let (dir, port) = (dir.path().to_path_buf(), ports[i]);
         async move {
@@ -230,6 +235,8 @@ async fn three_instances_serve_one_schema_and_one_bucket() {
     })
     .await;
     eprintln!("restart done after {:?}", started.elapsed());
+    direct_parts_through_a_kill(&http, &origins, &mut demos).await;
+    eprintln!("direct parts done after {:?}", started.elapsed());
 
     // Nothing on the instances' disk: stored files and tus uploads in progress are in the
     // bucket.
@@ -602,4 +609,83 @@ async fn a_restart_releases_only_its_own_locks<F, Fut>(
     assert_eq!(answered, Some(204), "the live PATCH after the restart");
     let cluster = Cluster::new(origins.to_vec());
     assert_tus_stored(c, &cluster, &origins[0], &key, &data).await;
+}
+
+/// A 24 MiB video straight to the bucket in 8 MiB parts: prepared on instance 0, two parts
+/// sent, instance 0 SIGKILLed; the listing on instance 1 shows the two parts, the third goes,
+/// the completion lands on instance 2, and the stored file is the video.
+async fn direct_parts_through_a_kill(
+    c: &reqwest::Client,
+    origins: &[String],
+    demos: &mut [Option<Demo>],
+) {
+    let data = video(24 * MIB);
+    let prepared: Value = c
+        .post(format!("{}/api/uploads/mediaPost", origins[0]))
+        .header("x-user", "ann")
+        .json(&json!({
+            "files": [{ "name": "parts.mp4", "size": data.len(), "type": "video/mp4",
+                        "sha256": sha(&data) }],
+            "input": { "caption": "three servers" }
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let file = &prepared["files"][0];
+    let plan = &file["multipart"];
+    assert_eq!(plan["partCount"], 3, "a plan of three parts: {prepared}");
+    let part_size = plan["partSize"].as_u64().unwrap() as usize;
+    let put_part = |url: String, bytes: Vec<u8>| async move {
+        let r = c.put(url).body(bytes).send().await.unwrap();
+        assert_eq!(r.status(), 200, "part PUT: {}", r.text().await.unwrap());
+    };
+    for part in plan["parts"].as_array().unwrap().iter().take(2) {
+        let n = part["partNumber"].as_u64().unwrap() as usize;
+        let bytes = data[(n - 1) * part_size..(n * part_size).min(data.len())].to_vec();
+        put_part(part["url"].as_str().unwrap().to_string(), bytes).await;
+    }
+    demos[0] = None; // SIGKILL the instance that prepared it
+
+    let listing: Value = c
+        .post(on(&origins[1], plan["partsUrl"].as_str().unwrap()))
+        .json(&json!({ "first": 1, "count": 3 }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let have: Vec<u64> = listing["uploaded"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{listing}"))
+        .iter()
+        .map(|p| p["partNumber"].as_u64().unwrap())
+        .collect();
+    assert_eq!(have, vec![1, 2], "{listing}");
+    let third = listing["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["partNumber"] == 3)
+        .unwrap_or_else(|| panic!("{listing}"));
+    put_part(
+        third["url"].as_str().unwrap().to_string(),
+        data[2 * part_size..].to_vec(),
+    )
+    .await;
+    let done = c
+        .post(on(&origins[2], plan["completeUrl"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200, "{}", done.text().await.unwrap());
+    let survivors = Cluster::new(vec![origins[1].clone(), origins[2].clone()]);
+    let st = wait_complete(c, &survivors, file["statusUrl"].as_str().unwrap()).await;
+    assert_eq!(st["file"]["sha256"], sha(&data), "{st}");
+    assert_eq!(st["serverData"]["caption"], "three servers", "{st}");
+    let got = download(c, &survivors, st["file"]["url"].as_str().unwrap()).await;
+    assert!(got == data, "downloaded bytes differ");
 }

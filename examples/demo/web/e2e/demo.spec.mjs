@@ -282,6 +282,42 @@ function signedOutActivity(message) {
 
 // --- the run ---------------------------------------------------------------------------------
 const results = [];
+/** Limits the page's upload bandwidth (bytes/s) until the returned function is called. */
+async function throttle(page, bytesPerSecond) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  const conditions = (up) => ({ offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: up });
+  await cdp.send("Network.emulateNetworkConditions", conditions(bytesPerSecond));
+  return async () => {
+    await cdp.send("Network.emulateNetworkConditions", conditions(-1));
+    await cdp.detach();
+  };
+}
+
+/** Chooses `path` (listed as `name`) on the mediaPost route with `caption`, presses Upload: its progress bar. */
+async function uploadMedia(route, path, name, caption) {
+  await route.getByLabel("Caption").fill(caption);
+  await route.locator("input[type=file]").setInputFiles(path);
+  await route.locator(".uplift-files li", { hasText: name }).waitFor();
+  await route.getByRole("button", { name: "Upload 1 file" }).click();
+  return route.locator("progress.uplift-progress-bar");
+}
+
+/** Once the upload is 10–60% done, presses Pause and checks nothing moves: the paused percentage. */
+async function pauseMidway(route, bar) {
+  await until("the upload to be under way", async () => {
+    const v = await bar.evaluate((p) => p.value);
+    return v >= 10 && v < 60 ? v : 0;
+  }, 60_000, 50);
+  await route.getByRole("button", { name: "Pause" }).click();
+  await route.getByRole("button", { name: "Resume" }).waitFor();
+  const paused = await bar.evaluate((p) => p.value);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(await bar.evaluate((p) => p.value), paused, "nothing moves while paused");
+  assert.ok(paused < 100, `paused at ${paused}%`);
+  return paused;
+}
+
 async function check(name, fn) {
   const started = Date.now();
   try {
@@ -468,20 +504,9 @@ async function main() {
       const video = join(work, "clip.mp4");
       mp4File(video, 200 * MB);
       // Loopback is fast; slow the upload down so that "mid-way" lasts a few seconds.
-      const cdp = await context.newCDPSession(page);
-      await cdp.send("Network.enable");
-      await cdp.send("Network.emulateNetworkConditions", {
-        offline: false,
-        latency: 0,
-        downloadThroughput: -1,
-        uploadThroughput: 40 * MB,
-      });
+      const unthrottle = await throttle(page, 40 * MB);
       const before = requests.length;
-      await route.getByLabel("Caption").fill("A long clip, cancelled");
-      await route.locator("input[type=file]").setInputFiles(video);
-      await route.locator(".uplift-files li", { hasText: "clip.mp4" }).waitFor();
-      await route.getByRole("button", { name: "Upload 1 file" }).click();
-      const bar = route.locator("progress.uplift-progress-bar");
+      const bar = await uploadMedia(route, video, "clip.mp4", "A long clip, cancelled");
       const at = await until("the upload to be under way", async () => {
         const v = await bar.evaluate((p) => p.value);
         return v >= 5 && v < 90 ? v : 0;
@@ -494,8 +519,7 @@ async function main() {
       await route.screenshot({ path: join(ARTIFACTS, "cancelled.png") });
       const after = await bar.evaluate((p) => p.value);
       assert.ok(after < 100, `cancelled at ${at}%, bar at ${after}%`);
-      await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
-      await cdp.detach();
+      await unthrottle();
 
       // The key of the cancelled upload, from its tus PATCH (`{base}/tus/{key}.{capability}`):
       // a 200 MB file goes over tus.
@@ -521,33 +545,12 @@ async function main() {
       const video = join(work, "long.mp4");
       const size = 120 * MB;
       mp4File(video, size);
-      const cdp = await context.newCDPSession(page);
-      await cdp.send("Network.enable");
-      await cdp.send("Network.emulateNetworkConditions", {
-        offline: false,
-        latency: 0,
-        downloadThroughput: -1,
-        uploadThroughput: 30 * MB,
-      });
+      const unthrottle = await throttle(page, 30 * MB);
       const before = requests.length;
-      await route.getByLabel("Caption").fill("A long clip, paused");
-      await route.locator("input[type=file]").setInputFiles(video);
-      await route.locator(".uplift-files li", { hasText: "long.mp4" }).waitFor();
-      await route.getByRole("button", { name: "Upload 1 file" }).click();
-      const bar = route.locator("progress.uplift-progress-bar");
-      await until("the upload to be under way", async () => {
-        const v = await bar.evaluate((p) => p.value);
-        return v >= 10 && v < 60 ? v : 0;
-      }, 60_000, 50);
-      await route.getByRole("button", { name: "Pause" }).click();
-      await route.getByRole("button", { name: "Resume" }).waitFor();
-      const paused = await bar.evaluate((p) => p.value);
-      await new Promise((r) => setTimeout(r, 1500));
-      assert.equal(await bar.evaluate((p) => p.value), paused, "nothing moves while paused");
-      assert.ok(paused < 100, `paused at ${paused}%`);
+      const bar = await uploadMedia(route, video, "long.mp4", "A long clip, paused");
+      const paused = await pauseMidway(route, bar);
       await route.screenshot({ path: join(ARTIFACTS, "paused.png") });
-      await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
-      await cdp.detach();
+      await unthrottle();
       await route.getByRole("button", { name: "Resume" }).click();
       await route.locator(".uplift-status[data-state=complete]").waitFor({ timeout: 60_000 });
       const sent = requests.slice(before);
@@ -670,25 +673,10 @@ async function main() {
         const video = join(work, "direct.mp4");
         const size = 40 * MB;
         mp4File(video, size);
-        const cdp = await context.newCDPSession(direct);
-        await cdp.send("Network.enable");
-        await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 8 * MB });
-        await route.getByLabel("Caption").fill("Straight to the bucket");
-        await route.locator("input[type=file]").setInputFiles(video);
-        await route.locator(".uplift-files li", { hasText: "direct.mp4" }).waitFor();
-        await route.getByRole("button", { name: "Upload 1 file" }).click();
-        const bar = route.locator("progress.uplift-progress-bar");
-        await until("the parts to be under way", async () => {
-          const v = await bar.evaluate((p) => p.value);
-          return v >= 10 && v < 60 ? v : 0;
-        }, 60_000, 50);
-        await route.getByRole("button", { name: "Pause" }).click();
-        await route.getByRole("button", { name: "Resume" }).waitFor();
-        const paused = await bar.evaluate((p) => p.value);
-        await new Promise((r) => setTimeout(r, 1500));
-        assert.equal(await bar.evaluate((p) => p.value), paused, "nothing moves while paused");
-        await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
-        await cdp.detach();
+        const unthrottle = await throttle(direct, 8 * MB);
+        const bar = await uploadMedia(route, video, "direct.mp4", "Straight to the bucket");
+        const paused = await pauseMidway(route, bar);
+        await unthrottle();
         const beforeResume = sent.length;
         await route.getByRole("button", { name: "Resume" }).click();
         await route.locator(".uplift-status[data-state=complete]").waitFor({ timeout: 60_000 });
