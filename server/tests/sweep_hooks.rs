@@ -280,8 +280,54 @@ async fn interrupted_takeover_copies_are_swept(db: Db) {
     assert_eq!(srv.status(&client(), &key).await["status"], "complete");
 }
 
+/// tus bytes of an upload that was stored (left by a removal that failed) belong to nothing:
+/// the sweep removes them once older than the grace period, and the stored file stays.
+async fn tus_bytes_a_stored_upload_left_are_swept(db: Db) {
+    let srv = TestServer::start_with(router(), db.options(Options::default()));
+    let meta = format!(
+        "filename {},filetype {}",
+        STANDARD.encode("a.txt"),
+        STANDARD.encode("text/plain")
+    );
+    let data = text(20);
+    let r = Resp::read(
+        client()
+            .post(format!("{}/notes/tus", srv.base))
+            .header("tus-resumable", "1.0.0")
+            .header("upload-length", "20")
+            .header("upload-metadata", meta)
+            .header("content-type", "application/offset+octet-stream")
+            .body(data.clone())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.bytes));
+    let key = r.header("uplift-key").unwrap();
+    srv.wait_status(&client(), &key, "complete").await;
+    assert_eq!(srv.tus_uploads(), 0);
+    srv.write_tus(&key, 0, b"left behind", false);
+    assert_eq!(srv.tus_uploads(), 1);
+    // Older than a grace period of one millisecond (S3 dates have whole seconds).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let limits = Limits {
+        orphan_grace: Duration::from_millis(1),
+        ..Limits::default()
+    };
+    let report = instance(&db, &srv, "sweeper", limits)
+        .await
+        .sweep()
+        .await
+        .unwrap();
+    assert_eq!(report.orphans_removed, 1, "{report:?}");
+    assert_eq!(srv.tus_uploads(), 0);
+    assert!(srv.stored_bytes(&key) == data, "the stored file stays");
+}
+
 on_both_backends!(
     sweep_failures_reach_on_upload_error_once,
+    tus_bytes_a_stored_upload_left_are_swept,
     recovery_failures_reach_on_upload_error_once,
     interrupted_takeover_copies_are_swept,
 );

@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 use crate::db::InstanceRecovery;
 
 use crate::error::{ErrorBody, ErrorCode, UploadError};
+use crate::protocol::UploadStatus;
 use crate::state::{now_ms, Shared};
 
 use super::complete::report_failure;
@@ -214,7 +215,8 @@ async fn purge(shared: &Shared, before_ms: i64) -> Result<usize, UploadError> {
 }
 
 /// Removes stored files without a record, last written more than `grace` ago: route keys and
-/// signed objects (when the backend can list them) and tus files.
+/// signed objects (when the backend can list them), and the bytes of tus uploads that are not
+/// uploading (no record, or stored while their removal failed).
 async fn orphans(shared: &Shared, grace: Duration) -> Result<usize, UploadError> {
     let before = SystemTime::now()
         .checked_sub(grace)
@@ -239,11 +241,16 @@ async fn orphans(shared: &Shared, grace: Duration) -> Result<usize, UploadError>
         }
     }
     if let Some(tus) = &shared.tus {
-        let old = tus.list(before).await?;
-        let known = shared.records.known_keys(&old).await?;
-        for key in old.iter().filter(|k| !known.contains(*k)) {
-            if tus.remove(key).await? {
-                shared.tus_digests.forget(key);
+        // Bytes of an upload that is no longer uploading (none, or one stored whose tus
+        // bytes a failed removal left) belong to nothing.
+        for key in tus.list(before).await? {
+            let uploading = shared
+                .records
+                .get(&key)
+                .await?
+                .is_some_and(|rec| rec.status == UploadStatus::Uploading);
+            if !uploading && tus.remove(&key).await? {
+                shared.tus_digests.forget(&key);
                 removed += 1;
             }
         }

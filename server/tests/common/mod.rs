@@ -251,6 +251,9 @@ impl TestServer {
         let store = self.storage().resumable().expect("a tus store");
         let (key, bytes) = (key.to_string(), bytes::Bytes::copy_from_slice(bytes));
         block_on(async move {
+            if offset == 0 {
+                store.create(&key).await.expect("create");
+            }
             let mut w = store.append(&key, offset).await.expect("append");
             let end = offset + bytes.len() as u64;
             w.write(bytes).await.expect("write");
