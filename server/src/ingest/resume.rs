@@ -26,12 +26,6 @@ pub(crate) struct Running {
 
 impl Default for Running {
     fn default() -> Self {
-        Running::empty()
-    }
-}
-
-impl Running {
-    fn empty() -> Self {
         Running {
             offset: 0,
             sha: Sha256::new(),
@@ -39,7 +33,9 @@ impl Running {
             head: Vec::new(),
         }
     }
+}
 
+impl Running {
     pub fn update(&mut self, bytes: &[u8]) {
         self.sha.update(bytes);
         self.crc.update(bytes);
@@ -70,7 +66,7 @@ impl Digests {
         let found = self.lock().remove(key);
         match found {
             Some(d) if d.offset == offset => Some(d),
-            _ if offset == 0 => Some(Running::empty()),
+            _ if offset == 0 => Some(Running::default()),
             _ => None,
         }
     }

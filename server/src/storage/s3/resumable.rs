@@ -251,14 +251,9 @@ impl S3Write {
     async fn complete(mut self) -> io::Result<()> {
         let rest = std::mem::take(&mut self.buf);
         if self.boundary == 0 {
-            // Under one part: one object, and no multipart upload (one a crashed process
-            // started is aborted).
-            self.store.inner.put(&self.object, rest, false).await?;
-            if let Some(id) = self.store.upload_id(&self.object, false).await? {
-                self.store.inner.abort(&self.object, &id).await?;
-                self.store.ids().remove(&self.object);
-            }
-            return Ok(());
+            // Under one part: one object. (A multipart upload a crashed process started for
+            // it goes with the upload's other leftovers in `remove`.)
+            return self.store.inner.put(&self.object, rest, false).await;
         }
         let mut parts = self.boundary / self.part_size;
         if rest.len > 0 {
