@@ -267,7 +267,11 @@ async fn abort_inner(
     let (rec, route) = verified(&shared, &key, &q).await?;
     let (direct, _) = direct_of(&shared, &rec)?;
     claim(&shared, &key).await?;
-    direct.abort_multipart(&key).await?;
+    // The key is spent: the upload fails as cancelled whatever the bucket answers (parts an
+    // abort could not drop go with the sweep's `cleanup_staged`).
+    if let Err(e) = direct.abort_multipart(&key).await {
+        tracing::warn!(error = %e, "could not abort a cancelled multipart upload");
+    }
     let cancelled = UploadError::new(ErrorCode::Cancelled, "the uploader cancelled the upload");
     fail(
         &shared,
@@ -305,9 +309,8 @@ pub(crate) async fn complete(
         let Some(parts) = &listed else {
             return Err(gone());
         };
-        let missing: Vec<u32> = (1..=part_count)
-            .filter(|n| !parts.iter().any(|p| p.number == *n))
-            .collect();
+        let have: std::collections::HashSet<u32> = parts.iter().map(|p| p.number).collect();
+        let missing: Vec<u32> = (1..=part_count).filter(|n| !have.contains(n)).collect();
         if !missing.is_empty() {
             return Err(UploadError::new(
                 ErrorCode::Conflict,
@@ -324,7 +327,9 @@ pub(crate) async fn complete(
     }
     claim(shared, &key).await?;
     // From here on the key is spent: every failure is recorded, removes the parts and the
-    // object, and reaches `on_upload_error`.
+    // object, and reaches `on_upload_error`. The read-back may take a while: the record is
+    // kept alive meanwhile, as a PUT's is.
+    let _alive = crate::pipeline::heartbeat(shared, &key);
     let origin = origin(shared, req);
     let stored = async {
         let outcome = async {

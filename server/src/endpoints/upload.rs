@@ -195,9 +195,13 @@ pub(crate) async fn complete(
         bytes = tracing::field::Empty,
         outcome = tracing::field::Empty
     );
-    complete_inner(shared.into_inner(), req, key, query.into_inner())
-        .instrument(span)
+    // In a task of its own, awaited, as a tus join is: a request future dropped while the
+    // object is checked or read back (an HTTP/2 stream the client resets) does not cancel a
+    // completion whose key is already spent.
+    let work = complete_inner(shared.into_inner(), req, key, query.into_inner()).instrument(span);
+    actix_web::rt::spawn(work)
         .await
+        .map_err(|e| UploadError::internal_msg(format!("a completion stopped: {e}")))?
 }
 
 async fn complete_inner(

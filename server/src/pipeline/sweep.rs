@@ -56,11 +56,17 @@ pub(crate) async fn sweep(shared: &Shared) -> Result<SweepReport, UploadError> {
     let expired_keys = shared.records.expire_pending(now).await?;
     // A client may have sent bytes straight to the bucket and never completed them: they go
     // with the URL, not after the retention of the expired record.
+    // One that fails here is not retried by this pass, and stops nothing else: the expired
+    // record's purge deletes the object, and `cleanup_staged` aborts leftover parts.
     if let Some(direct) = shared.storage.as_direct() {
         for key in &expired_keys {
-            shared.storage.delete(key).await?;
+            if let Err(e) = shared.storage.delete(key).await {
+                tracing::warn!(key = %crate::sanitize::log_tag(key), error = %e, "could not remove an expired upload's object");
+            }
             // And the parts of a large file sent straight to the bucket in parts.
-            direct.abort_multipart(key).await?;
+            if let Err(e) = direct.abort_multipart(key).await {
+                tracing::warn!(key = %crate::sanitize::log_tag(key), error = %e, "could not abort an expired upload's parts");
+            }
         }
     }
     let expired = expired_keys.len() as u64;
