@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use uplift::client::{parse_form, ClientError, Uploader};
-use uplift::protocol::SignedPut;
+use uplift::protocol::{SignedPost, SignedPut};
 
 #[derive(Parser)]
 #[command(
@@ -116,18 +116,22 @@ async fn run(cli: Cli) -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let form = match parse_form(&json) {
-                Ok(f) => f,
-                Err(e) => {
-                    bar.finish_and_clear();
-                    eprintln!("uplift: {form} is neither a SignedPost nor a PostForm: {e}");
-                    return ExitCode::from(2);
-                }
-            };
             if let Some(t) = content_type {
                 uploader = uploader.content_type(t);
             }
-            uploader.post(&form, &file).await
+            // A SignedPost may go straight to the bucket and need its completion.
+            if let Ok(signed) = serde_json::from_str::<SignedPost>(&json) {
+                uploader.post_signed(&signed, &file).await
+            } else {
+                match parse_form(&json) {
+                    Ok(f) => uploader.post(&f, &file).await,
+                    Err(e) => {
+                        bar.finish_and_clear();
+                        eprintln!("uplift: {form} is neither a SignedPost nor a PostForm: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
         }
     };
     bar.finish_and_clear();

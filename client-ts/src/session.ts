@@ -2,6 +2,7 @@
 // large files) → await the server's data, under one pause/resume/cancel control. Every status
 // wait goes through the one poller (`poll.ts`).
 
+import { checkBucketAnswer } from "./bucket.js";
 import { checkFiles } from "./checks.js";
 import { abortError, UploadError } from "./errors.js";
 import { linkSignals, type Limiter } from "./limiter.js";
@@ -410,7 +411,7 @@ export function startSession<SD>(
           if (target.completeUrl) {
             // The bytes went to the storage bucket: its answer is not ours. Then the server
             // checks what arrived and answers as its own upload URL would.
-            if (answer.status < 200 || answer.status > 299) throw bucketRefusal(answer.status);
+            checkBucketAnswer(answer, "put");
             const completeUrl = target.completeUrl;
             const h = await headers();
             result = await withRetry(ctx.policy, attempt.signal, () =>
@@ -551,18 +552,3 @@ async function sha256Hex(file: FileInput, signal: AbortSignal): Promise<string> 
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/**
- * The storage bucket refused a direct PUT. Its XML error is not ours to parse: 400 means the
- * bytes do not match what was prepared (the bucket checks the SHA-256), 403 a refused or
- * expired signature (the URL or a header was changed, or it ran out), anything else the
- * bucket's own trouble (retried as a server error).
- */
-function bucketRefusal(status: number): UploadError {
-  if (status === 400) {
-    return new UploadError("CHECKSUM_MISMATCH", "the storage bucket refused the bytes: they do not match the file as prepared", { status });
-  }
-  if (status === 403) {
-    return new UploadError("SIGNATURE_INVALID", "the storage bucket refused the upload URL (changed or expired)", { status });
-  }
-  return new UploadError("INTERNAL", `the storage bucket answered ${status}`, { status });
-}

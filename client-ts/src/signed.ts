@@ -2,10 +2,11 @@
 // handed out, through the same transport as route uploads (XHR progress in browsers, a chunked
 // streaming body in Node), and resolve to the stored file object.
 
+import { checkBucketAnswer, type BucketRequest } from "./bucket.js";
 import { UploadError } from "./errors.js";
 import { safely } from "./progress.js";
 import type { FileEnvelope, FileObject, PostForm, SignedPost, SignedPut, UploadToken } from "./protocol.js";
-import { defaultTransport, parseAnswer, put, type FetchLike, type TransportKind } from "./transport.js";
+import { defaultTransport, parseAnswer, put, requestJson, type FetchLike, type TransportKind } from "./transport.js";
 
 /** Bytes of the file sent so far. `loaded` never goes down and ends at `total`. */
 export interface SignedUploadProgress {
@@ -52,6 +53,8 @@ async function send(
   /** Bytes of `body` before the file's first byte (multipart fields). */
   offset: number,
   options: SignedUploadOptions,
+  /** Set when `url` is the storage bucket's: where to complete the upload once it took it. */
+  direct?: { completeUrl: string; request: BucketRequest },
 ): Promise<FileObject> {
   const progress = progressReporter(fileSize, options.onProgress);
   const fetchFn: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -69,7 +72,15 @@ async function send(
       signal: controller.signal,
       onProgress: (n) => progress.report(n - offset),
     });
-    const envelope = parseAnswer<FileEnvelope>(answer);
+    let envelope: FileEnvelope;
+    if (direct) {
+      // The bucket's answer is not ours; then the server checks what arrived and answers as
+      // its own URL would. Not retried: a one-time completion may already be spent.
+      checkBucketAnswer(answer, direct.request);
+      envelope = await requestJson<FileEnvelope>(fetchFn, "POST", direct.completeUrl, {}, undefined, controller.signal);
+    } else {
+      envelope = parseAnswer<FileEnvelope>(answer);
+    }
     if (!envelope.data) {
       throw new UploadError("INTERNAL", `the server answered ${answer.status} without a file object`, {
         status: answer.status,
@@ -96,8 +107,9 @@ function contentTypeOf(file: Blob, bound: Record<string, string>): string {
 
 /**
  * `PUT`s a file to a signed upload URL (a `SignedPut` from `get_signed_put`, or its bare
- * `uploadUrl`), with the headers the URL binds. Rejects with an `UploadError` carrying the
- * server's code (`EXPIRED`, `TOO_LARGE`, …), `ABORTED` or `NETWORK_ERROR`.
+ * `uploadUrl`), with the headers the URL binds; when it goes straight to the storage bucket
+ * (`completeUrl`), completes it there. Rejects with an `UploadError` carrying the server's code
+ * (`EXPIRED`, `TOO_LARGE`, …), `ABORTED` or `NETWORK_ERROR`.
  */
 export function uploadToSignedPut(
   signed: SignedPut | string,
@@ -107,12 +119,15 @@ export function uploadToSignedPut(
   const url = typeof signed === "string" ? signed : signed.uploadUrl;
   const bound = typeof signed === "string" ? {} : signed.headers;
   const headers = mergeHeaders(bound, options.headers, { "content-type": contentTypeOf(file, bound) });
-  return send("PUT", url, headers, file, file.size, 0, options);
+  const completeUrl = typeof signed === "string" ? null : signed.completeUrl;
+  const direct = completeUrl ? { completeUrl, request: "put" as const } : undefined;
+  return send("PUT", url, headers, file, file.size, 0, options, direct);
 }
 
 /**
  * POSTs a file through a signed form (a `SignedPost` from `get_signed_post`, or its `form`):
- * the fields in order, then the file as the part `file`. The body is assembled as a Blob over
+ * the fields in order, then the file as the part `file`; a form to the storage bucket
+ * (`completeUrl`) gets the file's type as a `Content-Type` field and is completed there. The body is assembled as a Blob over
  * the file, so nothing is copied and progress counts the file's bytes only.
  */
 export function uploadToSignedPost(
@@ -121,12 +136,18 @@ export function uploadToSignedPost(
   options: SignedUploadOptions = {},
 ): Promise<FileObject> {
   const form = "form" in signed ? signed.form : signed;
+  const completeUrl = "form" in signed ? signed.completeUrl : null;
   const boundary = `----uplift${Math.random().toString(16).slice(2)}${Date.now().toString(16)}`;
   const type = contentTypeOf(file, form.fields);
   const name = (file as { name?: unknown }).name;
   const filename = typeof name === "string" && name ? name : "file";
+  const fields: Record<string, string> = { ...form.fields };
+  // A form to the bucket takes the file's type from a field: its policy names one.
+  if (completeUrl && !Object.keys(fields).some((k) => k.toLowerCase() === "content-type")) {
+    fields["Content-Type"] = type;
+  }
   let head = "";
-  for (const [k, v] of Object.entries(form.fields)) {
+  for (const [k, v] of Object.entries(fields)) {
     head += `--${boundary}\r\nContent-Disposition: form-data; name="${quote(k)}"\r\n\r\n${v}\r\n`;
   }
   head +=
@@ -135,7 +156,8 @@ export function uploadToSignedPost(
   const headBytes = new TextEncoder().encode(head);
   const body = new Blob([headBytes, file, `\r\n--${boundary}--\r\n`]);
   const headers = mergeHeaders(options.headers, { "content-type": `multipart/form-data; boundary=${boundary}` });
-  return send("POST", form.url, headers, body, file.size, headBytes.length, options);
+  const direct = completeUrl ? { completeUrl, request: "form" as const } : undefined;
+  return send("POST", form.url, headers, body, file.size, headBytes.length, options, direct);
 }
 
 /** Escapes a multipart header parameter the way browsers do for form fields. */

@@ -5,7 +5,14 @@
 
 import { describe, expect, inject, it } from "vitest";
 import { type UploadRouter } from "../../generated/ts/router.js";
-import { createUploader, UploadError } from "../src/index.js";
+import {
+  createUploader,
+  UploadError,
+  uploadToSignedPost,
+  uploadToSignedPut,
+  type SignedPost,
+  type SignedPut,
+} from "../src/index.js";
 import { eventually, mp4, pdf, png, recordingFetch, sha256 } from "./helpers.js";
 
 const MB = 1024 * 1024;
@@ -192,5 +199,79 @@ describe.skipIf(!s3Origin)("uploads straight to the bucket", () => {
     expect(failed).toBe(true);
     // Three parts of 8 MiB, and part 2 once more.
     expect(puts).toBe(4);
+  });
+});
+
+/** Signs as `ann` on the S3 demo, asking for a URL or form straight to the bucket. */
+async function signDirect<T>(what: "signed-put" | "signed-post", body: Record<string, unknown>): Promise<T> {
+  const res = await fetch(`${s3Origin}/api/demo/${what}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-user": "ann" },
+    body: JSON.stringify({ ...body, direct: true }),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`/api/demo/${what}: ${res.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+async function refused(p: Promise<unknown>): Promise<UploadError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(UploadError);
+  return e as UploadError;
+}
+
+describe.skipIf(!s3Origin)("signed uploads straight to the bucket", () => {
+  it("a SignedPut goes to the bucket and is completed into a file object", async () => {
+    const file = png("direct.png", 300_000);
+    const signed = await signDirect<SignedPut>("signed-put", {
+      dir: "users/ann/direct",
+      filename: "direct.png",
+      contentType: "image/png",
+      sha256: await sha256(file),
+    });
+    expect(signed.completeUrl).toContain("/api/uploads/objects?policy=");
+    expect(new URL(signed.uploadUrl).origin).not.toBe(s3Origin);
+    const seen: number[] = [];
+    const stored = await uploadToSignedPut(signed, file, { onProgress: (p) => seen.push(p.loaded) });
+    expect(stored.folder).toBe("users/ann/direct");
+    expect(stored.type).toBe("image/png");
+    expect(stored.sha256).toBe(await sha256(file));
+    expect(seen.at(-1)).toBe(file.size);
+    const got = await fetch(stored.url);
+    expect(Buffer.from(await got.arrayBuffer()).equals(Buffer.from(await file.arrayBuffer()))).toBe(true);
+  });
+
+  it("a SignedPost form goes to the bucket under the file's own name", async () => {
+    const file = png("holiday.png", 5000);
+    const signed = await signDirect<SignedPost>("signed-post", {
+      dir: "users/ann/forms",
+      keyPrefix: "2026-",
+      contentTypePrefix: "image/",
+      maxSize: 100_000,
+    });
+    expect(signed.completeUrl).toBeTruthy();
+    expect(signed.form.fields["Content-Type"]).toBeUndefined();
+    const stored = await uploadToSignedPost(signed, file);
+    expect(stored.filename).toBe("2026-holiday.png");
+    expect(stored.sha256).toBe(await sha256(file));
+  });
+
+  it("the bucket's refusals arrive as Uplift's codes", async () => {
+    const file = png("wrong.png", 4000);
+    const put = await signDirect<SignedPut>("signed-put", {
+      dir: "users/ann/direct",
+      filename: "wrong.png",
+      sha256: "0".repeat(64),
+    });
+    expect((await refused(uploadToSignedPut(put, file))).code).toBe("CHECKSUM_MISMATCH");
+    const post = await signDirect<SignedPost>("signed-post", { dir: "users/ann/forms", keyPrefix: "", maxSize: 1000 });
+    expect((await refused(uploadToSignedPost(post, file))).code).toBe("POLICY_VIOLATION");
+    // Sent to the bucket but not what it claims: the completion's sniffing refuses it.
+    const lie = await signDirect<SignedPut>("signed-put", { dir: "users/ann/direct", filename: "lie.pdf", contentType: "application/pdf" });
+    const fake = new File([await file.arrayBuffer()], "lie.pdf", { type: "application/pdf" });
+    expect((await refused(uploadToSignedPut(lie, fake))).code).toBe("UNSUPPORTED_TYPE");
   });
 });

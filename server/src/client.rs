@@ -171,7 +171,8 @@ impl Uploader {
         path: impl AsRef<Path>,
     ) -> Result<FileObject, ClientError> {
         let url = parse_url(upload_url)?;
-        self.put_to(url, path.as_ref(), &[]).await
+        let (status, text) = self.put_to(url, path.as_ref(), &[]).await?;
+        parse_answer(status, &text)
     }
 
     /// `PUT`s the file to a [`SignedPut`]'s URL with the headers it requires.
@@ -186,7 +187,58 @@ impl Uploader {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        self.put_to(url, path.as_ref(), &headers).await
+        let (status, text) = self.put_to(url, path.as_ref(), &headers).await?;
+        match &signed.complete_url {
+            None => parse_answer(status, &text),
+            Some(complete) => {
+                bucket_answer(status, &text, BucketRequest::Put)?;
+                self.complete(complete).await
+            }
+        }
+    }
+
+    /// POSTs the file through a [`SignedPost`]'s form; when the form goes straight to the
+    /// storage bucket, completes it at its `complete_url` (sending the file's type as a
+    /// `Content-Type` field when the form binds none).
+    pub async fn post_signed(
+        &self,
+        signed: &SignedPost,
+        path: impl AsRef<Path>,
+    ) -> Result<FileObject, ClientError> {
+        let path = path.as_ref();
+        let url = parse_url(&signed.form.url)?;
+        let Some(complete) = &signed.complete_url else {
+            let (status, text) = self.post_to(url, signed.form.fields.iter(), path).await?;
+            return parse_answer(status, &text);
+        };
+        let mut fields = signed.form.fields.clone();
+        if !fields
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("content-type"))
+        {
+            let content_type = self
+                .content_type
+                .clone()
+                .unwrap_or_else(|| guess_type(path).to_owned());
+            fields.insert("Content-Type".into(), content_type);
+        }
+        let (status, text) = self.post_to(url, fields.iter(), path).await?;
+        bucket_answer(status, &text, BucketRequest::Form)?;
+        self.complete(complete).await
+    }
+
+    /// The completion of a file sent straight to the bucket: the server checks it and answers
+    /// with the stored file object.
+    async fn complete(&self, complete_url: &str) -> Result<FileObject, ClientError> {
+        let url = parse_url(complete_url)?;
+        let mut headers = HeaderMap::new();
+        for (k, v) in &self.headers {
+            insert(&mut headers, k, v)?;
+        }
+        let res = self.client.post(url).headers(headers).send().await?;
+        let status = res.status().as_u16();
+        let text = res.text().await?;
+        parse_answer(status, &text)
     }
 
     /// `PUT`s the file to `{base}/objects/{dir}/{filename}` with a bearer token for `dir`.
@@ -200,10 +252,12 @@ impl Uploader {
         token: &str,
     ) -> Result<FileObject, ClientError> {
         let url = objects_url(base, &[dir, filename])?;
-        self.clone()
+        let (status, text) = self
+            .clone()
             .bearer_token(token)
             .put_to(url, path.as_ref(), &[])
-            .await
+            .await?;
+        parse_answer(status, &text)
     }
 
     /// POSTs the file as the `file` part of a signed form, after the form's fields.
@@ -213,7 +267,8 @@ impl Uploader {
         path: impl AsRef<Path>,
     ) -> Result<FileObject, ClientError> {
         let url = parse_url(&form.url)?;
-        self.post_to(url, form.fields.iter(), path.as_ref()).await
+        let (status, text) = self.post_to(url, form.fields.iter(), path.as_ref()).await?;
+        parse_answer(status, &text)
     }
 
     /// POSTs the file to `{base}/objects/{dir}` with a bearer token for `dir`; it is stored
@@ -226,10 +281,12 @@ impl Uploader {
         token: &str,
     ) -> Result<FileObject, ClientError> {
         let url = objects_url(base, &[dir])?;
-        self.clone()
+        let (status, text) = self
+            .clone()
             .bearer_token(token)
             .post_to(url, std::iter::empty(), path.as_ref())
-            .await
+            .await?;
+        parse_answer(status, &text)
     }
 
     async fn put_to(
@@ -237,7 +294,7 @@ impl Uploader {
         url: Url,
         path: &Path,
         signed_headers: &[(String, String)],
-    ) -> Result<FileObject, ClientError> {
+    ) -> Result<(u16, String), ClientError> {
         let (body, len) = self.file_body(path).await?;
         let mut headers = HeaderMap::new();
         let bound_type = signed_headers
@@ -272,7 +329,7 @@ impl Uploader {
         url: Url,
         fields: impl Iterator<Item = (&'a String, &'a String)>,
         path: &Path,
-    ) -> Result<FileObject, ClientError> {
+    ) -> Result<(u16, String), ClientError> {
         let mut form = Form::new();
         let mut bound_type = None;
         for (k, v) in fields {
@@ -303,15 +360,15 @@ impl Uploader {
             .await
     }
 
-    async fn send(&self, req: reqwest::RequestBuilder) -> Result<FileObject, ClientError> {
+    /// The status and body of the answer.
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<(u16, String), ClientError> {
         let req = match &self.token {
             Some(t) => req.header(AUTHORIZATION, format!("Bearer {t}")),
             None => req,
         };
         let res = req.send().await?;
         let status = res.status().as_u16();
-        let text = res.text().await?;
-        parse_answer(status, &text)
+        Ok((status, res.text().await?))
     }
 
     /// The file as a streamed body, and its length.
@@ -354,6 +411,15 @@ pub async fn upload_signed_put(
     Uploader::new().put_signed(signed, path).await
 }
 
+/// POSTs a file through a [`SignedPost`] (completing it when it went straight to the bucket)
+/// and returns the stored file object.
+pub async fn upload_signed_post(
+    signed: &SignedPost,
+    path: impl AsRef<Path>,
+) -> Result<FileObject, ClientError> {
+    Uploader::new().post_signed(signed, path).await
+}
+
 /// POSTs a file through a signed form (`SignedPost::form`) and returns the stored file object.
 pub async fn upload_post(
     form: &PostForm,
@@ -388,6 +454,55 @@ pub fn parse_answer(status: u16, text: &str) -> Result<FileObject, ClientError> 
     Err(ClientError::Unexpected {
         status,
         body: text.chars().take(500).collect(),
+    })
+}
+
+/// Which request a storage bucket answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BucketRequest {
+    Put,
+    Form,
+}
+
+/// A storage bucket's answer to a file sent straight to it: nothing on success; its refusal
+/// in Uplift's terms otherwise (the store's own error code, a plain token, in the message).
+fn bucket_answer(status: u16, text: &str, request: BucketRequest) -> Result<(), ClientError> {
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let s3_code = text
+        .split_once("<Code>")
+        .and_then(|(_, rest)| rest.split_once("</Code>"))
+        .map(|(code, _)| code)
+        .filter(|c| c.len() <= 64 && c.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .unwrap_or("no error code");
+    let (code, what) = match (request, status, s3_code) {
+        (
+            BucketRequest::Put,
+            400,
+            "BadDigest" | "InvalidDigest" | "XAmzContentChecksumMismatch",
+        ) => (
+            crate::ErrorCode::ChecksumMismatch,
+            "the bytes are not the ones the URL was signed for",
+        ),
+        // An expired URL is 403 on AWS and 400 (`InvalidRequest`) on Garage.
+        (BucketRequest::Put, 400 | 403, _) => (
+            crate::ErrorCode::SignatureInvalid,
+            "the URL was changed, has expired, or a bound header differs",
+        ),
+        (BucketRequest::Form, 400 | 403, _) => (
+            crate::ErrorCode::PolicyViolation,
+            "the file breaks the form's policy, or the form has expired",
+        ),
+        _ => (crate::ErrorCode::Internal, "it could not take the file"),
+    };
+    Err(ClientError::Refused {
+        status,
+        error: ErrorBody {
+            code,
+            message: format!("the storage bucket refused the upload ({s3_code}): {what}"),
+            data: None,
+        },
     })
 }
 

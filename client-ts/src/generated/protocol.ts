@@ -451,7 +451,13 @@ headers: { [key in string]: string },
 /**
  * When the URL stops working, in unix seconds.
  */
-expiresAt: number, };
+expiresAt: number, 
+/**
+ * Set when `uploadUrl` is the storage bucket's (`direct`): once the bucket has the file,
+ * `POST` here (no body) to have it checked and stored; the answer is the `FileEnvelope`
+ * Uplift's own URL would have given. `null` when `uploadUrl` is this server's.
+ */
+completeUrl: string | null, };
 
 /**
  * Where and what to POST: every field, in order, then the file as the last part, named `file`.
@@ -481,7 +487,14 @@ uploadId: string,
 /**
  * When the form's policy expires, in unix seconds.
  */
-expiresAt: number, };
+expiresAt: number, 
+/**
+ * Set when `form.url` is the storage bucket's (`direct`): once the bucket has the file,
+ * `POST` here (no body) to have it checked and stored. Such a form takes the file's type
+ * as a `Content-Type` field (before `file`) when `form.fields` has none. `null` when the
+ * form goes to this server.
+ */
+completeUrl: string | null, };
 
 /**
  * A bearer token that authorizes uploads into one folder until it expires: `create_token`.

@@ -75,6 +75,8 @@ pub struct SignRequest {
     key_prefix: Option<String>,
     /// POST only: the file's type must start with this.
     content_type_prefix: Option<String>,
+    /// Straight to the storage bucket, where it can take them (see `SignOptions::direct`).
+    direct: Option<bool>,
 }
 
 /// The body of `POST /api/demo/token`.
@@ -128,6 +130,7 @@ impl SignRequest {
                 .map(Duration::from_secs)
                 .unwrap_or(defaults.expires_in),
             one_time: self.one_time.unwrap_or(true),
+            direct: self.direct.unwrap_or(false),
         })
     }
 }

@@ -21,17 +21,18 @@ use std::sync::Arc;
 use crate::db::ObjectRecord;
 use crate::error::{ErrorCode, UploadError};
 use crate::form::{multipart_error, read_small};
-use crate::ingest::Expectation;
+use crate::ingest::{ingest, Expectation};
+use crate::objects::policy::Purpose;
 use crate::objects::{
-    new_id, now_secs, object, path, policy, token, url, Plan, SignedUploads, SizeRule,
+    direct, new_id, now_secs, object, path, policy, token, url, Plan, SignedUploads, SizeRule,
 };
 use crate::pipeline::body::Body;
-use crate::pipeline::store::{commit_error, receive};
+use crate::pipeline::store::commit_error;
 use crate::protocol::{FileEnvelope, FileObject, Links, Meta};
 use crate::route::{normalize_mime, Acl};
 use crate::serving;
 use crate::state::{now_ms, origin, Shared};
-use crate::storage::Target;
+use crate::storage::{DirectStorage, Discard, InboxObject, StagedWrite, Target};
 
 fn handle(up: &Arc<Shared>, req: &HttpRequest) -> SignedUploads {
     let origin = origin(up, req);
@@ -183,11 +184,26 @@ fn precondition_failed(path: &str) -> UploadError {
     .with_data(serde_json::json!({ "path": path }))
 }
 
-/// Streams a body into the object `plan` allows; its record once committed.
-async fn store<S, E>(
+/// Where the bytes of a signed upload are.
+enum Landing<'a> {
+    /// Arriving in the request body.
+    Body,
+    /// In the bucket's inbox already, read back from it (`SignOptions::direct`).
+    Inbox {
+        store: &'a dyn DirectStorage,
+        name: &'a str,
+        object: &'a InboxObject,
+    },
+}
+
+/// Streams a body into the object `plan` allows; its record once committed. From the inbox,
+/// the pass only checks, and the bucket moves the bytes it checked — unless they are too
+/// large for it to copy, then they are written through a staged write as they are checked.
+async fn store_object<S, E>(
     handle: &SignedUploads,
     plan: Plan,
     body: S,
+    landing: Landing<'_>,
 ) -> Result<ObjectRecord, UploadError>
 where
     S: Stream<Item = Result<Bytes, E>>,
@@ -217,21 +233,48 @@ where
         sha256: plan.sha256.clone(),
         crc32: plan.crc32,
     };
-    let got = receive(shared, target, &exp, body).await.map_err(|e| {
-        match (e.code(), plan.size_condition) {
-            (ErrorCode::TooLarge | ErrorCode::TooSmall, Some(condition)) => UploadError::new(
-                ErrorCode::PolicyViolation,
-                format!("the file breaks the form's {condition}: {}", e.message()),
-            )
-            .with_data(serde_json::json!({ "condition": condition })),
-            _ => e,
-        }
-    })?;
+    let promote = match landing {
+        Landing::Inbox {
+            store,
+            name,
+            object,
+        } if object.size <= store.promote_limit() => Some((store, name, object)),
+        _ => None,
+    };
+    let staged: Box<dyn StagedWrite> = match promote {
+        Some(_) => Box::new(Discard),
+        None => shared.storage.stage(target).await?,
+    };
+    let got =
+        ingest(body, &exp, staged)
+            .await
+            .map_err(|e| match (e.code(), plan.size_condition) {
+                (ErrorCode::TooLarge | ErrorCode::TooSmall, Some(condition)) => UploadError::new(
+                    ErrorCode::PolicyViolation,
+                    format!("the file breaks the form's {condition}: {}", e.message()),
+                )
+                .with_data(serde_json::json!({ "condition": condition })),
+                _ => e,
+            })?;
     let (width, height) = object::dimensions(&got.content_type, &got.head);
-    match got.staged.commit().await {
+    let committed = match promote {
+        Some((store, name, object)) => {
+            store
+                .promote_inbox(name, &object.etag, &plan.path, !plan.prevent_overwrite)
+                .await
+        }
+        None => got.staged.commit().await,
+    };
+    match committed {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && plan.prevent_overwrite => {
             return Err(precondition_failed(&plan.path))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData && promote.is_some() => {
+            return Err(UploadError::new(
+                ErrorCode::Conflict,
+                "the file was sent to the bucket again while it was checked",
+            ))
         }
         Err(e) => return Err(commit_error(e)),
     }
@@ -293,7 +336,7 @@ async fn put_inner(
             "use a signed upload URL or send `Authorization: Bearer <upload token>`",
         ));
     };
-    let rec = store(&handle, plan, body).await?;
+    let rec = store_object(&handle, plan, body, Landing::Body).await?;
     Ok(object::file_object(&handle, &rec))
 }
 
@@ -340,12 +383,17 @@ fn part_type(field: &Field) -> Option<String> {
     field.content_type().map(|m| m.to_string())
 }
 
-/// `POST {base}/objects`: a signed form.
+/// `POST {base}/objects`: a signed form, or with `?policy=…&signature=…` (and no body) the
+/// completion of a signed upload sent straight to the bucket.
 pub(crate) async fn post_form(
     up: web::Data<Shared>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
+    if !req.query_string().is_empty() {
+        let result = complete(&up, &req).await;
+        return envelope(&up, &req, result);
+    }
     let (payload, idle) = Body::new(payload, up.limits.body_idle_timeout);
     let result = async {
         let handle = handle(&up, &req);
@@ -357,12 +405,89 @@ pub(crate) async fn post_form(
             part_name(&file).as_deref(),
             part_type(&file).as_deref(),
         )?;
-        let rec = store(&handle, plan, file).await?;
+        let rec = store_object(&handle, plan, file, Landing::Body).await?;
         Ok(object::file_object(&handle, &rec))
     }
     .await
     .map_err(|e| idle.explain(e));
     envelope(&up, &req, result)
+}
+
+/// The completion of a signed upload sent straight to the bucket (`SignOptions::direct`):
+/// the inbox object is read back through the checks of [`store_object`] and promoted; whatever the
+/// outcome, it leaves the inbox. Before the file arrived, nothing is spent (409 `CONFLICT`).
+async fn complete(up: &Arc<Shared>, req: &HttpRequest) -> Result<FileObject, UploadError> {
+    #[derive(serde::Deserialize)]
+    struct Query {
+        policy: String,
+        signature: String,
+    }
+    let handle = handle(up, req);
+    let q: Query = serde_urlencoded::from_str(req.query_string()).map_err(|_| {
+        UploadError::new(
+            ErrorCode::SignatureInvalid,
+            "use the completion URL as it was handed out",
+        )
+    })?;
+    let policy = policy::open(&handle, &q.policy, &q.signature, Purpose::Completion)?;
+    let store = up.storage.as_direct().ok_or_else(|| {
+        UploadError::new(
+            ErrorCode::Conflict,
+            "this server's storage takes no uploads straight to the bucket",
+        )
+    })?;
+    let mut name = direct::inbox_name(&policy);
+    if policy.key.is_none() {
+        // A form that let the browser name the file: the bucket holds it under that name.
+        let found = store.list_inbox(&format!("{name}/"), 1).await?;
+        name = found.into_iter().next().unwrap_or(name);
+    }
+    let Some((object, bytes)) = store.read_inbox(&name).await? else {
+        return completed_before(&handle, &policy).await;
+    };
+    let key = match (&policy.key, name.split_once('/')) {
+        (Some(key), _) => Ok(key.clone()),
+        (None, Some((_, filename))) => Ok(format!(
+            "{}/{}{filename}",
+            policy.dir,
+            policy.key_prefix.as_deref().unwrap_or("")
+        )),
+        (None, None) => Err(UploadError::internal_msg("an inbox name without its file")),
+    };
+    let outcome = async {
+        let plan = policy::plan(policy, key?, object.content_type.as_deref(), None)?;
+        let inbox = Landing::Inbox {
+            store,
+            name: &name,
+            object: &object,
+        };
+        store_object(&handle, plan, bytes, inbox).await
+    }
+    .await;
+    if let Err(e) = store.remove_inbox(&name).await {
+        tracing::warn!(error = %e, "could not remove a signed upload's inbox object");
+    }
+    Ok(object::file_object(&handle, &outcome?))
+}
+
+/// A completion called again after it succeeded (its answer was lost): the stored file, when
+/// its key is known and it is still this upload's. Otherwise the file has not arrived, or was
+/// completed under a name the browser chose.
+async fn completed_before(
+    handle: &SignedUploads,
+    policy: &policy::Policy,
+) -> Result<FileObject, UploadError> {
+    if let Some(key) = &policy.key {
+        if let Some(rec) = handle.shared.records.get_object(key).await? {
+            if rec.id == policy.id {
+                return Ok(object::file_object(handle, &rec));
+            }
+        }
+    }
+    Err(UploadError::new(
+        ErrorCode::Conflict,
+        "the file is not in the storage bucket: send it to the upload URL first, then complete",
+    ))
 }
 
 /// `POST {base}/objects/{folder…}`: a multipart `file` part with a bearer token.
@@ -392,7 +517,7 @@ pub(crate) async fn post_token(
             .and_then(normalize_mime)
             .unwrap_or_else(|| "application/octet-stream".into());
         let plan = token_plan(&req, &claims, full, declared)?;
-        let rec = store(&handle, plan, file).await?;
+        let rec = store_object(&handle, plan, file, Landing::Body).await?;
         Ok(object::file_object(&handle, &rec))
     }
     .await

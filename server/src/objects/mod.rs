@@ -20,6 +20,7 @@ use crate::route::Acl;
 use crate::signing::MAX_EXPIRY_SECS;
 use crate::state::Shared;
 
+pub(crate) mod direct;
 pub(crate) mod object;
 pub(crate) mod path;
 pub(crate) mod policy;
@@ -76,6 +77,11 @@ pub struct SignOptions {
     pub expires_in: Duration,
     /// Default `true`: a second use is refused (409 `ALREADY_USED`).
     pub one_time: bool,
+    /// Send the bytes straight to the storage bucket, where the backend can take them
+    /// ([`S3Storage`](crate::storage::S3Storage); a form needs S3 POST Object): the answer's
+    /// `completeUrl` is then set, and the client `POST`s to it once the bucket has the file.
+    /// Elsewhere the URL or form is Uplift's own, as without it. Default `false`.
+    pub direct: bool,
 }
 
 impl Default for SignOptions {
@@ -92,6 +98,7 @@ impl Default for SignOptions {
             prevent_overwrite: false,
             expires_in: DEFAULT_EXPIRES_IN,
             one_time: true,
+            direct: false,
         }
     }
 }
@@ -262,6 +269,11 @@ impl SignedUploads {
             prevent_overwrite: opts.prevent_overwrite,
             one_time: opts.one_time,
         };
+        if opts.direct {
+            if let Some(put) = direct::sign_put(self, &full, &grant)? {
+                return Ok(put);
+            }
+        }
         let query = url::sign(&self.shared.signer, "PUT", &full, &grant);
         let mut headers = BTreeMap::new();
         if let Some(t) = &opts.content_type {
@@ -275,6 +287,7 @@ impl SignedUploads {
             upload_id: id,
             headers,
             expires_at: grant.expiry,
+            complete_url: None,
         })
     }
 

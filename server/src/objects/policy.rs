@@ -45,8 +45,60 @@ pub struct Policy {
     pub one_time: bool,
 }
 
-fn canonical(policy_b64: &str) -> String {
-    format!("uplift-policy-v1\n{policy_b64}")
+/// What a policy's signature is for: a form sent to this server, or the completion of an
+/// upload sent straight to the storage bucket. A signature for one is never valid for the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    Form,
+    Completion,
+}
+
+fn canonical(purpose: Purpose, policy_b64: &str) -> String {
+    match purpose {
+        Purpose::Form => format!("uplift-policy-v1\n{policy_b64}"),
+        Purpose::Completion => format!("uplift-complete-v1\n{policy_b64}"),
+    }
+}
+
+/// The policy as base64url JSON, and its signature for `purpose`.
+pub(crate) fn seal(
+    handle: &SignedUploads,
+    policy: &Policy,
+    purpose: Purpose,
+) -> Result<(String, String), UploadError> {
+    let json = serde_json::to_vec(policy).map_err(UploadError::internal)?;
+    let policy_b64 = URL_SAFE_NO_PAD.encode(json);
+    let signature = handle.shared.signer.sign(&canonical(purpose, &policy_b64));
+    Ok((policy_b64, signature))
+}
+
+/// The policy a signature for `purpose` covers, unless it has expired.
+pub(crate) fn open(
+    handle: &SignedUploads,
+    policy_b64: &str,
+    signature: &str,
+    purpose: Purpose,
+) -> Result<Policy, UploadError> {
+    let unsigned = || UploadError::new(ErrorCode::SignatureInvalid, "the policy is not signed");
+    handle
+        .shared
+        .signer
+        .verify(&canonical(purpose, policy_b64), signature)
+        .map_err(|_| {
+            UploadError::new(
+                ErrorCode::SignatureInvalid,
+                "the policy's signature is invalid",
+            )
+        })?;
+    let raw = URL_SAFE_NO_PAD.decode(policy_b64).map_err(|_| unsigned())?;
+    let policy: Policy = serde_json::from_slice(&raw).map_err(|_| unsigned())?;
+    if now_secs() >= policy.expiration {
+        return Err(UploadError::new(
+            ErrorCode::Expired,
+            "the policy has expired",
+        ));
+    }
+    Ok(policy)
 }
 
 fn violation(condition: &str, message: impl Into<String>) -> UploadError {
@@ -107,9 +159,12 @@ pub(crate) fn sign_form(
         prevent_overwrite: o.prevent_overwrite,
         one_time: o.one_time,
     };
-    let json = serde_json::to_vec(&policy).map_err(UploadError::internal)?;
-    let policy_b64 = URL_SAFE_NO_PAD.encode(json);
-    let signature = handle.shared.signer.sign(&canonical(&policy_b64));
+    if o.direct {
+        if let Some(post) = super::direct::sign_post(handle, &policy)? {
+            return Ok(post);
+        }
+    }
+    let (policy_b64, signature) = seal(handle, &policy, Purpose::Form)?;
     let mut fields = BTreeMap::new();
     fields.insert("key".to_string(), key);
     if let Some(t) = &o.content_type {
@@ -131,6 +186,7 @@ pub(crate) fn sign_form(
         },
         upload_id: id,
         expires_at: policy.expiration,
+        complete_url: None,
     })
 }
 
@@ -145,24 +201,7 @@ pub(crate) fn check_form(
     let unsigned = || UploadError::new(ErrorCode::SignatureInvalid, "the form is not signed");
     let policy_b64 = fields.get("policy").ok_or_else(unsigned)?;
     let signature = fields.get("signature").ok_or_else(unsigned)?;
-    handle
-        .shared
-        .signer
-        .verify(&canonical(policy_b64), signature)
-        .map_err(|_| {
-            UploadError::new(
-                ErrorCode::SignatureInvalid,
-                "the form's signature is invalid",
-            )
-        })?;
-    let raw = URL_SAFE_NO_PAD.decode(policy_b64).map_err(|_| unsigned())?;
-    let policy: Policy = serde_json::from_slice(&raw).map_err(|_| unsigned())?;
-    if now_secs() >= policy.expiration {
-        return Err(UploadError::new(
-            ErrorCode::Expired,
-            "the form's policy has expired",
-        ));
-    }
+    let policy = open(handle, policy_b64, signature, Purpose::Form)?;
 
     let mut key = fields
         .get("key")
@@ -174,6 +213,30 @@ pub(crate) fn check_form(
             .ok_or_else(|| violation("key", "`${filename}` needs a file part with a file name"))?;
         key = key.replace(FILENAME_VAR, name);
     }
+    let declared = fields
+        .get("Content-Type")
+        .or_else(|| fields.get("content-type"))
+        .map(String::as_str)
+        .or(file_type);
+    let sent_meta: BTreeMap<String, String> = fields
+        .iter()
+        .filter_map(|(k, v)| {
+            k.to_ascii_lowercase()
+                .strip_prefix(META_FIELD)
+                .map(|m| (m.to_string(), v.clone()))
+        })
+        .collect();
+    plan(policy, key, declared, Some(&sent_meta))
+}
+
+/// The upload a verified policy allows for a file stored as `key` with the `declared` type;
+/// with `sent_meta`, the metadata fields a form sent must be the signed ones.
+pub(crate) fn plan(
+    policy: Policy,
+    key: String,
+    declared: Option<&str>,
+    sent_meta: Option<&BTreeMap<String, String>>,
+) -> Result<Plan, UploadError> {
     path::check(&key)?;
     match (&policy.key, &policy.key_prefix) {
         (Some(exact), _) if &key != exact => {
@@ -194,11 +257,7 @@ pub(crate) fn check_form(
         return Err(violation("key", "the key is outside the signed folder"));
     }
 
-    let declared = fields
-        .get("Content-Type")
-        .or_else(|| fields.get("content-type"))
-        .map(String::as_str)
-        .or(file_type)
+    let declared = declared
         .and_then(crate::route::normalize_mime)
         .unwrap_or_else(|| "application/octet-stream".into());
     if let Some(t) = &policy.content_type {
@@ -217,20 +276,12 @@ pub(crate) fn check_form(
             ));
         }
     }
-    let sent_meta: BTreeMap<String, String> = fields
-        .iter()
-        .filter_map(|(k, v)| {
-            k.to_ascii_lowercase()
-                .strip_prefix(META_FIELD)
-                .map(|m| (m.to_string(), v.clone()))
-        })
-        .collect();
     let signed_meta: BTreeMap<String, String> = policy
         .metadata
         .iter()
         .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
         .collect();
-    if sent_meta != signed_meta {
+    if sent_meta.is_some_and(|sent| sent != &signed_meta) {
         return Err(violation(
             "metadata",
             "the metadata fields differ from the signed ones",

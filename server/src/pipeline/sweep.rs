@@ -29,6 +29,9 @@ pub struct SweepReport {
     pub failed_stale: usize,
     /// Staged writes abandoned by a crashed process, removed.
     pub staged_removed: usize,
+    /// Signed uploads sent straight to the bucket and never completed, removed once their
+    /// completion URL expired (and `Limits::orphan_grace` passed).
+    pub inbox_removed: usize,
     /// tus uploads past their expiry, removed with their bytes.
     pub tus_expired: usize,
     /// `failed` and `expired` records past `Limits::failed_retention`, deleted with their bytes.
@@ -98,6 +101,7 @@ pub(crate) async fn sweep(shared: &Shared) -> Result<SweepReport, UploadError> {
         _ => grace,
     };
     let staged_removed = shared.storage.cleanup_staged(staged_grace).await?;
+    let inbox_removed = sweep_inbox(shared, now / 1000).await;
     let tus_expired = sweep_tus(shared).await?;
     // A one-time id outlives its URL by nothing: no signed URL or form lives past 7 days.
     shared
@@ -112,11 +116,46 @@ pub(crate) async fn sweep(shared: &Shared) -> Result<SweepReport, UploadError> {
         failed_stale: failed.len(),
         failed_completing: failed_completing.len(),
         staged_removed,
+        inbox_removed,
         purged,
         orphans_removed,
         tus_joined: 0,
         skipped: false,
     })
+}
+
+/// Most inbox objects one pass looks at.
+const INBOX_BATCH: usize = 10_000;
+
+/// Removes the inbox objects of signed uploads sent straight to the bucket whose completion
+/// URL expired more than `Limits::orphan_grace` ago (a completion that started in time may
+/// still be reading one until then). Names start with that expiry, so the listing is in its
+/// order. A removal that fails is tried again by the next pass; the others go on.
+async fn sweep_inbox(shared: &Shared, now_secs: i64) -> usize {
+    let Some(store) = shared.storage.as_direct() else {
+        return 0;
+    };
+    let cutoff = now_secs - shared.limits.orphan_grace.as_secs() as i64;
+    let names = match store.list_inbox("", INBOX_BATCH).await {
+        Ok(names) => names,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not list the inbox of signed uploads");
+            return 0;
+        }
+    };
+    let mut removed = 0;
+    for name in names {
+        let expiry = name.split('.').next().and_then(|s| s.parse::<i64>().ok());
+        if expiry.is_none_or(|e| e >= cutoff) {
+            continue;
+        }
+        match store.remove_inbox(&name).await {
+            Ok(true) => removed += 1,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "could not remove an expired inbox object"),
+        }
+    }
+    removed
 }
 
 /// [`recover`], unless this instance has already run it.

@@ -23,6 +23,11 @@ pub struct SignedPut {
     pub headers: BTreeMap<String, String>,
     /// When the URL stops working, in unix seconds.
     pub expires_at: i64,
+    /// Set when `uploadUrl` is the storage bucket's (`direct`): once the bucket has the file,
+    /// `POST` here (no body) to have it checked and stored; the answer is the `FileEnvelope`
+    /// Uplift's own URL would have given. `null` when `uploadUrl` is this server's.
+    #[schema(required = true)]
+    pub complete_url: Option<String>,
 }
 
 /// A browser form for one `multipart/form-data` POST: `get_signed_post(dir)`.
@@ -35,6 +40,12 @@ pub struct SignedPost {
     pub upload_id: String,
     /// When the form's policy expires, in unix seconds.
     pub expires_at: i64,
+    /// Set when `form.url` is the storage bucket's (`direct`): once the bucket has the file,
+    /// `POST` here (no body) to have it checked and stored. Such a form takes the file's type
+    /// as a `Content-Type` field (before `file`) when `form.fields` has none. `null` when the
+    /// form goes to this server.
+    #[schema(required = true)]
+    pub complete_url: Option<String>,
 }
 
 /// Where and what to POST: every field, in order, then the file as the last part, named `file`.

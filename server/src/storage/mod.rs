@@ -117,6 +117,47 @@ pub struct ObjectStat {
     pub sha256: Option<String>,
 }
 
+/// What a request straight to the store binds for a signed upload's inbox object
+/// ([`DirectStorage::presign_inbox_put`], [`DirectStorage::presign_inbox_post`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InboxRules {
+    /// The exact `Content-Type` the request must carry.
+    pub content_type: Option<String>,
+    /// What the `Content-Type` must start with (forms only).
+    pub content_type_prefix: Option<String>,
+    /// The smallest and largest size in bytes, both included. A `PUT` can bind only an exact
+    /// size (both ends equal); a form binds the range (`content-length-range`).
+    pub size: (u64, u64),
+    /// The SHA-256 (lowercase hex) the store verifies (`PUT` only).
+    pub sha256: Option<String>,
+}
+
+/// A browser form the client sends to the store itself (an S3 POST Object policy): every field
+/// in order, then the file as the last part, named `file`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectPost {
+    /// The URL to POST the form to.
+    pub url: String,
+    /// The form fields, among them the signed policy.
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+/// An inbox object as it is read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxObject {
+    /// Its size in bytes.
+    pub size: u64,
+    /// The `Content-Type` the client sent with it.
+    pub content_type: Option<String>,
+    /// The store's tag of these bytes: promoting names it, so bytes sent again meanwhile are
+    /// never promoted unchecked.
+    pub etag: String,
+}
+
+/// The end of an inbox name that the store replaces with the file part's own name (S3's
+/// `${filename}` in a form's `key`).
+pub const INBOX_FILENAME: &str = "${filename}";
+
 /// An optional capability of a [`Storage`] backend (exposed through [`Storage::as_direct`]):
 /// uploads of route files straight from the client to the store.
 #[async_trait]
@@ -184,6 +225,75 @@ pub trait DirectStorage: Send + Sync {
     /// none.
     async fn read_all(&self, _key: &str) -> io::Result<Option<ByteStream>> {
         Err(no_multipart())
+    }
+
+    // Signed uploads straight to the store (`SignOptions::direct`). The client sends a file to
+    // an inbox object no reader ever sees; the server reads it back through the ingest checks
+    // and promotes it to the signed-upload object's path. Inbox names are made by Uplift:
+    // `{unix secs}.{upload id}` — the seconds say when its completion URL expires, after which
+    // the sweeper removes it — then, for a form that lets the browser name the file,
+    // `/{file name}`. A backend without an inbox keeps the defaults: signed uploads then go
+    // through the server.
+
+    /// A presigned `PUT` of the inbox object `name` that the store refuses unless it meets
+    /// `rules`; `Ok(None)` when the backend has no inbox.
+    fn presign_inbox_put(
+        &self,
+        _name: &str,
+        _rules: &InboxRules,
+        _ttl: std::time::Duration,
+    ) -> io::Result<Option<DirectPut>> {
+        Ok(None)
+    }
+
+    /// A presigned browser form for the inbox object `name` (which may end in
+    /// [`INBOX_FILENAME`]) that the store refuses unless it meets `rules`; `Ok(None)` when the
+    /// store takes no forms (R2 has no POST Object).
+    fn presign_inbox_post(
+        &self,
+        _name: &str,
+        _rules: &InboxRules,
+        _ttl: std::time::Duration,
+    ) -> io::Result<Option<DirectPost>> {
+        Ok(None)
+    }
+
+    /// The names of at most `limit` inbox objects that start with `prefix`.
+    async fn list_inbox(&self, _prefix: &str, _limit: usize) -> io::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    /// An inbox object and its bytes, streamed; `None` when there is none.
+    async fn read_inbox(&self, _name: &str) -> io::Result<Option<(InboxObject, ByteStream)>> {
+        Ok(None)
+    }
+
+    /// The largest inbox object [`DirectStorage::promote_inbox`] moves inside the store; a
+    /// larger one is copied through the server while it is checked.
+    fn promote_limit(&self) -> u64 {
+        0
+    }
+
+    /// Makes the inbox object `name`, as long as it still is the bytes tagged `etag`, the
+    /// signed-upload object at `path` — never replacing an object unless `replace`
+    /// ([`io::ErrorKind::AlreadyExists`]) — and removes it from the inbox. Other bytes under
+    /// `name` fail it with [`io::ErrorKind::InvalidData`].
+    async fn promote_inbox(
+        &self,
+        _name: &str,
+        _etag: &str,
+        _path: &str,
+        _replace: bool,
+    ) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this backend has no inbox",
+        ))
+    }
+
+    /// Removes an inbox object; `false` when there was none.
+    async fn remove_inbox(&self, _name: &str) -> io::Result<bool> {
+        Ok(false)
     }
 }
 
@@ -274,6 +384,21 @@ pub trait StagedWrite: Send {
 
     /// Makes the bytes durable, then visible at the write's [`Target`].
     async fn commit(self: Box<Self>) -> io::Result<()>;
+}
+
+/// A staged write that keeps nothing: the ingest pass over bytes that are already in the
+/// store (an inbox object), to check them without writing them again.
+pub(crate) struct Discard;
+
+#[async_trait]
+impl StagedWrite for Discard {
+    async fn write(&mut self, _chunk: Bytes) -> io::Result<()> {
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A committed object, ready to be served.

@@ -37,15 +37,17 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 
 use super::{
-    check_key, check_object_path, ByteStream, DirectPut, DirectStorage, ListStorage, Listed,
-    ObjectStat, PresignedGet, ResumableStore, StagedWrite, Storage, StoredObject, StoredPart,
-    Target,
+    check_key, check_object_path, ByteStream, DirectPost, DirectPut, DirectStorage, InboxObject,
+    InboxRules, ListStorage, Listed, ObjectStat, PresignedGet, ResumableStore, StagedWrite,
+    Storage, StoredObject, StoredPart, Target,
 };
 
 /// The smallest part S3 accepts (every part but the last).
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
 /// S3's largest part.
 const MAX_PART_SIZE: usize = 5 * 1024 * 1024 * 1024;
+/// The largest object one `CopyObject` copies; larger ones are copied through the server.
+const MAX_COPY: u64 = 5 * 1024 * 1024 * 1024;
 /// S3's limit on the parts of one upload.
 const MAX_PARTS: usize = 10_000;
 /// How long a presigned request of the server's own stays valid.
@@ -66,6 +68,7 @@ pub struct S3Config {
     prefix: String,
     part_size: usize,
     download_ttl: Duration,
+    post_object: bool,
 }
 
 impl fmt::Debug for S3Config {
@@ -80,6 +83,7 @@ impl fmt::Debug for S3Config {
             .field("prefix", &self.prefix)
             .field("part_size", &self.part_size)
             .field("download_ttl", &self.download_ttl)
+            .field("post_object", &self.post_object)
             .finish()
     }
 }
@@ -105,6 +109,7 @@ impl S3Config {
             prefix: String::new(),
             part_size: 8 * 1024 * 1024,
             download_ttl: Duration::from_secs(300),
+            post_object: true,
         }
     }
 
@@ -134,9 +139,16 @@ impl S3Config {
         self
     }
 
+    /// Whether the store takes browser forms (S3 POST Object; default `true`). R2 does not:
+    /// with `false`, signed forms asked to go straight to the bucket go through the server.
+    pub fn post_object(mut self, supported: bool) -> Self {
+        self.post_object = supported;
+        self
+    }
+
     /// Reads `{prefix}ENDPOINT`, `REGION` (default `us-east-1`), `BUCKET`, `ACCESS_KEY_ID`,
-    /// `SECRET_ACCESS_KEY`, and optionally `PATH_STYLE` (`true`/`false`, default `true`) and
-    /// `KEY_PREFIX`, with `prefix` such as `UPLIFT_S3_`. `Ok(None)` when `{prefix}ENDPOINT`
+    /// `SECRET_ACCESS_KEY`, and optionally `PATH_STYLE` and `POST_OBJECT` (`true`/`false`,
+    /// default `true`) and `KEY_PREFIX`, with `prefix` such as `UPLIFT_S3_`. `Ok(None)` when `{prefix}ENDPOINT`
     /// is not set (or empty); an error naming the first missing or malformed variable otherwise.
     pub fn from_env(prefix: &str) -> Result<Option<Self>, S3ConfigError> {
         let var = |name: &str| {
@@ -155,12 +167,19 @@ impl S3Config {
             need("ACCESS_KEY_ID")?,
             need("SECRET_ACCESS_KEY")?,
         );
-        if let Some(style) = var("PATH_STYLE") {
-            config.path_style = match style.as_str() {
-                "true" | "1" => true,
-                "false" | "0" => false,
-                _ => return Err(S3ConfigError::Invalid("PATH_STYLE".into())),
-            };
+        let flag = |name: &str| -> Result<Option<bool>, S3ConfigError> {
+            match var(name).as_deref() {
+                None => Ok(None),
+                Some("true" | "1") => Ok(Some(true)),
+                Some("false" | "0") => Ok(Some(false)),
+                Some(_) => Err(S3ConfigError::Invalid(name.into())),
+            }
+        };
+        if let Some(style) = flag("PATH_STYLE")? {
+            config.path_style = style;
+        }
+        if let Some(post) = flag("POST_OBJECT")? {
+            config.post_object = post;
         }
         if let Some(p) = var("KEY_PREFIX") {
             config.prefix = p;
@@ -219,6 +238,8 @@ struct Inner {
     prefix: String,
     part_size: usize,
     download_ttl: Duration,
+    /// Whether the store takes browser forms (S3 POST Object).
+    post_object: bool,
 }
 
 impl S3Storage {
@@ -260,6 +281,7 @@ impl S3Storage {
                 prefix: config.prefix,
                 part_size: config.part_size,
                 download_ttl: config.download_ttl,
+                post_object: config.post_object,
             }),
         })
     }
@@ -590,6 +612,8 @@ impl Inner {
 }
 
 mod cors;
+mod inbox;
+use inbox::check_inbox_name;
 mod resumable;
 
 /// The XML of `ListMultipartUploads` (rusty-s3 has no parser for it).
@@ -885,6 +909,54 @@ impl DirectStorage for S3Storage {
             }
         }
         Ok(aborted)
+    }
+
+    fn presign_inbox_put(
+        &self,
+        name: &str,
+        rules: &InboxRules,
+        ttl: Duration,
+    ) -> io::Result<Option<DirectPut>> {
+        self.inner.presign_inbox_put(name, rules, ttl).map(Some)
+    }
+
+    fn presign_inbox_post(
+        &self,
+        name: &str,
+        rules: &InboxRules,
+        ttl: Duration,
+    ) -> io::Result<Option<DirectPost>> {
+        if !self.inner.post_object {
+            return Ok(None);
+        }
+        self.inner.presign_inbox_post(name, rules, ttl).map(Some)
+    }
+
+    async fn list_inbox(&self, prefix: &str, limit: usize) -> io::Result<Vec<String>> {
+        self.inner.list_inbox(prefix, limit).await
+    }
+
+    async fn read_inbox(&self, name: &str) -> io::Result<Option<(InboxObject, ByteStream)>> {
+        self.inner.read_inbox(name).await
+    }
+
+    fn promote_limit(&self) -> u64 {
+        MAX_COPY
+    }
+
+    async fn promote_inbox(
+        &self,
+        name: &str,
+        etag: &str,
+        path: &str,
+        replace: bool,
+    ) -> io::Result<()> {
+        self.inner.promote_inbox(name, etag, path, replace).await
+    }
+
+    async fn remove_inbox(&self, name: &str) -> io::Result<bool> {
+        check_inbox_name(name)?;
+        self.inner.remove(&self.inner.inbox_key(name)).await
     }
 
     async fn read_all(&self, key: &str) -> io::Result<Option<ByteStream>> {

@@ -93,7 +93,7 @@ fn upload_refusals(op: OperationBuilder, size_codes: bool) -> OperationBuilder {
         .response("400", refusal(&bad))
         .response("409", refusal(&[
             (ErrorCode::AlreadyUsed, "the one-time URL or form was already used"),
-            (ErrorCode::Conflict, "a file and a folder would share a name"),
+            (ErrorCode::Conflict, "a file and a folder would share a name; for a completion, the file is not in the storage bucket yet, or was sent to it again while it was checked"),
         ]))
         .response("412", refusal(&[(ErrorCode::PreconditionFailed, "an object exists at the path and the upload may not replace it (`prevent_overwrite`, or `If-None-Match: *` with a token)")]))
         .response("415", refusal(&[(ErrorCode::UnsupportedType, "the `Content-Type` is not the bound type, or the bytes contradict it")]))
@@ -177,7 +177,7 @@ pub(super) fn put_object() -> Operation {
     upload_refusals(token_refusals(op), true).build()
 }
 
-fn multipart_body(fields: &str) -> utoipa::openapi::request_body::RequestBody {
+fn multipart_body(fields: &str, required: Required) -> utoipa::openapi::request_body::RequestBody {
     let schema = json!({
         "type": "object",
         "required": ["file"],
@@ -189,7 +189,7 @@ fn multipart_body(fields: &str) -> utoipa::openapi::request_body::RequestBody {
     });
     RequestBodyBuilder::new()
         .description(Some(fields))
-        .required(Some(Required::True))
+        .required(Some(required))
         .content(
             "multipart/form-data",
             ContentBuilder::new()
@@ -209,13 +209,35 @@ pub(super) fn post_form() -> Operation {
     let op = OperationBuilder::new()
         .operation_id(Some("postObjectForm"))
         .tag("signed")
-        .summary(Some("Upload a file with a signed POST form"))
+        .summary(Some(
+            "Upload a file with a signed POST form, or complete one sent straight to the bucket",
+        ))
         .description(Some(
             "A browser form from `get_signed_post`: every field of `form.fields` (`key`, \
              `policy`, `signature`, `Content-Type` when bound, `x-uplift-meta-*`), then the file \
-             as the last part, named `file`. `${filename}` in `key` becomes the file part's name.",
+             as the last part, named `file`. `${filename}` in `key` becomes the file part's name.\n\n\
+             With the query `policy` and `signature` (the `completeUrl` of a `SignedPut` or \
+             `SignedPost` made with `direct`) and no body: the file the client sent to the \
+             storage bucket is read back through the same checks, then stored. Before the file \
+             arrived this is `CONFLICT` and changes nothing; called again after it succeeded, \
+             it answers the stored file when its name was fixed when signing.",
         ))
-        .request_body(Some(multipart_body("The form's fields, then `file`.")))
+        .parameter(query(
+            "policy",
+            false,
+            json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]+$" }),
+            "Completions: the upload's rules, base64url JSON, as the `completeUrl` carries them.",
+        ))
+        .parameter(query(
+            "signature",
+            false,
+            json!({ "type": "string" }),
+            "Completions: the signature of `policy`.",
+        ))
+        .request_body(Some(multipart_body(
+            "The form's fields, then `file`. None for a completion.",
+            Required::False,
+        )))
         .response("200", stored())
         .response("403", refusal(&[
             (ErrorCode::SignatureInvalid, "no policy or signature, or the signature does not match the policy"),
@@ -248,6 +270,7 @@ pub(super) fn post_with_token() -> Operation {
         ))
         .request_body(Some(multipart_body(
             "A part named `file`, with a file name.",
+            Required::True,
         )))
         .response("200", stored())
         .response(

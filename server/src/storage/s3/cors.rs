@@ -17,7 +17,7 @@ impl S3Storage {
     /// Lets pages of these origins (`https://app.example.com`, or `*`) send files straight to
     /// the bucket and read downloads from it: sets the bucket's CORS configuration
     /// (`PutBucketCors`, which replaces any rule the bucket had) to one rule allowing `PUT`,
-    /// `GET` and `HEAD` with any request header (a direct upload sends `Content-Type` and
+    /// `POST` (signed forms), `GET` and `HEAD` with any request header (a direct upload sends `Content-Type` and
     /// `x-amz-checksum-sha256`), exposing `ETag`. The credentials need the right to change the
     /// bucket's configuration; many deployments set CORS with their own tooling instead.
     pub async fn allow_browser_origins(&self, origins: &[String]) -> io::Result<()> {
@@ -40,7 +40,8 @@ impl S3Storage {
             rule.push_str(&format!("<AllowedOrigin>{origin}</AllowedOrigin>"));
         }
         rule.push_str(
-            "<AllowedMethod>PUT</AllowedMethod><AllowedMethod>GET</AllowedMethod>\
+            "<AllowedMethod>PUT</AllowedMethod><AllowedMethod>POST</AllowedMethod>\
+             <AllowedMethod>GET</AllowedMethod>\
              <AllowedMethod>HEAD</AllowedMethod><AllowedHeader>*</AllowedHeader>\
              <ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3600</MaxAgeSeconds>\
              </CORSRule></CORSConfiguration>",

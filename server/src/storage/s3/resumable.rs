@@ -25,11 +25,8 @@ use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 use rusty_s3::S3Action;
 
-use super::{bad_xml, error_code, Inner, Part, MAX_LIST_PAGES, MAX_PARTS, REQUEST_TTL};
+use super::{bad_xml, error_code, Inner, Part, MAX_COPY, MAX_LIST_PAGES, MAX_PARTS, REQUEST_TTL};
 use crate::storage::{check_key, ResumableStore, ResumableWrite, Storage};
-
-/// The largest object one `CopyObject` copies; larger uploads are copied through the server.
-const MAX_COPY: u64 = 5 * 1024 * 1024 * 1024;
 
 /// Upload ids remembered (they save a listing per PATCH); beyond, the map starts afresh.
 const MAX_IDS: usize = 10_000;
@@ -150,7 +147,7 @@ impl ResumableStore for S3Resumable {
         if self.inner.head(&target).await?.is_some() {
             return Err(io::Error::new(io::ErrorKind::AlreadyExists, "exists"));
         }
-        self.inner.copy(&source, &target).await?;
+        self.inner.copy(&source, &target, None).await?;
         Ok(true)
     }
 
@@ -384,8 +381,14 @@ impl Inner {
         Ok(etags)
     }
 
-    /// `CopyObject` of `source` to `target`, both in the bucket.
-    async fn copy(&self, source: &str, target: &str) -> io::Result<()> {
+    /// `CopyObject` of `source` to `target`, both in the bucket; with `if_match`, only while
+    /// `source` still has that ETag (else [`io::ErrorKind::AlreadyExists`], S3's 412).
+    pub(super) async fn copy(
+        &self,
+        source: &str,
+        target: &str,
+        if_match: Option<&str>,
+    ) -> io::Result<()> {
         use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
         const KEEP: &AsciiSet = &NON_ALPHANUMERIC
             .remove(b'/')
@@ -400,8 +403,16 @@ impl Inner {
         );
         let mut action = self.bucket.put_object(self.creds(), target);
         action.headers_mut().insert("x-amz-copy-source", &from);
+        if let Some(etag) = if_match {
+            action
+                .headers_mut()
+                .insert("x-amz-copy-source-if-match", etag);
+        }
         let url = action.sign(REQUEST_TTL);
-        let req = self.http.put(url).header("x-amz-copy-source", &from);
+        let mut req = self.http.put(url).header("x-amz-copy-source", &from);
+        if let Some(etag) = if_match {
+            req = req.header("x-amz-copy-source-if-match", etag);
+        }
         let res = self.send(req, "CopyObject").await?;
         // S3 may answer 200 and still report an error in the body.
         let text = res.text().await.map_err(io::Error::other)?;
