@@ -227,6 +227,29 @@ export function startSession<SD>(
     };
 
     /**
+     * Completes a file sent straight to the bucket, retried. A retry that finds the upload
+     * already taken (409 `CONFLICT`: an earlier attempt reached the server and its answer was
+     * lost) reads the status instead, which `finish` follows to the end.
+     */
+    const completeDirect = async (url: string, statusUrl: string, abort: AbortSignal): Promise<UploadResult> => {
+      const h = await headers();
+      let attempts = 0;
+      try {
+        return await withRetry(ctx.policy, abort, () => {
+          attempts++;
+          return requestJson<UploadResult>(ctx.fetch, "POST", url, h, undefined, abort);
+        });
+      } catch (error) {
+        if (attempts < 2 || !(error instanceof UploadError) || error.code !== "CONFLICT") throw error;
+        const st = await withRetry(ctx.policy, abort, () =>
+          requestJson<UploadResult>(ctx.fetch, "GET", statusUrl, h, undefined, abort),
+        );
+        if (st.status === "pending" || st.status === "uploading") throw error;
+        return st;
+      }
+    };
+
+    /**
      * After an interrupted or failed PUT: the file may be stored after all (its answer was
      * lost), its URL may be unused (reuse it), or the key is spent (prepare the file again).
      */
@@ -352,11 +375,7 @@ export function startSession<SD>(
           progress.state(i, "pending");
         }
         progress.bytes(i, files[i]!.size);
-        const completeUrl = plan.completeUrl;
-        const h = await headers();
-        const result = await withRetry(ctx.policy, signal, () =>
-          requestJson<UploadResult>(ctx.fetch, "POST", completeUrl, h, undefined, signal),
-        );
+        const result = await completeDirect(plan.completeUrl, target.statusUrl, signal);
         await remember(i, undefined);
         return await finish(i, result, target.statusUrl);
       } catch (error) {
@@ -412,11 +431,7 @@ export function startSession<SD>(
             // The bytes went to the storage bucket: its answer is not ours. Then the server
             // checks what arrived and answers as its own upload URL would.
             checkBucketAnswer(answer, "put");
-            const completeUrl = target.completeUrl;
-            const h = await headers();
-            result = await withRetry(ctx.policy, attempt.signal, () =>
-              requestJson<UploadResult>(ctx.fetch, "POST", completeUrl, h, undefined, attempt.signal),
-            );
+            result = await completeDirect(target.completeUrl, target.statusUrl, attempt.signal);
           } else {
             result = parseAnswer<UploadResult>(answer);
           }

@@ -202,6 +202,56 @@ describe.skipIf(!s3Origin)("uploads straight to the bucket", () => {
   });
 });
 
+describe.skipIf(!s3Origin)("completions whose answer is lost", () => {
+  // The first completion reaches the server, which completes the file; its answer never
+  // reaches the client, which retries and finds the upload taken.
+  const losingFirstAnswer = () => {
+    let lost = 0;
+    const fetchFn = async (input: string, init?: RequestInit): Promise<Response> => {
+      const res = await fetch(input, init);
+      if (init?.method === "POST" && new URL(input).pathname.endsWith("/complete") && lost === 0) {
+        lost++;
+        await res.text();
+        throw new TypeError("fetch failed: the connection closed before the answer");
+      }
+      return res;
+    };
+    return { fetchFn, lost: () => lost };
+  };
+
+  it("one PUT: the retry reads the status and resolves with the stored file and server data", async () => {
+    const net = losingFirstAnswer();
+    const up = createUploader<UploadRouter>({
+      url: s3Base(),
+      fetch: net.fetchFn,
+      headers: { "x-user": "ann" },
+      sha256: true,
+      retries: { retries: 2, minDelay: 10 },
+    });
+    const file = pdf("lost.pdf", 3);
+    const [res] = await up.upload("documentReview", { files: [file] });
+    expect(net.lost()).toBe(1);
+    expect(res!.sha256).toBe(await sha256(file));
+    expect(res!.serverData.pagesEstimate).toBe(3);
+  });
+
+  it("in parts: the same", async () => {
+    const net = losingFirstAnswer();
+    const up = createUploader<UploadRouter>({
+      url: s3Base(),
+      fetch: net.fetchFn,
+      headers: { "x-user": "ann" },
+      sha256: true,
+      tus: false,
+      retries: { retries: 2, minDelay: 10 },
+    });
+    const file = mp4("lost.mp4", 20 * MB);
+    const [res] = await up.upload("mediaPost", { files: [file], input: { caption: "lost answer" } });
+    expect(net.lost()).toBe(1);
+    expect(res!.sha256).toBe(await sha256(file));
+  });
+});
+
 /** Signs as `ann` on the S3 demo, asking for a URL or form straight to the bucket. */
 async function signDirect<T>(what: "signed-put" | "signed-post", body: Record<string, unknown>): Promise<T> {
   const res = await fetch(`${s3Origin}/api/demo/${what}`, {
