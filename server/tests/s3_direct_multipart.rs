@@ -439,3 +439,85 @@ async fn a_vanished_client_is_swept_from_the_bucket() {
     assert_eq!(srv.status(&c, &key).await["status"], "expired");
     complete(&c, &prepared).await.error(410, "EXPIRED");
 }
+
+#[tokio::test]
+async fn parts_and_abort_refuse_an_upload_sent_in_one_put_and_spend_nothing() {
+    if !s3_available() {
+        return;
+    }
+    let srv = server_with(in_parts);
+    let c = client();
+    let small = body(MIB);
+    let prepared = prepare(&srv, &c, &small).await;
+    assert!(prepared["multipart"].is_null(), "{prepared}");
+    let complete_url = prepared["completeUrl"].as_str().unwrap().to_string();
+    let parts_url = complete_url.replace("/complete?", "/parts?");
+    let abort_url = complete_url.replace("/complete?", "/abort?");
+    let r = post(&c, &parts_url, Some(json!({ "first": 1, "count": 1 }))).await;
+    let e = r.error(409, "CONFLICT");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("not prepared in parts"),
+        "{e}"
+    );
+    post(&c, &abort_url, None).await.error(409, "CONFLICT");
+    // A URL for another key, or changed, is refused before anything is looked at.
+    let forged = parts_url.replace("sig=", "sig=x");
+    assert!(forged != parts_url);
+    let r = post(&c, &forged, Some(json!({ "first": 1, "count": 1 }))).await;
+    assert_eq!(r.status, 403, "{}", r.json());
+    // Nothing was spent: the file still goes in its one PUT.
+    let res = c
+        .put(prepared["uploadUrl"].as_str().unwrap())
+        .headers(
+            prepared["headers"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.parse().unwrap(), v.as_str().unwrap().parse().unwrap()))
+                .collect(),
+        )
+        .body(small.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let done = post(&c, &complete_url, None).await.ok();
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(done["file"]["sha256"], sha(&small));
+}
+
+#[tokio::test]
+async fn a_multipart_upload_aborted_behind_uplifts_back_is_refused_until_cancelled() {
+    if !s3_available() {
+        return;
+    }
+    let srv = server_with(in_parts);
+    let c = client();
+    let body = body(SIZE);
+    let prepared = prepare(&srv, &c, &body).await;
+    let key = prepared["key"].as_str().unwrap().to_string();
+    assert_eq!(put_part(&c, &prepared, &body, 1).await, 200);
+    // The bucket's lifecycle rule, or an operator, aborts it.
+    let storage = srv.storage();
+    let direct = storage.as_direct().unwrap();
+    assert!(direct.abort_multipart(&key).await.unwrap());
+    let e = listing(&c, &prepared).await.error(409, "CONFLICT");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("no multipart upload"),
+        "{e}"
+    );
+    complete(&c, &prepared).await.error(409, "CONFLICT");
+    // Not spent by those refusals: the client cancels, and the upload fails as cancelled.
+    assert_eq!(srv.status(&c, &key).await["status"], "pending");
+    let abort = prepared["multipart"]["abortUrl"].as_str().unwrap();
+    let st = post(&c, abort, None).await.ok();
+    assert_eq!(st["error"]["code"], "CANCELLED", "{st}");
+    assert_eq!(in_progress(&srv).await, 0);
+    assert!(bucket_keys(&srv).await.is_empty());
+}

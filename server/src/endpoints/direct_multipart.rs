@@ -15,24 +15,22 @@
 use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use crate::db::{StoredInfo, UploadRecord};
 use crate::definition::Route;
 use crate::error::{ErrorCode, UploadError};
-use crate::ingest::{check_type, SNIFF_WINDOW};
+use crate::ingest::ingest;
 use crate::pipeline::checks::check_sniffed;
 use crate::pipeline::complete::fail;
-use crate::pipeline::store::{expectation, record_stored};
+use crate::pipeline::store::{expectation, record_stored, stored_info};
 use crate::pipeline::views::upload_result;
 use crate::protocol::{
     MultipartPlan, PartUrl, PartsRequest, PartsResponse, UploadStatus, UploadedPart,
 };
 use crate::state::{now_ms, origin, Shared};
-use crate::storage::{DirectStorage, StoredPart};
+use crate::storage::{DirectStorage, Discard, StoredPart};
 
 use super::upload::{answer, claim, verified, UploadQuery};
 
@@ -299,7 +297,6 @@ pub(crate) async fn complete(
     direct: &dyn DirectStorage,
     rec: UploadRecord,
     route: Arc<Route>,
-    sha256: String,
 ) -> Result<HttpResponse, UploadError> {
     let key = rec.key.clone();
     let (_, part_size) = direct_of(shared, &rec)?;
@@ -337,7 +334,7 @@ pub(crate) async fn complete(
                 .ok_or_else(|| UploadError::new(ErrorCode::SizeMismatch, "the parts are gone"))?;
             check_parts(&parts, part_count, &size_of)?;
             direct.complete_multipart(&key, &parts).await?;
-            read_back(shared, &route, &rec, direct, &sha256).await
+            read_back(&route, &rec, direct).await
         };
         match outcome.await {
             Ok(info) => record_stored(shared, &key, &info).await,
@@ -383,79 +380,23 @@ fn check_parts(
     Ok(())
 }
 
-/// Reads the joined object back, once: its size, the SHA-256 of every byte against the
-/// declared one (the bucket verified none: S3 keeps a multipart object's checksum per part),
-/// its CRC32, and the real type sniffed from the first bytes under the route's rules —
-/// checked as soon as those arrived, so a wrong type is refused without reading the rest.
+/// Reads the joined object back, once, through the ingest pass over a sink that keeps
+/// nothing: its size, the SHA-256 of every byte against the declared one (the bucket verified
+/// none: S3 keeps a multipart object's checksum per part), its CRC32, and the real type
+/// sniffed from the first bytes under the route's rules — checked as soon as those arrived,
+/// so a wrong type is refused without reading the rest.
 async fn read_back(
-    shared: &Shared,
     route: &Route,
     rec: &UploadRecord,
     direct: &dyn DirectStorage,
-    sha256: &str,
 ) -> Result<StoredInfo, UploadError> {
     let exp = expectation(route, rec, rec.size)?;
-    let mut bytes = direct
+    let bytes = direct
         .read_all(&rec.key)
         .await?
         .ok_or_else(|| UploadError::new(ErrorCode::SizeMismatch, "the object is gone"))?;
-    let mut hasher = Sha256::new();
-    let mut crc = crc32fast::Hasher::new();
-    let mut head: Vec<u8> = Vec::with_capacity(SNIFF_WINDOW);
-    let mut content_type: Option<String> = None;
-    let mut total: u64 = 0;
-    let too_long = || {
-        UploadError::new(
-            ErrorCode::SizeMismatch,
-            format!("the object is not the {} bytes prepared", rec.size),
-        )
-    };
-    while let Some(chunk) = bytes.next().await {
-        let chunk = chunk?;
-        total += chunk.len() as u64;
-        if total > rec.size {
-            return Err(too_long());
-        }
-        hasher.update(&chunk);
-        crc.update(&chunk);
-        if content_type.is_none() {
-            let take = (SNIFF_WINDOW - head.len()).min(chunk.len());
-            head.extend_from_slice(&chunk[..take]);
-            if head.len() == SNIFF_WINDOW {
-                content_type = Some(sniffed(route, &head, &exp)?);
-            }
-        }
-    }
-    if total != rec.size {
-        return Err(too_long());
-    }
-    let content_type = match content_type {
-        Some(t) => t,
-        None => sniffed(route, &head, &exp)?,
-    };
-    let got = crate::storage::local::hex(&hasher.finalize());
-    if got != sha256 {
-        return Err(UploadError::new(
-            ErrorCode::ChecksumMismatch,
-            "the bytes do not match the declared sha256",
-        ));
-    }
-    let _ = shared;
+    let got = ingest(bytes, &exp, Box::new(Discard)).await?;
+    check_sniffed(route, &got.content_type)?;
     tracing::Span::current().record("bytes", rec.size);
-    Ok(StoredInfo {
-        size: rec.size,
-        sha256: got,
-        crc32: Some(crc.finalize()),
-        content_type,
-    })
-}
-
-fn sniffed(
-    route: &Route,
-    head: &[u8],
-    exp: &crate::ingest::Expectation,
-) -> Result<String, UploadError> {
-    let content_type = check_type(head, exp)?;
-    check_sniffed(route, &content_type)?;
-    Ok(content_type)
+    Ok(stored_info(&got))
 }

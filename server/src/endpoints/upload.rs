@@ -227,7 +227,7 @@ async fn complete_inner(
     // and call again.
     let arrived = direct.stat(&key).await?;
     if arrived.is_none() && super::direct_multipart::in_parts(&shared, direct, rec.size) {
-        return super::direct_multipart::complete(&shared, &req, direct, rec, route, sha256).await;
+        return super::direct_multipart::complete(&shared, &req, direct, rec, route).await;
     }
     if rec.status == UploadStatus::Pending && arrived.is_none() {
         return Err(UploadError::new(
