@@ -222,6 +222,7 @@ async fn three_instances_serve_one_schema_and_one_bucket() {
     eprintln!("three demos up after {:?}", started.elapsed());
 
     route_uploads(&http, &cluster).await;
+    signed_straight_to_the_bucket(&http, &cluster).await;
     tus_round_robin(&http, &cluster).await;
     concurrent_patches(&http, &cluster).await;
     eprintln!("uploads and races done after {:?}", started.elapsed());
@@ -360,6 +361,84 @@ async fn route_uploads(c: &reqwest::Client, cluster: &Cluster) {
     assert_eq!(st["serverData"], done["serverData"], "{st}");
     let got = download(c, cluster, st["file"]["url"].as_str().unwrap()).await;
     assert!(got == body, "downloaded PDF differs");
+}
+
+/// A 1×1 PNG header, padded to `size` bytes (the type is sniffed from the signature).
+fn png(size: usize) -> Vec<u8> {
+    let mut v = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
+    v.resize(size, 0);
+    v
+}
+
+/// A signed URL and a signed form straight to the bucket, each signed on one instance and
+/// completed on another (the completion URL is all the state there is), the stored object
+/// downloaded through a third.
+async fn signed_straight_to_the_bucket(c: &reqwest::Client, cluster: &Cluster) {
+    let sign = |what: &'static str, body: Value| {
+        let url = format!("{}/api/demo/{what}", cluster.next());
+        async move {
+            let r = c
+                .post(url)
+                .header("x-user", "ann")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let body = pdf(2);
+    let put = sign(
+        "signed-put",
+        json!({ "filename": "signed.pdf", "contentType": "application/pdf", "sha256": sha(&body), "direct": true }),
+    )
+    .await;
+    let mut req = c.put(put["uploadUrl"].as_str().unwrap()).body(body.clone());
+    for (k, v) in put["headers"].as_object().unwrap() {
+        req = req.header(k, v.as_str().unwrap());
+    }
+    assert_eq!(req.send().await.unwrap().status(), 200);
+    let done: Value = c
+        .post(cluster.rr(put["completeUrl"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(done["data"]["sha256"], sha(&body), "{done}");
+    let got = download(c, cluster, done["data"]["url"].as_str().unwrap()).await;
+    assert!(got == body, "downloaded PDF differs");
+
+    let form = sign("signed-post", json!({ "keyPrefix": "", "direct": true })).await;
+    let image = png(3000);
+    let mut multipart = reqwest::multipart::Form::new();
+    for (k, v) in form["form"]["fields"].as_object().unwrap() {
+        multipart = multipart.text(k.clone(), v.as_str().unwrap().to_string());
+    }
+    multipart = multipart.text("Content-Type", "image/png").part(
+        "file",
+        reqwest::multipart::Part::bytes(image.clone()).file_name("form.png"),
+    );
+    let posted = c
+        .post(form["form"]["url"].as_str().unwrap())
+        .multipart(multipart)
+        .send()
+        .await
+        .unwrap();
+    assert!(posted.status().is_success(), "{}", posted.status());
+    let done: Value = c
+        .post(cluster.rr(form["completeUrl"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(done["data"]["filename"], "form.png", "{done}");
+    let got = download(c, cluster, done["data"]["url"].as_str().unwrap()).await;
+    assert!(got == image, "downloaded PNG differs");
 }
 
 /// Creation on one instance, then PATCHes and HEADs taking turns over all three.
