@@ -383,14 +383,21 @@ fn part_type(field: &Field) -> Option<String> {
     field.content_type().map(|m| m.to_string())
 }
 
-/// `POST {base}/objects`: a signed form, or with `?policy=…&signature=…` (and no body) the
-/// completion of a signed upload sent straight to the bucket.
+/// `POST {base}/objects`: a signed form (multipart), or with `?policy=…&signature=…` (and no
+/// body) the completion of a signed upload sent straight to the bucket.
 pub(crate) async fn post_form(
     up: web::Data<Shared>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    if !req.query_string().is_empty() {
+    // A form is multipart; anything else (a completion has no body) is a completion, refused
+    // as unsigned without its query.
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("multipart/"));
+    if !req.query_string().is_empty() || !multipart {
         let result = complete(&up, &req).await;
         return envelope(&up, &req, result);
     }
@@ -426,7 +433,7 @@ async fn complete(up: &Arc<Shared>, req: &HttpRequest) -> Result<FileObject, Upl
     let q: Query = serde_urlencoded::from_str(req.query_string()).map_err(|_| {
         UploadError::new(
             ErrorCode::SignatureInvalid,
-            "use the completion URL as it was handed out",
+            "send a signed form as multipart/form-data, or POST a completion URL as it was handed out",
         )
     })?;
     let policy = policy::open(&handle, &q.policy, &q.signature, Purpose::Completion)?;
