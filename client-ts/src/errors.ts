@@ -104,6 +104,7 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   TOKEN_ALGORITHM: 401,
   TOKEN_SCOPE: 403,
   CANCELLED: 409,
+  IN_PROGRESS: 409,
 };
 
 /** The code the server uses for a bare status (mirrors `ErrorCode::from_status`). */

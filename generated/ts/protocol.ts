@@ -3,7 +3,7 @@
 /**
  * Stable error codes. Clients switch on these; they never change meaning.
  */
-export type ErrorCode = "BAD_REQUEST" | "INVALID_INPUT" | "TOO_LARGE" | "SIZE_MISMATCH" | "UNSUPPORTED_TYPE" | "TOO_MANY_FILES" | "TOO_FEW_FILES" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "PRECONDITION_FAILED" | "EXPIRED" | "SIGNATURE_INVALID" | "CHECKSUM_MISMATCH" | "RANGE_NOT_SATISFIABLE" | "TOO_MANY_REQUESTS" | "TIMEOUT" | "COMPLETION_FAILED" | "INTERNAL" | "LOCKED" | "OFFSET_MISMATCH" | "TOO_SMALL" | "ALREADY_USED" | "INVALID_PATH" | "POLICY_VIOLATION" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "TOKEN_ALGORITHM" | "TOKEN_SCOPE" | "CANCELLED";
+export type ErrorCode = "BAD_REQUEST" | "INVALID_INPUT" | "TOO_LARGE" | "SIZE_MISMATCH" | "UNSUPPORTED_TYPE" | "TOO_MANY_FILES" | "TOO_FEW_FILES" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT" | "PRECONDITION_FAILED" | "EXPIRED" | "SIGNATURE_INVALID" | "CHECKSUM_MISMATCH" | "RANGE_NOT_SATISFIABLE" | "TOO_MANY_REQUESTS" | "TIMEOUT" | "COMPLETION_FAILED" | "INTERNAL" | "LOCKED" | "OFFSET_MISMATCH" | "TOO_SMALL" | "ALREADY_USED" | "INVALID_PATH" | "POLICY_VIOLATION" | "TOKEN_INVALID" | "TOKEN_EXPIRED" | "TOKEN_ALGORITHM" | "TOKEN_SCOPE" | "CANCELLED" | "IN_PROGRESS";
 
 /**
  * The body of every error response: `{"error": ErrorBody}`.
@@ -633,3 +633,122 @@ error: ErrorBody | null,
  * Links to this request and to the file.
  */
 links: Links, };
+
+/**
+ * One upload of a file route, as a listing shows it.
+ */
+export type FileInfo = { 
+/**
+ * The storage key.
+ */
+key: string, 
+/**
+ * The route slug it was uploaded through.
+ */
+slug: string, 
+/**
+ * Where the upload stands.
+ */
+status: UploadStatus, 
+/**
+ * The display name (also the name a download is saved as).
+ */
+name: string, 
+/**
+ * The size in bytes: as stored, or as declared until then.
+ */
+size: number, 
+/**
+ * The stored file, with a URL to fetch it; `null` until stored.
+ */
+file: UploadedFile | null, 
+/**
+ * Who may read it.
+ */
+acl: Acl, 
+/**
+ * RFC 3339.
+ */
+createdAt: string, 
+/**
+ * RFC 3339: the last change of state, name or ACL.
+ */
+updatedAt: string, };
+
+/**
+ * A page of a listing, newest first.
+ */
+export type FileList = { 
+/**
+ * The files of this page.
+ */
+files: Array<FileInfo>, 
+/**
+ * Pass as `cursor` for the next page; `null` on the last page.
+ */
+nextCursor: string | null, };
+
+/**
+ * `PATCH {base}/files/{key}`: what to change; every field is optional.
+ */
+export type FileChange = { 
+/**
+ * A new display name (sanitized as upload names are; also the download's file name).
+ */
+name?: string, 
+/**
+ * A new ACL: `private` files are served with signed URLs only; `public-read` by key.
+ */
+acl?: Acl, };
+
+/**
+ * What a removal did to one key.
+ */
+export type Deletion = "deleted" | "notFound" | "inProgress";
+
+/**
+ * One key's outcome in a removal of several.
+ */
+export type DeleteResult = { 
+/**
+ * The key asked for.
+ */
+key: string, 
+/**
+ * What happened to it.
+ */
+result: Deletion, };
+
+/**
+ * One route's stored files.
+ */
+export type RouteUsage = { 
+/**
+ * The route's slug.
+ */
+slug: string, 
+/**
+ * Stored files.
+ */
+files: number, 
+/**
+ * Their bytes.
+ */
+bytes: number, };
+
+/**
+ * Stored files and their bytes, in total and per route.
+ */
+export type Usage = { 
+/**
+ * Stored files.
+ */
+files: number, 
+/**
+ * Their bytes.
+ */
+bytes: number, 
+/**
+ * Per route, by slug.
+ */
+routes: Array<RouteUsage>, };

@@ -19,13 +19,14 @@ use crate::suggest::{closest, list};
 /// The file-type shorthands, in documentation order.
 const SHORTHANDS: [&str; 6] = ["image", "video", "audio", "pdf", "text", "blob"];
 /// Options a whole route takes.
-const ROUTE_OPTIONS: [&str; 6] = [
+const ROUTE_OPTIONS: [&str; 7] = [
     "await_server_data",
     "max_total_file_count",
     "max_total_size",
     "slug",
     "on_upload_complete",
     "on_upload_error",
+    "on_delete",
 ];
 /// Slugs the runtime serves built-in endpoints under; mirrors `uplift::RESERVED_SLUGS`,
 /// which `Router::route` enforces at run time. Refusing them here turns a panic at startup into
@@ -53,6 +54,7 @@ pub(crate) struct RouteAttr {
     pub(crate) max_total_size: Option<u64>,
     pub(crate) on_upload_complete: ExprPath,
     pub(crate) on_upload_error: Option<ExprPath>,
+    pub(crate) on_delete: Option<ExprPath>,
 }
 
 /// One accepted file type; `None` means "the runtime's default".
@@ -220,6 +222,7 @@ struct Context {
     max_total_size: Option<u64>,
     on_upload_complete: Option<ExprPath>,
     on_upload_error: Option<ExprPath>,
+    on_delete: Option<ExprPath>,
 }
 
 impl Context {
@@ -333,6 +336,7 @@ impl Context {
             "slug" => self.slug = self.slug(&value),
             "on_upload_complete" => self.on_upload_complete = self.hook(&key, value),
             "on_upload_error" => self.on_upload_error = self.hook(&key, value),
+            "on_delete" => self.on_delete = self.hook(&key, value),
             _ => unreachable!("all route options are handled"),
         }
     }
@@ -788,6 +792,7 @@ impl Context {
             max_total_size: self.max_total_size,
             on_upload_complete: self.on_upload_complete.expect("checked above"),
             on_upload_error: self.on_upload_error,
+            on_delete: self.on_delete,
         })
     }
 }

@@ -90,11 +90,16 @@ fn route_impl(func: &ItemFn, route: &RouteAttr, middleware: &Middleware) -> Toke
         .on_upload_error
         .as_ref()
         .map(|hook| quote_spanned!(hook.span()=> .on_upload_error(#hook)));
+    let on_delete = route
+        .on_delete
+        .as_ref()
+        .map(|hook| quote_spanned!(hook.span()=> .on_delete(#hook)));
     quote! {
         ::uplift::__private::RouteBuilder::new(#config)
             .middleware::<#input_type, _, _, _, _>(#closure)
             #complete
             #on_error
+            #on_delete
             .build()
     }
 }

@@ -180,6 +180,11 @@ impl Uplift {
         crate::objects::SignedUploads::new(self.shared.clone())
     }
 
+    /// The stored files of the file routes, to list, rename, delete… (`docs/files.md`).
+    pub fn files(&self) -> crate::files::Files {
+        crate::files::Files::new(self.shared.clone())
+    }
+
     /// Mints a signed download URL for a private file (path only, relative to the server).
     pub fn signed_download_path(&self, key: &str, ttl: Duration) -> String {
         crate::pipeline::views::signed_download_path(&self.shared, key, ttl)

@@ -178,6 +178,8 @@ type Middleware = dyn Fn(
 type Complete =
     dyn Fn(Value, UploadedFile) -> LocalBoxFuture<Result<Value, UploadError>> + Send + Sync;
 type OnError = dyn Fn(Option<Value>, UploadError, String) -> LocalBoxFuture<()> + Send + Sync;
+type OnDelete =
+    dyn Fn(Option<Value>, crate::protocol::FileInfo) -> LocalBoxFuture<()> + Send + Sync;
 
 /// A file route with its types erased; what the router serves.
 #[derive(Clone)]
@@ -193,6 +195,7 @@ pub struct Route {
     pub(crate) middleware: Arc<Middleware>,
     pub(crate) complete: Arc<Complete>,
     pub(crate) on_error: Option<Arc<OnError>>,
+    pub(crate) on_delete: Option<Arc<OnDelete>>,
 }
 
 impl std::fmt::Debug for Route {
@@ -268,6 +271,14 @@ impl Route {
     pub(crate) async fn run_on_error(&self, meta: Option<Value>, error: UploadError, key: String) {
         if let Some(hook) = &self.on_error {
             hook(meta, error, key).await;
+        }
+    }
+
+    /// Tells the route's `on_delete` hook that a file was deleted (`meta` is its middleware
+    /// metadata as recorded).
+    pub(crate) async fn run_on_delete(&self, meta: Value, file: crate::protocol::FileInfo) {
+        if let Some(hook) = &self.on_delete {
+            hook(Some(meta), file).await;
         }
     }
 }
@@ -377,6 +388,37 @@ impl<F: hook_marker::Never + Send + Sync + 'static, M> ErrorHook<M, hook_marker:
     }
 }
 
+/// A function usable as `on_delete` for metadata `M`: runs once a file of the route was
+/// deleted (its bytes and record are gone), so the app can clean up its own rows. `Marker`
+/// is inferred; ignore it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the `on_delete` hook of a route whose metadata is `{M}`",
+    label = "expected `async fn(metadata: Option<{M}>, file: uplift::protocol::FileInfo)`",
+    note = "the metadata is `None` when the recorded metadata no longer reads as `{M}`"
+)]
+pub trait DeleteHook<M, Marker = hook_marker::AsyncFn>: Send + Sync + 'static {
+    /// Runs the hook for one deleted file.
+    fn call(&self, meta: Option<M>, file: crate::protocol::FileInfo) -> LocalBoxFuture<()>;
+}
+
+impl<F, Fut, M> DeleteHook<M, hook_marker::AsyncFn> for F
+where
+    F: Fn(Option<M>, crate::protocol::FileInfo) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    fn call(&self, meta: Option<M>, file: crate::protocol::FileInfo) -> LocalBoxFuture<()> {
+        Box::pin(self(meta, file))
+    }
+}
+
+impl<F: hook_marker::Never + Send + Sync + 'static, M> DeleteHook<M, hook_marker::Unreachable>
+    for F
+{
+    fn call(&self, _: Option<M>, _: crate::protocol::FileInfo) -> LocalBoxFuture<()> {
+        unreachable!("hook_marker::Never has no impls")
+    }
+}
+
 /// A type usable as a route's input: besides `Deserialize + Validate`, it describes itself to
 /// the OpenAPI document (`schemars::JsonSchema`, which also reads the `#[validate]`
 /// constraints) and to the generated TypeScript (`ts_rs::TS`). `Marker` is inferred; ignore it.
@@ -448,6 +490,7 @@ pub struct WithHooks<I, M, S> {
     server_data: TypeDescriptor,
     complete: Arc<Complete>,
     on_error: Option<Arc<OnError>>,
+    on_delete: Option<Arc<OnDelete>>,
     _types: PhantomData<fn() -> S>,
 }
 
@@ -534,6 +577,7 @@ impl<I: 'static, M: DeserializeOwned + 'static> WithMiddleware<I, M> {
             server_data,
             complete,
             on_error: None,
+            on_delete: None,
             _types: PhantomData,
         }
     }
@@ -550,6 +594,17 @@ impl<I: 'static, M: DeserializeOwned + 'static, S> WithHooks<I, M, S> {
         self
     }
 
+    /// Called once for every deleted file of the route ([`crate::Files::delete`], or
+    /// `DELETE {base}/files/{key}`), after its bytes and record are gone.
+    pub fn on_delete<D: DeleteHook<M, X>, X>(mut self, hook: D) -> Self {
+        let hook = Arc::new(hook);
+        self.on_delete = Some(Arc::new(move |meta: Option<Value>, file| {
+            let meta = meta.and_then(|m| serde_json::from_value::<M>(m).ok());
+            hook.call(meta, file)
+        }));
+        self
+    }
+
     /// The finished route, as `uplift::router![...]` collects it.
     pub fn build(self) -> Route {
         Route {
@@ -561,6 +616,7 @@ impl<I: 'static, M: DeserializeOwned + 'static, S> WithHooks<I, M, S> {
             middleware: self.inner.middleware,
             complete: self.complete,
             on_error: self.on_error,
+            on_delete: self.on_delete,
         }
     }
 }

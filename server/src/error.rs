@@ -80,6 +80,9 @@ pub enum ErrorCode {
     TokenScope,
     /// The uploader cancelled the upload (a direct multipart upload's abort URL).
     Cancelled,
+    /// The file is still being uploaded or completed: it cannot be deleted, renamed or have
+    /// its ACL changed until it is stored.
+    InProgress,
 }
 
 impl ErrorCode {
@@ -103,7 +106,7 @@ impl ErrorCode {
             Timeout => StatusCode::REQUEST_TIMEOUT,
             CompletionFailed | Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Locked => StatusCode::LOCKED,
-            OffsetMismatch | AlreadyUsed | Cancelled => StatusCode::CONFLICT,
+            OffsetMismatch | AlreadyUsed | Cancelled | InProgress => StatusCode::CONFLICT,
         }
     }
 
@@ -161,6 +164,7 @@ impl ErrorCode {
             TokenAlgorithm => "TOKEN_ALGORITHM",
             TokenScope => "TOKEN_SCOPE",
             Cancelled => "CANCELLED",
+            InProgress => "IN_PROGRESS",
         }
     }
 }

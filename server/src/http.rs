@@ -26,6 +26,26 @@ pub(crate) struct Endpoint {
     /// The methods served, in the order of the `Allow` header.
     pub methods: &'static [&'static str],
     mount: fn(Resource) -> Resource,
+    /// The methods added when the router manages files over HTTP (`Router::manage_files`),
+    /// and how they are mounted.
+    pub managed: &'static [&'static str],
+    mount_managed: fn(Resource) -> Resource,
+}
+
+impl Endpoint {
+    /// The methods served, with or without file management.
+    pub(crate) fn methods(&self, managed: bool) -> Vec<&'static str> {
+        let mut all = self.methods.to_vec();
+        if managed {
+            all.extend_from_slice(self.managed);
+        }
+        all
+    }
+}
+
+/// No methods beyond the fixed ones.
+fn unmanaged(r: Resource) -> Resource {
+    r
 }
 
 /// Every endpoint, in matching order: fixed paths before the `{slug}` ones.
@@ -35,36 +55,59 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         documented: "",
         methods: &["GET"],
         mount: |r| r.route(web::get().to(routes::list)),
+        managed: &[],
+        mount_managed: unmanaged,
+    },
+    Endpoint {
+        path: "/files",
+        documented: "/files",
+        methods: &[],
+        mount: unmanaged,
+        managed: &["GET"],
+        mount_managed: |r| r.route(web::get().to(files::list)),
     },
     Endpoint {
         path: "/files/{key}",
         documented: "/files/{key}",
         methods: &["GET"],
         mount: |r| r.route(web::get().to(files::status)),
+        managed: &["PATCH", "DELETE"],
+        mount_managed: |r| {
+            r.route(web::patch().to(files::change))
+                .route(web::delete().to(files::delete))
+        },
     },
     Endpoint {
         path: "/upload/{key}",
         documented: "/upload/{key}",
         methods: &["PUT"],
         mount: |r| r.route(web::put().to(upload::put)),
+        managed: &[],
+        mount_managed: unmanaged,
     },
     Endpoint {
         path: "/upload/{key}/complete",
         documented: "/upload/{key}/complete",
         methods: &["POST"],
         mount: |r| r.route(web::post().to(upload::complete)),
+        managed: &[],
+        mount_managed: unmanaged,
     },
     Endpoint {
         path: "/upload/{key}/parts",
         documented: "/upload/{key}/parts",
         methods: &["POST"],
         mount: |r| r.route(web::post().to(direct_multipart::parts)),
+        managed: &[],
+        mount_managed: unmanaged,
     },
     Endpoint {
         path: "/upload/{key}/abort",
         documented: "/upload/{key}/abort",
         methods: &["POST"],
         mount: |r| r.route(web::post().to(direct_multipart::abort)),
+        managed: &[],
+        mount_managed: unmanaged,
     },
     Endpoint {
         path: "/download/{key}",
@@ -74,24 +117,32 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
             r.route(web::get().to(download::download))
                 .route(web::head().to(download::download))
         },
+        managed: &[],
+        mount_managed: unmanaged,
     },
     Endpoint {
         path: "/openapi.json",
         documented: "/openapi.json",
         methods: &["GET"],
         mount: |r| r.route(web::get().to(docs::openapi_json)),
+        managed: &[],
+        mount_managed: unmanaged,
     },
     Endpoint {
         path: "/docs",
         documented: "/docs",
         methods: &["GET"],
         mount: |r| r.route(web::get().to(docs::redirect)),
+        managed: &[],
+        mount_managed: unmanaged,
     },
     Endpoint {
         path: "/docs/{file:.*}",
         documented: "/docs/",
         methods: &["GET"],
         mount: |r| r.route(web::get().to(docs::file)),
+        managed: &[],
+        mount_managed: unmanaged,
     },
     Endpoint {
         path: "/tus/{id}",
@@ -100,12 +151,16 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
         // tus answers every method itself (its 405 carries the tus headers), and takes
         // `X-HTTP-Method-Override` on a POST.
         mount: |r| r.route(web::route().to(tus::upload_endpoint)),
+        managed: &[],
+        mount_managed: unmanaged,
     },
     Endpoint {
         path: "/objects",
         documented: "/objects",
         methods: &["POST"],
         mount: |r| r.route(web::post().to(objects::post_form)),
+        managed: &[],
+        mount_managed: unmanaged,
     },
     Endpoint {
         path: "/objects/{path:.*}",
@@ -117,24 +172,32 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
                 .route(web::get().to(objects::get))
                 .route(web::head().to(objects::get))
         },
+        managed: &[],
+        mount_managed: unmanaged,
     },
     Endpoint {
         path: "/{slug}",
         documented: "/{slug}",
         methods: &["POST"],
         mount: |r| r.route(web::post().to(prepare::prepare)),
+        managed: &[],
+        mount_managed: unmanaged,
     },
     Endpoint {
         path: "/{slug}/tus",
         documented: "/{slug}/tus",
         methods: &["POST", "OPTIONS"],
         mount: |r| r.route(web::route().to(tus::route_endpoint)),
+        managed: &[],
+        mount_managed: unmanaged,
     },
     Endpoint {
         path: "/{slug}/multipart",
         documented: "/{slug}/multipart",
         methods: &["POST"],
         mount: |r| r.route(web::post().to(multipart::multipart)),
+        managed: &[],
+        mount_managed: unmanaged,
     },
 ];
 
@@ -156,8 +219,17 @@ pub(crate) fn scope(shared: Arc<Shared>, cors: Option<Cors>) -> impl HttpService
         .app_data(query)
         .app_data(path)
         .wrap(Condition::new(enabled, cors.unwrap_or_default()));
+    let managed = shared.router.files_access().is_some();
     for e in ENDPOINTS {
-        scope = scope.service((e.mount)(resource(e.path, e.methods)));
+        let methods = e.methods(managed);
+        if methods.is_empty() {
+            continue;
+        }
+        let mut r = (e.mount)(resource(e.path, &methods));
+        if managed {
+            r = (e.mount_managed)(r);
+        }
+        scope = scope.service(r);
     }
     scope.default_service(web::to(|| async {
         Err::<HttpResponse, _>(UploadError::not_found("no such endpoint"))
@@ -213,6 +285,7 @@ mod tests {
     fn reserved_slugs_are_the_fixed_endpoints_first_segments() {
         let mut fixed: Vec<&str> = ENDPOINTS
             .iter()
+            .filter(|e| !e.methods.is_empty())
             .filter(|e| !e.path.starts_with("/{slug}"))
             .filter_map(|e| e.path.split('/').nth(1))
             .filter(|s| !s.is_empty() && !s.contains('.'))

@@ -14,6 +14,7 @@ mod db;
 mod definition;
 mod describe;
 mod error;
+mod files;
 mod form;
 mod ingest;
 mod objects;
@@ -42,14 +43,15 @@ pub mod client;
 pub use app::{ConfigError, Uplift, UpliftBuilder, DEFAULT_DIRECT_MULTIPART_THRESHOLD};
 pub use codegen::GeneratedFile;
 pub use db::{
-    Backend, InstanceRecovery, LockTaken, NewUpload, ObjectRecord, Records, StoredInfo, TusPart,
-    TusState, UploadRecord,
+    Backend, FileFilter, InstanceRecovery, LockTaken, NewUpload, ObjectRecord, Records, StoredInfo,
+    TusPart, TusState, UploadRecord,
 };
 pub use definition::{
-    CompletionHook, ErrorHook, FileRoute, InputType, MiddlewareOutput, NoInput, PendingFile,
-    PendingFiles, Route, ServerDataType,
+    CompletionHook, DeleteHook, ErrorHook, FileRoute, InputType, MiddlewareOutput, NoInput,
+    PendingFile, PendingFiles, Route, ServerDataType,
 };
 pub use error::{ErrorBody, ErrorCode, ErrorResponse, UploadError};
+pub use files::{FileQuery, Files, FilesAccess, MAX_DELETE, MAX_PAGE};
 pub use ingest::{Expectation, Ingested, SNIFF_WINDOW};
 pub use objects::{
     PostOptions, SignOptions, SignedUploads, SizeRule, TokenRequest, DEFAULT_EXPIRES_IN,
@@ -112,8 +114,8 @@ pub use storage::{ListStorage, Listed, LocalStorage, MemoryStorage, Storage};
 /// (wildcards like `"image/*"` allowed), each with `max_file_size = "4MB"`, `max_file_count`,
 /// `min_file_count`, `content_disposition = "inline" | "attachment"`,
 /// `acl = "public-read" | "private"`; route-wide `await_server_data`, `max_total_file_count`,
-/// `max_total_size`, `slug = "..."`, `on_upload_complete = path` (required) and
-/// `on_upload_error = path`.
+/// `max_total_size`, `slug = "..."`, `on_upload_complete = path` (required),
+/// `on_upload_error = path` and `on_delete = path`.
 pub use uplift_macros::file_route;
 
 pub use actix_web::HttpRequest;
@@ -140,13 +142,15 @@ macro_rules! router {
 pub mod __private {
     pub use crate::definition::Route;
 
-    /// Every endpoint the HTTP scope mounts: its path under the base as the OpenAPI document
-    /// writes it (`/{slug}` for each route's slug) and its methods. For the test that holds the
-    /// scope and the document together.
-    pub fn endpoints() -> Vec<(&'static str, &'static [&'static str])> {
+    /// Every endpoint the HTTP scope mounts (with file management, `Router::manage_files`, or
+    /// without): its path under the base as the OpenAPI document writes it (`/{slug}` for each
+    /// route's slug) and its methods. For the test that holds the scope and the document
+    /// together.
+    pub fn endpoints(managed: bool) -> Vec<(&'static str, Vec<&'static str>)> {
         crate::http::ENDPOINTS
             .iter()
-            .map(|e| (e.documented, e.methods))
+            .map(|e| (e.documented, e.methods(managed)))
+            .filter(|(_, methods)| !methods.is_empty())
             .collect()
     }
     pub use crate::definition::{middleware_output, RouteBuilder, WithHooks, WithMiddleware};

@@ -3,14 +3,27 @@
 use std::sync::Arc;
 
 use crate::definition::Route;
+use crate::files::{AccessFn, FilesAccess};
+use crate::UploadError;
 
 /// Path segments taken by the fixed endpoints; no route may use them as its slug.
 pub const RESERVED_SLUGS: &[&str] = &["files", "upload", "download", "docs", "tus", "objects"];
 
 /// The file routes of an app. Build it with [`crate::router!`].
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Router {
     routes: Vec<Arc<Route>>,
+    /// Who may manage which files over HTTP; `None`: those endpoints are not mounted.
+    files_access: Option<AccessFn>,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("routes", &self.routes)
+            .field("manage_files", &self.files_access.is_some())
+            .finish()
+    }
 }
 
 impl Router {
@@ -37,6 +50,28 @@ impl Router {
         );
         self.routes.push(Arc::new(route));
         self
+    }
+
+    /// Lets the app's own users manage their files over HTTP: `GET {base}/files` (a listing),
+    /// `PATCH` and `DELETE {base}/files/{key}` (rename, change the ACL, delete), described in
+    /// the OpenAPI document and the generated TypeScript. `access` decides for each request
+    /// whose files it may manage — [`FilesAccess::Owner`] (the files its caller uploaded) or
+    /// [`FilesAccess::All`] — or refuses it with an error (its status and code). Without
+    /// this call those endpoints are not mounted.
+    pub fn manage_files(
+        mut self,
+        access: impl Fn(&actix_web::HttpRequest) -> Result<FilesAccess, UploadError>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Self {
+        self.files_access = Some(Arc::new(access));
+        self
+    }
+
+    /// The app's decision of whose files a request may manage, when it manages files over HTTP.
+    pub(crate) fn files_access(&self) -> Option<&AccessFn> {
+        self.files_access.as_ref()
     }
 
     /// The routes, in the order they were added.

@@ -29,16 +29,16 @@ async fn files_of_a_post() -> Result<(), UploadError> {
 const BASE: &str = "/api/uploads";
 
 /// (METHOD, path) pairs of the mounted scope, `{slug}` expanded for each route.
-fn mounted(slugs: &[&str]) -> BTreeSet<(String, String)> {
+fn mounted(slugs: &[&str], managed: bool) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
-    for (path, methods) in uplift::__private::endpoints() {
+    for (path, methods) in uplift::__private::endpoints(managed) {
         let paths: Vec<String> = if path.contains("{slug}") {
             slugs.iter().map(|s| path.replace("{slug}", s)).collect()
         } else {
             vec![path.to_string()]
         };
         for p in paths {
-            for m in methods {
+            for m in &methods {
                 out.insert((m.to_string(), format!("{BASE}{p}")));
             }
         }
@@ -61,18 +61,31 @@ fn documented(doc: &Value) -> BTreeSet<(String, String)> {
     out
 }
 
+/// The routes, managing files over HTTP or not.
+fn router(managed: bool) -> uplift::Router {
+    let router = uplift::router![avatar, files_of_a_post];
+    if managed {
+        router.manage_files(|_req| Ok(uplift::FilesAccess::All))
+    } else {
+        router
+    }
+}
+
 #[test]
 fn the_scope_and_the_document_list_the_same_endpoints() {
-    let router = uplift::router![avatar, files_of_a_post];
-    let doc: Value = serde_json::from_str(&router.openapi_json(BASE)).unwrap();
-    let mounted = mounted(&["avatar", "attachments"]);
-    let documented = documented(&doc);
-    let undocumented: Vec<_> = mounted.difference(&documented).collect();
-    let unserved: Vec<_> = documented.difference(&mounted).collect();
-    assert!(
-        undocumented.is_empty() && unserved.is_empty(),
-        "mounted but not documented: {undocumented:?}\ndocumented but not mounted: {unserved:?}"
-    );
+    for managed in [false, true] {
+        let doc: Value = serde_json::from_str(&router(managed).openapi_json(BASE)).unwrap();
+        let mounted = mounted(&["avatar", "attachments"], managed);
+        let documented = documented(&doc);
+        let undocumented: Vec<_> = mounted.difference(&documented).collect();
+        let unserved: Vec<_> = documented.difference(&mounted).collect();
+        assert!(
+            undocumented.is_empty() && unserved.is_empty(),
+            "managed: {managed}\nmounted but not documented: {undocumented:?}\ndocumented but not mounted: {unserved:?}"
+        );
+        let has_listing = documented.contains(&("GET".to_string(), format!("{BASE}/files")));
+        assert_eq!(has_listing, managed);
+    }
 }
 
 /// A concrete URL for a documented path template.
@@ -84,7 +97,13 @@ fn concrete(path: &str) -> String {
 
 #[actix_rt::test]
 async fn every_documented_endpoint_is_served() {
-    let srv = TestServer::start(uplift::router![avatar, files_of_a_post]);
+    for managed in [false, true] {
+        every_documented_endpoint_is_served_by(router(managed)).await;
+    }
+}
+
+async fn every_documented_endpoint_is_served_by(router: uplift::Router) {
+    let srv = TestServer::start(router);
     let c = client();
     let doc = Resp::read(
         c.get(format!("{}/openapi.json", srv.base))

@@ -88,6 +88,7 @@ pub(crate) fn run(cmd: &mut Command) -> Result<(), String> {
 /// declared SHA-256s (those files go straight to the bucket), a file and a folder of one name,
 /// and no-replace races on a store that ignores `If-None-Match`.
 const S3_SUITES: &[&str] = &[
+    "files_manage",
     "hardening_echo",
     "hardening_limits",
     "hardening_logs",

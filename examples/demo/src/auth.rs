@@ -52,6 +52,12 @@ pub fn current_user(req: &HttpRequest) -> Result<Option<User>, UploadError> {
     }
 }
 
+/// Who a request comes from, for Uplift's per-caller limits and for whose files a user
+/// manages (`UpliftBuilder::caller`): the signed-in user's name.
+pub fn caller(req: &HttpRequest) -> Option<String> {
+    current_user(req).ok().flatten().map(|u| u.name)
+}
+
 /// What every route's middleware starts with: a user, or 401.
 pub fn require_user(req: &HttpRequest) -> Result<User, UploadError> {
     current_user(req)?.ok_or_else(|| {

@@ -158,7 +158,8 @@ async fn run(settings: Settings) -> Result<(), String> {
     let mut builder = Uplift::builder(routes::router())
         .shared_storage(storage)
         .records(records)
-        .secret(secret);
+        .secret(secret)
+        .caller(uplift_demo::auth::caller);
     if let Some(url) = &settings.public_url {
         builder = builder.public_url(url.clone());
     }

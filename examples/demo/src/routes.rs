@@ -18,7 +18,9 @@ use crate::activity;
 use crate::auth::{require_user, User};
 use crate::settings::hex;
 
-/// Every route of the demo, for `Uplift::builder`.
+/// Every route of the demo, for `Uplift::builder`. Signed-in users manage their own files
+/// over HTTP (`GET {base}/files`, `PATCH`/`DELETE {base}/files/{key}`): the files uploaded
+/// under their name (see `crate::auth::caller`).
 pub fn router() -> uplift::Router {
     uplift::router![
         profile_picture,
@@ -26,6 +28,7 @@ pub fn router() -> uplift::Router {
         media_post,
         document_review
     ]
+    .manage_files(|req| Ok(uplift::FilesAccess::Owner(require_user(req)?.name)))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,10 +24,11 @@ use crate::definition::NoInput;
 pub use crate::describe::{describe, TsDecl, TsType};
 use crate::error::{ErrorBody, ErrorCode, ErrorResponse};
 use crate::protocol::{
-    FileDeclaration, FileEnvelope, FileKind, FileObject, FileTypeConfig, Links, Meta,
-    MultipartPlan, MultipartResponse, PartUrl, PartsRequest, PartsResponse, PostForm,
-    PrepareRequest, PrepareResponse, PreparedUpload, RouteInfo, RoutesResponse, SignedPost,
-    SignedPut, UploadResult, UploadStatus, UploadToken, UploadedFile, UploadedPart,
+    DeleteResult, Deletion, FileChange, FileDeclaration, FileEnvelope, FileInfo, FileKind,
+    FileList, FileObject, FileTypeConfig, Links, Meta, MultipartPlan, MultipartResponse, PartUrl,
+    PartsRequest, PartsResponse, PostForm, PrepareRequest, PrepareResponse, PreparedUpload,
+    RouteInfo, RouteUsage, RoutesResponse, SignedPost, SignedPut, UploadResult, UploadStatus,
+    UploadToken, UploadedFile, UploadedPart, Usage,
 };
 use crate::route::{Acl, ContentDisposition};
 use crate::router::Router;
@@ -96,6 +97,13 @@ fn protocol_decls(cfg: &ts_rs::Config) -> Decls {
         describe::<Meta>(cfg),
         describe::<Links>(cfg),
         describe::<FileEnvelope>(cfg),
+        describe::<FileInfo>(cfg),
+        describe::<FileList>(cfg),
+        describe::<FileChange>(cfg),
+        describe::<Deletion>(cfg),
+        describe::<DeleteResult>(cfg),
+        describe::<RouteUsage>(cfg),
+        describe::<Usage>(cfg),
     ];
     let mut decls = Decls::default();
     for t in types {

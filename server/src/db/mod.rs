@@ -27,9 +27,12 @@ use crate::error::ErrorBody;
 use crate::protocol::UploadStatus;
 use crate::route::{Acl, ContentDisposition};
 
+mod files;
 mod objects;
 mod sweep_lock;
 mod tus;
+pub(crate) use files::metadata_key_ok;
+pub use files::{FileCursor, FileFilter, FileRow, Removal};
 pub use objects::ObjectRecord;
 pub use tus::{LockTaken, TusPart, TusState};
 

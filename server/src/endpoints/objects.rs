@@ -396,7 +396,11 @@ pub(crate) async fn post_form(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("multipart/"));
+        .is_some_and(|t| {
+            t.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/")
+        });
     if !req.query_string().is_empty() || !multipart {
         let result = complete(&up, &req).await;
         return envelope(&up, &req, result);

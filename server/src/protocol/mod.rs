@@ -350,9 +350,11 @@ pub struct RoutesResponse {
     pub routes: Vec<RouteInfo>,
 }
 
+mod files;
 mod multipart;
 mod signed;
 pub mod tus;
+pub use files::{DeleteResult, Deletion, FileChange, FileInfo, FileList, RouteUsage, Usage};
 pub use multipart::{MultipartPlan, PartUrl, PartsRequest, PartsResponse, UploadedPart};
 pub use signed::{
     FileEnvelope, FileKind, FileObject, Links, Meta, PostForm, SignedPost, SignedPut, UploadToken,

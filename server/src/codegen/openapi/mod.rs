@@ -41,10 +41,11 @@ use utoipa::ToSchema;
 use super::{canonical, pascal_case, HEADER};
 use crate::error::{ErrorBody, ErrorCode, ErrorResponse};
 use crate::protocol::{
-    FileDeclaration, FileEnvelope, FileKind, FileObject, FileTypeConfig, Links, Meta,
-    MultipartPlan, MultipartResponse, PartUrl, PartsRequest, PartsResponse, PostForm,
-    PrepareRequest, PrepareResponse, PreparedUpload, RouteInfo, RoutesResponse, SignedPost,
-    SignedPut, UploadResult, UploadStatus, UploadToken, UploadedFile, UploadedPart,
+    DeleteResult, Deletion, FileChange, FileDeclaration, FileEnvelope, FileInfo, FileKind,
+    FileList, FileObject, FileTypeConfig, Links, Meta, MultipartPlan, MultipartResponse, PartUrl,
+    PartsRequest, PartsResponse, PostForm, PrepareRequest, PrepareResponse, PreparedUpload,
+    RouteInfo, RouteUsage, RoutesResponse, SignedPost, SignedPut, UploadResult, UploadStatus,
+    UploadToken, UploadedFile, UploadedPart, Usage,
 };
 use crate::route::{Acl, ContentDisposition};
 use crate::router::Router;
@@ -53,6 +54,7 @@ mod tus;
 
 const COMPONENTS: &str = "#/components/schemas/";
 
+mod files;
 mod signed;
 
 /// The OpenAPI document of `router` mounted at `base_path` (`/api/uploads` by default).
@@ -61,13 +63,18 @@ pub fn openapi(router: &Router, base_path: &str) -> OpenApi {
     let base = base_path.trim_end_matches('/');
     let mut schemas = Schemas::with_protocol();
     let routes: Vec<RouteSchemas> = route_schemas(router, &mut schemas);
+    let managed = router.files_access().is_some();
 
     let mut paths = PathsBuilder::new()
         .path(at(base, ""), PathItem::new(HttpMethod::Get, list_routes()))
-        .path(
-            at(base, "/files/{key}"),
-            PathItem::new(HttpMethod::Get, status(&routes)),
-        )
+        .path(at(base, "/files/{key}"), {
+            let mut item = PathItem::new(HttpMethod::Get, status(&routes));
+            if managed {
+                item.merge_operations(PathItem::new(HttpMethod::Patch, files::change()));
+                item.merge_operations(PathItem::new(HttpMethod::Delete, files::delete()));
+            }
+            item
+        })
         .path(
             at(base, "/upload/{key}"),
             PathItem::new(HttpMethod::Put, upload(&routes)),
@@ -119,6 +126,12 @@ pub fn openapi(router: &Router, base_path: &str) -> OpenApi {
             item.merge_operations(PathItem::new(HttpMethod::Head, signed::get_object(true)));
             item
         });
+    if managed {
+        paths = paths.path(
+            at(base, "/files"),
+            PathItem::new(HttpMethod::Get, files::list()),
+        );
+    }
     let mut tags = vec![TagBuilder::new()
         .name("protocol")
         .description(Some(
@@ -134,6 +147,17 @@ pub fn openapi(router: &Router, base_path: &str) -> OpenApi {
             ))
             .build(),
     );
+    if managed {
+        tags.push(
+            TagBuilder::new()
+                .name("files")
+                .description(Some(
+                    "Managing stored files: the app's own users list, rename, change the ACL of \
+                     and delete the files the app lets them manage (`docs/files.md`).",
+                ))
+                .build(),
+        );
+    }
     for r in &routes {
         paths = paths
             .path(
@@ -308,6 +332,13 @@ impl Schemas {
         add::<FileKind>(&mut found);
         add::<Meta>(&mut found);
         add::<Links>(&mut found);
+        add::<FileInfo>(&mut found);
+        add::<FileList>(&mut found);
+        add::<FileChange>(&mut found);
+        add::<DeleteResult>(&mut found);
+        add::<Deletion>(&mut found);
+        add::<Usage>(&mut found);
+        add::<RouteUsage>(&mut found);
         Schemas(
             found
                 .into_iter()
