@@ -8,6 +8,7 @@ export type {
   UploadOptions,
   PartsStorage,
 } from "./uploader.js";
+export type { FilesApi, FilesCallOptions, FilesQuery } from "./files.js";
 export { uploadToSignedPost, uploadToSignedPut, uploadWithToken } from "./signed.js";
 export type { SignedUploadOptions, SignedUploadProgress, TokenUploadOptions } from "./signed.js";
 export { UploadError, codeForStatus, STATUS_OF_CODE } from "./errors.js";

@@ -49,7 +49,7 @@ export function parseAnswer<T>(answer: HttpAnswer): T {
 /** One JSON request: network failures become `NETWORK_ERROR`, cancellation `ABORTED`. */
 export async function requestJson<T>(
   fetchFn: FetchLike,
-  method: "GET" | "POST",
+  method: "GET" | "POST" | "PATCH" | "DELETE",
   url: string,
   headers: Record<string, string>,
   body: unknown,

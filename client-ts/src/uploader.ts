@@ -3,6 +3,7 @@
 // (`session.ts`: prepare → send → await the server's data, with pause/resume/cancel).
 
 import { UploadError } from "./errors.js";
+import { filesApi, type FilesApi } from "./files.js";
 import { createLimiter, type Limiter } from "./limiter.js";
 import { DEFAULT_STATUS_TIMEOUT, failureOf, pollStatus } from "./poll.js";
 import type { UploadProgress } from "./progress.js";
@@ -149,6 +150,11 @@ export interface Uploader<R extends RouterShape<R>> {
     file: StatusRef,
     options?: { signal?: AbortSignal; headers?: HeadersOption },
   ): Promise<HookServerDataOf<R, K>>;
+  /**
+   * The stored files the caller may manage: list, rename, make public or private, delete
+   * (a server whose router calls `manage_files`; elsewhere these calls answer 404/405).
+   */
+  readonly files: FilesApi<Slug<R>>;
 }
 
 function toRouteList(routes: RoutesOption): RouteConfig[] {
@@ -239,6 +245,7 @@ export function createUploader<R extends RouterShape<R>>(options: UploaderOption
   }
 
   return {
+    files: filesApi<Slug<R>>({ base, fetch: fetchFn, policy, headers: () => headersFor() }),
     createUpload,
     upload(slug, opts) {
       return createUpload(slug, opts).promise;

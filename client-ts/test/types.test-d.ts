@@ -180,3 +180,13 @@ export async function refused(): Promise<void> {
   // @ts-expect-error: a router type must say, per route, its input, server data and awaitServerData
   createUploader<{ x: { input: null } }>({ url: "/" });
 }
+
+// `up.files` filters by the router's own slugs.
+{
+  const up = createUploader<UploadRouter>({ url: "/api/uploads" });
+  void up.files.list({ route: "mediaPost", status: "complete" });
+  // @ts-expect-error not a route of this router
+  void up.files.list({ route: "nope" });
+  // @ts-expect-error not an ACL
+  void up.files.setAcl("key", "world-readable");
+}
