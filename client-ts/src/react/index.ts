@@ -14,6 +14,7 @@
 import { createUploader, type Uploader, type UploaderOptions } from "../uploader.js";
 import type { RouterShape } from "../types.js";
 import { makeComponents } from "./components.js";
+import { makeUseFiles } from "./use-files.js";
 import { makeUseServerData, makeUseUpload } from "./use-upload.js";
 
 /** Options of {@link generateReactHelpers}: the uploader's options, or an uploader already made. */
@@ -27,8 +28,9 @@ export function generateReactHelpers<R extends RouterShape<R>>(options: ReactHel
   const uploader = "uploader" in options ? options.uploader : createUploader<R>(options);
   const useUpload = makeUseUpload(uploader);
   const useServerData = makeUseServerData(uploader);
+  const useFiles = makeUseFiles(uploader);
   const { UploadButton, UploadDropzone } = makeComponents<R>(useUpload);
-  return { uploader, useUpload, useServerData, UploadButton, UploadDropzone };
+  return { uploader, useUpload, useServerData, useFiles, UploadButton, UploadDropzone };
 }
 
 export { describeRoute, formatBytes, inputAttributes, maxFilesOf } from "./describe.js";
@@ -40,6 +42,8 @@ export type {
   UseUploadOptions,
   UseUploadResult,
 } from "./use-upload.js";
+export { makeUseFiles } from "./use-files.js";
+export type { UseFilesResult } from "./use-files.js";
 export { makeComponents } from "./components.js";
 export type {
   UploadClassNames,

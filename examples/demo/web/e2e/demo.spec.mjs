@@ -275,9 +275,10 @@ async function axeAudit(p, label) {
   throw new Error(`axe: ${label}: ${count} violation(s) of WCAG 2 A/AA\n${lines.join("\n")}`);
 }
 
-/** Chromium logs every 4xx; signed out, the activity list's 401 is the expected answer. */
+/** Chromium logs every 4xx; signed out, the activity list's and My files' 401 are the expected answers. */
 function signedOutActivity(message) {
-  return / 401 /.test(message.text()) && new URL(message.location().url || "about:blank", "http://x").pathname === "/api/demo/activity";
+  const path = new URL(message.location().url || "about:blank", "http://x").pathname;
+  return / 401 /.test(message.text()) && (path === "/api/demo/activity" || path === "/api/uploads/files");
 }
 
 // --- the run ---------------------------------------------------------------------------------
@@ -604,6 +605,44 @@ async function main() {
       const users = await page.locator(".activity li").evaluateAll((lis) => lis.map((li) => li.textContent));
       assert.ok(users.every((t) => t.includes(`${USER}: `)), `only ${USER}'s events: ${users.join(" | ")}`);
       await axeAudit(page, "/ after the uploads");
+    });
+
+    await check("My files: the user's uploads, renamed, made public and deleted in place", async () => {
+      const panel = page.locator("section.my-files");
+      await panel.getByRole("button", { name: "Reload list" }).click();
+      const first = panel.locator("li", { hasText: "avatar.png" }).first();
+      await first.waitFor();
+      const key = await first.getAttribute("data-key");
+      const item = panel.locator(`li[data-key="${key}"]`);
+      await item.getByRole("button", { name: "Rename" }).click();
+      await item.getByRole("textbox", { name: "New name for avatar.png" }).fill("renamed.png");
+      await item.getByRole("button", { name: "Save" }).click();
+      await item.locator(".file-name", { hasText: "renamed.png" }).waitFor();
+      // A profile picture is public: made private, its public URL stops working; made public
+      // again, it works.
+      const publicUrl = new URL(await item.locator("a.file-name").getAttribute("href"), demo.url).toString();
+      assert.ok(!publicUrl.includes("sig="), publicUrl);
+      await item.getByRole("button", { name: "Make private" }).click();
+      await item.getByRole("button", { name: "Make public" }).waitFor();
+      const signedUrl = new URL(await item.locator("a.file-name").getAttribute("href"), demo.url).toString();
+      assert.ok(signedUrl.includes("sig="), signedUrl);
+      assert.equal((await fetch(publicUrl)).status, 404);
+      assert.equal((await fetch(signedUrl)).status, 200);
+      await item.getByRole("button", { name: "Make public" }).click();
+      await item.getByRole("button", { name: "Make private" }).waitFor();
+      const url = publicUrl;
+      assert.equal((await fetch(url)).status, 200);
+      await axeAudit(page, "/ with My files");
+      await item.getByRole("button", { name: "Delete renamed.png" }).click();
+      await item.waitFor({ state: "detached" });
+      // Gone on the server: not listed, not served.
+      const res = await fetch(`${demo.url}/api/uploads/files`, { headers: { "x-user": USER } });
+      const body = await res.json();
+      assert.ok(!body.files.some((f) => f.key === key), JSON.stringify(body));
+      assert.equal((await fetch(url)).status, 404);
+      // And nobody else sees this user's files.
+      const other = await fetch(`${demo.url}/api/uploads/files`, { headers: { "x-user": "someone-else" } });
+      assert.deepEqual((await other.json()).files, []);
     });
 
     await check("axe: the plain page at /plain, signed out and after a form upload, has no violations", async () => {

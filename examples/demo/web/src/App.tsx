@@ -1,4 +1,5 @@
 import { Activity } from "./Activity";
+import { MyFiles } from "./MyFiles";
 import { SignIn } from "./SignIn";
 import { DocumentReview } from "./routes/DocumentReview";
 import { MediaPost } from "./routes/MediaPost";
@@ -27,6 +28,7 @@ export function App() {
           <MediaPost />
           <DocumentReview />
         </div>
+        <MyFiles />
         <Activity />
       </main>
       <footer className="wrap">

@@ -22,7 +22,7 @@ export function actAsHeaders(): Record<string, string> {
  */
 const direct = typeof window !== "undefined" && new URLSearchParams(window.location.search).get("direct") === "1";
 
-export const { uploader, useUpload, useServerData, UploadButton, UploadDropzone } = generateReactHelpers<UploadRouter>({
+export const { uploader, useUpload, useServerData, useFiles, UploadButton, UploadDropzone } = generateReactHelpers<UploadRouter>({
   url: "/api/uploads",
   // Read at each call, so changing the field takes effect at the next upload.
   headers: actAsHeaders,
