@@ -105,6 +105,7 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   TOKEN_SCOPE: 403,
   CANCELLED: 409,
   IN_PROGRESS: 409,
+  FETCH_FAILED: 502,
 };
 
 /** The code the server uses for a bare status (mirrors `ErrorCode::from_status`). */

@@ -83,6 +83,9 @@ pub enum ErrorCode {
     /// The file is still being uploaded or completed: it cannot be deleted, renamed or have
     /// its ACL changed until it is stored.
     InProgress,
+    /// A file to fetch from a URL could not be fetched: the remote server refused, failed or
+    /// took too long.
+    FetchFailed,
 }
 
 impl ErrorCode {
@@ -105,6 +108,7 @@ impl ErrorCode {
             TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Timeout => StatusCode::REQUEST_TIMEOUT,
             CompletionFailed | Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            FetchFailed => StatusCode::BAD_GATEWAY,
             Locked => StatusCode::LOCKED,
             OffsetMismatch | AlreadyUsed | Cancelled | InProgress => StatusCode::CONFLICT,
         }
@@ -165,6 +169,7 @@ impl ErrorCode {
             TokenScope => "TOKEN_SCOPE",
             Cancelled => "CANCELLED",
             InProgress => "IN_PROGRESS",
+            FetchFailed => "FETCH_FAILED",
         }
     }
 }

@@ -51,7 +51,9 @@ pub use definition::{
     PendingFile, PendingFiles, Route, ServerDataType,
 };
 pub use error::{ErrorBody, ErrorCode, ErrorResponse, UploadError};
-pub use files::{FileQuery, Files, FilesAccess, MAX_DELETE, MAX_PAGE};
+#[cfg(feature = "fetch")]
+pub use files::{fetch_allowed, FetchOptions};
+pub use files::{FileQuery, Files, FilesAccess, UploadSource, MAX_DELETE, MAX_PAGE};
 pub use ingest::{Expectation, Ingested, SNIFF_WINDOW};
 pub use objects::{
     PostOptions, SignOptions, SignedUploads, SizeRule, TokenRequest, DEFAULT_EXPIRES_IN,

@@ -6,6 +6,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "fetch")]
+mod fetch;
+mod upload;
+
+#[cfg(feature = "fetch")]
+pub use fetch::{fetch_allowed, FetchOptions};
+pub use upload::UploadSource;
+
 use actix_web::HttpRequest;
 
 use crate::db::{FileCursor, FileFilter, FileRow, Removal};
