@@ -330,6 +330,44 @@ async fn rename_and_acl_change_what_downloads_answer(db: Db) {
     .error(404, "NOT_FOUND");
 }
 
+async fn an_owner_reads_the_status_of_their_private_file_without_its_token(db: Db) {
+    let srv = server(&db);
+    let key = upload(&srv, "ann", "papers", "p.bin", b"private").await;
+    srv.up.files().set_acl(&key, Acl::Private).await.unwrap();
+    let st = call(
+        &srv,
+        reqwest::Method::GET,
+        &format!("/files/{key}"),
+        Some("ann"),
+        None,
+    )
+    .await
+    .ok();
+    assert_eq!(st["status"], "complete");
+    let url = st["file"]["url"].as_str().unwrap();
+    assert!(url.contains("sig="), "{url}");
+    assert_eq!(client().get(url).send().await.unwrap().status(), 200);
+    // Not bob's, nor anyone's without a session: the same 404 as an unknown key.
+    call(
+        &srv,
+        reqwest::Method::GET,
+        &format!("/files/{key}"),
+        Some("bob"),
+        None,
+    )
+    .await
+    .error(404, "NOT_FOUND");
+    call(
+        &srv,
+        reqwest::Method::GET,
+        &format!("/files/{key}"),
+        None,
+        None,
+    )
+    .await
+    .error(404, "NOT_FOUND");
+}
+
 async fn deleted_files_are_gone_for_good_and_their_hook_runs_once(db: Db) {
     let srv = server(&db);
     let c = client();
@@ -568,6 +606,7 @@ async fn the_rust_api_lists_changes_signs_counts_and_deletes(db: Db) {
 }
 
 on_both_backends!(
+    an_owner_reads_the_status_of_their_private_file_without_its_token,
     listing_shows_each_caller_their_own_files_newest_first,
     pages_follow_the_cursor_and_stay_stable_while_uploads_go_on,
     rename_and_acl_change_what_downloads_answer,

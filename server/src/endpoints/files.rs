@@ -10,6 +10,8 @@
 //!
 //! A public (`public-read`) file's status stays readable by its key alone: its download URL is
 //! permanent and public anyway, and its key is in that URL. A token is accepted for it too.
+//! With file management, a request the app's access function lets manage the file may read
+//! its status without the token (a fresh signed download URL for its owner).
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -42,8 +44,14 @@ pub(crate) async fn status(
     let shared = &shared;
     // Checked before the lookup, whatever the key, so that the work done does not depend on
     // whether the key exists.
-    let proven = token(&req).is_some_and(|t| shared.signer.verify_status(&key, &t).is_ok());
+    let mut proven = token(&req).is_some_and(|t| shared.signer.verify_status(&key, &t).is_ok());
     let rec = shared.records.get(&key).await?.ok_or_else(not_found)?;
+    // With file management, whoever may manage the file may read its status too.
+    if !proven && shared.router.files_access().is_some() {
+        if let Ok(files) = files_for(&shared.clone().into_inner(), &req) {
+            proven = files.get(&key).await?.is_some();
+        }
+    }
     if rec.acl == Acl::Private && !proven {
         return Err(not_found());
     }

@@ -1039,7 +1039,9 @@ fn status(routes: &[RouteSchemas]) -> utoipa::openapi::path::Operation {
              `Uplift-Status-Url`): its `token` proves the caller is the uploader. A private \
              file's status needs it; without it (or with a wrong one) the answer is the same 404 \
              as for a key that does not exist. A `public-read` file's status is readable by its \
-             key alone (its download URL is public anyway); a token is accepted for it too.",
+             key alone (its download URL is public anyway); a token is accepted for it too. \
+             When the app manages files over HTTP, a request its access function lets manage \
+             the file needs no token.",
         ))
         .parameter(path_key("The file's storage key."))
         .parameter(query(
