@@ -1,8 +1,12 @@
 //! `uplift`: send a file to an Uplift signed upload URL, a signed POST form, or a folder with a
-//! bearer token, with a progress bar on stderr and the stored file object as JSON on stdout.
+//! bearer token, with a progress bar on stderr and the stored file object as JSON on stdout;
+//! and manage stored files (`uplift files ls | rm | mv | acl | url`) on a server that lets
+//! its users manage their files.
 //!
-//! Exit codes: 0 stored; 1 refused by the server (its code on stderr); 2 bad usage; 3 the file
+//! Exit codes: 0 done; 1 refused by the server (its code on stderr); 2 bad usage; 3 the file
 //! could not be read or the server could not be reached.
+
+mod files;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -50,6 +54,8 @@ enum Command {
         #[arg(long)]
         content_type: Option<String>,
     },
+    /// Manage stored files on a server that lets its users manage theirs.
+    Files(files::FilesArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +74,10 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> ExitCode {
+    let cli = match cli.command {
+        Command::Files(args) => return files::run(args).await,
+        command => Cli { command, ..cli },
+    };
     let bar = progress_bar(cli.quiet);
     let on_bar = bar.clone();
     let mut uploader = Uploader::new().on_progress(move |sent, total| {
@@ -103,6 +113,7 @@ async fn run(cli: Cli) -> ExitCode {
                 }
             }
         }
+        Command::Files(_) => unreachable!("handled above"),
         Command::Post {
             form,
             file,

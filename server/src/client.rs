@@ -36,7 +36,10 @@ use reqwest::{Body, Method, Url};
 use tokio_util::io::ReaderStream;
 
 use crate::error::{ErrorBody, ErrorResponse};
-use crate::protocol::{FileEnvelope, FileObject, PostForm, SignedPost, SignedPut};
+use crate::protocol::{
+    DeleteResult, Deletion, FileChange, FileEnvelope, FileInfo, FileList, FileObject, PostForm,
+    SignedPost, SignedPut,
+};
 
 /// Read size from disk: one chunk in flight per read, and the granularity of progress.
 const CHUNK: usize = 64 * 1024;
@@ -455,6 +458,121 @@ pub fn parse_answer(status: u16, text: &str) -> Result<FileObject, ClientError> 
         status,
         body: text.chars().take(500).collect(),
     })
+}
+
+/// Managing stored files on a server whose router calls `manage_files` (`docs/files.md`):
+/// list, delete, rename, change the ACL, and a file's status (with a fresh download URL). The
+/// server's access function decides from the request's headers: a bearer token, a session
+/// header. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct FilesClient {
+    client: reqwest::Client,
+    base: String,
+    headers: Vec<(String, String)>,
+}
+
+impl FilesClient {
+    /// A client of the Uplift mounted at `base` (`https://example.com/api/uploads`).
+    pub fn new(base: &str) -> Self {
+        FilesClient {
+            client: reqwest::Client::new(),
+            base: base.trim_end_matches('/').to_string(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Sends `Authorization: Bearer <token>`.
+    pub fn bearer_token(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    /// Sends a header with every request (a session the app's access function reads).
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// `{base}/files`, or `{base}/files/{key}` with the key as one encoded segment.
+    fn url(&self, key: Option<&str>) -> Result<Url, ClientError> {
+        let mut url = parse_url(&format!("{}/files", self.base))?;
+        if let Some(k) = key {
+            url.path_segments_mut()
+                .map_err(|_| ClientError::Invalid("the base URL cannot take a path".into()))?
+                .push(k);
+        }
+        Ok(url)
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let mut headers = HeaderMap::new();
+        for (k, v) in &self.headers {
+            insert(&mut headers, k, v)?;
+        }
+        let res = req.headers(headers).send().await?;
+        let status = res.status().as_u16();
+        let text = res.text().await?;
+        if (200..300).contains(&status) {
+            return serde_json::from_str(&text).map_err(|_| ClientError::Unexpected {
+                status,
+                body: text.chars().take(500).collect(),
+            });
+        }
+        match serde_json::from_str::<ErrorResponse>(&text) {
+            Ok(e) => Err(ClientError::Refused {
+                status,
+                error: e.error,
+            }),
+            Err(_) => Err(ClientError::Unexpected {
+                status,
+                body: text.chars().take(500).collect(),
+            }),
+        }
+    }
+
+    /// A page of files, newest first; `query` holds the listing's query parameters (`route`,
+    /// `status`, `customId`, `createdFrom`, `createdUntil`, `cursor`, `limit`).
+    pub async fn list(&self, query: &[(&str, String)]) -> Result<FileList, ClientError> {
+        let mut url = self.url(None)?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        self.call(self.client.get(url)).await
+    }
+
+    /// A file's status, with its download URL (fresh and signed for a private file).
+    pub async fn status(&self, key: &str) -> Result<crate::protocol::UploadResult, ClientError> {
+        self.call(self.client.get(self.url(Some(key))?)).await
+    }
+
+    /// Deletes one file: its result, `notFound` included (a 404 is that outcome).
+    pub async fn delete(&self, key: &str) -> Result<DeleteResult, ClientError> {
+        match self.call(self.client.delete(self.url(Some(key))?)).await {
+            Err(ClientError::Refused { error, .. }) if error.code == crate::ErrorCode::NotFound => {
+                Ok(DeleteResult {
+                    key: key.to_string(),
+                    result: Deletion::NotFound,
+                })
+            }
+            Err(ClientError::Refused { error, .. })
+                if error.code == crate::ErrorCode::InProgress =>
+            {
+                Ok(DeleteResult {
+                    key: key.to_string(),
+                    result: Deletion::InProgress,
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// Renames and/or re-permissions a stored file; the file as it is now.
+    pub async fn change(&self, key: &str, change: &FileChange) -> Result<FileInfo, ClientError> {
+        self.call(self.client.patch(self.url(Some(key))?).json(change))
+            .await
+    }
 }
 
 /// Which request a storage bucket answered.
