@@ -191,6 +191,7 @@ fn put_and_post_print_the_file_object_and_refusals_exit_non_zero() {
         .create_token(TokenRequest {
             dir: "cli/tok".into(),
             expire_time: Some(Duration::from_secs(60)),
+            ..Default::default()
         })
         .unwrap();
     let url = format!("{}/objects/cli/tok/t.png", srv.base);

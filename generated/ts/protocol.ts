@@ -635,6 +635,19 @@ error: ErrorBody | null,
 links: Links, };
 
 /**
+ * A folder's objects, by path: `GET {base}/objects?dir=…` with a token allowed to list.
+ */
+export type ObjectList = { 
+/**
+ * The objects of this page, in the folder and below.
+ */
+objects: Array<FileObject>, 
+/**
+ * Pass as `cursor` for the next page (the last object's path); `null` on the last page.
+ */
+nextCursor: string | null, };
+
+/**
  * One upload of a file route, as a listing shows it.
  */
 export type FileInfo = { 

@@ -157,20 +157,24 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         path: "/objects",
         documented: "/objects",
-        methods: &["POST"],
-        mount: |r| r.route(web::post().to(objects::post_form)),
+        methods: &["POST", "GET"],
+        mount: |r| {
+            r.route(web::post().to(objects::post_form))
+                .route(web::get().to(objects::list))
+        },
         managed: &[],
         mount_managed: unmanaged,
     },
     Endpoint {
         path: "/objects/{path:.*}",
         documented: "/objects/{path}",
-        methods: &["PUT", "POST", "GET", "HEAD"],
+        methods: &["PUT", "POST", "GET", "HEAD", "DELETE"],
         mount: |r| {
             r.route(web::put().to(objects::put))
                 .route(web::post().to(objects::post_token))
                 .route(web::get().to(objects::get))
                 .route(web::head().to(objects::get))
+                .route(web::delete().to(objects::delete))
         },
         managed: &[],
         mount_managed: unmanaged,

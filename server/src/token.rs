@@ -31,6 +31,27 @@ pub struct Claims {
     /// The token's id, also the upload id of what it writes.
     pub jti: String,
     pub aud: String,
+    /// What it may do besides uploading: `delete`, `list`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scope: Vec<String>,
+}
+
+/// A token's right to delete objects in its folder.
+pub(crate) const DELETE: &str = "delete";
+/// A token's right to list its folder.
+pub(crate) const LIST: &str = "list";
+
+/// Refuses a token that lacks `right` (`delete`, `list`).
+pub(crate) fn check_right(claims: &Claims, right: &str) -> Result<(), UploadError> {
+    if claims.scope.iter().any(|s| s == right) {
+        Ok(())
+    } else {
+        Err(UploadError::new(
+            ErrorCode::TokenScope,
+            format!("the token does not allow `{right}`"),
+        )
+        .with_data(serde_json::json!({ "needs": right })))
+    }
 }
 
 fn key_bytes(key: &SigningKey) -> Vec<u8> {
@@ -60,7 +81,7 @@ impl TokenKey {
         };
         let signer = Signer::new(vec![SigningKey::new("probe", vec![0; 32]).expect("valid")])
             .expect("one key");
-        let probe = create(&signer, &key, "probe", 0, 60)
+        let probe = create(&signer, &key, "probe", 0, 60, Vec::new())
             .map_err(|e| format!("the Ed25519 private key is unusable: {e}"))?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.validate_exp = false;
@@ -93,6 +114,7 @@ pub(crate) fn create(
     dir: &str,
     now: i64,
     expires_in: i64,
+    scope: Vec<String>,
 ) -> Result<UploadToken, UploadError> {
     let key = &signer.keys()[0];
     let claims = Claims {
@@ -101,6 +123,7 @@ pub(crate) fn create(
         iat: now,
         jti: new_id(),
         aud: AUDIENCE.into(),
+        scope,
     };
     let token = match token_key {
         TokenKey::Hs256 => {
@@ -224,7 +247,7 @@ mod tests {
     #[test]
     fn a_token_verifies_and_scopes_to_its_folder() {
         let s = signer(1);
-        let t = create(&s, &TokenKey::Hs256, "a/b", now(), 60).unwrap();
+        let t = create(&s, &TokenKey::Hs256, "a/b", now(), 60, Vec::new()).unwrap();
         let c = verify(&s, &TokenKey::Hs256, &t.token).unwrap();
         assert_eq!(c.dir, "a/b");
         assert!(check_scope(&c, "a/b").is_ok());
@@ -262,9 +285,11 @@ mod tests {
     fn ed25519_tokens_verify_and_hs256_ones_are_the_wrong_algorithm() {
         let s = signer(1);
         let ed = TokenKey::ed25519(&pkcs8(&ED_SEED), &ED_PUBLIC).unwrap();
-        let t = create(&s, &ed, "a", now(), 60).unwrap().token;
+        let t = create(&s, &ed, "a", now(), 60, Vec::new()).unwrap().token;
         assert_eq!(verify(&s, &ed, &t).unwrap().dir, "a");
-        let hs = create(&s, &TokenKey::Hs256, "a", now(), 60).unwrap().token;
+        let hs = create(&s, &TokenKey::Hs256, "a", now(), 60, Vec::new())
+            .unwrap()
+            .token;
         assert_eq!(
             verify(&s, &ed, &hs).unwrap_err().code(),
             ErrorCode::TokenAlgorithm
@@ -282,12 +307,14 @@ mod tests {
     #[test]
     fn forged_expired_and_unsigned_tokens_are_refused_distinctly() {
         let s = signer(1);
-        let t = create(&s, &TokenKey::Hs256, "a", now(), 60).unwrap().token;
+        let t = create(&s, &TokenKey::Hs256, "a", now(), 60, Vec::new())
+            .unwrap()
+            .token;
         assert_eq!(
             verify(&signer(2), &TokenKey::Hs256, &t).unwrap_err().code(),
             ErrorCode::TokenInvalid
         );
-        let expired = create(&s, &TokenKey::Hs256, "a", now() - 100, 10)
+        let expired = create(&s, &TokenKey::Hs256, "a", now() - 100, 10, Vec::new())
             .unwrap()
             .token;
         assert_eq!(

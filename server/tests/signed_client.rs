@@ -100,6 +100,7 @@ async fn resolve_seed_flow_put_post_and_token() {
         .create_token(TokenRequest {
             dir: "seed/token".into(),
             expire_time: Some(Duration::from_secs(600)),
+            ..Default::default()
         })
         .unwrap();
     let file = Uploader::new()

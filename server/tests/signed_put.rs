@@ -479,7 +479,8 @@ async fn unsafe_paths_are_refused_when_signing_and_in_the_url() {
         srv.signed
             .create_token(uplift::TokenRequest {
                 dir: "../x".into(),
-                expire_time: None
+                expire_time: None,
+                ..Default::default()
             })
             .unwrap_err()
             .code(),

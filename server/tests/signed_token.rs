@@ -19,6 +19,7 @@ fn token(srv: &TestServer, dir: &str, secs: u64) -> String {
         .create_token(TokenRequest {
             dir: dir.into(),
             expire_time: Some(Duration::from_secs(secs)),
+            ..Default::default()
         })
         .unwrap()
         .token
@@ -53,6 +54,7 @@ async fn a_token_uploads_into_its_folder_and_below() {
         .create_token(TokenRequest {
             dir: "team/a".into(),
             expire_time: None,
+            ..Default::default()
         })
         .unwrap();
     assert_eq!(t.dir, "team/a");

@@ -105,6 +105,7 @@ const S3_SUITES: &[&str] = &[
     "multipart_parser",
     "openapi_contract",
     "signed_client",
+    "signed_manage",
     "signed_post",
     "signed_token",
     "status_token",

@@ -86,6 +86,10 @@ pub struct TokenBody {
     dir: Option<String>,
     /// Seconds.
     expires_in: Option<u64>,
+    /// The token may delete objects in the folder too.
+    allow_delete: Option<bool>,
+    /// The token may list the folder too.
+    allow_list: Option<bool>,
 }
 
 /// An empty body means "all defaults"; anything else must be valid JSON of the type (an
@@ -184,6 +188,8 @@ async fn token(
     let token = signed.create_token(TokenRequest {
         dir: scoped_dir(&user, req.dir.as_deref())?,
         expire_time: req.expires_in.map(Duration::from_secs),
+        allow_delete: req.allow_delete.unwrap_or(false),
+        allow_list: req.allow_list.unwrap_or(false),
     })?;
     Ok(HttpResponse::Ok().json(token))
 }

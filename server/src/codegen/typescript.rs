@@ -23,6 +23,7 @@ use super::{canonical, ts_config, GeneratedFile, HEADER};
 use crate::definition::NoInput;
 pub use crate::describe::{describe, TsDecl, TsType};
 use crate::error::{ErrorBody, ErrorCode, ErrorResponse};
+use crate::protocol::ObjectList;
 use crate::protocol::{
     DeleteResult, Deletion, FileChange, FileDeclaration, FileEnvelope, FileInfo, FileKind,
     FileList, FileObject, FileTypeConfig, Links, Meta, MultipartPlan, MultipartResponse, PartUrl,
@@ -97,6 +98,7 @@ fn protocol_decls(cfg: &ts_rs::Config) -> Decls {
         describe::<Meta>(cfg),
         describe::<Links>(cfg),
         describe::<FileEnvelope>(cfg),
+        describe::<ObjectList>(cfg),
         describe::<FileInfo>(cfg),
         describe::<FileList>(cfg),
         describe::<FileChange>(cfg),

@@ -113,30 +113,30 @@ impl Records {
         else {
             return Ok(None);
         };
-        let u32_col = |name: &str| -> Result<Option<u32>, sqlx::Error> {
-            row.try_get::<Option<i64>, _>(name)?
-                .map(|v| u32::try_from(v).map_err(|e| decode_error(name, e)))
-                .transpose()
-        };
-        let acl: String = row.try_get("acl")?;
-        let metadata: String = row.try_get("metadata")?;
-        let size: i64 = row.try_get("size")?;
-        Ok(Some(ObjectRecord {
-            path: row.try_get("path")?,
-            id: row.try_get("id")?,
-            content_type: row.try_get("content_type")?,
-            size: u64::try_from(size).map_err(|e| decode_error("size", e))?,
-            sha256: row.try_get("sha256")?,
-            crc32: u32_col("crc32")?.ok_or_else(|| decode_error("crc32", "NULL"))?,
-            width: u32_col("width")?,
-            height: u32_col("height")?,
-            metadata: serde_json::from_str(&metadata).map_err(|e| decode_error("metadata", e))?,
-            disposition: row.try_get("disposition")?,
-            acl: Acl::parse(&acl)
-                .ok_or_else(|| decode_error("acl", format!("unknown acl {acl:?}")))?,
-            created: row.try_get("created")?,
-            updated: row.try_get("updated")?,
-        }))
+        object_from_row(&row).map(Some)
+    }
+
+    /// At most `limit` objects in `dir` and below, by path, after the path `after`.
+    pub async fn list_objects(
+        &self,
+        dir: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ObjectRecord>, sqlx::Error> {
+        // A prefix compared as it is (LIKE would fold ASCII case on SQLite and read `_`/`%`).
+        let prefix = format!("{dir}/");
+        let sql = format!(
+            "SELECT {OBJECT_COLUMNS} FROM uplift_objects \
+             WHERE substr(path, 1, CAST($1 AS INTEGER)) = $2 AND path > $3 ORDER BY path LIMIT {}",
+            limit.clamp(1, 1000)
+        );
+        let rows = sqlx::query(&sql)
+            .bind(prefix.chars().count() as i64)
+            .bind(&prefix)
+            .bind(after.unwrap_or(""))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(object_from_row).collect()
     }
 
     /// Removes an object's record; `false` when there was none.
@@ -147,6 +147,32 @@ impl Records {
             .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+fn object_from_row(row: &sqlx::any::AnyRow) -> Result<ObjectRecord, sqlx::Error> {
+    let u32_col = |name: &str| -> Result<Option<u32>, sqlx::Error> {
+        row.try_get::<Option<i64>, _>(name)?
+            .map(|v| u32::try_from(v).map_err(|e| decode_error(name, e)))
+            .transpose()
+    };
+    let acl: String = row.try_get("acl")?;
+    let metadata: String = row.try_get("metadata")?;
+    let size: i64 = row.try_get("size")?;
+    Ok(ObjectRecord {
+        path: row.try_get("path")?,
+        id: row.try_get("id")?,
+        content_type: row.try_get("content_type")?,
+        size: u64::try_from(size).map_err(|e| decode_error("size", e))?,
+        sha256: row.try_get("sha256")?,
+        crc32: u32_col("crc32")?.ok_or_else(|| decode_error("crc32", "NULL"))?,
+        width: u32_col("width")?,
+        height: u32_col("height")?,
+        metadata: serde_json::from_str(&metadata).map_err(|e| decode_error("metadata", e))?,
+        disposition: row.try_get("disposition")?,
+        acl: Acl::parse(&acl).ok_or_else(|| decode_error("acl", format!("unknown acl {acl:?}")))?,
+        created: row.try_get("created")?,
+        updated: row.try_get("updated")?,
+    })
 }
 
 #[cfg(test)]

@@ -576,3 +576,92 @@ pub(crate) async fn get(
     )
     .await
 }
+
+/// `DELETE {base}/objects/{folder…}/{filename}`: with a signed `DELETE` URL of that path, or a
+/// bearer token for its folder that may delete. Answers with the object as it was; a deleted
+/// path is never served again (its signed GET URLs answer 404).
+pub(crate) async fn delete(up: web::Data<Shared>, req: HttpRequest) -> HttpResponse {
+    let result = delete_inner(&up, &req).await;
+    envelope(&up, &req, result)
+}
+
+async fn delete_inner(up: &Arc<Shared>, req: &HttpRequest) -> Result<FileObject, UploadError> {
+    let handle = handle(up, req);
+    let full = request_path(up, req)?;
+    let query = req.query_string();
+    if !query.is_empty() {
+        url::verify(&up.signer, "DELETE", &full, query, now_secs())?;
+    } else if let Some(bearer) = token::bearer(req) {
+        let claims = token::verify(&up.signer, &up.token_key, bearer)?;
+        token::check_scope(&claims, path::split(&full).0)?;
+        token::check_right(&claims, token::DELETE)?;
+    } else {
+        return Err(UploadError::unauthorized(
+            "use a signed DELETE URL or send `Authorization: Bearer <token that may delete>`",
+        ));
+    }
+    let rec = up
+        .records
+        .get_object(&full)
+        .await?
+        .ok_or_else(|| UploadError::not_found("no such file"))?;
+    // The record first: nothing serves the path once it is gone. Bytes whose removal fails
+    // are an object without a record, which the sweep collects.
+    if !up.records.delete_object(&full).await? {
+        return Err(UploadError::not_found("no such file"));
+    }
+    if let Err(e) = up.storage.delete_object(&full).await {
+        tracing::warn!(error = %e, "could not remove a deleted object's bytes (the sweep will)");
+    }
+    Ok(object::file_object(&handle, &rec))
+}
+
+/// The query of a folder listing.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    dir: String,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET {base}/objects?dir=…`: a folder's objects (and below), by path, with a bearer token
+/// for that folder that may list.
+pub(crate) async fn list(
+    up: web::Data<Shared>,
+    req: HttpRequest,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, UploadError> {
+    let bearer = token::bearer(&req).ok_or_else(|| {
+        UploadError::unauthorized("send `Authorization: Bearer <token that may list>`")
+    })?;
+    let claims = token::verify(&up.signer, &up.token_key, bearer)?;
+    let q = q.into_inner();
+    path::check(&q.dir)?;
+    token::check_scope(&claims, &q.dir)?;
+    token::check_right(&claims, token::LIST)?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(UploadError::bad_request("limit is between 1 and 1000"));
+    }
+    if let Some(c) = &q.cursor {
+        path::check(c)?;
+    }
+    let mut rows = up
+        .records
+        .list_objects(&q.dir, q.cursor.as_deref(), limit + 1)
+        .await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let handle = handle(&up, &req);
+    let list = crate::protocol::ObjectList {
+        next_cursor: more.then(|| rows[rows.len() - 1].path.clone()),
+        objects: rows
+            .iter()
+            .map(|r| object::file_object(&handle, r))
+            .collect(),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(list))
+}

@@ -118,12 +118,16 @@ pub struct PostOptions {
 }
 
 /// What [`SignedUploads::create_token`] is asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TokenRequest {
     /// The folder (and everything under it) the token may write to.
     pub dir: String,
     /// How long the token lives; at most 7 days. Default 15 minutes.
     pub expire_time: Option<Duration>,
+    /// The token may also delete objects in the folder (`DELETE {base}/objects/{path}`).
+    pub allow_delete: bool,
+    /// The token may also list the folder (`GET {base}/objects?dir=…`).
+    pub allow_list: bool,
 }
 
 /// The server side of signed uploads: mints URLs, forms and tokens. Cheap to clone.
@@ -311,13 +315,38 @@ impl SignedUploads {
     pub fn create_token(&self, req: TokenRequest) -> Result<UploadToken, UploadError> {
         path::check(&req.dir)?;
         let expires_in = check_expires_in(req.expire_time.unwrap_or(DEFAULT_EXPIRES_IN))?;
+        let mut scope = Vec::new();
+        if req.allow_delete {
+            scope.push(token::DELETE.to_string());
+        }
+        if req.allow_list {
+            scope.push(token::LIST.to_string());
+        }
         token::create(
             &self.shared.signer,
             &self.shared.token_key,
             &req.dir,
             now_secs(),
             expires_in,
+            scope,
         )
+    }
+
+    /// A signed `DELETE` URL of the object at `path` (`folder/filename`): whoever holds it may
+    /// delete that object (only it) until it expires.
+    pub fn get_signed_delete(
+        &self,
+        path: &str,
+        expires_in: Duration,
+    ) -> Result<String, UploadError> {
+        path::check(path)?;
+        let expires_in = check_expires_in(expires_in)?;
+        let grant = url::Grant {
+            expiry: now_secs() + expires_in,
+            ..Default::default()
+        };
+        let query = url::sign(&self.shared.signer, "DELETE", path, &grant);
+        Ok(format!("{}?{query}", self.object_url(path)))
     }
 
     /// A signed GET URL for a private object at `path` (`folder/filename`).

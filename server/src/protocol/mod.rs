@@ -357,5 +357,6 @@ pub mod tus;
 pub use files::{DeleteResult, Deletion, FileChange, FileInfo, FileList, RouteUsage, Usage};
 pub use multipart::{MultipartPlan, PartUrl, PartsRequest, PartsResponse, UploadedPart};
 pub use signed::{
-    FileEnvelope, FileKind, FileObject, Links, Meta, PostForm, SignedPost, SignedPut, UploadToken,
+    FileEnvelope, FileKind, FileObject, Links, Meta, ObjectList, PostForm, SignedPost, SignedPut,
+    UploadToken,
 };

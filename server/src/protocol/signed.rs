@@ -166,3 +166,14 @@ pub struct Links {
     #[schema(required = true)]
     pub download: Option<String>,
 }
+
+/// A folder's objects, by path: `GET {base}/objects?dir=…` with a token allowed to list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectList {
+    /// The objects of this page, in the folder and below.
+    pub objects: Vec<FileObject>,
+    /// Pass as `cursor` for the next page (the last object's path); `null` on the last page.
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
+}

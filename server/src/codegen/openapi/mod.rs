@@ -40,6 +40,7 @@ use utoipa::ToSchema;
 
 use super::{canonical, pascal_case, HEADER};
 use crate::error::{ErrorBody, ErrorCode, ErrorResponse};
+use crate::protocol::ObjectList;
 use crate::protocol::{
     DeleteResult, Deletion, FileChange, FileDeclaration, FileEnvelope, FileInfo, FileKind,
     FileList, FileObject, FileTypeConfig, Links, Meta, MultipartPlan, MultipartResponse, PartUrl,
@@ -115,15 +116,17 @@ pub fn openapi(router: &Router, base_path: &str) -> OpenApi {
             at(base, "/docs/"),
             PathItem::new(HttpMethod::Get, docs_page()),
         )
-        .path(
-            at(base, "/objects"),
-            PathItem::new(HttpMethod::Post, signed::post_form()),
-        )
+        .path(at(base, "/objects"), {
+            let mut item = PathItem::new(HttpMethod::Post, signed::post_form());
+            item.merge_operations(PathItem::new(HttpMethod::Get, signed::list_objects()));
+            item
+        })
         .path(at(base, "/objects/{path}"), {
             let mut item = PathItem::new(HttpMethod::Put, signed::put_object());
             item.merge_operations(PathItem::new(HttpMethod::Post, signed::post_with_token()));
             item.merge_operations(PathItem::new(HttpMethod::Get, signed::get_object(false)));
             item.merge_operations(PathItem::new(HttpMethod::Head, signed::get_object(true)));
+            item.merge_operations(PathItem::new(HttpMethod::Delete, signed::delete_object()));
             item
         });
     if managed {
@@ -332,6 +335,7 @@ impl Schemas {
         add::<FileKind>(&mut found);
         add::<Meta>(&mut found);
         add::<Links>(&mut found);
+        add::<ObjectList>(&mut found);
         add::<FileInfo>(&mut found);
         add::<FileList>(&mut found);
         add::<FileChange>(&mut found);

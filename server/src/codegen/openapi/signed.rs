@@ -351,3 +351,113 @@ pub(super) fn get_object(head: bool) -> Operation {
         .response("500", super::error(&[INTERNAL]))
         .build()
 }
+
+pub(super) fn delete_object() -> Operation {
+    let op = OperationBuilder::new()
+        .operation_id(Some("deleteObject"))
+        .tag("signed")
+        .summary(Some(
+            "Delete an object: with a signed DELETE URL, or a token that may delete",
+        ))
+        .description(Some(
+            "The URL of `get_signed_delete(path)` (`?expiry=&signature=`), or \
+             `Authorization: Bearer` with a token for the object's folder made with \
+             `allow_delete`. The record goes first: a deleted path is never served again, its \
+             signed GET URLs included. Answers with the object as it was.",
+        ))
+        .parameter(object_path(PATH_RULES))
+        .parameter(query(
+            "expiry",
+            false,
+            json!({ "type": "integer", "format": "int64" }),
+            "Signed URLs: unix seconds after which the URL is refused (`EXPIRED`).",
+        ))
+        .securities(Some([
+            SecurityRequirement::new("objectSignature", Vec::<String>::new()),
+            SecurityRequirement::new("uploadToken", Vec::<String>::new()),
+        ]))
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("Deleted: `data` is the object as it was.")
+                .content("application/json", json_content(reference("FileEnvelope")))
+                .build(),
+        )
+        .response(
+            "400",
+            refusal(&[(ErrorCode::InvalidPath, "an unsafe folder or file name")]),
+        )
+        .response(
+            "403",
+            refusal(&[
+                (
+                    ErrorCode::SignatureInvalid,
+                    "the URL's signature is missing or does not match its path",
+                ),
+                (
+                    ErrorCode::TokenScope,
+                    "the token is for another folder, or may not delete",
+                ),
+            ]),
+        )
+        .response(
+            "404",
+            refusal(&[(ErrorCode::NotFound, "nothing is stored at the path")]),
+        )
+        .response(
+            "410",
+            refusal(&[(ErrorCode::Expired, "the URL has expired")]),
+        )
+        .response("500", refusal(&[INTERNAL]));
+    token_refusals(op).build()
+}
+
+pub(super) fn list_objects() -> Operation {
+    OperationBuilder::new()
+        .operation_id(Some("listObjects"))
+        .tag("signed")
+        .summary(Some("List a folder's objects, with a token that may list"))
+        .description(Some(
+            "`Authorization: Bearer` with a token for the folder (or a parent) made with \
+             `allow_list`: the objects in `dir` and below, by path, a page at a time.",
+        ))
+        .parameter(query(
+            "dir",
+            true,
+            json!({
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 1024,
+                "pattern": r"^[^/\\\u0000-\u001f\u007f-\u009f]+(/[^/\\\u0000-\u001f\u007f-\u009f]+)*$",
+                "not": { "anyOf": [
+                    { "pattern": r"(^|/)\.{1,2}(/|$)" },
+                    { "pattern": "%(2[fF]|5[cC])" },
+                ] },
+            }),
+            "The folder: `/`-separated segments, each 1–255 bytes, no `.` or `..` segment.",
+        ))
+        .parameter(query("cursor", false, json!({ "type": "string", "maxLength": 1024 }), "The `nextCursor` of the page before (the last path listed)."))
+        .parameter(query("limit", false, json!({ "type": "integer", "minimum": 1, "maximum": 1000 }), "Most objects on the page (default 50)."))
+        .security(SecurityRequirement::new("uploadToken", Vec::<String>::new()))
+        .response("200", ResponseBuilder::new()
+            .description("A page of objects.")
+            .content("application/json", json_content(reference("ObjectList")))
+            .build())
+        .response("400", ResponseBuilder::new()
+            .description("- `BAD_REQUEST`: a limit out of range or an unknown parameter\n- `INVALID_PATH`: an unsafe folder or cursor")
+            .content("application/json", json_content(reference("ErrorResponse")))
+            .build())
+        .response("401", ResponseBuilder::new()
+            .description("- `UNAUTHORIZED`: no token\n- `TOKEN_INVALID`, `TOKEN_EXPIRED`, `TOKEN_ALGORITHM`: as for uploads")
+            .content("application/json", json_content(reference("ErrorResponse")))
+            .build())
+        .response("403", ResponseBuilder::new()
+            .description("- `TOKEN_SCOPE`: the token is for another folder, or may not list")
+            .content("application/json", json_content(reference("ErrorResponse")))
+            .build())
+        .response("500", ResponseBuilder::new()
+            .description("- `INTERNAL`")
+            .content("application/json", json_content(reference("ErrorResponse")))
+            .build())
+        .build()
+}
