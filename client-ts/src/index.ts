@@ -9,8 +9,8 @@ export type {
   PartsStorage,
 } from "./uploader.js";
 export type { FilesApi, FilesCallOptions, FilesQuery } from "./files.js";
-export { uploadToSignedPost, uploadToSignedPut, uploadWithToken } from "./signed.js";
-export type { SignedUploadOptions, SignedUploadProgress, TokenUploadOptions } from "./signed.js";
+export { deleteObject, listObjects, uploadToSignedPost, uploadToSignedPut, uploadWithToken } from "./signed.js";
+export type { ListObjectsOptions, SignedUploadOptions, SignedUploadProgress, TokenUploadOptions } from "./signed.js";
 export { UploadError, codeForStatus, STATUS_OF_CODE } from "./errors.js";
 export type { ClientErrorCode, UploadErrorCode, UploadErrorInit } from "./errors.js";
 export { acceptOf, checkFiles, normalizeMime, patternMatches, patternOf, ruleFor } from "./checks.js";

@@ -18,6 +18,7 @@ export type {
   FileObject,
   FileTypeConfig,
   MultipartPlan,
+  ObjectList,
   PartsRequest,
   PartsResponse,
   PartUrl,

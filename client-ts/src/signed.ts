@@ -5,7 +5,7 @@
 import { checkBucketAnswer, type BucketRequest } from "./bucket.js";
 import { UploadError } from "./errors.js";
 import { safely } from "./progress.js";
-import type { FileEnvelope, FileObject, PostForm, SignedPost, SignedPut, UploadToken } from "./protocol.js";
+import type { FileEnvelope, FileObject, ObjectList, PostForm, SignedPost, SignedPut, UploadToken } from "./protocol.js";
 import { defaultTransport, parseAnswer, put, requestJson, type FetchLike, type TransportKind } from "./transport.js";
 
 /** Bytes of the file sent so far. `loaded` never goes down and ends at `total`. */
@@ -189,4 +189,59 @@ export function uploadWithToken(
     "content-type": file.type || "application/octet-stream",
   });
   return send("PUT", url, headers, file, file.size, 0, options);
+}
+
+/** Options of {@link listObjects}. */
+export interface ListObjectsOptions {
+  /** The `nextCursor` of the page before. */
+  cursor?: string;
+  /** Most objects on the page, 1–1000 (default 50). */
+  limit?: number;
+  signal?: AbortSignal;
+  fetch?: FetchLike;
+}
+
+/**
+ * A page of a folder's objects (and below), by path: `GET {base}/objects?dir=…` with a token
+ * made with `allow_list` for that folder or a parent.
+ */
+export async function listObjects(
+  base: string,
+  token: Pick<UploadToken, "token">,
+  dir: string,
+  options: ListObjectsOptions = {},
+): Promise<ObjectList> {
+  const q = new URLSearchParams({ dir });
+  if (options.cursor !== undefined) q.set("cursor", options.cursor);
+  if (options.limit !== undefined) q.set("limit", String(options.limit));
+  const fetchFn: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  return requestJson<ObjectList>(
+    fetchFn,
+    "GET",
+    `${base.replace(/\/+$/, "")}/objects?${q.toString()}`,
+    { authorization: `Bearer ${token.token}` },
+    undefined,
+    options.signal,
+  );
+}
+
+/**
+ * Deletes an object: with a signed DELETE URL (`get_signed_delete`), or `{base}/objects/{path}`
+ * with a token made with `allow_delete`. Resolves with the object as it was.
+ */
+export async function deleteObject(
+  target: string | { base: string; token: Pick<UploadToken, "token">; path: string },
+  options: { signal?: AbortSignal; fetch?: FetchLike } = {},
+): Promise<FileObject> {
+  const fetchFn: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const [url, headers] =
+    typeof target === "string"
+      ? [target, {}]
+      : [
+          `${target.base.replace(/\/+$/, "")}/objects/${target.path.split("/").map(encodeURIComponent).join("/")}`,
+          { authorization: `Bearer ${target.token.token}` },
+        ];
+  const envelope = await requestJson<FileEnvelope>(fetchFn, "DELETE", url, headers, undefined, options.signal);
+  if (!envelope.data) throw new UploadError("INTERNAL", "the server answered without the object");
+  return envelope.data;
 }

@@ -6,6 +6,8 @@ import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import { CHUNK_SIZE } from "../src/transport.js";
 import {
+  deleteObject,
+  listObjects,
   UploadError,
   uploadToSignedPost,
   uploadToSignedPut,
@@ -26,6 +28,8 @@ interface SignBody {
   minSize?: number;
   expiresIn?: number;
   oneTime?: boolean;
+  allowDelete?: boolean;
+  allowList?: boolean;
 }
 
 /** As `ann`: the demo signs only into the caller's own folder, `users/ann` and below. */
@@ -163,5 +167,30 @@ describe("signed uploads", () => {
     const scope = await refusal(uploadWithToken(base(), { ...token, dir: "users/ann/ts/theirs" }, png("s.png", 100)));
     expect(scope.code).toBe("TOKEN_SCOPE");
     expect(scope.status).toBe(403);
+  });
+});
+
+describe("managing signed objects", () => {
+  it("lists a folder with a token that may list, and deletes with one that may delete", async () => {
+    const dir = `users/ann/ts/manage-${Math.random().toString(36).slice(2, 8)}`;
+    const token = await sign<UploadToken>("token", { dir, allowDelete: true, allowList: true });
+    await uploadWithToken(base(), token, png("one.png"));
+    await uploadWithToken(base(), token, png("two.png"));
+    const page = await listObjects(base(), token, dir, { limit: 1 });
+    expect(page.objects.map((o) => o.filename)).toEqual(["one.png"]);
+    const rest = await listObjects(base(), token, dir, { cursor: page.nextCursor! });
+    expect(rest.objects.map((o) => o.filename)).toEqual(["two.png"]);
+    expect(rest.nextCursor).toBeNull();
+
+    const gone = await deleteObject({ base: base(), token, path: `${dir}/one.png` });
+    expect(gone.filename).toBe("one.png");
+    expect((await fetch(gone.url)).status).toBe(404);
+    expect((await listObjects(base(), token, dir)).objects.map((o) => o.filename)).toEqual(["two.png"]);
+    await expect(deleteObject({ base: base(), token, path: `${dir}/one.png` })).rejects.toMatchObject({ code: "NOT_FOUND" });
+
+    // An upload-only token may neither list nor delete.
+    const plain = await sign<UploadToken>("token", { dir });
+    await expect(listObjects(base(), plain, dir)).rejects.toMatchObject({ code: "TOKEN_SCOPE", status: 403 });
+    await expect(deleteObject({ base: base(), token: plain, path: `${dir}/two.png` })).rejects.toMatchObject({ code: "TOKEN_SCOPE" });
   });
 });

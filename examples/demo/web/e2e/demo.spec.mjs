@@ -275,10 +275,10 @@ async function axeAudit(p, label) {
   throw new Error(`axe: ${label}: ${count} violation(s) of WCAG 2 A/AA\n${lines.join("\n")}`);
 }
 
-/** Chromium logs every 4xx; signed out, the activity list's and My files' 401 are the expected answers. */
+/** Chromium logs every 4xx; signed out, the activity list's, My files' and My folder's 401 are the expected answers. */
 function signedOutActivity(message) {
   const path = new URL(message.location().url || "about:blank", "http://x").pathname;
-  return / 401 /.test(message.text()) && (path === "/api/demo/activity" || path === "/api/uploads/files");
+  return / 401 /.test(message.text()) && ["/api/demo/activity", "/api/uploads/files", "/api/demo/token"].includes(path);
 }
 
 // --- the run ---------------------------------------------------------------------------------
@@ -447,7 +447,8 @@ async function main() {
       assert.match(text, /^TOO_LARGE: file 0 is 3145728 bytes; image files may be at most 2097152 bytes/);
       assert.equal(await status.getAttribute("data-code"), "TOO_LARGE");
       await route.screenshot({ path: join(ARTIFACTS, "refused.png") });
-      const sent = requests.slice(before).filter((r) => r.method !== "GET");
+      // (My folder refreshes its listing token after uploads: that is not the refused file.)
+      const sent = requests.slice(before).filter((r) => r.method !== "GET" && !r.url.endsWith("/api/demo/token"));
       assert.deepEqual(sent, [], "the client-side check refuses before any request");
     });
 
@@ -643,6 +644,21 @@ async function main() {
       // And nobody else sees this user's files.
       const other = await fetch(`${demo.url}/api/uploads/files`, { headers: { "x-user": "someone-else" } });
       assert.deepEqual((await other.json()).files, []);
+    });
+
+    await check("My folder: a file added with a token, listed, and deleted with a token", async () => {
+      const panel = page.locator("section.my-folder");
+      await panel.getByRole("button", { name: "Reload folder" }).click();
+      await panel.getByText(`users/${USER}`).first().waitFor();
+      await panel.getByLabel("Add a file to your folder").setInputFiles({ name: "folder-note.txt", mimeType: "text/plain", buffer: Buffer.from("a note in my folder") });
+      const item = panel.locator(`li[data-path="users/${USER}/folder-note.txt"]`);
+      await item.waitFor();
+      const href = new URL(await item.locator("a").getAttribute("href"), demo.url).toString();
+      assert.equal((await fetch(href)).status, 200);
+      await axeAudit(page, "/ with My folder");
+      await item.getByRole("button", { name: "Delete folder-note.txt" }).click();
+      await item.waitFor({ state: "detached" });
+      assert.equal((await fetch(href)).status, 404);
     });
 
     await check("axe: the plain page at /plain, signed out and after a form upload, has no violations", async () => {

@@ -1,5 +1,6 @@
 import { Activity } from "./Activity";
 import { MyFiles } from "./MyFiles";
+import { MyFolder } from "./MyFolder";
 import { SignIn } from "./SignIn";
 import { DocumentReview } from "./routes/DocumentReview";
 import { MediaPost } from "./routes/MediaPost";
@@ -29,6 +30,7 @@ export function App() {
           <DocumentReview />
         </div>
         <MyFiles />
+        <MyFolder />
         <Activity />
       </main>
       <footer className="wrap">

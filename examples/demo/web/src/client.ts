@@ -1,4 +1,4 @@
 // What the page uses of the client packages, in one place.
-export { UploadError } from "@uplift/client";
-export type { UploadedFile, UploadProgress } from "@uplift/client";
+export { deleteObject, listObjects, UploadError, uploadWithToken } from "@uplift/client";
+export type { FileObject, UploadedFile, UploadProgress, UploadToken } from "@uplift/client";
 export { formatBytes } from "@uplift/client/react";
