@@ -72,13 +72,16 @@ export function filesApi<S extends string>(ctx: FilesContext): FilesApi<S> {
     );
   };
   const deleteOne = async (key: string, h: Record<string, string>, signal?: AbortSignal): Promise<DeleteResult> => {
+    let attempts = 0;
     try {
-      return await withRetry(ctx.policy, signal, () =>
-        requestJson<DeleteResult>(ctx.fetch, "DELETE", url(`/${encodeURIComponent(key)}`), h, undefined, signal),
-      );
+      return await withRetry(ctx.policy, signal, () => {
+        attempts++;
+        return requestJson<DeleteResult>(ctx.fetch, "DELETE", url(`/${encodeURIComponent(key)}`), h, undefined, signal);
+      });
     } catch (e) {
-      // A retry after a lost answer finds the file gone: that is its deletion too.
-      if (e instanceof UploadError && e.code === "NOT_FOUND") return { key, result: "notFound" };
+      // A retry that finds the file gone after an attempt whose answer was lost: that attempt
+      // deleted it.
+      if (e instanceof UploadError && e.code === "NOT_FOUND") return { key, result: attempts > 1 ? "deleted" : "notFound" };
       if (e instanceof UploadError && e.code === "IN_PROGRESS") return { key, result: "inProgress" };
       throw e;
     }

@@ -126,7 +126,20 @@ impl Signer {
     /// signing key, hex, 128 bits. The identity (a user id, an IP address) cannot be read back
     /// from it, nor guessed by hashing candidates without the secret.
     pub(crate) fn caller_tag(&self, identity: &str) -> String {
-        let key = self.keys[0].derive("uplift caller v1");
+        Self::tag_with(&self.keys[0], identity)
+    }
+
+    /// The caller's tag under every configured key, the signing key's first: what files
+    /// recorded before a key rotation carry.
+    pub(crate) fn caller_tags(&self, identity: &str) -> Vec<String> {
+        self.keys
+            .iter()
+            .map(|k| Self::tag_with(k, identity))
+            .collect()
+    }
+
+    fn tag_with(key: &SigningKey, identity: &str) -> String {
+        let key = key.derive("uplift caller v1");
         let mut mac = HmacSha256::new_from_slice(&key).expect("HMAC takes any key length");
         mac.update(identity.as_bytes());
         crate::storage::local::hex(&mac.finalize().into_bytes()[..16])
@@ -264,6 +277,25 @@ mod tests {
                 .collect(),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_callers_tags_survive_a_key_rotation() {
+        let before = signer(&[("k1", 1)]);
+        let after = signer(&[("k2", 2), ("k1", 1)]);
+        let tags = after.caller_tags("app:ann");
+        assert_eq!(
+            tags[0],
+            after.caller_tag("app:ann"),
+            "the signing key's first"
+        );
+        assert_eq!(
+            tags[1],
+            before.caller_tag("app:ann"),
+            "files recorded before stay ann's"
+        );
+        assert_ne!(tags[0], tags[1]);
+        assert_ne!(after.caller_tags("app:bob"), tags);
     }
 
     fn grant(size: u64) -> UploadGrant<'static> {

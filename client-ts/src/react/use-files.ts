@@ -47,6 +47,8 @@ export function makeUseFiles<R extends RouterShape<R>>(uploader: Uploader<R>) {
     // The query as a stable value: a new object with the same fields does not refetch.
     const key = JSON.stringify(query);
     const generation = useRef(0);
+    // One page at a time: a second `loadMore` while one runs would append the same page twice.
+    const busy = useRef(false);
 
     const fetchPage = useCallback(
       async (after: string | null, append: boolean) => {
@@ -95,7 +97,13 @@ export function makeUseFiles<R extends RouterShape<R>>(uploader: Uploader<R>) {
       error,
       hasMore: started && cursor !== null,
       loadMore: async () => {
-        if (cursor !== null) await fetchPage(cursor, true);
+        if (cursor === null || busy.current) return;
+        busy.current = true;
+        try {
+          await fetchPage(cursor, true);
+        } finally {
+          busy.current = false;
+        }
       },
       refresh: () => fetchPage(null, false),
       remove: async (keys) => {

@@ -23,8 +23,9 @@ pub struct FileFilter {
     /// Only uploads whose middleware metadata has this top-level key with this string value.
     /// The key is 1–64 characters of `[A-Za-z0-9_-]`.
     pub metadata: Option<(String, String)>,
-    /// Only uploads of this caller (the keyed hash the records keep).
-    pub caller: Option<String>,
+    /// Only uploads of these callers (the keyed hashes the records keep; one identity has
+    /// one per signing key). Empty: anyone's.
+    pub callers: Vec<String>,
 }
 
 /// Where a page starts: after this upload, in the listing's order (newest first).
@@ -107,8 +108,12 @@ impl Records {
         if let Some(t) = filter.created_until {
             push("created_at < ?", vec![Arg::Int(t)]);
         }
-        if let Some(caller) = &filter.caller {
-            push("caller = ?", vec![Arg::Text(caller.clone())]);
+        if !filter.callers.is_empty() {
+            let marks = vec!["?"; filter.callers.len()].join(", ");
+            push(
+                &format!("caller IN ({marks})"),
+                filter.callers.iter().cloned().map(Arg::Text).collect(),
+            );
         }
         if let Some((key, value)) = &filter.metadata {
             if !metadata_key_ok(key) {
@@ -214,22 +219,20 @@ impl Records {
         Ok(changed == 1)
     }
 
-    /// Stored (`complete`) files and their bytes, per route, for `caller` when given.
-    pub async fn usage(
-        &self,
-        caller: Option<&str>,
-    ) -> Result<Vec<(String, u64, u64)>, sqlx::Error> {
-        let only = if caller.is_some() {
-            " AND caller = $1"
+    /// Stored (`complete`) files and their bytes, per route, for these callers when any.
+    pub async fn usage(&self, callers: &[String]) -> Result<Vec<(String, u64, u64)>, sqlx::Error> {
+        let only = if callers.is_empty() {
+            String::new()
         } else {
-            ""
+            let marks: Vec<String> = (1..=callers.len()).map(|n| format!("${n}")).collect();
+            format!(" AND caller IN ({})", marks.join(", "))
         };
         let sql = format!(
             "SELECT slug, COUNT(*) AS files, CAST(COALESCE(SUM(stored_size), 0) AS BIGINT) AS bytes \
              FROM uplift_uploads WHERE status = 'complete'{only} GROUP BY slug ORDER BY slug"
         );
         let mut q = sqlx::query(&sql);
-        if let Some(c) = caller {
+        for c in callers {
             q = q.bind(c);
         }
         let rows = q.fetch_all(&self.pool).await?;

@@ -116,7 +116,8 @@ impl Records {
         object_from_row(&row).map(Some)
     }
 
-    /// At most `limit` objects in `dir` and below, by path, after the path `after`.
+    /// At most `limit` (up to 1001: a page of 1000 and whether there is more) objects in `dir`
+    /// and below, by path, after the path `after`.
     pub async fn list_objects(
         &self,
         dir: &str,
@@ -128,7 +129,7 @@ impl Records {
         let sql = format!(
             "SELECT {OBJECT_COLUMNS} FROM uplift_objects \
              WHERE substr(path, 1, CAST($1 AS INTEGER)) = $2 AND path > $3 ORDER BY path LIMIT {}",
-            limit.clamp(1, 1000)
+            limit.clamp(1, 1001)
         );
         let rows = sqlx::query(&sql)
             .bind(prefix.chars().count() as i64)

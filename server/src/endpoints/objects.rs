@@ -465,6 +465,7 @@ async fn complete(up: &Arc<Shared>, req: &HttpRequest) -> Result<FileObject, Upl
         )),
         (None, None) => Err(UploadError::internal_msg("an inbox name without its file")),
     };
+    let key_of = (key.as_ref().ok().cloned(), policy.id.clone());
     let outcome = async {
         let plan = policy::plan(policy, key?, object.content_type.as_deref(), None)?;
         let inbox = Landing::Inbox {
@@ -475,10 +476,33 @@ async fn complete(up: &Arc<Shared>, req: &HttpRequest) -> Result<FileObject, Upl
         store_object(&handle, plan, bytes, inbox).await
     }
     .await;
-    if let Err(e) = store.remove_inbox(&name).await {
-        tracing::warn!(error = %e, "could not remove a signed upload's inbox object");
+    // The inbox object is spent, whatever the outcome — except when another completion of the
+    // same upload holds the claim and may still be reading it (the id is spent but its file
+    // not stored yet): that one removes it, or the sweep does.
+    let spent_elsewhere = match &outcome {
+        Err(e) if e.code() == ErrorCode::AlreadyUsed => {
+            !completed_here_before(&handle, &key_of).await
+        }
+        _ => false,
+    };
+    if !spent_elsewhere {
+        if let Err(e) = store.remove_inbox(&name).await {
+            tracing::warn!(error = %e, "could not remove a signed upload's inbox object");
+        }
     }
     Ok(object::file_object(&handle, &outcome?))
+}
+
+/// Whether the upload `(path, id)` is stored: a completion that finds its id spent then knows
+/// the file in the inbox was sent again after it, not one another completion is reading.
+async fn completed_here_before(
+    handle: &SignedUploads,
+    (path, id): &(Option<String>, String),
+) -> bool {
+    let Some(path) = path else {
+        return false;
+    };
+    matches!(handle.shared.records.get_object(path).await, Ok(Some(rec)) if &rec.id == id)
 }
 
 /// A completion called again after it succeeded (its answer was lost): the stored file, when

@@ -2,7 +2,8 @@
 //! private, loopback, link-local and other non-global addresses (no SSRF) unless the app
 //! allows them. Every address is checked before a connection is opened: names through the
 //! client's resolver (all the addresses a name resolves to must be allowed, so a name cannot
-//! smuggle one in), IP literals and each redirect's target before it is followed. The body
+//! smuggle one in), IP literals and each redirect's target before it is followed; no proxy is
+//! used (it would resolve and connect past the checks). The body
 //! streams through the route's checks with a size limit and an overall timeout.
 
 use std::net::{IpAddr, SocketAddr};
@@ -164,6 +165,8 @@ impl Files {
             }
         });
         let client = reqwest::Client::builder()
+            // A proxy would resolve and connect to the target itself, past the checks.
+            .no_proxy()
             .dns_resolver(Arc::new(CheckedResolver { allow_private }))
             .redirect(redirects)
             .timeout(options.timeout)

@@ -62,8 +62,10 @@ pub struct FileQuery {
 pub struct Files {
     shared: Arc<Shared>,
     origin: String,
-    /// When managing for one caller: their keyed hash; every operation stays within it.
-    owner: Option<String>,
+    /// When managing for one caller: their keyed hashes (one per signing key, the current
+    /// one first, so files recorded before a key rotation stay theirs); every operation stays
+    /// within them.
+    owner: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for Files {
@@ -131,7 +133,7 @@ impl Files {
     /// [`crate::UpliftBuilder::caller`] named for their requests): others are not listed,
     /// counted or changed, and answer as missing.
     pub fn owned_by(mut self, caller: &str) -> Self {
-        self.owner = Some(self.shared.signer.caller_tag(&format!("app:{caller}")));
+        self.owner = Some(self.shared.signer.caller_tags(&format!("app:{caller}")));
         self
     }
 
@@ -159,7 +161,11 @@ impl Files {
     }
 
     fn mine(&self, row: &FileRow) -> bool {
-        self.owner.is_none() || row.caller == self.owner
+        match (&self.owner, &row.caller) {
+            (None, _) => true,
+            (Some(tags), Some(caller)) => tags.contains(caller),
+            (Some(_), None) => false,
+        }
     }
 
     /// The file under `key`, `None` when there is none (or it is another caller's).
@@ -184,7 +190,7 @@ impl Files {
         };
         let mut filter = query.filter.clone();
         if self.owner.is_some() {
-            filter.caller = self.owner.clone();
+            filter.callers = self.owner.clone().unwrap_or_default();
         }
         if let Some((key, _)) = &filter.metadata {
             if !crate::db::metadata_key_ok(key) {
@@ -341,7 +347,7 @@ impl Files {
         let routes: Vec<RouteUsage> = self
             .shared
             .records
-            .usage(self.owner.as_deref())
+            .usage(self.owner.as_deref().unwrap_or_default())
             .await?
             .into_iter()
             .map(|(slug, files, bytes)| RouteUsage { slug, files, bytes })

@@ -113,7 +113,7 @@ impl Files {
             expires_at: now,
             created_at: now,
             stored: Some(stored),
-            caller: self.owner.clone(),
+            caller: self.owner.as_ref().and_then(|tags| tags.first().cloned()),
             reserved: None,
         };
         if let Err(e) = shared

@@ -332,8 +332,9 @@ impl SignedUploads {
         )
     }
 
-    /// A signed `DELETE` URL of the object at `path` (`folder/filename`): whoever holds it may
-    /// delete that object (only it) until it expires.
+    /// A signed `DELETE` URL of the path `path` (`folder/filename`): whoever holds it may
+    /// delete what is stored there (nothing else) until it expires — also an object stored
+    /// there after the URL was made.
     pub fn get_signed_delete(
         &self,
         path: &str,

@@ -217,8 +217,9 @@ impl Inner {
         Ok(Some((object, Box::pin(bytes))))
     }
 
-    /// `CopyObject` bound to the checked ETag, then the inbox object's removal. "Never
-    /// replace" is a `HEAD` first, as for staged writes.
+    /// `CopyObject` bound to the checked ETag, keeping none of the headers the client sent
+    /// with the bytes, then the inbox object's removal. "Never replace" is a `HEAD` first, as
+    /// for staged writes.
     pub(super) async fn promote_inbox(
         &self,
         name: &str,
@@ -232,7 +233,7 @@ impl Inner {
         if !replace && self.head(&target).await?.is_some() {
             return Err(io::Error::new(io::ErrorKind::AlreadyExists, "exists"));
         }
-        match self.copy(&source, &target, Some(etag)).await {
+        match self.copy_with(&source, &target, Some(etag), true).await {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 return Err(io::Error::new(

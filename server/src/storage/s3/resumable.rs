@@ -389,6 +389,19 @@ impl Inner {
         target: &str,
         if_match: Option<&str>,
     ) -> io::Result<()> {
+        self.copy_with(source, target, if_match, false).await
+    }
+
+    /// [`Inner::copy`]; with `fresh_metadata`, the copy keeps none of the source's headers
+    /// (`Content-Encoding`, `Cache-Control`… a client may have sent with it): it is stored as
+    /// plain `application/octet-stream`, and downloads name their type themselves.
+    pub(super) async fn copy_with(
+        &self,
+        source: &str,
+        target: &str,
+        if_match: Option<&str>,
+        fresh_metadata: bool,
+    ) -> io::Result<()> {
         use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
         const KEEP: &AsciiSet = &NON_ALPHANUMERIC
             .remove(b'/')
@@ -408,10 +421,23 @@ impl Inner {
                 .headers_mut()
                 .insert("x-amz-copy-source-if-match", etag);
         }
+        if fresh_metadata {
+            action
+                .headers_mut()
+                .insert("x-amz-metadata-directive", "REPLACE");
+            action
+                .headers_mut()
+                .insert("content-type", "application/octet-stream");
+        }
         let url = action.sign(REQUEST_TTL);
         let mut req = self.http.put(url).header("x-amz-copy-source", &from);
         if let Some(etag) = if_match {
             req = req.header("x-amz-copy-source-if-match", etag);
+        }
+        if fresh_metadata {
+            req = req
+                .header("x-amz-metadata-directive", "REPLACE")
+                .header("content-type", "application/octet-stream");
         }
         let res = self.send(req, "CopyObject").await?;
         // S3 may answer 200 and still report an error in the body.
