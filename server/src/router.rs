@@ -3,11 +3,26 @@
 use std::sync::Arc;
 
 use crate::definition::Route;
-use crate::files::{AccessFn, FilesAccess};
-use crate::UploadError;
+use crate::error::UploadError;
+use actix_web::HttpRequest;
 
 /// Path segments taken by the fixed endpoints; no route may use them as its slug.
 pub const RESERVED_SLUGS: &[&str] = &["files", "upload", "download", "docs", "tus", "objects"];
+
+/// Whose files a request may manage over HTTP: the app's answer for each request
+/// ([`crate::Router::manage_files`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilesAccess {
+    /// The files this caller uploaded: the identity [`crate::UpliftBuilder::caller`] names for
+    /// the requests that uploaded them (a user id from the app's session).
+    Owner(String),
+    /// Every file (an administrator).
+    All,
+}
+
+/// The app's decision, per request; an error refuses it (401 or 403 with its code).
+pub(crate) type AccessFn =
+    Arc<dyn Fn(&HttpRequest) -> Result<FilesAccess, UploadError> + Send + Sync>;
 
 /// The file routes of an app. Build it with [`crate::router!`].
 #[derive(Clone, Default)]

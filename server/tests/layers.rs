@@ -23,8 +23,8 @@ const LAYERS: &[&[&str]] = &[
     ],
     // the state that ties the domain together
     &["state"],
-    // the pipeline, and the signed-object facade beside it
-    &["pipeline", "objects"],
+    // the pipeline, and the signed-object and file-management facades beside it
+    &["pipeline", "objects", "files"],
     // front ends
     &["endpoints"],
     // the HTTP scope

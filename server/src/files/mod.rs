@@ -24,27 +24,13 @@ use crate::protocol::{
     DeleteResult, Deletion, FileInfo, FileList, RouteUsage, UploadStatus, Usage,
 };
 use crate::route::Acl;
+pub use crate::router::FilesAccess;
 use crate::state::{now_ms, Shared};
 
 /// Most files one page lists.
 pub const MAX_PAGE: u32 = 100;
 /// Most keys one [`Files::delete`] call removes.
 pub const MAX_DELETE: usize = 100;
-
-/// Whose files a request may manage over HTTP: the app's answer for each request
-/// ([`crate::Router::manage_files`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FilesAccess {
-    /// The files this caller uploaded: the identity [`crate::UpliftBuilder::caller`] names for
-    /// the requests that uploaded them (a user id from the app's session).
-    Owner(String),
-    /// Every file (an administrator).
-    All,
-}
-
-/// The app's decision, per request; an error refuses it (401 or 403 with its code).
-pub(crate) type AccessFn =
-    Arc<dyn Fn(&HttpRequest) -> Result<FilesAccess, UploadError> + Send + Sync>;
 
 /// What a listing asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,13 +68,10 @@ fn bad_cursor() -> UploadError {
 }
 
 /// A cursor names the last file of a page: `{created_at}.{key}`, nothing secret (whoever
-/// holds it could list that page anyway). Its shape is [`CURSOR_PATTERN`].
+/// holds it could list that page anyway). Its shape is `protocol::files::CURSOR_PATTERN`.
 fn encode_cursor(c: &FileCursor) -> String {
     format!("{}.{}", c.created_at, c.key)
 }
-
-/// What a cursor looks like: creation time in unix milliseconds (up to 18 digits), `.`, a key.
-pub(crate) const CURSOR_PATTERN: &str = "^[0-9]{1,18}\\.[A-Za-z0-9_-]{1,128}$";
 
 fn decode_cursor(s: &str) -> Result<FileCursor, UploadError> {
     let (at, key) = s.split_once('.').ok_or_else(bad_cursor)?;

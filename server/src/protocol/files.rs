@@ -8,6 +8,9 @@ use utoipa::ToSchema;
 use super::{UploadStatus, UploadedFile};
 use crate::route::Acl;
 
+/// What a cursor looks like: creation time in unix milliseconds (up to 18 digits), `.`, a key.
+pub(crate) const CURSOR_PATTERN: &str = "^[0-9]{1,18}\\.[A-Za-z0-9_-]{1,128}$";
+
 /// One upload of a file route, as a listing shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, TS)]
 #[serde(rename_all = "camelCase")]

@@ -350,7 +350,7 @@ pub struct RoutesResponse {
     pub routes: Vec<RouteInfo>,
 }
 
-mod files;
+pub(crate) mod files;
 mod multipart;
 mod signed;
 pub mod tus;

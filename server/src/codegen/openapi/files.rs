@@ -52,7 +52,7 @@ pub(super) fn list() -> Operation {
         .parameter(query("customId", false, json!({ "type": "string" }), "Only files with this custom id."))
         .parameter(query("createdFrom", false, json!({ "type": "integer", "format": "int64" }), "Only files uploaded at or after this time (unix milliseconds)."))
         .parameter(query("createdUntil", false, json!({ "type": "integer", "format": "int64" }), "Only files uploaded before this time (unix milliseconds)."))
-        .parameter(query("cursor", false, json!({ "type": "string", "pattern": crate::files::CURSOR_PATTERN }), "The `nextCursor` of the page before."))
+        .parameter(query("cursor", false, json!({ "type": "string", "pattern": crate::protocol::files::CURSOR_PATTERN }), "The `nextCursor` of the page before."))
         .parameter(query("limit", false, json!({ "type": "integer", "minimum": 1, "maximum": 100 }), "Most files on the page (default 20)."))
         .response("200", ok("A page of files.", reference("FileList")))
         .response(
