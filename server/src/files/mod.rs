@@ -14,8 +14,6 @@ mod upload;
 pub use fetch::{fetch_allowed, FetchOptions};
 pub use upload::UploadSource;
 
-use actix_web::HttpRequest;
-
 use crate::db::{FileCursor, FileFilter, FileRow, Removal};
 use crate::error::{ErrorCode, UploadError};
 use crate::objects::object::rfc3339;
