@@ -127,10 +127,15 @@ describe("uploads to each demo route", () => {
     const unknown = await fetch(`${base()}/files/noSuchKeyNoSuchKeyNoSuchKey0`);
     expect(bare.status).toBe(404);
     expect(await bare.text()).toBe(await unknown.text());
-    const refusal = await up()
+    // Without the token: another user's session gets the unknown-key answer; the owner's own
+    // session opens it (the demo lets users manage their files: docs/files.md).
+    const bob = createUploader<UploadRouter>({ url: base(), headers: { "x-user": "bob" } });
+    const refusal = await bob
       .waitForServerData("documentReview", { statusUrl: `${base()}/files/${res!.key}` })
       .catch((e: unknown) => e);
     expect(refusal).toMatchObject({ code: "NOT_FOUND", status: 404 });
+    const own = await up().waitForServerData("documentReview", { statusUrl: `${base()}/files/${res!.key}` });
+    expect(own.reviewId).toBe(ticket.reviewId);
   });
 
   it("accepts headers from an async function", async () => {
