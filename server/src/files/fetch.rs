@@ -79,6 +79,30 @@ fn failed(what: impl std::fmt::Display) -> UploadError {
     )
 }
 
+/// Why the client stopped before connecting: an address that may not be fetched. Raised by the
+/// resolver and the redirect policy, found again in the error's source chain.
+#[derive(Debug)]
+struct NotAllowed;
+
+impl std::fmt::Display for NotAllowed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an address that may not be fetched")
+    }
+}
+
+impl std::error::Error for NotAllowed {}
+
+fn not_allowed(e: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.is::<NotAllowed>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
 /// The client's resolver: a name resolves only when every address it has is allowed.
 struct CheckedResolver {
     allow_private: bool,
@@ -91,7 +115,7 @@ impl Resolve for CheckedResolver {
             let addrs: Vec<SocketAddr> =
                 tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
             if addrs.is_empty() || !addrs.iter().all(|a| fetch_allowed(&a.ip(), allow_private)) {
-                return Err("the name resolves to an address that may not be fetched".into());
+                return Err(Box::new(NotAllowed) as Box<dyn std::error::Error + Send + Sync>);
             }
             let addrs: Addrs = Box::new(addrs.into_iter());
             Ok(addrs)
@@ -159,7 +183,7 @@ impl Files {
             if attempt.previous().len() > max_redirects {
                 attempt.error("too many redirects")
             } else if !literal_allowed(attempt.url(), allow_private) {
-                attempt.error("a redirect leads to an address that may not be fetched")
+                attempt.error(NotAllowed)
             } else {
                 attempt.follow()
             }
@@ -174,8 +198,7 @@ impl Files {
             .build()
             .map_err(|e| UploadError::internal_msg(format!("the HTTP client: {e}")))?;
         let res = client.get(url.clone()).send().await.map_err(|e| {
-            let text = format!("{e:?}");
-            if text.contains("may not be fetched") {
+            if not_allowed(&e) {
                 refused()
             } else if e.is_timeout() {
                 failed("it took too long")

@@ -80,7 +80,7 @@ impl Files {
         };
         let key = new_key();
         let got = receive(shared, Target::Key(key.clone()), &exp, source.body).await?;
-        let (rule_idx, rule) = config
+        let (_, rule) = config
             .rule_for(&got.content_type)
             .ok_or_else(|| unsupported(config, 0))?;
         if got.size > rule.max_file_size {
@@ -94,7 +94,6 @@ impl Files {
             )
             .with_data(json!({ "limit": rule.max_file_size })));
         }
-        let _ = rule_idx;
         let stored = stored_info(&got);
         got.staged.commit().await.map_err(commit_error)?;
         let now = now_ms();
