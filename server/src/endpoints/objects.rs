@@ -465,7 +465,7 @@ async fn complete(up: &Arc<Shared>, req: &HttpRequest) -> Result<FileObject, Upl
         )),
         (None, None) => Err(UploadError::internal_msg("an inbox name without its file")),
     };
-    let key_of = (key.as_ref().ok().cloned(), policy.id.clone());
+    let (path, id) = (key.as_ref().ok().cloned(), policy.id.clone());
     let outcome = async {
         let plan = policy::plan(policy, key?, object.content_type.as_deref(), None)?;
         let inbox = Landing::Inbox {
@@ -481,7 +481,8 @@ async fn complete(up: &Arc<Shared>, req: &HttpRequest) -> Result<FileObject, Upl
     // not stored yet): that one removes it, or the sweep does.
     let spent_elsewhere = match &outcome {
         Err(e) if e.code() == ErrorCode::AlreadyUsed => {
-            !completed_here_before(&handle, &key_of).await
+            // Stored by this upload already: the inbox holds bytes sent again after it.
+            !matches!(stored_by(&handle, path.as_deref(), &id).await, Ok(Some(_)))
         }
         _ => false,
     };
@@ -493,16 +494,22 @@ async fn complete(up: &Arc<Shared>, req: &HttpRequest) -> Result<FileObject, Upl
     Ok(object::file_object(&handle, &outcome?))
 }
 
-/// Whether the upload `(path, id)` is stored: a completion that finds its id spent then knows
-/// the file in the inbox was sent again after it, not one another completion is reading.
-async fn completed_here_before(
+/// The object stored at `path` by the upload `id`, if it is stored (by this upload, not
+/// replaced since).
+async fn stored_by(
     handle: &SignedUploads,
-    (path, id): &(Option<String>, String),
-) -> bool {
+    path: Option<&str>,
+    id: &str,
+) -> Result<Option<ObjectRecord>, UploadError> {
     let Some(path) = path else {
-        return false;
+        return Ok(None);
     };
-    matches!(handle.shared.records.get_object(path).await, Ok(Some(rec)) if &rec.id == id)
+    Ok(handle
+        .shared
+        .records
+        .get_object(path)
+        .await?
+        .filter(|rec| rec.id == id))
 }
 
 /// A completion called again after it succeeded (its answer was lost): the stored file, when
@@ -512,12 +519,8 @@ async fn completed_before(
     handle: &SignedUploads,
     policy: &policy::Policy,
 ) -> Result<FileObject, UploadError> {
-    if let Some(key) = &policy.key {
-        if let Some(rec) = handle.shared.records.get_object(key).await? {
-            if rec.id == policy.id {
-                return Ok(object::file_object(handle, &rec));
-            }
-        }
+    if let Some(rec) = stored_by(handle, policy.key.as_deref(), &policy.id).await? {
+        return Ok(object::file_object(handle, &rec));
     }
     Err(UploadError::new(
         ErrorCode::Conflict,
