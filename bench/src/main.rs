@@ -22,12 +22,16 @@
 //!   `curl` PUT the S3 bench compares against, with no Uplift server involved.
 //! - `uplift-bench rm KEY`: removes the bucket's object `KEY` (after each S3 upload).
 //!
+//! - `uplift-bench load SPEC`: the load generator (`load.rs`): uploads as SPEC (JSON) says and
+//!   prints what it measured as JSON.
 //! - `uplift-bench gen FILE BYTES`: writes BYTES random bytes to FILE, fsyncs it, and prints
 //!   their SHA-256 (here rather than in xtask, which is built without optimizations).
 //!
 //! Options: `--workers N` (actix workers, default 1), `--buffer BYTES` (the baseline's
 //! `BufWriter` capacity, default 256 KiB). Both print `listening on http://127.0.0.1:PORT`
 //! once bound, then serve until killed.
+
+mod load;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,7 +43,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncWriteExt, BufWriter};
 
 use uplift::storage::{DirectStorage, S3Config, S3Storage, Storage};
-use uplift::{LocalStorage, Records, Uplift, UploadError, UploadedFile};
+use uplift::{Limits, LocalStorage, Records, Uplift, UploadError, UploadedFile};
 
 /// Any file up to 2 GB; the client is told at once, the hook runs in the background.
 #[uplift::file_route(blob(max_file_size = "2GB"), on_upload_complete = stored)]
@@ -58,11 +62,15 @@ struct Options {
     dir: PathBuf,
     workers: usize,
     buffer: usize,
+    /// `--db URL`: the records' database instead of SQLite in DIR (a `postgres://` URL is
+    /// used in the schema `uplift_bench`, emptied at start).
+    db: Option<String>,
 }
 
 fn parse_args() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: uplift-bench <uplift|baseline> DIR [--workers N] [--buffer BYTES]";
+    let usage =
+        "usage: uplift-bench <uplift|baseline> DIR [--workers N] [--buffer BYTES] [--db URL]";
     let mode = args.next().ok_or(usage)?;
     let dir = PathBuf::from(args.next().ok_or(usage)?);
     let mut opts = Options {
@@ -70,9 +78,14 @@ fn parse_args() -> Result<Options, String> {
         dir,
         workers: 1,
         buffer: 256 * 1024,
+        db: None,
     };
     while let Some(flag) = args.next() {
         let value = args.next().ok_or(usage)?;
+        if flag == "--db" {
+            opts.db = Some(value);
+            continue;
+        }
         let n: usize = value
             .parse()
             .map_err(|_| format!("{flag}: not a number: {value}"))?;
@@ -97,6 +110,17 @@ fn main() {
             Ok(sha256) => println!("{sha256}"),
             Err(e) => {
                 eprintln!("uplift-bench gen {path}: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    if argv.get(1).map(String::as_str) == Some("load") {
+        let spec = argv.get(2).map(String::as_str).unwrap_or("");
+        match load::run(spec) {
+            Ok(report) => println!("{report}"),
+            Err(e) => {
+                eprintln!("uplift-bench load: {e}");
                 std::process::exit(1);
             }
         }
@@ -211,10 +235,25 @@ fn s3_command(cmd: &str, args: &[String]) -> Result<(), String> {
 
 async fn serve_uplift(opts: Options, in_bucket: bool) -> Result<(), String> {
     std::fs::create_dir_all(&opts.dir).map_err(|e| format!("{}: {e}", opts.dir.display()))?;
-    let db = format!("sqlite://{}?mode=rwc", opts.dir.join("uplift.db").display());
-    let records = Records::connect(&db)
-        .await
-        .map_err(|e| format!("records: {e}"))?;
+    let records = match &opts.db {
+        Some(url) if url.starts_with("postgres") => {
+            let records = Records::connect_with_schema(url, "uplift_bench")
+                .await
+                .map_err(|e| format!("records: {e}"))?;
+            // Each run starts from an empty table, as the SQLite one does.
+            sqlx_truncate(&records).await?;
+            records
+        }
+        Some(url) => Records::connect(url)
+            .await
+            .map_err(|e| format!("records: {e}"))?,
+        None => {
+            let db = format!("sqlite://{}?mode=rwc", opts.dir.join("uplift.db").display());
+            Records::connect(&db)
+                .await
+                .map_err(|e| format!("records: {e}"))?
+        }
+    };
     let storage: Arc<dyn Storage> = if in_bucket {
         Arc::new(s3()?)
     } else {
@@ -224,6 +263,12 @@ async fn serve_uplift(opts: Options, in_bucket: bool) -> Result<(), String> {
         .shared_storage(storage.clone())
         .records(records)
         .secret(SECRET)
+        // One client makes every upload: the per-caller limits would measure the limiter.
+        .limits(Limits {
+            max_unfinished_per_caller: None,
+            max_reserved_bytes_per_caller: None,
+            ..Limits::default()
+        })
         // One presigned PUT, whatever the size; `/api/parts` below sends large files in parts.
         .direct_multipart_threshold(u64::MAX)
         .build()
@@ -278,6 +323,16 @@ async fn serve_uplift(opts: Options, in_bucket: bool) -> Result<(), String> {
     let server = server.run();
     announce(&addrs);
     server.await.map_err(|e| e.to_string())
+}
+
+async fn sqlx_truncate(records: &Records) -> Result<(), String> {
+    use sqlx::Executor;
+    records
+        .pool()
+        .execute("TRUNCATE uplift_uploads CASCADE")
+        .await
+        .map(drop)
+        .map_err(|e| format!("records: {e}"))
 }
 
 struct Baseline {

@@ -42,13 +42,19 @@ use serde_json::Value;
 const TARGET_RATIO: f64 = 0.90;
 const TARGET_RSS_KIB: u64 = 16 * 1024;
 
-const SLUG: &str = "benchFile";
+pub(crate) const SLUG: &str = "benchFile";
 const CONTENT_TYPE: &str = "application/octet-stream";
 
 pub(crate) struct Args {
+    /// `large` (the default), `small`, `prepare`, `concurrent`, or `all` of them.
+    scenarios: Vec<String>,
     pub(crate) size_mib: u64,
     pub(crate) runs: usize,
     pub(crate) workers: usize,
+    /// `--workers 1,2`: the many-upload scenarios run the servers with each count.
+    worker_counts: Vec<usize>,
+    /// `--count N`: uploads per target in the many-upload scenarios (default: the scenario's).
+    count: Option<u64>,
     baseline_buffer: Option<usize>,
     /// `--storage s3`: the S3 bench (`bench_s3.rs`) instead of this one.
     storage_s3: bool,
@@ -56,9 +62,12 @@ pub(crate) struct Args {
 
 fn parse_args(args: &[String]) -> Result<Args, String> {
     let mut parsed = Args {
+        scenarios: Vec::new(),
         size_mib: 1024,
         runs: 3,
         workers: 1,
+        worker_counts: vec![1],
+        count: None,
         baseline_buffer: None,
         storage_s3: false,
     };
@@ -66,12 +75,34 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
     while let Some(flag) = it.next() {
         if flag == "--help" || flag == "-h" {
             return Err(
-                "usage: cargo xtask bench [--size-mib N] [--runs N] [--workers N] \
-                        [--baseline-buffer BYTES] [--storage local|s3]"
+                "usage: cargo xtask bench [large|small|prepare|concurrent|all …] [--runs N] \
+                 [--workers N[,N…]] [--count N] [--size-mib N] [--baseline-buffer BYTES] \
+                 [--storage local|s3]"
                     .into(),
             );
         }
+        if !flag.starts_with("--") {
+            match flag.as_str() {
+                "all" => parsed
+                    .scenarios
+                    .extend(["small", "prepare", "concurrent", "large"].map(String::from)),
+                "large" | "small" | "prepare" | "concurrent" => parsed.scenarios.push(flag.clone()),
+                _ => return Err(format!("unknown scenario {flag} (try --help)")),
+            }
+            continue;
+        }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        if flag == "--workers" {
+            let counts: Result<Vec<usize>, _> = value.split(',').map(str::parse).collect();
+            match counts {
+                Ok(c) if !c.is_empty() && c.iter().all(|&n| n >= 1) => {
+                    parsed.workers = c[0];
+                    parsed.worker_counts = c;
+                }
+                _ => return Err(format!("--workers: numbers of at least 1, not {value}")),
+            }
+            continue;
+        }
         if flag == "--storage" {
             parsed.storage_s3 = match value.as_str() {
                 "s3" => true,
@@ -89,7 +120,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         match flag.as_str() {
             "--size-mib" => parsed.size_mib = n,
             "--runs" => parsed.runs = n as usize,
-            "--workers" => parsed.workers = n as usize,
+            "--count" => parsed.count = Some(n),
             "--baseline-buffer" => parsed.baseline_buffer = Some(n as usize),
             _ => return Err(format!("unknown option {flag} (try --help)")),
         }
@@ -127,10 +158,31 @@ struct Sample {
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    let args = parse_args(args)?;
+    let mut args = parse_args(args)?;
     if args.storage_s3 {
         return crate::bench_s3::run(&args);
     }
+    if args.scenarios.is_empty() {
+        args.scenarios.push("large".into());
+    }
+    for scenario in args.scenarios.clone() {
+        match crate::bench_load::Scenario::parse(&scenario) {
+            Some(s) => crate::bench_load::run(
+                s,
+                &crate::bench_load::LoadArgs {
+                    runs: args.runs,
+                    workers: args.worker_counts.clone(),
+                    count: args.count,
+                },
+            )?,
+            None => large(&args)?,
+        }
+    }
+    Ok(())
+}
+
+/// The large-file scenario: one file of `--size-mib` through each way, then over tus.
+fn large(args: &Args) -> Result<(), String> {
     let curl_version = curl_version()?;
     let exe = build_server()?;
 
@@ -147,8 +199,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     );
     let expected_sha = write_random_file(&exe, &input, size)?;
 
-    let uplift = Server::start(&exe, "uplift", &tmp.path().join("uplift"), &args)?;
-    let baseline = Server::start(&exe, "baseline", &tmp.path().join("baseline"), &args)?;
+    let uplift = Server::start(&exe, "uplift", &tmp.path().join("uplift"), args)?;
+    let baseline = Server::start(&exe, "baseline", &tmp.path().join("baseline"), args)?;
     let bench = Bench {
         tmp: tmp.path(),
         clock_ticks: clock_ticks(),
@@ -212,7 +264,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         lifetime_hwm,
         dir: tmp.path().to_path_buf(),
     };
-    report(&args, &samples, &env);
+    report(args, &samples, &env);
     let tus = tus_bench(tmp.path(), &uplift, &input, size, args.runs);
     drop(uplift);
     tus
@@ -439,15 +491,28 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(exe: &Path, mode: &str, dir: &Path, args: &Args) -> Result<Server, String> {
+        let mut extra = Vec::new();
+        if let Some(b) = args.baseline_buffer {
+            extra.extend(["--buffer".to_string(), b.to_string()]);
+        }
+        Server::start_with(exe, mode, dir, args.workers, &extra)
+    }
+
+    /// `uplift-bench MODE DIR --workers N EXTRA…`, once it says where it listens.
+    pub(crate) fn start_with(
+        exe: &Path,
+        mode: &str,
+        dir: &Path,
+        workers: usize,
+        extra: &[String],
+    ) -> Result<Server, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let mut cmd = Command::new(exe);
         cmd.arg(mode)
             .arg(dir)
             .arg("--workers")
-            .arg(args.workers.to_string());
-        if let Some(b) = args.baseline_buffer {
-            cmd.arg("--buffer").arg(b.to_string());
-        }
+            .arg(workers.to_string())
+            .args(extra);
         let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -748,10 +813,16 @@ struct TusSample {
 }
 
 /// A peer process; killed when dropped.
-struct Peer {
+pub(crate) struct Peer {
     child: Child,
-    origin: String,
+    pub(crate) origin: String,
     _stdout: BufReader<ChildStdout>,
+}
+
+impl Peer {
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for Peer {
@@ -766,7 +837,7 @@ fn root_dir() -> PathBuf {
 }
 
 /// @tus/server with its FileStore, when the workspace's node_modules has it.
-fn start_tus_node(dir: &Path) -> Result<Peer, String> {
+pub(crate) fn start_tus_node(dir: &Path) -> Result<Peer, String> {
     let root = root_dir();
     if !root.join("node_modules/@tus/server").exists() {
         return Err("not installed (`npm ci` at the repo root installs it)".into());
@@ -798,20 +869,36 @@ fn start_tus_node(dir: &Path) -> Result<Peer, String> {
     }
 }
 
-/// rustus, when a `rustus` binary is on the PATH.
-fn start_rustus(dir: &Path) -> Result<Peer, String> {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join("rustus").is_file()))
-        .unwrap_or(false);
-    if !found {
-        return Err("not installed (`cargo install rustus` puts it on the PATH)".into());
-    }
+/// The rustus binary: on the PATH, or where `cargo install rustus --locked --root
+/// ~/.cache/rustus` puts it.
+fn rustus_binary() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("rustus"))
+            .find(|b| b.is_file())
+    });
+    let cached = std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".cache/rustus/bin/rustus"))
+        .filter(|b| b.is_file());
+    on_path.or(cached)
+}
+
+/// rustus with its file store in `dir`, configured as a fair peer: a body limit that lets a
+/// 2 GiB PATCH through (its default, 256 KiB, refuses every large PATCH with 413), the tus
+/// extensions the bench uses, one hook left (`post-terminate`; it refuses an empty list and
+/// fires on DELETE only), warnings-only logging, and `workers` worker threads.
+pub(crate) fn start_rustus(dir: &Path, workers: usize) -> Result<Peer, String> {
+    let Some(rustus) = rustus_binary() else {
+        return Err(
+            "not installed (`cargo install rustus --locked --root ~/.cache/rustus`)".into(),
+        );
+    };
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| e.to_string())?
         .port();
-    let mut child = Command::new("rustus")
+    let mut child = Command::new(rustus)
         .args([
             "--host",
             "127.0.0.1",
@@ -819,8 +906,20 @@ fn start_rustus(dir: &Path) -> Result<Peer, String> {
             &port.to_string(),
             "--url",
             "/files",
+            "--max-body-size",
+            "2147483648",
+            "--tus-extensions",
+            "creation,creation-with-upload,termination",
+            "--hooks",
+            "post-terminate",
+            "--log-level",
+            "WARN",
+            "--workers",
+            &workers.to_string(),
         ])
         .arg("--data-dir")
+        .arg(dir)
+        .arg("--info-dir")
         .arg(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -1095,8 +1194,10 @@ fn tus_bench(
     }];
     let mut peers = Vec::new();
     type Starter = fn(&Path) -> Result<Peer, String>;
-    let starters: [(&'static str, Starter); 2] =
-        [("@tus/server", start_tus_node), ("rustus", start_rustus)];
+    let starters: [(&'static str, Starter); 2] = [
+        ("@tus/server", start_tus_node),
+        ("rustus", |dir| start_rustus(dir, 1)),
+    ];
     let mut skipped = Vec::new();
     for (name, start) in starters {
         let dir = tmp.join(name.replace(['@', '/'], "_"));

@@ -2,6 +2,7 @@
 //!
 //! - `cargo xtask test`  — everything CI checks: formatting, clippy, the whole test suite.
 //! - `cargo xtask bench` — upload throughput and memory against a bare actix-web baseline.
+//! - `cargo xtask bench-charts [DIR]` — SVG charts of the results (`bench/results/*.json`).
 //! - `cargo xtask demo`  — runs the demo app (same as `cargo run -p uplift-demo`).
 //! - `cargo xtask codegen` — regenerates `generated/` (OpenAPI document, TypeScript types) and
 //!   the TypeScript client's copy of the wire types (`client-ts/src/generated/`).
@@ -14,6 +15,8 @@
 use std::process::{exit, Command};
 
 mod bench;
+mod bench_chart;
+mod bench_load;
 mod bench_s3;
 mod codegen;
 mod external;
@@ -39,6 +42,8 @@ fn main() {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(rest),
         Some("bench") => bench::run(rest),
+        // SVG charts of `bench/results/*.json` (or of the JSON files of the given directory).
+        Some("bench-charts") => bench_charts(rest),
         Some("codegen") => codegen::run(rest),
         // The packed client in a scratch project alone (also part of `test`).
         Some("pack-check") => {
@@ -54,7 +59,7 @@ fn main() {
             .and_then(|()| run(cargo().args(["run", "-p", "uplift-demo"]).args(rest))),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|bench|demo|codegen|pack-check|package-check|contract> [args]"
+                "usage: cargo xtask <test|bench|bench-charts|demo|codegen|pack-check|package-check|contract> [args]"
             );
             exit(2);
         }
@@ -63,6 +68,18 @@ fn main() {
         eprintln!("xtask: {e}");
         exit(1);
     }
+}
+
+fn bench_charts(args: &[String]) -> Result<(), String> {
+    let dir = match args {
+        [] => workspace_root().join("bench/results"),
+        [dir] => dir.into(),
+        _ => return Err("usage: cargo xtask bench-charts [DIR]".into()),
+    };
+    for path in bench_chart::render_all(&dir)? {
+        println!("{}", path.display());
+    }
+    Ok(())
 }
 
 pub(crate) fn cargo() -> Command {

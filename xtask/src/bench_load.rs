@@ -1,0 +1,765 @@
+//! `cargo xtask bench small|prepare|concurrent`: many uploads at once, every server driven by
+//! the same load generator (`uplift-bench load`, bench/src/load.rs) in the same run.
+//!
+//! - `small`: 2,000 files of 64 KiB at 64 concurrent, through every way Uplift takes a file
+//!   (one-shot multipart, prepare + signed PUT, tus creation-with-upload), through the tus
+//!   peers (@tus/server, rustus) and through the bare actix-web baseline.
+//! - `prepare`: 20,000 prepare requests at 64 connections, records in SQLite and in
+//!   PostgreSQL (when it answers at `UPLIFT_BENCH_POSTGRES`, default
+//!   `postgres://postgres@127.0.0.1:5432/test`).
+//! - `concurrent`: 1,000 files of 1 MiB, all 1,000 at once, every path; peak RSS is the figure.
+//!
+//! Each round runs every target once, in an order that rotates between rounds, after the
+//! stored files of the previous target are removed and `sync` has written back what the disk
+//! still held. For each target the report gives the median over the rounds of operations per
+//! second, its spread (min–max), latency percentiles, the server's CPU time per operation
+//! (user + system, all threads, from `/proc/PID/stat`) and its peak RSS (VmHWM, reset before
+//! each target). Missed targets are reported, never failed; an upload that errs is counted and
+//! its first error shown.
+//!
+//! Results go to `bench/results/<scenario>.json` with the machine's state, and as SVG charts
+//! beside them (`bench_chart.rs`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+use crate::bench::{clock_ticks, cpu_ticks, loadavg, median, reset_peak_rss, rss_kib, Server};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Scenario {
+    Small,
+    Prepare,
+    Concurrent,
+}
+
+impl Scenario {
+    pub(crate) fn parse(s: &str) -> Option<Scenario> {
+        match s {
+            "small" => Some(Scenario::Small),
+            "prepare" => Some(Scenario::Prepare),
+            "concurrent" => Some(Scenario::Concurrent),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Small => "small",
+            Scenario::Prepare => "prepare",
+            Scenario::Concurrent => "concurrent",
+        }
+    }
+
+    /// (files, bytes each, concurrency)
+    fn shape(self) -> (u64, u64, usize) {
+        match self {
+            Scenario::Small => (2_000, 64 * 1024, 64),
+            Scenario::Prepare => (20_000, 64 * 1024, 64),
+            Scenario::Concurrent => (1_000, 1024 * 1024, 1_000),
+        }
+    }
+
+    fn title(self) -> String {
+        let (n, size, c) = self.shape();
+        match self {
+            Scenario::Prepare => format!("Prepare: {n} requests at {c} connections"),
+            _ => format!(
+                "{}: {n} uploads at {c} concurrent",
+                if size >= 1024 * 1024 {
+                    format!("{} MiB files", size / (1024 * 1024))
+                } else {
+                    format!("{} KiB files", size / 1024)
+                }
+            ),
+        }
+    }
+}
+
+/// Which process answers.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum ServerKind {
+    UpliftSqlite,
+    UpliftPostgres,
+    TusNode,
+    Rustus,
+    Baseline,
+}
+
+impl ServerKind {
+    fn family(self) -> &'static str {
+        match self {
+            ServerKind::UpliftSqlite | ServerKind::UpliftPostgres => "uplift",
+            ServerKind::TusNode => "tus-node",
+            ServerKind::Rustus => "rustus",
+            ServerKind::Baseline => "baseline",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Target {
+    name: String,
+    server: ServerKind,
+    /// The load generator's `kind`.
+    kind: &'static str,
+    workers: usize,
+}
+
+/// A running server of any kind, and where its stored files land.
+struct Running {
+    kind: ServerKind,
+    workers: usize,
+    pid: u32,
+    origin: String,
+    /// Where stored files are, to be counted and removed between targets.
+    files_dir: PathBuf,
+    _server: Option<Server>,
+    _peer: Option<crate::bench::Peer>,
+}
+
+pub(crate) struct LoadArgs {
+    pub(crate) runs: usize,
+    pub(crate) workers: Vec<usize>,
+    /// Overrides of the scenario's shape (for quick runs).
+    pub(crate) count: Option<u64>,
+}
+
+pub(crate) fn run(scenario: Scenario, args: &LoadArgs) -> Result<(), String> {
+    let exe = crate::bench::build_server()?;
+    let tmp = tempfile::Builder::new()
+        .prefix("uplift-bench-")
+        .tempdir()
+        .map_err(|e| format!("temporary directory: {e}"))?;
+    let (default_count, size, concurrency) = scenario.shape();
+    let count = args.count.unwrap_or(default_count);
+    let postgres = postgres_url();
+
+    let mut servers: Vec<Running> = Vec::new();
+    let mut targets: Vec<Target> = Vec::new();
+    for &workers in &args.workers {
+        let w = |name: &str| {
+            if args.workers.len() > 1 {
+                format!("{name} ({workers}w)")
+            } else {
+                name.to_string()
+            }
+        };
+        match scenario {
+            Scenario::Prepare => {
+                servers.push(start_uplift(&exe, tmp.path(), workers, None)?);
+                targets.push(target(
+                    &w("uplift prepare, SQLite"),
+                    ServerKind::UpliftSqlite,
+                    "prepare",
+                    workers,
+                ));
+                match &postgres {
+                    Some(url) => {
+                        servers.push(start_uplift(&exe, tmp.path(), workers, Some(url))?);
+                        targets.push(target(
+                            &w("uplift prepare, PostgreSQL"),
+                            ServerKind::UpliftPostgres,
+                            "prepare",
+                            workers,
+                        ));
+                    }
+                    None => eprintln!("bench: PostgreSQL does not answer; its prepare is skipped"),
+                }
+            }
+            Scenario::Small | Scenario::Concurrent => {
+                servers.push(start_uplift(&exe, tmp.path(), workers, None)?);
+                servers.push(start_baseline(&exe, tmp.path(), workers)?);
+                for (name, kind) in [
+                    ("uplift multipart (one request)", "multipart"),
+                    ("uplift prepare + PUT", "put"),
+                    ("uplift tus creation-with-upload", "tus"),
+                ] {
+                    targets.push(target(&w(name), ServerKind::UpliftSqlite, kind, workers));
+                }
+                targets.push(target(
+                    &w("baseline PUT (bare actix-web)"),
+                    ServerKind::Baseline,
+                    "baseline",
+                    workers,
+                ));
+                match start_rustus(tmp.path(), workers) {
+                    Ok(r) => {
+                        servers.push(r);
+                        targets.push(target(
+                            &w("rustus creation-with-upload"),
+                            ServerKind::Rustus,
+                            "tus",
+                            workers,
+                        ));
+                    }
+                    Err(e) => eprintln!("bench: rustus: {e}; skipped"),
+                }
+            }
+        }
+    }
+    // Node runs one thread whatever the worker count: one instance.
+    if scenario != Scenario::Prepare {
+        match start_tus_node(tmp.path()) {
+            Ok(r) => {
+                servers.push(r);
+                targets.push(target(
+                    "@tus/server creation-with-upload",
+                    ServerKind::TusNode,
+                    "tus",
+                    1,
+                ));
+            }
+            Err(e) => eprintln!("bench: @tus/server: {e}; skipped"),
+        }
+    }
+
+    let machine = machine_state();
+    let load_before = loadavg();
+    let ticks = clock_ticks();
+    let mut rounds: Vec<Vec<Value>> = vec![Vec::new(); targets.len()];
+    // Warm-up: connections, first records, lazily started threads; not measured.
+    for t in &targets {
+        let server = find(&servers, t)?;
+        let _ = load(&exe, server, t, size, 64.min(count), concurrency.min(64))?;
+        clean(server)?;
+    }
+    for round in 0..args.runs {
+        for i in 0..targets.len() {
+            let idx = (round + i) % targets.len();
+            let t = &targets[idx];
+            let server = find(&servers, t)?;
+            settle();
+            let hwm_reset = reset_peak_rss(server.pid);
+            let cpu_before = cpu_ticks(server.pid);
+            let mut result = load(&exe, server, t, size, count, concurrency)?;
+            let cpu = match (cpu_before, cpu_ticks(server.pid)) {
+                (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / ticks),
+                _ => None,
+            };
+            let peak = if hwm_reset {
+                rss_kib(server.pid, "VmHWM:")
+            } else {
+                None
+            };
+            let ok = result["ok"].as_u64().unwrap_or(0);
+            let stored = if t.kind == "prepare" {
+                None
+            } else {
+                Some(count_stored(server))
+            };
+            result["cpu_ms_per_op"] = match cpu {
+                Some(c) if ok > 0 => json!(c * 1000.0 / ok as f64),
+                _ => Value::Null,
+            };
+            result["peak_rss_kib"] = json!(peak);
+            result["stored"] = json!(stored);
+            eprintln!(
+                "bench: round {}: {:<42} {:>8.0} {}  p99 {:>7.1} ms  CPU {} ms/op  peak RSS {}  errors {}{}",
+                round + 1,
+                t.name,
+                result["per_s"].as_f64().unwrap_or(0.0),
+                if t.kind == "prepare" { "req/s" } else { "files/s" },
+                result["p99_ms"].as_f64().unwrap_or(f64::NAN),
+                result["cpu_ms_per_op"].as_f64().map(|c| format!("{c:.2}")).unwrap_or("n/a".into()),
+                crate::bench::fmt_kib(peak),
+                result["errors"],
+                match result["first_error"].as_str() {
+                    Some(e) => format!(" (first: {e})"),
+                    None => String::new(),
+                }
+            );
+            if let Some(n) = stored {
+                if n < ok {
+                    return Err(format!(
+                        "{}: {ok} uploads answered, but only {n} files are stored",
+                        t.name
+                    ));
+                }
+            }
+            clean(server)?;
+            rounds[idx].push(result);
+        }
+    }
+    let load_after = loadavg();
+    drop(servers);
+
+    let report = summarize(
+        scenario,
+        &targets,
+        &rounds,
+        args,
+        count,
+        machine,
+        &load_before,
+        &load_after,
+    );
+    print_table(&report);
+    write_results(&report)
+}
+
+fn target(name: &str, server: ServerKind, kind: &'static str, workers: usize) -> Target {
+    Target {
+        name: name.to_string(),
+        server,
+        kind,
+        workers,
+    }
+}
+
+fn find<'a>(servers: &'a [Running], t: &Target) -> Result<&'a Running, String> {
+    servers
+        .iter()
+        .find(|s| s.kind == t.server && (s.workers == t.workers || s.kind == ServerKind::TusNode))
+        .ok_or_else(|| format!("no server for {}", t.name))
+}
+
+/// Runs the load generator against `server` and returns what it measured.
+fn load(
+    exe: &Path,
+    server: &Running,
+    t: &Target,
+    size: u64,
+    count: u64,
+    concurrency: usize,
+) -> Result<Value, String> {
+    let path = match (t.server, t.kind) {
+        (ServerKind::TusNode | ServerKind::Rustus, _) => "/files".to_string(),
+        (ServerKind::Baseline, _) => "/upload".to_string(),
+        (_, "tus") => format!("/api/uploads/{}/tus", crate::bench::SLUG),
+        _ => format!("/api/uploads/{}", crate::bench::SLUG),
+    };
+    let spec = json!({
+        "kind": t.kind,
+        "origin": server.origin,
+        "path": path,
+        "size": size,
+        "count": count,
+        "concurrency": concurrency,
+        "max_seconds": 300.0,
+    });
+    let out = Command::new(exe)
+        .arg("load")
+        .arg(spec.to_string())
+        .output()
+        .map_err(|e| format!("could not start the load generator: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "the load generator failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("load generator output: {e}"))
+}
+
+/// Lets the disk finish what the last target left (its write-back would otherwise be billed to
+/// the next one) and the CPU cool down for a moment.
+fn settle() {
+    let _ = Command::new("sync").status();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+}
+
+/// Stored files: Uplift's under `files/` (not its dot-directories), a peer's data files (not
+/// its `.json`/`.info` sidecars), the baseline's under its directory.
+fn stored_files(server: &Running) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(&server.files_dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            !name.starts_with('.')
+                && !name.ends_with(".json")
+                && !name.ends_with(".info")
+                && !name.starts_with("uplift.db")
+        })
+        .collect()
+}
+
+fn count_stored(server: &Running) -> u64 {
+    stored_files(server).len() as u64
+}
+
+/// Removes the stored files (and a peer's sidecars), so every target starts with the same
+/// directory sizes.
+fn clean(server: &Running) -> Result<(), String> {
+    let Ok(entries) = std::fs::read_dir(&server.files_dir) else {
+        return Ok(());
+    };
+    for e in entries.filter_map(Result::ok) {
+        let name = e.file_name();
+        let name = name.to_str().unwrap_or("");
+        if e.file_type().is_ok_and(|t| t.is_file()) && !name.starts_with("uplift.db") {
+            std::fs::remove_file(e.path()).map_err(|err| format!("{name}: {err}"))?;
+        }
+    }
+    if server.kind == ServerKind::UpliftSqlite || server.kind == ServerKind::UpliftPostgres {
+        // tus uploads leave their parts under `.tus/` until swept; a bench has no sweeper.
+        let tus = server.files_dir.join(".tus");
+        if tus.exists() {
+            let _ = std::fs::remove_dir_all(&tus);
+            let _ = std::fs::create_dir_all(&tus);
+        }
+    }
+    Ok(())
+}
+
+fn start_uplift(
+    exe: &Path,
+    tmp: &Path,
+    workers: usize,
+    db: Option<&str>,
+) -> Result<Running, String> {
+    let kind = if db.is_some() {
+        ServerKind::UpliftPostgres
+    } else {
+        ServerKind::UpliftSqlite
+    };
+    let dir = tmp.join(format!(
+        "uplift-{}-{workers}",
+        if db.is_some() { "pg" } else { "sqlite" }
+    ));
+    let mut extra: Vec<String> = Vec::new();
+    if let Some(url) = db {
+        extra.extend(["--db".to_string(), url.to_string()]);
+    }
+    let server = Server::start_with(exe, "uplift", &dir, workers, &extra)?;
+    Ok(Running {
+        kind,
+        workers,
+        pid: server.pid,
+        origin: server.origin.clone(),
+        files_dir: dir.join("files"),
+        _server: Some(server),
+        _peer: None,
+    })
+}
+
+fn start_baseline(exe: &Path, tmp: &Path, workers: usize) -> Result<Running, String> {
+    let dir = tmp.join(format!("baseline-{workers}"));
+    let server = Server::start_with(exe, "baseline", &dir, workers, &[])?;
+    Ok(Running {
+        kind: ServerKind::Baseline,
+        workers,
+        pid: server.pid,
+        origin: server.origin.clone(),
+        files_dir: dir,
+        _server: Some(server),
+        _peer: None,
+    })
+}
+
+fn start_tus_node(tmp: &Path) -> Result<Running, String> {
+    let dir = tmp.join("tus-node");
+    let peer = crate::bench::start_tus_node(&dir)?;
+    Ok(Running {
+        kind: ServerKind::TusNode,
+        workers: 1,
+        pid: peer.pid(),
+        origin: peer.origin.clone(),
+        files_dir: dir,
+        _server: None,
+        _peer: Some(peer),
+    })
+}
+
+fn start_rustus(tmp: &Path, workers: usize) -> Result<Running, String> {
+    let dir = tmp.join(format!("rustus-{workers}"));
+    let peer = crate::bench::start_rustus(&dir, workers)?;
+    Ok(Running {
+        kind: ServerKind::Rustus,
+        workers,
+        pid: peer.pid(),
+        origin: peer.origin.clone(),
+        files_dir: dir,
+        _server: None,
+        _peer: Some(peer),
+    })
+}
+
+fn postgres_url() -> Option<String> {
+    let url = std::env::var("UPLIFT_BENCH_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let answers = Command::new("pg_isready")
+        .args(["-q", "-d", &url])
+        .status()
+        .is_ok_and(|s| s.success());
+    answers.then_some(url)
+}
+
+/// What the machine was like: the figures mean little without it.
+pub(crate) fn machine_state() -> Value {
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    let cpuinfo = read("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let meminfo = read("/proc/meminfo").unwrap_or_default();
+    let mem_kib = |field: &str| -> Option<u64> {
+        meminfo
+            .lines()
+            .find(|l| l.starts_with(field))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    let kernel = Command::new("uname")
+        .arg("-r")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let fs = Command::new("df")
+        .args(["-T", "--output=fstype"])
+        .arg(std::env::temp_dir())
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .nth(1)
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_default();
+    json!({
+        "cpu": cpu,
+        "cores": cores,
+        "kernel": kernel,
+        "memory_gib": mem_kib("MemTotal:").map(|k| (k as f64 / 1048576.0).round()),
+        "governor": read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor").unwrap_or_else(|| "n/a (no cpufreq in this VM)".into()),
+        "dirty_ratio": read("/proc/sys/vm/dirty_ratio"),
+        "dirty_background_ratio": read("/proc/sys/vm/dirty_background_ratio"),
+        "dirty_kib_at_start": mem_kib("Dirty:"),
+        "filesystem": fs,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summarize(
+    scenario: Scenario,
+    targets: &[Target],
+    rounds: &[Vec<Value>],
+    args: &LoadArgs,
+    count: u64,
+    mut machine: Value,
+    load_before: &str,
+    load_after: &str,
+) -> Value {
+    machine["load_before"] = json!(load_before);
+    machine["load_after"] = json!(load_after);
+    let field = |r: &[Value], f: &str| -> Option<f64> {
+        let v: Vec<f64> = r.iter().filter_map(|x| x[f].as_f64()).collect();
+        (!v.is_empty()).then(|| median(&v))
+    };
+    let mut out_targets = Vec::new();
+    for (t, r) in targets.iter().zip(rounds) {
+        let per_s: Vec<f64> = r.iter().filter_map(|x| x["per_s"].as_f64()).collect();
+        let peak = r.iter().filter_map(|x| x["peak_rss_kib"].as_u64()).max();
+        out_targets.push(json!({
+            "name": t.name,
+            "server": t.server.family(),
+            "workers": t.workers,
+            "rounds": r.iter().map(|x| json!({
+                "per_s": x["per_s"], "p50_ms": x["p50_ms"], "p90_ms": x["p90_ms"],
+                "p99_ms": x["p99_ms"], "max_ms": x["max_ms"], "ok": x["ok"],
+                "errors": x["errors"], "cpu_ms_per_op": x["cpu_ms_per_op"],
+                "peak_rss_kib": x["peak_rss_kib"], "first_error": x["first_error"],
+            })).collect::<Vec<_>>(),
+            "median": {
+                "per_s": field(r, "per_s"),
+                "p50_ms": field(r, "p50_ms"),
+                "p90_ms": field(r, "p90_ms"),
+                "p99_ms": field(r, "p99_ms"),
+                "max_ms": field(r, "max_ms"),
+                "cpu_ms_per_op": field(r, "cpu_ms_per_op"),
+                "peak_rss_kib": peak,
+            },
+            "spread": {
+                "min": per_s.iter().copied().reduce(f64::min),
+                "max": per_s.iter().copied().reduce(f64::max),
+            },
+        }));
+    }
+    let ratios = ratios(scenario, &out_targets);
+    let (_, size, concurrency) = scenario.shape();
+    json!({
+        "scenario": scenario.name(),
+        "title": scenario.title().replace(&scenario.shape().0.to_string(), &count.to_string()),
+        "unit": if scenario == Scenario::Prepare { "req/s" } else { "files/s" },
+        "date": utc_now(),
+        "command": format!(
+            "cargo xtask bench {} --runs {} --workers {}",
+            scenario.name(),
+            args.runs,
+            args.workers.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(",")
+        ),
+        "machine": machine,
+        "rounds": args.runs,
+        "file_bytes": if scenario == Scenario::Prepare { Value::Null } else { json!(size) },
+        "concurrency": concurrency,
+        "targets": out_targets,
+        "ratios": ratios,
+    })
+}
+
+/// The ratios the issue's targets are stated in, per round where both ran in it.
+fn ratios(scenario: Scenario, targets: &[Value]) -> Vec<Value> {
+    let med = |name_start: &str, server: &str| -> Option<(String, f64)> {
+        targets
+            .iter()
+            .filter(|t| {
+                t["server"] == server
+                    && t["name"]
+                        .as_str()
+                        .is_some_and(|n| n.starts_with(name_start))
+            })
+            .filter(|t| t["workers"] == 1)
+            .find_map(|t| {
+                Some((
+                    t["name"].as_str()?.to_string(),
+                    t["median"]["per_s"].as_f64()?,
+                ))
+            })
+    };
+    let mut out = Vec::new();
+    let mut ratio = |a: Option<(String, f64)>, b: Option<(String, f64)>, target: f64| {
+        if let (Some((an, av)), Some((bn, bv))) = (a, b) {
+            let value = av / bv;
+            out.push(json!({
+                "what": format!("{an} / {bn}"),
+                "value": value,
+                "target": target,
+                "met": value >= target,
+            }));
+        }
+    };
+    match scenario {
+        Scenario::Small => {
+            let peer = med("@tus/server", "tus-node");
+            // The recommended path for small files: the fastest of Uplift's one-request ways.
+            let best = ["uplift multipart", "uplift prepare"]
+                .iter()
+                .filter_map(|n| med(n, "uplift"))
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            ratio(best, peer.clone(), 1.5);
+            ratio(med("uplift tus", "uplift"), peer, 1.0);
+        }
+        Scenario::Concurrent => {
+            ratio(
+                med("uplift multipart", "uplift"),
+                med("baseline", "baseline"),
+                0.0,
+            );
+        }
+        Scenario::Prepare => {}
+    }
+    out
+}
+
+fn print_table(report: &Value) {
+    println!();
+    println!(
+        "{} ({} round(s), unit {})",
+        report["title"].as_str().unwrap_or(""),
+        report["rounds"],
+        report["unit"].as_str().unwrap_or("")
+    );
+    let m = &report["machine"];
+    println!(
+        "machine: {}, {} cores, kernel {}, {} GiB, {}; load before {} / after {}",
+        m["cpu"].as_str().unwrap_or(""),
+        m["cores"],
+        m["kernel"].as_str().unwrap_or(""),
+        m["memory_gib"],
+        m["filesystem"].as_str().unwrap_or(""),
+        m["load_before"].as_str().unwrap_or(""),
+        m["load_after"].as_str().unwrap_or(""),
+    );
+    println!();
+    println!(
+        "{:<44}{:>10}{:>17}{:>9}{:>9}{:>9}{:>10}{:>11}",
+        "target", "median", "spread", "p50 ms", "p90 ms", "p99 ms", "CPU ms", "peak RSS"
+    );
+    for t in report["targets"].as_array().into_iter().flatten() {
+        let med = &t["median"];
+        let f = |v: &Value, d: usize| v.as_f64().map(|x| format!("{x:.d$}")).unwrap_or("-".into());
+        let errors: u64 = t["rounds"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["errors"].as_u64())
+            .sum();
+        println!(
+            "{:<44}{:>10}{:>17}{:>9}{:>9}{:>9}{:>10}{:>11}{}",
+            t["name"].as_str().unwrap_or(""),
+            f(&med["per_s"], 0),
+            format!(
+                "{}–{}",
+                f(&t["spread"]["min"], 0),
+                f(&t["spread"]["max"], 0)
+            ),
+            f(&med["p50_ms"], 1),
+            f(&med["p90_ms"], 1),
+            f(&med["p99_ms"], 1),
+            f(&med["cpu_ms_per_op"], 2),
+            crate::bench::fmt_kib(med["peak_rss_kib"].as_u64()),
+            if errors > 0 {
+                format!("  ERRORS {errors}")
+            } else {
+                String::new()
+            }
+        );
+    }
+    println!();
+    for r in report["ratios"].as_array().into_iter().flatten() {
+        println!(
+            "ratio {}: {:.2} — target ≥ {:.2}: {}",
+            r["what"].as_str().unwrap_or(""),
+            r["value"].as_f64().unwrap_or(f64::NAN),
+            r["target"].as_f64().unwrap_or(f64::NAN),
+            crate::bench::verdict(r["met"] == true)
+        );
+    }
+}
+
+/// `bench/results/<scenario>.json` and its charts.
+pub(crate) fn write_results(report: &Value) -> Result<(), String> {
+    let dir = crate::workspace_root().join("bench/results");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let name = report["scenario"].as_str().unwrap_or("unknown");
+    let path = dir.join(format!("{name}.json"));
+    let text = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
+    std::fs::write(&path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("results: {}", path.display());
+    let parsed: crate::bench_chart::ScenarioResult =
+        serde_json::from_value(report.clone()).map_err(|e| format!("results: {e}"))?;
+    for chart in crate::bench_chart::render(&parsed, &dir)? {
+        println!("chart: {}", chart.display());
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` from `date`, which every machine that runs the bench has.
+pub(crate) fn utc_now() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
