@@ -162,10 +162,17 @@ fn strip_port(addr: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// A fresh storage key: 160 random bits, URL-safe, unrelated to anything the client sent.
+/// A fresh storage key: 160 random bits, URL-safe, unrelated to anything the client sent. It
+/// never starts with `-` or `_`, so that a key is never taken for an option on a command line
+/// (`uplift files rm KEY`, `rm KEY`); redrawing those keeps the rest uniformly random.
 pub(crate) fn new_key() -> String {
-    let bytes: [u8; 20] = rand::random();
-    URL_SAFE_NO_PAD.encode(bytes)
+    loop {
+        let bytes: [u8; 20] = rand::random();
+        // The first character encodes the top six bits: 62 is `-`, 63 is `_`.
+        if bytes[0] >> 2 < 62 {
+            return URL_SAFE_NO_PAD.encode(bytes);
+        }
+    }
 }
 
 /// `scheme://host` as clients reach the server, for every absolute URL handed out: the
@@ -205,4 +212,16 @@ fn is_host(h: &str) -> bool {
         && h.bytes().all(|b| {
             b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':' | b'[' | b']')
         })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keys_never_look_like_options() {
+        for _ in 0..20_000 {
+            let key = super::new_key();
+            assert_eq!(key.len(), 27);
+            assert!(!key.starts_with(['-', '_']), "{key}");
+        }
+    }
 }

@@ -265,6 +265,48 @@ fn large(args: &Args) -> Result<(), String> {
         dir: tmp.path().to_path_buf(),
     };
     report(args, &samples, &env);
+    let targets: Vec<serde_json::Value> = TARGETS
+        .iter()
+        .enumerate()
+        .map(|(t, target)| {
+            let rounds: Vec<(f64, Option<f64>, Option<u64>)> = samples
+                .iter()
+                .filter_map(|row| row[t].as_ref())
+                .map(|s| (s.mb_per_s, s.cpu_s, s.peak_kib))
+                .collect();
+            let server = if *target == Target::Baseline {
+                "baseline"
+            } else {
+                "uplift"
+            };
+            target_json(target.label(), server, &rounds)
+        })
+        .collect();
+    let ratios: Vec<serde_json::Value> = [(0usize, "PUT"), (1, "multipart")]
+        .iter()
+        .map(|&(t, what)| {
+            let r: Vec<f64> = samples
+                .iter()
+                .filter_map(|row| Some(row[t].as_ref()?.mb_per_s / row[2].as_ref()?.mb_per_s))
+                .collect();
+            let m = median(&r);
+            serde_json::json!({
+                "what": format!("uplift {what} / baseline (median of per-round ratios)"),
+                "value": m, "target": TARGET_RATIO, "met": m >= TARGET_RATIO,
+            })
+        })
+        .collect();
+    crate::bench_load::write_results(&serde_json::json!({
+        "scenario": "large",
+        "title": format!("One {} MiB file", args.size_mib),
+        "unit": "MB/s",
+        "date": crate::bench_load::utc_now(),
+        "command": format!("cargo xtask bench large --runs {}", args.runs),
+        "machine": crate::bench_load::machine_state(),
+        "rounds": args.runs,
+        "targets": targets,
+        "ratios": ratios,
+    }))?;
     let tus = tus_bench(tmp.path(), &uplift, &input, size, args.runs);
     drop(uplift);
     tus
@@ -1295,5 +1337,85 @@ fn tus_bench(
     for s in skipped {
         println!("{s}");
     }
-    Ok(())
+    let mut out = Vec::new();
+    for (m, mode) in modes.iter().enumerate() {
+        for (t, target) in targets.iter().enumerate() {
+            let rounds: Vec<(f64, Option<f64>, Option<u64>)> = samples[t][m]
+                .iter()
+                .map(|s| (s.mb_per_s, None, s.peak_kib))
+                .collect();
+            let server = match target.name {
+                "uplift" => "uplift",
+                "@tus/server" => "tus-node",
+                other => other,
+            };
+            out.push(target_json(
+                &format!("{} ({})", target.name, mode.label()),
+                server,
+                &rounds,
+            ));
+        }
+    }
+    let ratios: Vec<serde_json::Value> = modes
+        .iter()
+        .enumerate()
+        .filter_map(|(m, mode)| {
+            let med = |t: usize| -> Option<f64> {
+                let v: Vec<f64> = samples[t][m].iter().map(|s| s.mb_per_s).collect();
+                (!v.is_empty()).then(|| median(&v))
+            };
+            let (fastest, p) = (1..targets.len())
+                .filter_map(|t| Some((t, med(t)?)))
+                .max_by(|a, b| a.1.total_cmp(&b.1))?;
+            let u = med(0)?;
+            Some(serde_json::json!({
+                "what": format!("uplift / {} ({})", targets[fastest].name, mode.label()),
+                "value": u / p, "target": 2.0, "met": u / p >= 2.0,
+            }))
+        })
+        .collect();
+    crate::bench_load::write_results(&serde_json::json!({
+        "scenario": "tus-large",
+        "title": format!("tus 1.0: one {} MiB file", size / (1024 * 1024)),
+        "unit": "MB/s",
+        "date": crate::bench_load::utc_now(),
+        "command": format!("cargo xtask bench large --runs {runs}"),
+        "machine": crate::bench_load::machine_state(),
+        "rounds": runs,
+        "targets": out,
+        "ratios": ratios,
+    }))
+}
+
+/// One target of a large-file scenario as `bench/results/*.json` holds it: MB/s per round,
+/// the server's CPU seconds for the file and its peak RSS.
+fn target_json(
+    name: &str,
+    server: &str,
+    rounds: &[(f64, Option<f64>, Option<u64>)],
+) -> serde_json::Value {
+    let per_s: Vec<f64> = rounds.iter().map(|r| r.0).collect();
+    let cpu: Vec<f64> = rounds.iter().filter_map(|r| r.1).collect();
+    let peak = rounds.iter().filter_map(|r| r.2).max();
+    serde_json::json!({
+        "name": name,
+        "server": server,
+        "workers": 1,
+        "rounds": rounds.iter().map(|r| serde_json::json!({
+            "per_s": r.0,
+            "cpu_ms_per_op": r.1.map(|c| c * 1000.0),
+            "peak_rss_kib": r.2,
+            "ok": 1,
+            "errors": 0,
+        })).collect::<Vec<_>>(),
+        "median": {
+            "per_s": median(&per_s),
+            "cpu_ms_per_op": (!cpu.is_empty()).then(|| median(&cpu) * 1000.0),
+            "peak_rss_kib": peak,
+        },
+        "spread": {
+            "min": per_s.iter().copied().fold(f64::INFINITY, f64::min),
+            "max": per_s.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        },
+    })
 }

@@ -525,7 +525,7 @@ pub(crate) fn machine_state() -> Value {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     let fs = Command::new("df")
-        .args(["-T", "--output=fstype"])
+        .arg("--output=fstype")
         .arg(std::env::temp_dir())
         .output()
         .ok()
@@ -739,6 +739,12 @@ fn print_table(report: &Value) {
 
 /// `bench/results/<scenario>.json` and its charts.
 pub(crate) fn write_results(report: &Value) -> Result<(), String> {
+    // A target that never answered (a peer that failed every round) has no figures to show.
+    let mut report = report.clone();
+    if let Some(targets) = report["targets"].as_array_mut() {
+        targets.retain(|t| t["rounds"].as_array().is_some_and(|r| !r.is_empty()));
+    }
+    let report = &report;
     let dir = crate::workspace_root().join("bench/results");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let name = report["scenario"].as_str().unwrap_or("unknown");

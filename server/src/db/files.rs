@@ -188,6 +188,7 @@ impl Records {
                 .execute(&self.pool)
                 .await?
                 .rows_affected();
+            self.durable().await?;
             if gone == 1 {
                 return Ok(Removal::Removed(Box::new(found)));
             }
@@ -216,6 +217,7 @@ impl Records {
         .execute(&self.pool)
         .await?
         .rows_affected();
+        self.durable().await?;
         Ok(changed == 1)
     }
 

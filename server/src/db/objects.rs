@@ -58,6 +58,7 @@ impl Records {
         .bind(now_ms)
         .execute(&self.pool)
         .await?;
+        self.durable().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -67,6 +68,7 @@ impl Records {
             .bind(before_ms)
             .execute(&self.pool)
             .await?;
+        self.durable().await?;
         Ok(done.rows_affected())
     }
 
@@ -100,6 +102,7 @@ impl Records {
             .bind(o.updated)
             .execute(&self.pool)
             .await?;
+        self.durable().await?;
         Ok(())
     }
 
@@ -146,6 +149,7 @@ impl Records {
             .bind(path)
             .execute(&self.pool)
             .await?;
+        self.durable().await?;
         Ok(done.rows_affected() == 1)
     }
 }

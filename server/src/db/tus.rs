@@ -103,6 +103,7 @@ impl Records {
         insert_query(&sql, row, tus, None)?
             .execute(&self.pool)
             .await?;
+        self.durable().await?;
         Ok(())
     }
 
@@ -143,6 +144,7 @@ impl Records {
             }
         }
         tx.commit().await?;
+        self.durable().await?;
         Ok(None)
     }
 
@@ -171,6 +173,7 @@ impl Records {
         .bind(key)
         .execute(&self.pool)
         .await?;
+        self.durable().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -181,6 +184,7 @@ impl Records {
             .bind(key)
             .execute(&self.pool)
             .await?;
+        self.durable().await?;
         Ok(done.rows_affected())
     }
 
@@ -218,6 +222,7 @@ impl Records {
         .bind(expires_at)
         .execute(&self.pool)
         .await?;
+        self.durable().await?;
         Ok(())
     }
 
@@ -257,6 +262,7 @@ impl Records {
         .bind(key)
         .execute(&self.pool)
         .await?;
+        self.durable().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -281,6 +287,7 @@ impl Records {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        self.durable().await?;
         Ok(true)
     }
 
@@ -346,6 +353,7 @@ impl Records {
                 .bind(instance)
                 .execute(&self.pool)
                 .await?;
+            self.durable().await?;
             if done.rows_affected() == 1 {
                 return Ok(outcome);
             }
@@ -370,6 +378,7 @@ impl Records {
         .bind(until_ms)
         .execute(&self.pool)
         .await?;
+        self.durable().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -403,6 +412,7 @@ impl Records {
         .bind(now_ms)
         .execute(&self.pool)
         .await?;
+        self.durable().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -416,6 +426,7 @@ impl Records {
         .bind(owner)
         .execute(&self.pool)
         .await?;
+        self.durable().await?;
         Ok(())
     }
 
@@ -426,6 +437,7 @@ impl Records {
                 .bind(key)
                 .execute(&self.pool)
                 .await?;
+        self.durable().await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -1,31 +1,102 @@
-//! Appending to a local file in large blocks on the blocking pool, one block written while the
-//! next fills, with the kernel asked to start writing each block back at once — so the final
-//! fsync has only the tail left, and a 1 GiB upload never sits whole in the page cache.
+//! Appending to a local file in blocks on the blocking pool, one block written while the next
+//! fills, with the kernel asked to start writing each block back at once — so the final fsync
+//! has only the tail left, and a 1 GiB upload never sits whole in the page cache.
+//!
+//! Blocks are sized to the upload and bounded in total: every writer starts with a 64 KiB
+//! block (all a small file ever uses), moves to 1 MiB blocks once it has filled one, and only
+//! while all writers together hold less than 64 MiB of them; past that it goes on in 64 KiB
+//! blocks. Large blocks are pooled for the next writer.
 
 use std::fs::File;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use tokio::task::{spawn_blocking, JoinHandle};
 
-/// Bytes gathered before one write to disk: large writes, bounded memory. A writer holds two
-/// blocks: one filling while the other is written.
+/// The large block: bytes gathered before one write to disk once an upload has shown it is
+/// large. A writer holds at most two blocks: one filling while the other is written.
 pub(crate) const BLOCK: usize = 1024 * 1024;
+
+/// Every writer starts with a block this small, so a small file never costs a large one (nor
+/// the `mmap`/`munmap` of a fresh 1 MiB allocation), and a writer past the large blocks'
+/// budget goes on with small ones.
+pub(crate) const SMALL_BLOCK: usize = 64 * 1024;
+
+/// Most bytes all writers of the process may hold in large blocks at once. With 1,000 uploads
+/// at once, the rest write in small blocks: memory stays bounded whatever the concurrency.
+const LARGE_BUDGET: usize = 64 * BLOCK;
+
+/// Large blocks kept for reuse when no writer holds them (part of the budget while held).
+const POOLED: usize = 16;
+
+static LARGE_IN_USE: AtomicUsize = AtomicUsize::new(0);
+static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+/// A block buffer. A large one counts against [`LARGE_BUDGET`] until dropped, wherever it is
+/// dropped (a write abandoned on the blocking pool included), and goes back to the pool.
+struct Block {
+    buf: Vec<u8>,
+    len: usize,
+    large: bool,
+}
+
+impl Block {
+    /// A large block if `large` is asked for and the budget has room, else a small one.
+    fn take(large: bool) -> Block {
+        if large && LARGE_IN_USE.fetch_add(BLOCK, Ordering::AcqRel) + BLOCK <= LARGE_BUDGET {
+            let pooled = POOL.lock().ok().and_then(|mut p| p.pop());
+            return Block {
+                buf: pooled.unwrap_or_else(|| Vec::with_capacity(BLOCK)),
+                len: BLOCK,
+                large: true,
+            };
+        }
+        if large {
+            LARGE_IN_USE.fetch_sub(BLOCK, Ordering::AcqRel);
+        }
+        Block {
+            buf: Vec::with_capacity(SMALL_BLOCK),
+            len: SMALL_BLOCK,
+            large: false,
+        }
+    }
+
+    fn room(&self) -> usize {
+        self.len - self.buf.len()
+    }
+}
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        if self.large {
+            let mut buf = std::mem::take(&mut self.buf);
+            buf.clear();
+            if let Ok(mut pool) = POOL.lock() {
+                if pool.len() < POOLED {
+                    pool.push(buf);
+                }
+            }
+            LARGE_IN_USE.fetch_sub(BLOCK, Ordering::AcqRel);
+        }
+    }
+}
 
 /// A block goes to the kernel in writes of this size. Whole 1 MiB writes at 1 MiB-aligned
 /// offsets make the page cache allocate 1 MiB folios, which were often 2-4x slower to fill on
 /// the benchmark VM (see bench/RESULTS.md); smaller writes only cost a few more syscalls.
 const WRITE_PIECE: usize = 256 * 1024;
 
-/// A block being written on the blocking pool; it hands back the file and the buffer.
-type BlockWrite = JoinHandle<io::Result<(File, Vec<u8>)>>;
+/// A block being written on the blocking pool; it hands back the file and the block.
+type BlockWrite = JoinHandle<io::Result<(File, Block)>>;
 
 pub(crate) struct BlockWriter {
     /// `None` while a block is being written on the blocking pool.
     file: Option<File>,
-    /// The block being filled; never grows past `BLOCK`.
-    buf: Vec<u8>,
+    /// The block being filled; never grows past its length.
+    buf: Block,
     /// The other block, back from the blocking pool and empty, to be filled next.
-    spare: Option<Vec<u8>>,
+    spare: Option<Block>,
     inflight: Option<BlockWrite>,
     /// Where the next block goes: the file's length once every block is written.
     offset: u64,
@@ -36,7 +107,7 @@ impl BlockWriter {
     pub fn new(file: File, offset: u64) -> Self {
         BlockWriter {
             file: Some(file),
-            buf: Vec::with_capacity(BLOCK),
+            buf: Block::take(false),
             spare: None,
             inflight: None,
             offset,
@@ -44,13 +115,13 @@ impl BlockWriter {
     }
 
     pub async fn write(&mut self, mut rest: &[u8]) -> io::Result<()> {
-        // Fill the block exactly: appending a whole chunk past `BLOCK` would make the buffer
-        // reallocate (to twice its size, copying what it holds) for nearly every block.
+        // Fill the block exactly: appending a whole chunk past its length would make the
+        // buffer reallocate (to twice its size, copying what it holds).
         while !rest.is_empty() {
-            let take = (BLOCK - self.buf.len()).min(rest.len());
-            self.buf.extend_from_slice(&rest[..take]);
+            let take = self.buf.room().min(rest.len());
+            self.buf.buf.extend_from_slice(&rest[..take]);
             rest = &rest[take..];
-            if self.buf.len() >= BLOCK {
+            if self.buf.room() == 0 {
                 self.flush_block().await?;
             }
         }
@@ -74,10 +145,31 @@ impl BlockWriter {
         Ok(self.file.take().expect("file present after settle"))
     }
 
+    /// Writes what is buffered with `then` on the same trip to the blocking pool, and returns
+    /// what `then` returns: for a small file, the whole write, its fsync and its commit cost
+    /// one hand-off instead of three.
+    pub async fn finish_with<T, F>(mut self, then: F) -> io::Result<T>
+    where
+        F: FnOnce(File) -> io::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.settle().await?;
+        let mut file = self.file.take().expect("file present after settle");
+        let block = std::mem::replace(&mut self.buf, Block::empty());
+        spawn_blocking(move || {
+            for piece in block.buf.chunks(WRITE_PIECE) {
+                file.write_all(piece)?;
+            }
+            drop(block);
+            then(file)
+        })
+        .await?
+    }
+
     async fn settle(&mut self) -> io::Result<()> {
         if let Some(job) = self.inflight.take() {
             let (file, mut block) = job.await??;
-            block.clear();
+            block.buf.clear();
             self.file = Some(file);
             self.spare = Some(block);
         }
@@ -86,26 +178,44 @@ impl BlockWriter {
 
     async fn flush_block(&mut self) -> io::Result<()> {
         self.settle().await?;
-        if self.buf.is_empty() {
+        if self.buf.buf.is_empty() {
             return Ok(());
         }
-        let next = self
-            .spare
-            .take()
-            .unwrap_or_else(|| Vec::with_capacity(BLOCK));
+        // The first block filled: the upload is not small, so the next may be large. A small
+        // spare is not reused once a large block can be had.
+        let next = match self.spare.take() {
+            Some(spare) if spare.large || !large_block_free() => spare,
+            _ => Block::take(true),
+        };
         let block = std::mem::replace(&mut self.buf, next);
         let mut file = self.file.take().expect("file present after settle");
         let offset = self.offset;
-        self.offset += block.len() as u64;
+        self.offset += block.buf.len() as u64;
         self.inflight = Some(spawn_blocking(move || {
-            for piece in block.chunks(WRITE_PIECE) {
+            for piece in block.buf.chunks(WRITE_PIECE) {
                 file.write_all(piece)?;
             }
-            start_writeback(&file, offset, block.len());
+            start_writeback(&file, offset, block.buf.len());
             Ok((file, block))
         }));
         Ok(())
     }
+}
+
+impl Block {
+    /// Holds nothing (the place of a block handed away).
+    fn empty() -> Block {
+        Block {
+            buf: Vec::new(),
+            len: 0,
+            large: false,
+        }
+    }
+}
+
+/// Whether a large block could be had now (a hint; [`Block::take`] decides).
+fn large_block_free() -> bool {
+    LARGE_IN_USE.load(Ordering::Acquire) + BLOCK <= LARGE_BUDGET
 }
 
 impl Drop for BlockWriter {
@@ -159,5 +269,34 @@ mod tests {
         let stored = std::fs::read(&path).unwrap();
         assert_eq!(&stored[..4], b"head");
         assert!(stored[4..] == data[..]);
+    }
+
+    #[test]
+    fn large_blocks_stay_within_their_budget_and_the_rest_are_small() {
+        let held: Vec<Block> = (0..2 * LARGE_BUDGET / BLOCK)
+            .map(|_| Block::take(true))
+            .collect();
+        let large = held.iter().filter(|b| b.large).count();
+        assert!(large * BLOCK <= LARGE_BUDGET, "{large} large blocks");
+        assert!(held.iter().any(|b| !b.large && b.len == SMALL_BLOCK));
+        assert!(LARGE_IN_USE.load(Ordering::Acquire) <= LARGE_BUDGET);
+        drop(held);
+        // Given back: a large block can be had again.
+        assert!(Block::take(true).large || LARGE_IN_USE.load(Ordering::Acquire) > 0);
+    }
+
+    #[tokio::test]
+    async fn a_small_file_is_written_in_one_small_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut w = BlockWriter::new(File::create(&path).unwrap(), 0);
+        assert!(!w.buf.large);
+        w.write(&[7u8; 1000]).await.unwrap();
+        assert!(w.inflight.is_none(), "nothing written before the end");
+        let len = w
+            .finish_with(|f| f.metadata().map(|m| m.len()))
+            .await
+            .unwrap();
+        assert_eq!(len, 1000);
     }
 }

@@ -289,9 +289,9 @@ impl LocalStaged {
     /// Then the directory is fsynced so the name survives a crash.
     async fn finish(mut self: Box<Self>, target: PathBuf, replace: bool) -> io::Result<()> {
         let out = self.out.take().expect("committed once");
-        let file = out.finish().await?;
         let staged = self.path.clone();
-        spawn_blocking(move || {
+        // The last block, the fsync and the link in one trip to the blocking pool.
+        out.finish_with(move |file| {
             file.sync_all()?;
             drop(file);
             let dir = target.parent().expect("targets are under the root");
@@ -304,7 +304,7 @@ impl LocalStaged {
             }
             File::open(dir)?.sync_all()
         })
-        .await??;
+        .await?;
         // Committed: nothing left for Drop to clean up.
         self.path = PathBuf::new();
         Ok(())
