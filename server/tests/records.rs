@@ -143,6 +143,7 @@ macro_rules! both_backends {
 both_backends!(
     migrations_create_the_table_and_are_idempotent,
     insert_is_all_or_nothing,
+    prepared_rows_of_concurrent_requests_are_all_or_nothing_per_request,
     claim_succeeds_exactly_once_under_races,
     claim_refuses_expired_and_unknown_rows,
     full_lifecycle_round_trips_server_data,
@@ -289,6 +290,45 @@ async fn insert_is_all_or_nothing(h: &Harness) {
         .await
         .unwrap();
     assert_eq!(count_rows(&records).await, 4);
+    records.close().await;
+}
+
+/// Many requests at once, their rows written in shared statements: each request's rows go in
+/// whole or not at all, and one request's failure is its own.
+async fn prepared_rows_of_concurrent_requests_are_all_or_nothing_per_request(h: &Harness) {
+    let records = h.open().await;
+    records.insert(&[upload("taken")]).await.unwrap();
+    let requests: Vec<Vec<NewUpload>> = (0..200)
+        .map(|i| match i {
+            // A key that exists: this request fails, and its fresh key is not inserted.
+            7 => vec![upload("fresh-7"), upload("taken")],
+            // A key twice within one request.
+            8 => vec![upload("twice"), upload("twice")],
+            // More rows than one statement carries.
+            9 => (0..150).map(|j| upload(&format!("big-{j}"))).collect(),
+            _ => vec![upload(&format!("k{i}a")), upload(&format!("k{i}b"))],
+        })
+        .collect();
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|rows| {
+            let records = records.clone();
+            tokio::spawn(async move { records.insert_prepared(rows).await })
+        })
+        .collect();
+    for (i, task) in tasks.into_iter().enumerate() {
+        let outcome = task.await.unwrap();
+        assert_eq!(
+            outcome.is_err(),
+            i == 7 || i == 8,
+            "request {i}: {outcome:?}"
+        );
+    }
+    assert_eq!(records.get("fresh-7").await.unwrap(), None);
+    assert_eq!(records.get("twice").await.unwrap(), None);
+    assert_eq!(status(&records, "k199b").await, UploadStatus::Pending);
+    assert_eq!(status(&records, "big-149").await, UploadStatus::Pending);
+    assert_eq!(count_rows(&records).await, 1 + 197 * 2 + 150);
     records.close().await;
 }
 

@@ -185,7 +185,7 @@ impl Records {
             let gone = sqlx::query("DELETE FROM uplift_uploads WHERE key = $1 AND status = $2")
                 .bind(key)
                 .bind(found.record.status.as_str())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?
                 .rows_affected();
             self.durable().await?;
@@ -214,7 +214,7 @@ impl Records {
         .bind(name)
         .bind(acl.map(|a| a.as_str()))
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?
         .rows_affected();
         self.durable().await?;

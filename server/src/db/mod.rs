@@ -27,6 +27,7 @@ use crate::error::ErrorBody;
 use crate::protocol::UploadStatus;
 use crate::route::{Acl, ContentDisposition};
 
+mod batch;
 mod durable;
 mod files;
 mod objects;
@@ -124,6 +125,31 @@ pub struct NewUpload {
     pub reserved: Option<u64>,
 }
 
+impl NewUpload {
+    /// The record as [`Records::insert`] writes it: what a read right after the insert returns.
+    pub fn as_record(&self) -> UploadRecord {
+        UploadRecord {
+            key: self.key.clone(),
+            slug: self.slug.clone(),
+            status: self.status,
+            name: self.name.clone(),
+            custom_id: self.custom_id.clone(),
+            size: self.size,
+            content_type: self.content_type.clone(),
+            declared_sha256: self.declared_sha256.clone(),
+            stored: self.stored.clone(),
+            acl: self.acl,
+            content_disposition: self.content_disposition,
+            metadata: self.metadata.clone(),
+            server_data: None,
+            error: None,
+            expires_at: self.expires_at,
+            created_at: self.created_at,
+            updated_at: self.created_at,
+        }
+    }
+}
+
 /// One upload as recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UploadRecord {
@@ -166,7 +192,15 @@ pub struct UploadRecord {
 /// The upload records store. Cheap to clone: clones share one connection pool.
 #[derive(Clone)]
 pub struct Records {
+    /// Reads, and everything on PostgreSQL.
     pool: AnyPool,
+    /// Where writes go. A SQLite file database has one writer at a time: its writes queue for
+    /// this single connection, in order, rather than sleeping in SQLite's busy handler (whose
+    /// back-off turned contention into tens of milliseconds of latency), and a transaction
+    /// that reads then writes never finds its snapshot stale. Elsewhere the same pool as `pool`.
+    writer: AnyPool,
+    /// Prepared rows waiting to be inserted together (see `batch.rs`).
+    batch: Arc<batch::Batcher>,
     backend: Backend,
     /// SQLite file databases: the group commit every acknowledged write waits in.
     wal: Option<Arc<durable::WalSync>>,
@@ -269,8 +303,9 @@ impl Records {
         &self.pool
     }
 
-    /// Closes the pool; waits for checked-out connections to come back.
+    /// Closes the pools; waits for checked-out connections to come back.
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await
     }
 
@@ -298,10 +333,10 @@ impl Records {
             // One statement is atomic on its own: no transaction's round trips.
             bind_caller(bind_new(sqlx::query(&sql), row)?, row)?
                 .bind(instance)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         } else {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.writer.begin().await?;
             for row in rows {
                 bind_caller(bind_new(sqlx::query(&sql), row)?, row)?
                     .bind(instance)
@@ -349,7 +384,7 @@ impl Records {
         .bind(key)
         .bind(now_ms)
         .bind(instance)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.durable().await?;
         Ok(done.rows_affected() == 1)
@@ -364,7 +399,7 @@ impl Records {
         )
         .bind(key)
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.durable().await?;
         Ok(done.rows_affected() == 1)
@@ -403,7 +438,7 @@ impl Records {
         .bind(&stored.content_type)
         .bind(now_ms)
         .bind(instance)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.durable().await?;
         Ok(done.rows_affected() == 1)
@@ -424,7 +459,7 @@ impl Records {
         .bind(key)
         .bind(server_data.map(json_to_db).transpose()?)
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.durable().await?;
         Ok(done.rows_affected() == 1)
@@ -448,7 +483,7 @@ impl Records {
         .bind(key)
         .bind(error_to_db(error)?)
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.durable().await?;
         Ok(done.rows_affected() == 1)
@@ -461,7 +496,7 @@ impl Records {
              WHERE status = 'pending' AND expires_at <= $1 RETURNING key",
         )
         .bind(now_ms)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await?;
         let mut keys = rows
             .iter()
@@ -486,7 +521,7 @@ impl Records {
         .bind(error_to_db(error)?)
         .bind(now_ms)
         .bind(older_than_ms)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await?;
         sorted_keys(rows)
     }
@@ -506,7 +541,7 @@ impl Records {
         .bind(error_to_db(error)?)
         .bind(now_ms)
         .bind(older_than_ms)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await?;
         sorted_keys(rows)
     }
@@ -530,7 +565,7 @@ impl Records {
         .bind(instance)
         .bind(error_to_db(interrupted)?)
         .bind(now_ms)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await?;
         let completions = sqlx::query(
             "UPDATE uplift_uploads SET status = 'failed', error = $2, updated_at = $3, \
@@ -540,14 +575,14 @@ impl Records {
         .bind(instance)
         .bind(error_to_db(completion)?)
         .bind(now_ms)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await?;
         let locks = sqlx::query(
             "UPDATE uplift_uploads SET tus_lock_owner = NULL, tus_lock_until = NULL \
              WHERE instance_id = $1 AND tus_lock_owner IS NOT NULL",
         )
         .bind(instance)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.durable().await?;
         Ok(InstanceRecovery {
@@ -635,7 +670,7 @@ impl Records {
             "DELETE FROM uplift_uploads WHERE key = $1 AND status IN ('failed', 'expired')",
         )
         .bind(key)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.durable().await?;
         Ok(done.rows_affected() == 1)
@@ -708,36 +743,52 @@ async fn connect_sqlite(url: &str) -> Result<Records, sqlx::Error> {
     };
     let options: AnyConnectOptions = url.parse()?;
 
-    let pool_options = if in_memory {
+    if in_memory {
         // The Any driver re-parses the URL for every connection, and each parse of
-        // `:memory:` names a fresh database: keep exactly one connection, forever.
-        AnyPoolOptions::new()
+        // `:memory:` names a fresh database: keep exactly one connection, forever, for
+        // reads and writes alike.
+        let pool = AnyPoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-    } else {
-        AnyPoolOptions::new().max_connections(8)
-    };
-    let pool = pool_options
-        .after_connect(move |conn, _meta| {
-            Box::pin(async move {
-                if !in_memory {
-                    // Persistent in the file; a no-op once set.
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    // Commits do not wait for the disk; the writes that must survive a power
-                    // cut wait for a shared fsync of the WAL instead (`Records::durable`).
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
-                }
-                conn.execute("PRAGMA foreign_keys = ON").await?;
-                conn.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str())
-                    .await?;
-                Ok(())
-            })
-        })
+            .after_connect(move |conn, _| sqlite_session(conn, !in_memory))
+            .connect_with(options)
+            .await?;
+        return finish(pool.clone(), pool, Backend::Sqlite).await;
+    }
+    let pool = AnyPoolOptions::new()
+        .max_connections(8)
+        .after_connect(move |conn, _| sqlite_session(conn, !in_memory))
+        .connect_with(options.clone())
+        .await?;
+    let writer = AnyPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _| sqlite_session(conn, !in_memory))
         .connect_with(options)
         .await?;
-    finish(pool, Backend::Sqlite).await
+    finish(pool, writer, Backend::Sqlite).await
+}
+
+/// Settings every SQLite connection starts with.
+fn sqlite_session(
+    conn: &mut sqlx::AnyConnection,
+    file: bool,
+) -> futures_util::future::BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        if file {
+            // Persistent in the file; a no-op once set.
+            conn.execute("PRAGMA journal_mode = WAL").await?;
+            // Commits do not wait for the disk; the writes that must survive a power cut
+            // wait for a shared fsync of the WAL instead (`Records::durable`).
+            conn.execute("PRAGMA synchronous = NORMAL").await?;
+        }
+        conn.execute("PRAGMA foreign_keys = ON").await?;
+        conn.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str())
+            .await?;
+        Ok(())
+    })
 }
 
 async fn connect_postgres(url: &str, schema: Option<Arc<str>>) -> Result<Records, sqlx::Error> {
@@ -757,11 +808,11 @@ async fn connect_postgres(url: &str, schema: Option<Arc<str>>) -> Result<Records
         })
         .connect_with(options)
         .await?;
-    finish(pool, Backend::Postgres).await
+    finish(pool.clone(), pool, Backend::Postgres).await
 }
 
-async fn finish(pool: AnyPool, backend: Backend) -> Result<Records, sqlx::Error> {
-    backend.migrator().run(&pool).await?;
+async fn finish(pool: AnyPool, writer: AnyPool, backend: Backend) -> Result<Records, sqlx::Error> {
+    backend.migrator().run(&writer).await?;
     let wal = match backend {
         Backend::Sqlite => {
             let file: Option<String> =
@@ -774,7 +825,13 @@ async fn finish(pool: AnyPool, backend: Backend) -> Result<Records, sqlx::Error>
         }
         Backend::Postgres => None,
     };
-    Ok(Records { pool, backend, wal })
+    Ok(Records {
+        pool,
+        writer,
+        batch: Arc::default(),
+        backend,
+        wal,
+    })
 }
 
 /// `sqlite://` URL for a file path, percent-encoding everything but unreserved characters and

@@ -56,7 +56,7 @@ impl Records {
         )
         .bind(upload_id)
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.durable().await?;
         Ok(done.rows_affected() == 1)
@@ -66,7 +66,7 @@ impl Records {
     pub async fn forget_signed_uses(&self, before_ms: i64) -> Result<u64, sqlx::Error> {
         let done = sqlx::query("DELETE FROM uplift_signed_uses WHERE used_at < $1")
             .bind(before_ms)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         self.durable().await?;
         Ok(done.rows_affected())
@@ -100,7 +100,7 @@ impl Records {
             .bind(o.acl.as_str())
             .bind(o.created)
             .bind(o.updated)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         self.durable().await?;
         Ok(())
@@ -147,7 +147,7 @@ impl Records {
     pub async fn delete_object(&self, path: &str) -> Result<bool, sqlx::Error> {
         let done = sqlx::query("DELETE FROM uplift_objects WHERE path = $1")
             .bind(path)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         self.durable().await?;
         Ok(done.rows_affected() == 1)

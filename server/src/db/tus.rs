@@ -101,7 +101,7 @@ impl Records {
     pub async fn tus_insert(&self, row: &NewUpload, tus: &TusState) -> Result<(), sqlx::Error> {
         let sql = insert_sql();
         insert_query(&sql, row, tus, None)?
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         self.durable().await?;
         Ok(())
@@ -121,7 +121,7 @@ impl Records {
         parts: &[String],
         now_ms: i64,
     ) -> Result<Option<usize>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let sql = insert_sql();
         insert_query(&sql, row, tus, Some(origin))?
             .execute(&mut *tx)
@@ -171,7 +171,7 @@ impl Records {
               WHERE f.key = uplift_uploads.tus_final AND f.status = 'uploading')",
         )
         .bind(key)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.durable().await?;
         Ok(done.rows_affected() == 1)
@@ -182,7 +182,7 @@ impl Records {
     pub async fn tus_release_parts(&self, key: &str) -> Result<u64, sqlx::Error> {
         let done = sqlx::query("UPDATE uplift_uploads SET tus_final = NULL WHERE tus_final = $1")
             .bind(key)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         self.durable().await?;
         Ok(done.rows_affected())
@@ -220,7 +220,7 @@ impl Records {
         )
         .bind(key)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.durable().await?;
         Ok(())
@@ -260,7 +260,7 @@ impl Records {
              AND tus_final IS NULL",
         )
         .bind(key)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.durable().await?;
         Ok(done.rows_affected() == 1)
@@ -270,7 +270,7 @@ impl Records {
     /// partial uploads it claimed, in one transaction. `false` if there is no such upload to
     /// terminate.
     pub async fn tus_terminate_final(&self, key: &str) -> Result<bool, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query(
             "DELETE FROM uplift_uploads WHERE key = $1 AND tus_offset IS NOT NULL \
              AND status NOT IN ('complete', 'completing')",
@@ -351,7 +351,7 @@ impl Records {
                 .bind(now_ms)
                 .bind(until_ms)
                 .bind(instance)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
             self.durable().await?;
             if done.rows_affected() == 1 {
@@ -376,7 +376,7 @@ impl Records {
         .bind(key)
         .bind(owner)
         .bind(until_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.durable().await?;
         Ok(done.rows_affected() == 1)
@@ -410,7 +410,7 @@ impl Records {
         .bind(lock_until_ms)
         .bind(expires_at)
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.durable().await?;
         Ok(done.rows_affected() == 1)
@@ -424,7 +424,7 @@ impl Records {
         )
         .bind(key)
         .bind(owner)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.durable().await?;
         Ok(())
@@ -435,7 +435,7 @@ impl Records {
         let done =
             sqlx::query("DELETE FROM uplift_uploads WHERE key = $1 AND tus_offset IS NOT NULL")
                 .bind(key)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         self.durable().await?;
         Ok(done.rows_affected() == 1)
