@@ -19,7 +19,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 
-use crate::db::NewUpload;
+use crate::db::{CallerUsage, NewUpload};
 use crate::definition::{PendingFile, PendingFiles, Route};
 use crate::error::{ErrorCode, UploadError};
 use crate::form::{multipart_error, read_small};
@@ -133,7 +133,15 @@ async fn receive_and_store(
     // The caller's unfinished uploads, read once: room for one more file before any byte is
     // read, then each file counted (and its bytes) as it arrives.
     let caller = caller_tag(&shared, &req);
-    let usage = shared.records.caller_usage(&caller, now_ms()).await?;
+    let limits = &shared.limits;
+    let usage = if limits.max_unfinished_per_caller.is_none()
+        && limits.max_reserved_bytes_per_caller.is_none()
+    {
+        // No limits to check: nothing to count.
+        CallerUsage::default()
+    } else {
+        shared.records.caller_usage(&caller, now_ms()).await?
+    };
     caller_limits(&shared.limits, &usage, 1, 0)?;
     let mut multipart = Multipart::new(req.headers(), body);
 
@@ -396,21 +404,28 @@ async fn receive_and_store(
     let mut first_error = None;
     for row in &rows {
         tracing::info!(slug = %row.slug, key = %crate::sanitize::log_tag(&row.key), bytes = row.size, outcome = "stored", "multipart file stored");
-        let rec = shared
-            .records
-            .get(&row.key)
-            .await?
-            .ok_or_else(|| UploadError::internal_msg("record vanished"))?;
+        // The record as just inserted: no read back.
+        let mut rec = row.as_record();
         let file = uploaded_file(&shared, &origin, &rec)
             .ok_or_else(|| UploadError::internal_msg("a stored record has no file"))?;
-        if let Err(e) = hand_off(&shared, &route, meta.clone(), file).await {
-            first_error.get_or_insert(e);
+        match hand_off(&shared, &route, meta.clone(), file).await {
+            // The hook answered and its outcome is recorded.
+            Ok(Some(data)) => {
+                rec.status = UploadStatus::Complete;
+                rec.server_data = Some(data);
+            }
+            // The hook runs on its own; the file is `completing` until it answers.
+            Ok(None) => {}
+            // Failed: the record says how (or the sweep got there first).
+            Err(e) => {
+                first_error.get_or_insert(e);
+                rec = shared
+                    .records
+                    .get(&row.key)
+                    .await?
+                    .ok_or_else(|| UploadError::internal_msg("record vanished"))?;
+            }
         }
-        let rec = shared
-            .records
-            .get(&row.key)
-            .await?
-            .ok_or_else(|| UploadError::internal_msg("record vanished"))?;
         results.push(upload_result(&shared, &origin, &rec));
     }
     let body = MultipartResponse { files: results };

@@ -68,7 +68,7 @@ pub(crate) async fn prepare(
             }
         })
         .collect();
-    shared.records.insert(&rows).await?;
+    shared.records.insert_prepared(rows.clone()).await?;
 
     let origin = origin(shared, &req);
     let expires_secs = expires_at / 1000;
