@@ -4,8 +4,8 @@
 //!
 //! Blocks are sized to the upload and bounded in total: every writer starts with a 64 KiB
 //! block (all a small file ever uses), moves to 1 MiB blocks once it has filled one, and only
-//! while all writers together hold less than 64 MiB of them; past that it goes on in 64 KiB
-//! blocks. Large blocks are pooled for the next writer.
+//! while all writers together hold less than 64 MiB of them; past that it goes on with its one
+//! 64 KiB block, refilled once its write is done. Large blocks are pooled for the next writer.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -42,19 +42,21 @@ struct Block {
 }
 
 impl Block {
-    /// A large block if `large` is asked for and the budget has room, else a small one.
-    fn take(large: bool) -> Block {
-        if large && LARGE_IN_USE.fetch_add(BLOCK, Ordering::AcqRel) + BLOCK <= LARGE_BUDGET {
-            let pooled = POOL.lock().ok().and_then(|mut p| p.pop());
-            return Block {
-                buf: pooled.unwrap_or_else(|| Vec::with_capacity(BLOCK)),
-                len: BLOCK,
-                large: true,
-            };
-        }
-        if large {
+    /// A large block, if the budget has room.
+    fn large() -> Option<Block> {
+        if LARGE_IN_USE.fetch_add(BLOCK, Ordering::AcqRel) + BLOCK > LARGE_BUDGET {
             LARGE_IN_USE.fetch_sub(BLOCK, Ordering::AcqRel);
+            return None;
         }
+        let pooled = POOL.lock().ok().and_then(|mut p| p.pop());
+        Some(Block {
+            buf: pooled.unwrap_or_else(|| Vec::with_capacity(BLOCK)),
+            len: BLOCK,
+            large: true,
+        })
+    }
+
+    fn small() -> Block {
         Block {
             buf: Vec::with_capacity(SMALL_BLOCK),
             len: SMALL_BLOCK,
@@ -107,7 +109,7 @@ impl BlockWriter {
     pub fn new(file: File, offset: u64) -> Self {
         BlockWriter {
             file: Some(file),
-            buf: Block::take(false),
+            buf: Block::small(),
             spare: None,
             inflight: None,
             offset,
@@ -183,10 +185,14 @@ impl BlockWriter {
         }
         // The first block filled: the upload is not small, so the next may be large. A small
         // spare is not reused once a large block can be had.
-        let next = match self.spare.take() {
-            Some(spare) if spare.large || !large_block_free() => spare,
-            _ => Block::take(true),
-        };
+        let spare = self.spare.take().filter(|b| b.large);
+        let next = spare.or_else(Block::large);
+        // Past the large blocks' budget a writer keeps one small block: it waits for the
+        // block's write before filling it again. The connection is not held up meanwhile
+        // (actix-web goes on reading its socket into its own buffer), and with many uploads
+        // at once this halves what each one holds.
+        let alone = next.is_none();
+        let next = next.unwrap_or_else(Block::empty);
         let block = std::mem::replace(&mut self.buf, next);
         let mut file = self.file.take().expect("file present after settle");
         let offset = self.offset;
@@ -198,6 +204,10 @@ impl BlockWriter {
             start_writeback(&file, offset, block.buf.len());
             Ok((file, block))
         }));
+        if alone {
+            self.settle().await?;
+            self.buf = self.spare.take().expect("the block is back after settle");
+        }
         Ok(())
     }
 }
@@ -211,11 +221,6 @@ impl Block {
             large: false,
         }
     }
-}
-
-/// Whether a large block could be had now (a hint; [`Block::take`] decides).
-fn large_block_free() -> bool {
-    LARGE_IN_USE.load(Ordering::Acquire) + BLOCK <= LARGE_BUDGET
 }
 
 impl Drop for BlockWriter {
@@ -272,17 +277,50 @@ mod tests {
     }
 
     #[test]
-    fn large_blocks_stay_within_their_budget_and_the_rest_are_small() {
-        let held: Vec<Block> = (0..2 * LARGE_BUDGET / BLOCK)
-            .map(|_| Block::take(true))
+    fn large_blocks_stay_within_their_budget() {
+        let held: Vec<Option<Block>> = (0..2 * LARGE_BUDGET / BLOCK)
+            .map(|_| Block::large())
             .collect();
-        let large = held.iter().filter(|b| b.large).count();
+        let large = held.iter().flatten().count();
         assert!(large * BLOCK <= LARGE_BUDGET, "{large} large blocks");
-        assert!(held.iter().any(|b| !b.large && b.len == SMALL_BLOCK));
+        assert!(
+            held.iter().any(Option::is_none),
+            "past the budget there are none"
+        );
         assert!(LARGE_IN_USE.load(Ordering::Acquire) <= LARGE_BUDGET);
         drop(held);
         // Given back: a large block can be had again.
-        assert!(Block::take(true).large || LARGE_IN_USE.load(Ordering::Acquire) > 0);
+        assert!(Block::large().is_some() || LARGE_IN_USE.load(Ordering::Acquire) > 0);
+    }
+
+    #[tokio::test]
+    async fn past_the_budget_a_writer_refills_its_one_small_block() {
+        // Every large block taken (by "other uploads"): this writer gets none.
+        let mut others = Vec::new();
+        while let Some(b) = Block::large() {
+            others.push(b);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut w = BlockWriter::new(File::create(&path).unwrap(), 0);
+        let data: Vec<u8> = (0..5 * SMALL_BLOCK + 17).map(|i| (i % 253) as u8).collect();
+        let mut refilled = 0;
+        for chunk in data.chunks(10_007) {
+            // Blocks other tests give back meanwhile are taken too.
+            while let Some(b) = Block::large() {
+                others.push(b);
+            }
+            w.write(chunk).await.unwrap();
+            assert!(w.spare.as_ref().is_none_or(|b| b.large), "no small spare");
+            if !w.buf.large && w.offset > 0 {
+                assert!(w.inflight.is_none(), "its write done before it fills again");
+                refilled += 1;
+            }
+        }
+        assert!(refilled > 0);
+        drop(others);
+        w.finish().await.unwrap().sync_all().unwrap();
+        assert!(std::fs::read(&path).unwrap() == data);
     }
 
     #[tokio::test]
