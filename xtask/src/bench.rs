@@ -794,11 +794,19 @@ pub(crate) fn rss_kib(pid: u32, field: &str) -> Option<u64> {
 
 /// utime + stime of a process, all threads, in clock ticks.
 pub(crate) fn cpu_ticks(pid: u32) -> Option<u64> {
+    cpu_split(pid).map(|(user, system)| user + system)
+}
+
+/// CPU time of `pid`, all threads, in clock ticks: (user, system).
+pub(crate) fn cpu_split(pid: u32) -> Option<(u64, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name, which is in parentheses and may contain spaces: utime and
     // stime are fields 14 and 15 of the line, 12 and 13 after the name.
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    Some((
+        fields.get(11)?.parse::<u64>().ok()?,
+        fields.get(12)?.parse::<u64>().ok()?,
+    ))
 }
 
 pub(crate) fn clock_ticks() -> f64 {

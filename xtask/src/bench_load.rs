@@ -25,7 +25,7 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
-use crate::bench::{clock_ticks, cpu_ticks, loadavg, median, reset_peak_rss, rss_kib, Server};
+use crate::bench::{clock_ticks, cpu_split, loadavg, median, reset_peak_rss, rss_kib, Server};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Scenario {
@@ -232,10 +232,14 @@ pub(crate) fn run(scenario: Scenario, args: &LoadArgs) -> Result<(), String> {
             let server = find(&servers, t)?;
             settle();
             let hwm_reset = reset_peak_rss(server.pid);
-            let cpu_before = cpu_ticks(server.pid);
+            let cpu_before = cpu_split(server.pid);
             let mut result = load(&exe, server, t, size, count, concurrency)?;
-            let cpu = match (cpu_before, cpu_ticks(server.pid)) {
-                (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / ticks),
+            // Seconds of (user, system) CPU the server spent on this target.
+            let cpu = match (cpu_before, cpu_split(server.pid)) {
+                (Some(a), Some(b)) => Some((
+                    b.0.saturating_sub(a.0) as f64 / ticks,
+                    b.1.saturating_sub(a.1) as f64 / ticks,
+                )),
                 _ => None,
             };
             let peak = if hwm_reset {
@@ -249,9 +253,10 @@ pub(crate) fn run(scenario: Scenario, args: &LoadArgs) -> Result<(), String> {
             } else {
                 Some(count_stored(server))
             };
-            result["cpu_ms_per_op"] = match cpu {
-                Some(c) if ok > 0 => json!(c * 1000.0 / ok as f64),
-                _ => Value::Null,
+            let per_op = |secs: f64| json!(secs * 1000.0 / ok as f64);
+            (result["cpu_ms_per_op"], result["user_cpu_ms_per_op"]) = match cpu {
+                Some((user, system)) if ok > 0 => (per_op(user + system), per_op(user)),
+                _ => (Value::Null, Value::Null),
             };
             result["peak_rss_kib"] = json!(peak);
             result["stored"] = json!(stored);
@@ -578,6 +583,7 @@ fn summarize(
                 "per_s": x["per_s"], "p50_ms": x["p50_ms"], "p90_ms": x["p90_ms"],
                 "p99_ms": x["p99_ms"], "max_ms": x["max_ms"], "ok": x["ok"],
                 "errors": x["errors"], "cpu_ms_per_op": x["cpu_ms_per_op"],
+                "user_cpu_ms_per_op": x["user_cpu_ms_per_op"],
                 "peak_rss_kib": x["peak_rss_kib"], "first_error": x["first_error"],
             })).collect::<Vec<_>>(),
             "median": {
@@ -587,6 +593,7 @@ fn summarize(
                 "p99_ms": field(r, "p99_ms"),
                 "max_ms": field(r, "max_ms"),
                 "cpu_ms_per_op": field(r, "cpu_ms_per_op"),
+                "user_cpu_ms_per_op": field(r, "user_cpu_ms_per_op"),
                 "peak_rss_kib": peak,
             },
             "spread": {
@@ -596,6 +603,7 @@ fn summarize(
         }));
     }
     let ratios = ratios(scenario, &out_targets);
+    let scaling = scaling(&out_targets);
     let (_, size, concurrency) = scenario.shape();
     json!({
         "scenario": scenario.name(),
@@ -614,7 +622,46 @@ fn summarize(
         "concurrency": concurrency,
         "targets": out_targets,
         "ratios": ratios,
+        "scaling": scaling,
     })
+}
+
+/// How each server's throughput grows from one worker to more: for every target measured with
+/// several worker counts, its median at each count over its median with the fewest.
+fn scaling(targets: &[Value]) -> Vec<Value> {
+    let base = |name: &str| match name.rsplit_once(" (") {
+        Some((b, w)) if w.ends_with("w)") => b.to_string(),
+        _ => name.to_string(),
+    };
+    let mut out = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for t in targets {
+        let name = base(t["name"].as_str().unwrap_or(""));
+        if seen.contains(&name) {
+            continue;
+        }
+        let mut by_workers: Vec<(u64, f64)> = targets
+            .iter()
+            .filter(|u| base(u["name"].as_str().unwrap_or("")) == name)
+            .filter_map(|u| Some((u["workers"].as_u64()?, u["median"]["per_s"].as_f64()?)))
+            .collect();
+        seen.push(name.clone());
+        by_workers.sort_by_key(|&(w, _)| w);
+        let Some(&(w0, v0)) = by_workers.first() else {
+            continue;
+        };
+        if by_workers.len() < 2 || v0 <= 0.0 {
+            continue;
+        }
+        out.push(json!({
+            "target": name,
+            "per_workers": by_workers.iter().map(|&(w, v)| json!({
+                "workers": w, "per_s": v, "over_fewest": v / v0,
+            })).collect::<Vec<_>>(),
+            "fewest": w0,
+        }));
+    }
+    out
 }
 
 /// The ratios the targets are stated in, per round where both ran in it.
@@ -692,8 +739,8 @@ fn print_table(report: &Value) {
     );
     println!();
     println!(
-        "{:<44}{:>10}{:>17}{:>9}{:>9}{:>9}{:>10}{:>11}",
-        "target", "median", "spread", "p50 ms", "p90 ms", "p99 ms", "CPU ms", "peak RSS"
+        "{:<44}{:>10}{:>17}{:>9}{:>9}{:>9}{:>10}{:>10}{:>11}",
+        "target", "median", "spread", "p50 ms", "p90 ms", "p99 ms", "CPU ms", "user ms", "peak RSS"
     );
     for t in report["targets"].as_array().into_iter().flatten() {
         let med = &t["median"];
@@ -705,7 +752,7 @@ fn print_table(report: &Value) {
             .filter_map(|r| r["errors"].as_u64())
             .sum();
         println!(
-            "{:<44}{:>10}{:>17}{:>9}{:>9}{:>9}{:>10}{:>11}{}",
+            "{:<44}{:>10}{:>17}{:>9}{:>9}{:>9}{:>10}{:>10}{:>11}{}",
             t["name"].as_str().unwrap_or(""),
             f(&med["per_s"], 0),
             format!(
@@ -717,6 +764,7 @@ fn print_table(report: &Value) {
             f(&med["p90_ms"], 1),
             f(&med["p99_ms"], 1),
             f(&med["cpu_ms_per_op"], 2),
+            f(&med["user_cpu_ms_per_op"], 2),
             crate::bench::fmt_kib(med["peak_rss_kib"].as_u64()),
             if errors > 0 {
                 format!("  ERRORS {errors}")
@@ -726,6 +774,26 @@ fn print_table(report: &Value) {
         );
     }
     println!();
+    for s in report["scaling"].as_array().into_iter().flatten() {
+        let steps: Vec<String> = s["per_workers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                format!(
+                    "{} worker(s) {:.0} ({:.2}×)",
+                    p["workers"],
+                    p["per_s"].as_f64().unwrap_or(f64::NAN),
+                    p["over_fewest"].as_f64().unwrap_or(f64::NAN)
+                )
+            })
+            .collect();
+        println!(
+            "scaling {}: {}",
+            s["target"].as_str().unwrap_or(""),
+            steps.join(", ")
+        );
+    }
     for r in report["ratios"].as_array().into_iter().flatten() {
         println!(
             "ratio {}: {:.2} — target ≥ {:.2}: {}",
