@@ -7,14 +7,17 @@
 //! - `prepare`: 20,000 prepare requests at 64 connections, records in SQLite and in
 //!   PostgreSQL (when it answers at `UPLIFT_BENCH_POSTGRES`, default
 //!   `postgres://postgres@127.0.0.1:5432/test`).
-//! - `concurrent`: 1,000 files of 1 MiB, all 1,000 at once, every path; peak RSS is the figure.
+//! - `concurrent`: 1,000 files of 1 MiB, all 1,000 at once, every path; peak RSS is the figure,
+//!   so each target runs on a freshly started server (a process keeps the heap the previous
+//!   target grew).
 //!
 //! Each round runs every target once, in an order that rotates between rounds, after the
 //! stored files of the previous target are removed and `sync` has written back what the disk
 //! still held. For each target the report gives the median over the rounds of operations per
 //! second, its spread (min–max), latency percentiles, the server's CPU time per operation
-//! (user + system, all threads, from `/proc/PID/stat`) and its peak RSS (VmHWM, reset before
-//! each target). Missed targets are reported, never failed; an upload that errs is counted and
+//! (user + system, and user alone, all threads, from `/proc/PID/stat`) and its peak RSS
+//! (VmHWM, reset before each target). With `--workers 1,2` it prints how each target's
+//! throughput grows with the second worker. Missed targets are reported, never failed; an upload that errs is counted and
 //! its first error shown.
 //!
 //! Results go to `bench/results/<scenario>.json` with the machine's state, and as SVG charts
@@ -229,6 +232,16 @@ pub(crate) fn run(scenario: Scenario, args: &LoadArgs) -> Result<(), String> {
         for i in 0..targets.len() {
             let idx = (round + i) % targets.len();
             let t = &targets[idx];
+            if scenario == Scenario::Concurrent {
+                // A process keeps the heap its last target grew (the allocator does not give
+                // it back): each target's peak memory is measured on a fresh server.
+                let at = servers
+                    .iter()
+                    .position(|s| serves(s, t))
+                    .ok_or_else(|| format!("no server for {}", t.name))?;
+                drop(servers.remove(at));
+                servers.push(fresh(&exe, tmp.path(), t.server, t.workers)?);
+            }
             let server = find(&servers, t)?;
             settle();
             let hwm_reset = reset_peak_rss(server.pid);
@@ -316,8 +329,26 @@ fn target(name: &str, server: ServerKind, kind: &'static str, workers: usize) ->
 fn find<'a>(servers: &'a [Running], t: &Target) -> Result<&'a Running, String> {
     servers
         .iter()
-        .find(|s| s.kind == t.server && (s.workers == t.workers || s.kind == ServerKind::TusNode))
+        .find(|s| serves(s, t))
         .ok_or_else(|| format!("no server for {}", t.name))
+}
+
+fn serves(s: &Running, t: &Target) -> bool {
+    s.kind == t.server && (s.workers == t.workers || s.kind == ServerKind::TusNode)
+}
+
+/// A newly started server of `kind` (its data directory reused).
+fn fresh(exe: &Path, tmp: &Path, kind: ServerKind, workers: usize) -> Result<Running, String> {
+    match kind {
+        ServerKind::UpliftSqlite => start_uplift(exe, tmp, workers, None),
+        ServerKind::UpliftPostgres => {
+            let url = postgres_url().ok_or("PostgreSQL does not answer")?;
+            start_uplift(exe, tmp, workers, Some(&url))
+        }
+        ServerKind::Baseline => start_baseline(exe, tmp, workers),
+        ServerKind::Rustus => start_rustus(tmp, workers),
+        ServerKind::TusNode => start_tus_node(tmp),
+    }
 }
 
 /// Runs the load generator against `server` and returns what it measured.
