@@ -544,7 +544,8 @@ fn footnote(result: &ScenarioResult, whiskers: bool, shown: &[&TargetResult]) ->
 }
 
 fn label(t: &TargetResult) -> String {
-    if t.workers > 1 {
+    // Runs with several worker counts already name each target's count ("… (2w)").
+    if t.workers > 1 && !t.name.ends_with("w)") {
         format!("{} ×{} workers", t.name, t.workers)
     } else {
         t.name.clone()
