@@ -16,6 +16,7 @@ mod describe;
 mod error;
 mod files;
 mod form;
+mod group_sync;
 mod ingest;
 mod objects;
 pub mod protocol;

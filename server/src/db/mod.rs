@@ -28,7 +28,6 @@ use crate::protocol::UploadStatus;
 use crate::route::{Acl, ContentDisposition};
 
 mod batch;
-mod durable;
 mod files;
 mod objects;
 mod sweep_lock;
@@ -203,7 +202,7 @@ pub struct Records {
     batch: Arc<batch::Batcher>,
     backend: Backend,
     /// SQLite file databases: the group commit every acknowledged write waits in.
-    wal: Option<Arc<durable::WalSync>>,
+    wal: Option<Arc<crate::group_sync::GroupSync>>,
 }
 
 impl std::fmt::Debug for Records {
@@ -285,7 +284,7 @@ impl Records {
 
     /// Returns once every write this task committed is on disk, so it survives a power cut.
     /// PostgreSQL commits are durable when they return; SQLite commits wait here for a group
-    /// commit (see `durable.rs`). Called by every write whose outcome someone is told of.
+    /// commit (see `group_sync.rs`). Called by every write whose outcome someone is told of.
     pub(crate) async fn durable(&self) -> Result<(), sqlx::Error> {
         match &self.wal {
             Some(wal) => wal.durable().await.map_err(sqlx::Error::Io),
@@ -821,7 +820,7 @@ async fn finish(pool: AnyPool, writer: AnyPool, backend: Backend) -> Result<Reco
                     .await?;
             // An in-memory database has no file, and nothing to flush.
             file.filter(|f| !f.is_empty())
-                .map(|f| Arc::new(durable::WalSync::new(f.into())))
+                .map(|f| Arc::new(crate::group_sync::GroupSync::wal(f.into())))
         }
         Backend::Postgres => None,
     };

@@ -14,6 +14,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::task::spawn_blocking;
 
+use crate::group_sync::GroupSync;
+
 use super::blocks::BlockWriter;
 use super::{
     check_key, check_object_path, remove_file, ListStorage, Listed, StagedWrite, Storage,
@@ -25,6 +27,8 @@ use super::{LocalResumable, ResumableStore};
 #[derive(Debug, Clone)]
 pub struct LocalStorage {
     root: Arc<PathBuf>,
+    /// The root's entries (stored files are linked in there), flushed for many links at once.
+    root_sync: Arc<GroupSync>,
 }
 
 impl LocalStorage {
@@ -33,6 +37,7 @@ impl LocalStorage {
         let root = root.into();
         std::fs::create_dir_all(root.join(".staging"))?;
         Ok(LocalStorage {
+            root_sync: Arc::new(GroupSync::dir(root.clone())),
             root: Arc::new(root),
         })
     }
@@ -76,6 +81,7 @@ impl Storage for LocalStorage {
             spawn_blocking(move || File::options().write(true).create_new(true).open(p)).await??;
         Ok(Box::new(LocalStaged {
             root: self.root.clone(),
+            root_sync: self.root_sync.clone(),
             target,
             path,
             out: Some(BlockWriter::new(file, 0)),
@@ -108,16 +114,20 @@ impl Storage for LocalStorage {
     /// file system (a `tus_dir` elsewhere) is copied by the caller instead.
     async fn adopt(&self, path: &Path, key: &str) -> io::Result<bool> {
         let target = self.object_path(key)?;
-        let (source, root) = (path.to_path_buf(), self.root.clone());
-        spawn_blocking(move || {
+        let source = path.to_path_buf();
+        let linked = spawn_blocking(move || {
             File::open(&source)?.sync_all()?;
             match std::fs::hard_link(&source, &target) {
-                Ok(()) => File::open(root.as_path())?.sync_all().map(|()| true),
+                Ok(()) => Ok(true),
                 Err(e) if e.kind() == io::ErrorKind::CrossesDevices => Ok(false),
                 Err(e) => Err(e),
             }
         })
-        .await?
+        .await??;
+        if linked {
+            self.root_sync.durable().await?;
+        }
+        Ok(linked)
     }
 
     async fn cleanup_staged(&self, older_than: Duration) -> io::Result<usize> {
@@ -258,6 +268,7 @@ impl ListStorage for LocalStorage {
 
 struct LocalStaged {
     root: Arc<PathBuf>,
+    root_sync: Arc<GroupSync>,
     target: Target,
     path: PathBuf,
     /// `None` once committed.
@@ -286,27 +297,37 @@ impl StagedWrite for LocalStaged {
 impl LocalStaged {
     /// fsync, then put the staged file in place: `link(2)` (fails if the name exists, so
     /// nothing is overwritten and one racer wins) or, with `replace`, `rename(2)` (atomic swap).
-    /// Then the directory is fsynced so the name survives a crash.
+    /// Then the directory is fsynced so the name survives a crash: for keys, which all live in
+    /// the root, one fsync of the root covers every link made while the previous one ran.
     async fn finish(mut self: Box<Self>, target: PathBuf, replace: bool) -> io::Result<()> {
         let out = self.out.take().expect("committed once");
         let staged = self.path.clone();
+        let in_root = target.parent() == Some(self.root.as_path());
         // The last block, the fsync and the link in one trip to the blocking pool.
         out.finish_with(move |file| {
             file.sync_all()?;
             drop(file);
             let dir = target.parent().expect("targets are under the root");
-            std::fs::create_dir_all(dir)?;
+            if !in_root {
+                std::fs::create_dir_all(dir)?;
+            }
             if replace {
                 std::fs::rename(&staged, &target)?;
             } else {
                 std::fs::hard_link(&staged, &target)?;
                 std::fs::remove_file(&staged)?;
             }
+            if in_root {
+                return Ok(());
+            }
             File::open(dir)?.sync_all()
         })
         .await?;
-        // Committed: nothing left for Drop to clean up.
+        // In place: nothing left for Drop to clean up, even should the flush below fail.
         self.path = PathBuf::new();
+        if in_root {
+            self.root_sync.durable().await?;
+        }
         Ok(())
     }
 }
