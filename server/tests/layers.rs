@@ -9,7 +9,14 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     // domain: no shared state
     &[
-        "error", "route", "sanitize", "describe", "storage", "signing", "form",
+        "error",
+        "route",
+        "sanitize",
+        "describe",
+        "group_sync",
+        "storage",
+        "signing",
+        "form",
     ],
     &[
         "protocol",
