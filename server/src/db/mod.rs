@@ -126,7 +126,7 @@ pub struct NewUpload {
 
 impl NewUpload {
     /// The record as [`Records::insert`] writes it: what a read right after the insert returns.
-    pub fn as_record(&self) -> UploadRecord {
+    pub(crate) fn as_record(&self) -> UploadRecord {
         UploadRecord {
             key: self.key.clone(),
             slug: self.slug.clone(),

@@ -19,13 +19,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 
-use crate::db::{CallerUsage, NewUpload};
+use crate::db::NewUpload;
 use crate::definition::{PendingFile, PendingFiles, Route};
 use crate::error::{ErrorCode, UploadError};
 use crate::form::{multipart_error, read_small};
 use crate::ingest::{Expectation, Ingested};
 use crate::pipeline::body::Body;
-use crate::pipeline::checks::{caller_limits, check_counts, check_declarations, unsupported};
+use crate::pipeline::checks::{
+    caller_limits, caller_usage, check_counts, check_declarations, unsupported,
+};
 use crate::pipeline::complete::hand_off;
 use crate::pipeline::store::{commit_error, receive, stored_info};
 use crate::pipeline::views::{upload_result, uploaded_file};
@@ -133,15 +135,7 @@ async fn receive_and_store(
     // The caller's unfinished uploads, read once: room for one more file before any byte is
     // read, then each file counted (and its bytes) as it arrives.
     let caller = caller_tag(&shared, &req);
-    let limits = &shared.limits;
-    let usage = if limits.max_unfinished_per_caller.is_none()
-        && limits.max_reserved_bytes_per_caller.is_none()
-    {
-        // No limits to check: nothing to count.
-        CallerUsage::default()
-    } else {
-        shared.records.caller_usage(&caller, now_ms()).await?
-    };
+    let usage = caller_usage(&shared, &caller).await?;
     caller_limits(&shared.limits, &usage, 1, 0)?;
     let mut multipart = Multipart::new(req.headers(), body);
 

@@ -200,13 +200,22 @@ pub(crate) async fn check_caller(
     files: u64,
     bytes: u64,
 ) -> Result<(), UploadError> {
+    let usage = caller_usage(shared, caller).await?;
+    caller_limits(&shared.limits, &usage, files, bytes)
+}
+
+/// `caller`'s unfinished uploads, counted only when a per-caller limit is set (without one
+/// there is nothing to check them against).
+pub(crate) async fn caller_usage(
+    shared: &Shared,
+    caller: &str,
+) -> Result<CallerUsage, UploadError> {
     let limits = &shared.limits;
     if limits.max_unfinished_per_caller.is_none() && limits.max_reserved_bytes_per_caller.is_none()
     {
-        return Ok(());
+        return Ok(CallerUsage::default());
     }
-    let usage = shared.records.caller_usage(caller, now_ms()).await?;
-    caller_limits(limits, &usage, files, bytes)
+    Ok(shared.records.caller_usage(caller, now_ms()).await?)
 }
 
 /// [`check_caller`] against a usage read earlier (multipart checks each file as it arrives).
