@@ -1,10 +1,43 @@
-//! `multipart/form-data` bodies, as the multipart upload and the signed forms read them: the
-//! parser's errors said without echoing the body, and small text fields read with a bound.
+//! `multipart/form-data` bodies, as the multipart upload and the signed forms read them: a
+//! parser with a small bounded buffer, its errors said without echoing the body, and small
+//! text fields read with a bound.
 
-use actix_multipart::Field;
-use futures_util::StreamExt;
+use std::pin::Pin;
+
+use actix_multipart::{Field, Multipart, MultipartConfig};
+use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
+use actix_web::{FromRequest, HttpRequest};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 
 use crate::error::{ErrorCode, UploadError};
+
+/// The most bytes the multipart parser holds for one request: a part's headers must fit in
+/// it, and a file part reaches the pipeline in pieces of at most this size. Small, because
+/// with 1,000 uploads at once every request holds one (actix-multipart's default is 64 KiB).
+pub(crate) const PARSER_BUFFER: usize = 16 * 1024;
+
+/// The parser configuration the endpoints' scope carries; [`parser`] picks it up.
+pub(crate) fn parser_config() -> MultipartConfig {
+    MultipartConfig::default().buffer_limit(PARSER_BUFFER)
+}
+
+/// A multipart parser over `body` (the request's body, wrapped as the front end reads it),
+/// with the buffer bound of [`parser_config`] from the request's scope.
+pub(crate) fn parser<S>(req: &HttpRequest, body: S) -> Multipart
+where
+    S: Stream<Item = Result<Bytes, PayloadError>> + 'static,
+{
+    let body: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = Box::pin(body);
+    let mut payload = Payload::Stream { payload: body };
+    match Multipart::from_request(req, &mut payload).into_inner() {
+        Ok(form) => form,
+        // Constructing the parser never fails (a bad Content-Type surfaces as the first
+        // field's error); should that change, the same error is kept for the first read.
+        Err(_) => Multipart::new(req.headers(), futures_util::stream::empty()),
+    }
+}
 
 /// A body the multipart parser refused.
 pub(crate) fn multipart_error(e: actix_multipart::MultipartError) -> UploadError {

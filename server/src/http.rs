@@ -222,6 +222,7 @@ pub(crate) fn scope(shared: Arc<Shared>, cors: Option<Cors>) -> impl HttpService
         .app_data(json)
         .app_data(query)
         .app_data(path)
+        .app_data(crate::form::parser_config())
         .wrap(Condition::new(enabled, cors.unwrap_or_default()));
     let managed = shared.router.files_access().is_some();
     for e in ENDPOINTS {

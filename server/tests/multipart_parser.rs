@@ -1,7 +1,8 @@
 //! The multipart parser a client reaches is bounded and never panics: an unterminated part
 //! header is refused once it passes the parser's bound (it used to be buffered without limit),
-//! and a bare `--` body (which used to panic the handler) is a JSON 400. Both for the route
-//! multipart endpoint and for signed forms. Raw TCP on 127.0.0.1.
+//! a part header must fit the parser's 16 KiB buffer, and a bare `--` body (which used to
+//! panic the handler) is a JSON 400. Both for the route multipart endpoint and for signed
+//! forms. Raw TCP on 127.0.0.1.
 
 mod common;
 
@@ -93,5 +94,32 @@ async fn an_unterminated_part_header_is_refused_once_past_its_bound() {
         // answer the 1 MiB it got.
         assert_eq!(r.body["error"]["code"], "BAD_REQUEST", "{path}");
     }
+    srv.assert_no_staged().await;
+}
+
+#[actix_rt::test]
+async fn a_part_header_fits_the_parser_buffer_or_is_refused() {
+    let srv = TestServer::start(uplift::router![anything]);
+    let path = PATHS[0];
+    let body = |pad: usize| {
+        format!(
+            "--b0und\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\n\
+             X-Pad: {}\r\nContent-Type: application/octet-stream\r\n\r\nhello\r\n--b0und--\r\n",
+            "x".repeat(pad)
+        )
+    };
+    // 12 KiB of part headers fit the parser's 16 KiB buffer.
+    let ok = body(12 * 1024);
+    let r = raw_exchange(&srv, &head(path, "b0und", ok.len()), ok.as_bytes())
+        .await
+        .expect("a response");
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    // 20 KiB do not: refused, though actix-multipart's own default (64 KiB) would take them.
+    let big = body(20 * 1024);
+    let r = raw_exchange(&srv, &head(path, "b0und", big.len()), big.as_bytes())
+        .await
+        .expect("a response");
+    assert_eq!(r.status, 400, "{:?}", r.body);
+    assert_eq!(r.body["error"]["code"], "BAD_REQUEST");
     srv.assert_no_staged().await;
 }

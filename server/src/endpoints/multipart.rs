@@ -14,7 +14,7 @@
 
 use std::any::Any;
 
-use actix_multipart::{Field, Multipart};
+use actix_multipart::Field;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::{StreamExt, TryStreamExt};
 use serde_json::{json, Value};
@@ -137,7 +137,7 @@ async fn receive_and_store(
     let caller = caller_tag(&shared, &req);
     let usage = caller_usage(&shared, &caller).await?;
     caller_limits(&shared.limits, &usage, 1, 0)?;
-    let mut multipart = Multipart::new(req.headers(), body);
+    let mut multipart = crate::form::parser(&req, body);
 
     let mut form = Form::default();
     let mut counts = vec![0u32; config.types.len()];

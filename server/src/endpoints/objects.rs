@@ -408,7 +408,7 @@ pub(crate) async fn post_form(
     let (payload, idle) = Body::new(payload, up.limits.body_idle_timeout);
     let result = async {
         let handle = handle(&up, &req);
-        let mut form = Multipart::new(req.headers(), payload);
+        let mut form = crate::form::parser(&req, payload);
         let (fields, file) = read_form(&mut form).await?;
         let plan = policy::check_form(
             &handle,
@@ -544,7 +544,7 @@ pub(crate) async fn post_token(
         // The token is checked before any part is read.
         let claims = token::verify(&up.signer, &up.token_key, bearer)?;
         token::check_scope(&claims, &folder)?;
-        let mut form = Multipart::new(req.headers(), payload);
+        let mut form = crate::form::parser(&req, payload);
         let (_, file) = read_form(&mut form).await?;
         let name = part_name(&file)
             .filter(|n| !n.is_empty())
