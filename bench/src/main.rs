@@ -62,6 +62,9 @@ struct Options {
     dir: PathBuf,
     workers: usize,
     buffer: usize,
+    /// `--max-connections N`: connections each worker serves at once (actix-web's
+    /// `max_connections`); the rest wait in the listen backlog.
+    max_connections: Option<usize>,
     /// `--db URL`: the records' database instead of SQLite in DIR (a `postgres://` URL is
     /// used in the schema `uplift_bench`, emptied at start).
     db: Option<String>,
@@ -69,8 +72,8 @@ struct Options {
 
 fn parse_args() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
-    let usage =
-        "usage: uplift-bench <uplift|baseline> DIR [--workers N] [--buffer BYTES] [--db URL]";
+    let usage = "usage: uplift-bench <uplift|baseline> DIR [--workers N] [--buffer BYTES] \
+         [--max-connections N] [--db URL]";
     let mode = args.next().ok_or(usage)?;
     let dir = PathBuf::from(args.next().ok_or(usage)?);
     let mut opts = Options {
@@ -78,6 +81,7 @@ fn parse_args() -> Result<Options, String> {
         dir,
         workers: 1,
         buffer: 256 * 1024,
+        max_connections: None,
         db: None,
     };
     while let Some(flag) = args.next() {
@@ -92,6 +96,7 @@ fn parse_args() -> Result<Options, String> {
         match flag.as_str() {
             "--workers" => opts.workers = n.max(1),
             "--buffer" => opts.buffer = n.max(1),
+            "--max-connections" => opts.max_connections = Some(n.max(1)),
             _ => return Err(usage.into()),
         }
     }
@@ -317,6 +322,7 @@ async fn serve_uplift(opts: Options, in_bucket: bool) -> Result<(), String> {
             })
     })
     .workers(opts.workers)
+    .max_connections(opts.max_connections.unwrap_or(25_000))
     .bind(("127.0.0.1", 0))
     .map_err(|e| e.to_string())?;
     let addrs = server.addrs();
@@ -354,6 +360,7 @@ async fn serve_baseline(opts: Options) -> Result<(), String> {
             .route("/upload", web::put().to(baseline))
     })
     .workers(opts.workers)
+    .max_connections(opts.max_connections.unwrap_or(25_000))
     .bind(("127.0.0.1", 0))
     .map_err(|e| e.to_string())?;
     let addrs = server.addrs();

@@ -30,6 +30,9 @@ use serde_json::{json, Value};
 
 use crate::bench::{clock_ticks, cpu_split, loadavg, median, reset_peak_rss, rss_kib, Server};
 
+/// See [`Scenario::connections`].
+const CONNECTIONS_PER_WORKER: usize = 256;
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Scenario {
     Small,
@@ -61,6 +64,17 @@ impl Scenario {
             Scenario::Small => (2_000, 64 * 1024, 64),
             Scenario::Prepare => (20_000, 64 * 1024, 64),
             Scenario::Concurrent => (1_000, 1024 * 1024, 1_000),
+        }
+    }
+
+    /// Connections each actix-web server (Uplift, the baseline) serves at once per worker.
+    /// actix-web reads ahead up to ~330 KiB of every open upload's body (its read buffer, see
+    /// docs/benchmarks.md), so with 1,000 uploads at once the connections served, not the
+    /// uploads, are what bound memory; the others wait in the listen backlog.
+    fn connections(self) -> Option<usize> {
+        match self {
+            Scenario::Concurrent => Some(CONNECTIONS_PER_WORKER),
+            _ => None,
         }
     }
 
@@ -108,6 +122,9 @@ struct Target {
     /// The load generator's `kind`.
     kind: &'static str,
     workers: usize,
+    /// Connections each actix-web worker serves at once (`max_connections`); `None`:
+    /// actix-web's default (25,000).
+    connections: Option<usize>,
 }
 
 /// A running server of any kind, and where its stored files land.
@@ -118,6 +135,7 @@ struct Running {
     origin: String,
     /// Where stored files are, to be counted and removed between targets.
     files_dir: PathBuf,
+    connections: Option<usize>,
     _server: Option<Server>,
     _peer: Option<crate::bench::Peer>,
 }
@@ -151,7 +169,7 @@ pub(crate) fn run(scenario: Scenario, args: &LoadArgs) -> Result<(), String> {
         };
         match scenario {
             Scenario::Prepare => {
-                servers.push(start_uplift(&exe, tmp.path(), workers, None)?);
+                servers.push(start_uplift(&exe, tmp.path(), workers, None, None)?);
                 targets.push(target(
                     &w("uplift prepare, SQLite"),
                     ServerKind::UpliftSqlite,
@@ -160,7 +178,7 @@ pub(crate) fn run(scenario: Scenario, args: &LoadArgs) -> Result<(), String> {
                 ));
                 match &postgres {
                     Some(url) => {
-                        servers.push(start_uplift(&exe, tmp.path(), workers, Some(url))?);
+                        servers.push(start_uplift(&exe, tmp.path(), workers, Some(url), None)?);
                         targets.push(target(
                             &w("uplift prepare, PostgreSQL"),
                             ServerKind::UpliftPostgres,
@@ -172,21 +190,42 @@ pub(crate) fn run(scenario: Scenario, args: &LoadArgs) -> Result<(), String> {
                 }
             }
             Scenario::Small | Scenario::Concurrent => {
-                servers.push(start_uplift(&exe, tmp.path(), workers, None)?);
-                servers.push(start_baseline(&exe, tmp.path(), workers)?);
+                let bound = scenario.connections();
+                servers.push(start_uplift(&exe, tmp.path(), workers, None, bound)?);
+                servers.push(start_baseline(&exe, tmp.path(), workers, bound)?);
+                let named = |name: &str| match bound {
+                    Some(c) => w(&format!("{name}, {c} conn/worker")),
+                    None => w(name),
+                };
                 for (name, kind) in [
                     ("uplift multipart (one request)", "multipart"),
                     ("uplift prepare + PUT", "put"),
                     ("uplift tus creation-with-upload", "tus"),
                 ] {
-                    targets.push(target(&w(name), ServerKind::UpliftSqlite, kind, workers));
+                    targets.push(
+                        target(&named(name), ServerKind::UpliftSqlite, kind, workers)
+                            .with_connections(bound),
+                    );
                 }
-                targets.push(target(
-                    &w("baseline PUT (bare actix-web)"),
-                    ServerKind::Baseline,
-                    "baseline",
-                    workers,
-                ));
+                if bound.is_some() {
+                    // The same path with actix-web's default: what the bound is worth.
+                    servers.push(start_uplift(&exe, tmp.path(), workers, None, None)?);
+                    targets.push(target(
+                        &w("uplift multipart, actix-web default connections"),
+                        ServerKind::UpliftSqlite,
+                        "multipart",
+                        workers,
+                    ));
+                }
+                targets.push(
+                    target(
+                        &named("baseline PUT (bare actix-web)"),
+                        ServerKind::Baseline,
+                        "baseline",
+                        workers,
+                    )
+                    .with_connections(bound),
+                );
                 match start_rustus(tmp.path(), workers) {
                     Ok(r) => {
                         servers.push(r);
@@ -240,7 +279,7 @@ pub(crate) fn run(scenario: Scenario, args: &LoadArgs) -> Result<(), String> {
                     .position(|s| serves(s, t))
                     .ok_or_else(|| format!("no server for {}", t.name))?;
                 drop(servers.remove(at));
-                servers.push(fresh(&exe, tmp.path(), t.server, t.workers)?);
+                servers.push(fresh(&exe, tmp.path(), t)?);
             }
             let server = find(&servers, t)?;
             settle();
@@ -323,6 +362,14 @@ fn target(name: &str, server: ServerKind, kind: &'static str, workers: usize) ->
         server,
         kind,
         workers,
+        connections: None,
+    }
+}
+
+impl Target {
+    fn with_connections(mut self, connections: Option<usize>) -> Target {
+        self.connections = connections;
+        self
     }
 }
 
@@ -334,18 +381,21 @@ fn find<'a>(servers: &'a [Running], t: &Target) -> Result<&'a Running, String> {
 }
 
 fn serves(s: &Running, t: &Target) -> bool {
-    s.kind == t.server && (s.workers == t.workers || s.kind == ServerKind::TusNode)
+    s.kind == t.server
+        && s.connections == t.connections
+        && (s.workers == t.workers || s.kind == ServerKind::TusNode)
 }
 
 /// A newly started server of `kind` (its data directory reused).
-fn fresh(exe: &Path, tmp: &Path, kind: ServerKind, workers: usize) -> Result<Running, String> {
-    match kind {
-        ServerKind::UpliftSqlite => start_uplift(exe, tmp, workers, None),
+fn fresh(exe: &Path, tmp: &Path, t: &Target) -> Result<Running, String> {
+    let (workers, connections) = (t.workers, t.connections);
+    match t.server {
+        ServerKind::UpliftSqlite => start_uplift(exe, tmp, workers, None, connections),
         ServerKind::UpliftPostgres => {
             let url = postgres_url().ok_or("PostgreSQL does not answer")?;
-            start_uplift(exe, tmp, workers, Some(&url))
+            start_uplift(exe, tmp, workers, Some(&url), connections)
         }
-        ServerKind::Baseline => start_baseline(exe, tmp, workers),
+        ServerKind::Baseline => start_baseline(exe, tmp, workers, connections),
         ServerKind::Rustus => start_rustus(tmp, workers),
         ServerKind::TusNode => start_tus_node(tmp),
     }
@@ -449,6 +499,7 @@ fn start_uplift(
     tmp: &Path,
     workers: usize,
     db: Option<&str>,
+    connections: Option<usize>,
 ) -> Result<Running, String> {
     let kind = if db.is_some() {
         ServerKind::UpliftPostgres
@@ -456,10 +507,11 @@ fn start_uplift(
         ServerKind::UpliftSqlite
     };
     let dir = tmp.join(format!(
-        "uplift-{}-{workers}",
-        if db.is_some() { "pg" } else { "sqlite" }
+        "uplift-{}-{workers}{}",
+        if db.is_some() { "pg" } else { "sqlite" },
+        connections.map(|c| format!("-c{c}")).unwrap_or_default()
     ));
-    let mut extra: Vec<String> = Vec::new();
+    let mut extra = connection_args(connections);
     if let Some(url) = db {
         extra.extend(["--db".to_string(), url.to_string()]);
     }
@@ -470,23 +522,43 @@ fn start_uplift(
         pid: server.pid,
         origin: server.origin.clone(),
         files_dir: dir.join("files"),
+        connections,
         _server: Some(server),
         _peer: None,
     })
 }
 
-fn start_baseline(exe: &Path, tmp: &Path, workers: usize) -> Result<Running, String> {
+fn start_baseline(
+    exe: &Path,
+    tmp: &Path,
+    workers: usize,
+    connections: Option<usize>,
+) -> Result<Running, String> {
     let dir = tmp.join(format!("baseline-{workers}"));
-    let server = Server::start_with(exe, "baseline", &dir, workers, &[])?;
+    let server = Server::start_with(
+        exe,
+        "baseline",
+        &dir,
+        workers,
+        &connection_args(connections),
+    )?;
     Ok(Running {
         kind: ServerKind::Baseline,
         workers,
         pid: server.pid,
         origin: server.origin.clone(),
         files_dir: dir,
+        connections,
         _server: Some(server),
         _peer: None,
     })
+}
+
+fn connection_args(connections: Option<usize>) -> Vec<String> {
+    match connections {
+        Some(c) => vec!["--max-connections".into(), c.to_string()],
+        None => Vec::new(),
+    }
 }
 
 fn start_tus_node(tmp: &Path) -> Result<Running, String> {
@@ -498,6 +570,7 @@ fn start_tus_node(tmp: &Path) -> Result<Running, String> {
         pid: peer.pid(),
         origin: peer.origin.clone(),
         files_dir: dir,
+        connections: None,
         _server: None,
         _peer: Some(peer),
     })
@@ -512,6 +585,7 @@ fn start_rustus(tmp: &Path, workers: usize) -> Result<Running, String> {
         pid: peer.pid(),
         origin: peer.origin.clone(),
         files_dir: dir,
+        connections: None,
         _server: None,
         _peer: Some(peer),
     })

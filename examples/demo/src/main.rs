@@ -21,6 +21,10 @@ use uplift_demo::{page, routes};
 /// How often abandoned uploads are swept while the demo runs (and once at start).
 const SWEEP_EVERY: Duration = Duration::from_secs(15 * 60);
 
+/// Connections each worker serves at once: 256 uploads in flight per worker hold at most
+/// ~85 MiB of actix-web's read-ahead.
+const MAX_CONNECTIONS_PER_WORKER: usize = 256;
+
 #[actix_web::main]
 async fn main() -> ExitCode {
     // `uplift-demo codegen DIR [CLIENT_DIR]`: the OpenAPI document and the TypeScript types,
@@ -218,6 +222,10 @@ async fn run(settings: Settings) -> Result<(), String> {
                     .body("not found; the demo page is at /")
             }))
     })
+    // actix-web reads up to ~330 KiB ahead of each request body it serves; bounding the
+    // connections served at once bounds that memory (the others wait in the listen backlog).
+    // See docs/configuration.md, "Memory with many uploads at once".
+    .max_connections(MAX_CONNECTIONS_PER_WORKER)
     .bind(&settings.bind)
     .map_err(|e| format!("could not listen on {}: {e}", settings.bind))?;
 
