@@ -31,8 +31,15 @@ const ROUTE_OPTIONS: [&str; 7] = [
 /// Slugs the runtime serves built-in endpoints under; mirrors `uplift::RESERVED_SLUGS`,
 /// which `Router::route` enforces at run time. Refusing them here turns a panic at startup into
 /// a compile error.
-pub(crate) const RESERVED_SLUGS: [&str; 6] =
-    ["files", "upload", "download", "docs", "tus", "objects"];
+pub(crate) const RESERVED_SLUGS: [&str; 7] = [
+    "files",
+    "upload",
+    "download",
+    "docs",
+    "tus",
+    "objects",
+    "uploadthing",
+];
 
 /// Options one file type takes, inside its parentheses.
 const TYPE_OPTIONS: [&str; 5] = [

@@ -156,7 +156,8 @@ impl Uplift {
                         crate::protocol::tus::EXPOSED_HEADERS
                             .iter()
                             .copied()
-                            .chain(["etag", "content-range", "content-disposition"]),
+                            .chain(["etag", "content-range", "content-disposition"])
+                            .chain([crate::endpoints::uploadthing::RANGE_START_HEADER]),
                     )
                     .max_age(3600);
                 for o in origins {

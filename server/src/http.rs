@@ -12,6 +12,7 @@ use actix_web::{web, HttpResponse, Resource, ResponseError};
 
 use crate::endpoints::{
     direct_multipart, docs, download, files, multipart, objects, prepare, routes, tus, upload,
+    uploadthing,
 };
 use crate::error::{ErrorCode, UploadError};
 use crate::state::Shared;
@@ -175,6 +176,28 @@ pub(crate) const ENDPOINTS: &[Endpoint] = &[
                 .route(web::get().to(objects::get))
                 .route(web::head().to(objects::get))
                 .route(web::delete().to(objects::delete))
+        },
+        managed: &[],
+        mount_managed: unmanaged,
+    },
+    Endpoint {
+        path: "/uploadthing",
+        documented: "/uploadthing",
+        methods: &["GET", "POST"],
+        mount: |r| {
+            r.route(web::get().to(uploadthing::handler))
+                .route(web::post().to(uploadthing::handler))
+        },
+        managed: &[],
+        mount_managed: unmanaged,
+    },
+    Endpoint {
+        path: "/uploadthing/ingest/{id}",
+        documented: "/uploadthing/ingest/{id}",
+        methods: &["HEAD", "PUT"],
+        mount: |r| {
+            r.route(web::head().to(uploadthing::ingest))
+                .route(web::put().to(uploadthing::ingest))
         },
         managed: &[],
         mount_managed: unmanaged,

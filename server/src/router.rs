@@ -7,7 +7,15 @@ use crate::error::UploadError;
 use actix_web::HttpRequest;
 
 /// Path segments taken by the fixed endpoints; no route may use them as its slug.
-pub const RESERVED_SLUGS: &[&str] = &["files", "upload", "download", "docs", "tus", "objects"];
+pub const RESERVED_SLUGS: &[&str] = &[
+    "files",
+    "upload",
+    "download",
+    "docs",
+    "tus",
+    "objects",
+    "uploadthing",
+];
 
 /// Whose files a request may manage over HTTP: the app's answer for each request
 /// ([`crate::Router::manage_files`]).

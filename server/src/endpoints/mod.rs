@@ -11,3 +11,4 @@ pub(crate) mod prepare;
 pub(crate) mod routes;
 pub(crate) mod tus;
 pub(crate) mod upload;
+pub(crate) mod uploadthing;

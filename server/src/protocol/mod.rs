@@ -354,9 +354,11 @@ pub(crate) mod files;
 mod multipart;
 mod signed;
 pub mod tus;
+pub(crate) mod uploadthing;
 pub use files::{DeleteResult, Deletion, FileChange, FileInfo, FileList, RouteUsage, Usage};
 pub use multipart::{MultipartPlan, PartUrl, PartsRequest, PartsResponse, UploadedPart};
 pub use signed::{
     FileEnvelope, FileKind, FileObject, Links, Meta, ObjectList, PostForm, SignedPost, SignedPut,
     UploadToken,
 };
+pub use uploadthing::{UtError, UtFileType, UtPresigned, UtRoute, UtUploaded};

@@ -46,12 +46,14 @@ use crate::protocol::{
     FileList, FileObject, FileTypeConfig, Links, Meta, MultipartPlan, MultipartResponse, PartUrl,
     PartsRequest, PartsResponse, PostForm, PrepareRequest, PrepareResponse, PreparedUpload,
     RouteInfo, RouteUsage, RoutesResponse, SignedPost, SignedPut, UploadResult, UploadStatus,
-    UploadToken, UploadedFile, UploadedPart, Usage,
+    UploadToken, UploadedFile, UploadedPart, Usage, UtError, UtFileType, UtPresigned, UtRoute,
+    UtUploaded,
 };
 use crate::route::{Acl, ContentDisposition};
 use crate::router::Router;
 
 mod tus;
+mod uploadthing;
 
 const COMPONENTS: &str = "#/components/schemas/";
 
@@ -104,6 +106,22 @@ pub fn openapi(router: &Router, base_path: &str) -> OpenApi {
             item.merge_operations(PathItem::new(HttpMethod::Options, tus::upload_options()));
             item
         })
+        .path(at(base, "/uploadthing"), {
+            let mut item = PathItem::new(HttpMethod::Get, uploadthing::route_config());
+            item.merge_operations(PathItem::new(
+                HttpMethod::Post,
+                uploadthing::upload_request(&routes),
+            ));
+            item
+        })
+        .path(at(base, "/uploadthing/ingest/{id}"), {
+            let mut item = PathItem::new(HttpMethod::Head, uploadthing::ingest_head());
+            item.merge_operations(PathItem::new(
+                HttpMethod::Put,
+                uploadthing::ingest_put(&routes),
+            ));
+            item
+        })
         .path(
             at(base, "/openapi.json"),
             PathItem::new(HttpMethod::Get, openapi_document()),
@@ -147,6 +165,16 @@ pub fn openapi(router: &Router, base_path: &str) -> OpenApi {
             .description(Some(
                 "Signed uploads without a file route: URLs, forms and tokens the app hands out \
                  for a folder (`docs/signed.md`).",
+            ))
+            .build(),
+    );
+    tags.push(
+        TagBuilder::new()
+            .name("uploadthing")
+            .description(Some(
+                "UploadThing's protocol (v7), for frontends built on the stock `uploadthing` and \
+                 `@uploadthing/react` packages: point their `url` at `{base}/uploadthing` \
+                 (`docs/uploadthing.md`).",
             ))
             .build(),
     );
@@ -343,6 +371,11 @@ impl Schemas {
         add::<Deletion>(&mut found);
         add::<Usage>(&mut found);
         add::<RouteUsage>(&mut found);
+        add::<UtRoute>(&mut found);
+        add::<UtFileType>(&mut found);
+        add::<UtPresigned>(&mut found);
+        add::<UtUploaded>(&mut found);
+        add::<UtError>(&mut found);
         Schemas(
             found
                 .into_iter()

@@ -40,6 +40,11 @@ pub(crate) mod headers;
 mod lock;
 mod patch;
 
+// The resumable core other front ends build on (UploadThing's ingest): creating an upload of
+// known length, writing at its offset, and how many bytes it holds.
+pub(crate) use creation::{new_row, Admitted};
+pub(crate) use patch::{received, write};
+
 pub(crate) use crate::protocol::tus::{
     EXTENSIONS, KEY_HEADER, OFFSET_OCTET_STREAM, SERVER_DATA_HEADER, STATUS_URL_HEADER, TUS_VERSION,
 };

@@ -3,11 +3,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use actix_web::error::PayloadError;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use futures_util::StreamExt;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 use serde_json::Value;
 
 use crate::db::{TusState, UploadRecord};
@@ -73,10 +75,7 @@ pub(crate) async fn head(
         Seen::Upload(rec, tus) => (rec, tus),
         Seen::Waiting(rec, tus, length) => return Ok(waiting(&shared, &req, &rec, &tus, length)),
     };
-    let offset = match rec.status {
-        UploadStatus::Completing | UploadStatus::Complete => tus.length.unwrap_or(tus.offset),
-        _ => tus.offset,
-    };
+    let offset = reported_offset(&rec, &tus);
     let mut res = tus_response(StatusCode::OK);
     res.insert_header(("Upload-Offset", offset.to_string()));
     super::name_upload(&mut res, &shared, &origin(&shared, &req), &key);
@@ -99,6 +98,30 @@ pub(crate) async fn head(
         }
     }
     Ok(res.finish())
+}
+
+/// The offset HEAD reports: the whole length once the upload is stored.
+fn reported_offset(rec: &UploadRecord, tus: &TusState) -> u64 {
+    match rec.status {
+        UploadStatus::Completing | UploadStatus::Complete => tus.length.unwrap_or(tus.offset),
+        _ => tus.offset,
+    }
+}
+
+/// How many bytes the upload `key` holds, as HEAD reports it: its whole length once stored,
+/// never the full length of an upload whose completion is not decided yet (`LOCKED` then).
+pub(crate) async fn received(
+    shared: &Arc<Shared>,
+    req: &HttpRequest,
+    key: &str,
+) -> Result<(UploadRecord, u64), UploadError> {
+    match settle(shared, req, key).await? {
+        Seen::Upload(rec, tus) => {
+            let offset = reported_offset(&rec, &tus);
+            Ok((rec, offset))
+        }
+        Seen::Waiting(..) => Err(final_takes_no_patch()),
+    }
 }
 
 /// HEAD of a final upload that waits for its parts (concatenation-unfinished): no
@@ -267,16 +290,19 @@ pub(crate) struct Written {
 /// Appends `body` at `client_offset` under the upload's lock, then records the new offset;
 /// on the last byte, stores the upload and runs the completion hook.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn write(
+pub(crate) async fn write<S>(
     shared: &Arc<Shared>,
     req: &HttpRequest,
     route: &Arc<Route>,
     key: &str,
     client_offset: u64,
-    body: web::Payload,
+    body: S,
     checksum: Option<Checksum>,
     new_length: Option<u64>,
-) -> Result<Written, UploadError> {
+) -> Result<Written, UploadError>
+where
+    S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
+{
     let (mut body, idle) = Body::new(body, shared.limits.body_idle_timeout);
     let mut lock = Lock::take(shared, key).await?;
     let (rec, tus) = load(shared, key).await?;

@@ -1,0 +1,413 @@
+//! UploadThing's protocol over real HTTP, as the stock client speaks it: the route config in
+//! UploadThing's notation, the upload request through the route's pipeline, and the ingest —
+//! `HEAD` for `x-ut-range-start`, `PUT` of a multipart field `file` from `Range`'s start —
+//! including a `PUT` cut off mid-file and resumed, the server data of a route that awaits
+//! it, and every refusal with UploadThing's `message` beside Uplift's error body.
+
+mod common;
+
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+use ts_rs::TS;
+use uplift::{HttpRequest, UploadError, UploadedFile};
+use validator::Validate;
+
+use common::fixtures;
+use common::http::{client, Resp, PATIENCE};
+use common::TestServer;
+
+#[derive(Debug, Deserialize, Validate, JsonSchema, TS)]
+pub struct PostInput {
+    #[validate(length(min = 1, max = 20))]
+    pub post_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Meta {
+    pub user: String,
+    pub post: String,
+}
+
+async fn attached(meta: Meta, file: UploadedFile) -> Result<Value, UploadError> {
+    Ok(json!({ "uploadedBy": meta.user, "post": meta.post, "size": file.size }))
+}
+
+/// Up to two images of 1 MiB and one PDF; the PUT waits for the server data.
+#[uplift::file_route(
+    image(max_file_size = "1MB", max_file_count = 2),
+    pdf(max_file_size = "1500000B"),
+    await_server_data = true,
+    on_upload_complete = attached
+)]
+async fn post_media(req: HttpRequest, input: PostInput) -> Result<Meta, UploadError> {
+    match req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some("Bearer alice") => Ok(Meta {
+            user: "alice".into(),
+            post: input.post_id,
+        }),
+        Some(_) => Err(UploadError::forbidden("not your post")),
+        None => Err(UploadError::unauthorized("sign in first")),
+    }
+}
+
+async fn kept(_: (), _: UploadedFile) -> Result<(), UploadError> {
+    Ok(())
+}
+
+/// Any file up to 4 MiB, no input; the hook runs in the background.
+#[uplift::file_route(blob(max_file_size = "4MB"), on_upload_complete = kept)]
+async fn anything() -> Result<(), UploadError> {
+    Ok(())
+}
+
+fn server() -> TestServer {
+    TestServer::start(uplift::router![post_media, anything])
+}
+
+/// The upload request as the stock client sends it.
+async fn request(s: &TestServer, slug: &str, body: Value, auth: Option<&str>) -> Resp {
+    let mut req = client()
+        .post(s.url(&format!("/uploadthing?actionType=upload&slug={slug}")))
+        .header("x-uploadthing-version", "7.7.4")
+        .header("x-uploadthing-package", "uploadthing/client")
+        .json(&body);
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    Resp::read(req.send().await.unwrap()).await
+}
+
+/// An UploadThing error: the status, `message` for UploadThing's client and Uplift's code.
+fn ut_error(r: &Resp, status: u16, code: &str) -> String {
+    let body = r.json();
+    assert_eq!(r.status, status, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    let message = body["message"].as_str().expect("a message").to_string();
+    assert_eq!(body["error"]["message"], message.as_str());
+    message
+}
+
+async fn head(url: &str) -> u64 {
+    let r = client().head(url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    r.headers()["x-ut-range-start"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+async fn put(url: &str, start: u64, bytes: Vec<u8>) -> Resp {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name("blob"),
+    );
+    let r = client()
+        .put(url)
+        .header("range", format!("bytes={start}-"))
+        .header("x-uploadthing-version", "7.7.4")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    Resp::read(r).await
+}
+
+#[actix_rt::test]
+async fn the_route_config_is_in_uploadthings_notation() {
+    let s = server();
+    let r = Resp::read(client().get(s.url("/uploadthing")).send().await.unwrap()).await;
+    assert_eq!(r.header("x-uploadthing-version").as_deref(), Some("7.7.4"));
+    assert_eq!(
+        r.ok(),
+        json!([
+            { "slug": "postMedia", "config": {
+                "image": { "maxFileSize": "1MB", "maxFileCount": 2, "minFileCount": 1, "contentDisposition": "inline", "acl": "public-read" },
+                "pdf": { "maxFileSize": "1500000B", "maxFileCount": 1, "minFileCount": 1, "contentDisposition": "inline", "acl": "public-read" }
+            }},
+            { "slug": "anything", "config": {
+                "blob": { "maxFileSize": "4MB", "maxFileCount": 1, "minFileCount": 1, "contentDisposition": "inline", "acl": "public-read" }
+            }}
+        ])
+    );
+}
+
+#[actix_rt::test]
+async fn an_upload_runs_the_route_and_answers_with_the_server_data() {
+    let s = server();
+    let png = fixtures::png(40_000);
+    let pdf = fixtures::pdf(30_000);
+    let r = request(
+        &s,
+        "postMedia",
+        json!({
+            "files": [
+                { "name": "cat.png", "size": png.len(), "type": "image/png", "lastModified": 1_700_000_000_000u64 },
+                { "name": "notes.pdf", "size": pdf.len(), "type": "" }
+            ],
+            "input": { "post_id": "p1" }
+        }),
+        Some("Bearer alice"),
+    )
+    .await;
+    let presigned = r.ok();
+    let files = presigned.as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0]["name"], "cat.png");
+    assert_eq!(files[1]["name"], "notes.pdf");
+    assert_eq!(files[0]["customId"], Value::Null);
+    for (file, bytes) in files.iter().zip([png, pdf]) {
+        let url = file["url"].as_str().unwrap();
+        assert!(url.contains("/api/uploads/uploadthing/ingest/"), "{url}");
+        assert_eq!(head(url).await, 0);
+        let r = put(url, 0, bytes.clone()).await;
+        let done = r.ok();
+        assert_eq!(done["fileHash"], fixtures::sha256_hex(&bytes));
+        assert_eq!(
+            done["serverData"],
+            json!({ "uploadedBy": "alice", "post": "p1", "size": bytes.len() })
+        );
+        assert_eq!(done["url"], done["ufsUrl"]);
+        assert_eq!(done["url"], done["appUrl"]);
+        let got = client()
+            .get(done["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.bytes().await.unwrap().to_vec(), bytes);
+        // The whole file is there: HEAD says so, and a repeated last PUT (its answer lost)
+        // gets the same answer.
+        assert_eq!(head(url).await, bytes.len() as u64);
+        let again = put(url, bytes.len() as u64, Vec::new()).await.ok();
+        assert_eq!(again["fileHash"], done["fileHash"]);
+        let status = s.status(&client(), file["key"].as_str().unwrap()).await;
+        assert_eq!(status["status"], "complete");
+    }
+}
+
+#[actix_rt::test]
+async fn a_put_cut_off_mid_file_resumes_from_what_head_says() {
+    let s = server();
+    let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let r = request(
+        &s,
+        "anything",
+        json!({ "files": [{ "name": "data.bin", "size": bytes.len(), "type": "application/octet-stream" }] }),
+        None,
+    )
+    .await;
+    let url = r.ok()[0]["url"].as_str().unwrap().to_string();
+    // A browser pausing: the multipart body stops after 1 MB of the file, mid-stream.
+    let boundary = "----uploadthingtestboundary";
+    let preamble = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"blob\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    );
+    let closing = format!("\r\n--{boundary}--\r\n");
+    let length = preamble.len() + bytes.len() + closing.len();
+    let path = url.splitn(4, '/').nth(3).unwrap();
+    let head_text = format!(
+        "PUT /{path} HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=0-\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n\r\n"
+    );
+    let mut stream = s.connect().await;
+    stream.write_all(head_text.as_bytes()).await.unwrap();
+    stream.write_all(preamble.as_bytes()).await.unwrap();
+    stream.write_all(&bytes[..1_000_000]).await.unwrap();
+    // The last bytes sent look like the start of a closing boundary: they must not be kept.
+    stream.write_all(b"\r\n--").await.unwrap();
+    stream.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(stream);
+    // The server keeps what arrived (all but its unconfirmed tail).
+    let mut at = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let r = client().head(&url).send().await.unwrap();
+        if r.status() == 200 {
+            at = r.headers()["x-ut-range-start"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            if at > 0 {
+                break;
+            }
+        }
+    }
+    assert!(at > 900_000 && at <= 1_000_000, "resumes from {at}");
+    let done = put(&url, at, bytes[at as usize..].to_vec()).await.ok();
+    assert_eq!(done["fileHash"], fixtures::sha256_hex(&bytes));
+    assert_eq!(done["serverData"], Value::Null);
+    let got = client()
+        .get(done["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.bytes().await.unwrap().len(), bytes.len());
+}
+
+#[actix_rt::test]
+async fn refusals_carry_uploadthings_message_and_uplifts_code() {
+    let s = server();
+    let png = fixtures::png(1000);
+    let one = |size: usize, ty: &str| json!({ "files": [{ "name": "a.png", "size": size, "type": ty }], "input": { "post_id": "p1" } });
+    // The route's pipeline, in order.
+    let r = request(&s, "nope", one(10, "image/png"), Some("Bearer alice")).await;
+    ut_error(&r, 404, "NOT_FOUND");
+    let r = request(&s, "postMedia", one(10, "image/png"), None).await;
+    assert_eq!(ut_error(&r, 401, "UNAUTHORIZED"), "sign in first");
+    let r = request(&s, "postMedia", one(10, "image/png"), Some("Bearer bob")).await;
+    assert_eq!(ut_error(&r, 403, "FORBIDDEN"), "not your post");
+    let r = request(
+        &s,
+        "postMedia",
+        one(2 * 1024 * 1024, "image/png"),
+        Some("Bearer alice"),
+    )
+    .await;
+    ut_error(&r, 413, "TOO_LARGE");
+    let r = request(&s, "postMedia", one(10, "video/mp4"), Some("Bearer alice")).await;
+    ut_error(&r, 415, "UNSUPPORTED_TYPE");
+    let r = request(
+        &s,
+        "postMedia",
+        json!({ "files": [{ "name": "a.png", "size": 10, "type": "image/png" }], "input": { "post_id": "" } }),
+        Some("Bearer alice"),
+    )
+    .await;
+    ut_error(&r, 400, "INVALID_INPUT");
+    let r = request(
+        &s,
+        "postMedia",
+        json!({ "input": {} }),
+        Some("Bearer alice"),
+    )
+    .await;
+    ut_error(&r, 400, "BAD_REQUEST");
+    let r = Resp::read(
+        client()
+            .post(s.url("/uploadthing?actionType=multipart-complete&slug=anything"))
+            .json(&json!({ "files": [] }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    ut_error(&r, 400, "BAD_REQUEST");
+    // Nothing was created by a refused request.
+    assert_eq!(s.tus_uploads(), 0);
+
+    // The ingest: the capability first, then the offset, the field, the size, the bytes.
+    let r = request(
+        &s,
+        "postMedia",
+        one(png.len(), "image/png"),
+        Some("Bearer alice"),
+    )
+    .await;
+    let url = r.ok()[0]["url"].as_str().unwrap().to_string();
+    let forged = format!("{}x", &url[..url.len() - 1]);
+    let r = Resp::read(client().head(&forged).send().await.unwrap()).await;
+    assert_eq!(r.status, 403);
+    let r = put(&forged, 0, png.clone()).await;
+    ut_error(&r, 403, "SIGNATURE_INVALID");
+    let r = put(&url, 5, png.clone()).await;
+    ut_error(&r, 409, "OFFSET_MISMATCH");
+    let r = Resp::read(
+        client()
+            .put(&url)
+            .header("range", "bytes=0-9")
+            .multipart(reqwest::multipart::Form::new().text("file", "x"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    ut_error(&r, 400, "BAD_REQUEST");
+    let r = Resp::read(
+        client()
+            .put(&url)
+            .multipart(reqwest::multipart::Form::new().text("other", "x"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    ut_error(&r, 400, "BAD_REQUEST");
+    let mut longer = png.clone();
+    longer.extend_from_slice(b"more");
+    let r = put(&url, 0, longer).await;
+    ut_error(&r, 413, "TOO_LARGE");
+    // Bytes that are not the declared image: refused when the file is complete.
+    let mut fake = fixtures::text(png.len());
+    fake.truncate(png.len());
+    let r = put(&url, head(&url).await, fake).await;
+    assert!(r.status >= 400, "{:?}", r.json());
+    assert!(r.json()["message"].is_string());
+}
+
+#[actix_rt::test]
+async fn the_ingest_answers_a_stalled_head_only_after_the_body_went_idle() {
+    // A PUT whose client stops sending keeps its lock until the idle timeout; meanwhile a
+    // resume's HEAD waits or is told to retry (423), and never sees a wrong offset.
+    let s = server();
+    let r = request(
+        &s,
+        "anything",
+        json!({ "files": [{ "name": "d.bin", "size": 100_000, "type": "application/octet-stream" }] }),
+        None,
+    )
+    .await;
+    let url = r.ok()[0]["url"].as_str().unwrap().to_string();
+    let path = url.splitn(4, '/').nth(3).unwrap();
+    let boundary = "b0und";
+    let preamble = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"blob\"\r\n\r\n"
+    );
+    let mut stream = s.connect().await;
+    stream
+        .write_all(
+            format!(
+                "PUT /{path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+                 Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 200000\r\n\r\n{preamble}"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    stream.write_all(&[1u8; 5_000]).await.unwrap();
+    stream.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r = client().head(&url).send().await.unwrap();
+    assert!(
+        r.status() == 200 || r.status() == 423,
+        "HEAD during a live PUT: {}",
+        r.status()
+    );
+    drop(stream);
+    let answer = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let r = client().head(&url).send().await.unwrap();
+            if r.status() == 200 {
+                break r.headers()["x-ut-range-start"]
+                    .to_str()
+                    .unwrap()
+                    .to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("HEAD answers once the PUT is gone");
+    let at: u64 = answer.parse().unwrap();
+    assert!(at <= 5_000, "{at}");
+}
