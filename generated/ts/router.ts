@@ -171,3 +171,30 @@ export type UploadRouter = {
     config: (typeof routeConfig)["documentReview"];
   };
 };
+
+/**
+ * One route as UploadThing's client packages type it: their helpers read `$types` only.
+ */
+export type UploadThingRoute<Input, Output> = {
+  $types: { input: Input; output: Output; errorShape: { message: string } };
+  // The server-side parts of UploadThing's FileRoute, never read by its client.
+  routerConfig: any;
+  routeOptions: any;
+  inputParser: any;
+  middleware: any;
+  onUploadError: any;
+  errorFormatter: any;
+  onUploadComplete: any;
+};
+
+/**
+ * The app's file routes as UploadThing's client packages type a `FileRouter`:
+ * `generateReactHelpers<UploadThingRouter>({ url: "/api/uploads/uploadthing" })`,
+ * `genUploader<UploadThingRouter>(…)`, `generateUploadButton<UploadThingRouter>()`.
+ */
+export type UploadThingRouter = {
+  "profilePicture": UploadThingRoute<undefined, ProfilePictureSaved>;
+  "messageAttachment": UploadThingRoute<undefined, null>;
+  "mediaPost": UploadThingRoute<PostInput, null>;
+  "documentReview": UploadThingRoute<undefined, ReviewTicket>;
+};

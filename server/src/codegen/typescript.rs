@@ -161,6 +161,7 @@ pub fn router_ts(router: &Router) -> GeneratedFile {
             input.name,
             server_data.name,
             route.config().await_server_data,
+            route.input_type().is_no_input(),
         ));
     }
 
@@ -168,7 +169,7 @@ pub fn router_ts(router: &Router) -> GeneratedFile {
     for code in own.0.iter().map(|d| d.code.as_str()) {
         used.extend(type_names(code));
     }
-    for (_, input, server_data, _) in &routes {
+    for (_, input, server_data, _, _) in &routes {
         used.extend(type_names(input));
         used.extend(type_names(server_data));
     }
@@ -212,7 +213,7 @@ pub fn router_ts(router: &Router) -> GeneratedFile {
          * completion hook answers with, whether the upload waits for it (`awaitServerData`), and the\n \
          * route's `config`.\n */\nexport type UploadRouter = {",
     );
-    for (slug, input, server_data, awaits) in &routes {
+    for (slug, input, server_data, awaits, _) in &routes {
         let key = serde_json::to_string(slug).expect("a string serializes");
         let _ = write!(
             out,
@@ -224,6 +225,7 @@ pub fn router_ts(router: &Router) -> GeneratedFile {
         out.push('\n');
     }
     out.push_str("};\n");
+    uploadthing_router(&mut out, &routes);
     GeneratedFile {
         path: "router.ts".into(),
         contents: out,
@@ -231,6 +233,41 @@ pub fn router_ts(router: &Router) -> GeneratedFile {
 }
 
 /// The identifiers in TypeScript code, outside its doc comments.
+/// `UploadThingRouter`: the same routes as the stock UploadThing client packages type a
+/// router (`FileRouter`: their helpers read only `$types`), for frontends that keep them
+/// (`docs/uploadthing.md`). A route without input takes `undefined`; the output is what the
+/// upload answers with: the server data on a route that awaits it, `null` otherwise.
+fn uploadthing_router(out: &mut String, routes: &[(String, String, String, bool, bool)]) {
+    out.push_str(
+        "\n/**\n * One route as UploadThing's client packages type it: their helpers read `$types` only.\n \
+         */\nexport type UploadThingRoute<Input, Output> = {\n  \
+         $types: { input: Input; output: Output; errorShape: { message: string } };\n  \
+         // The server-side parts of UploadThing's FileRoute, never read by its client.\n  \
+         routerConfig: any;\n  routeOptions: any;\n  inputParser: any;\n  middleware: any;\n  \
+         onUploadError: any;\n  errorFormatter: any;\n  onUploadComplete: any;\n};\n",
+    );
+    out.push_str(
+        "\n/**\n * The app's file routes as UploadThing's client packages type a `FileRouter`:\n \
+         * `generateReactHelpers<UploadThingRouter>({ url: \"/api/uploads/uploadthing\" })`,\n \
+         * `genUploader<UploadThingRouter>(…)`, `generateUploadButton<UploadThingRouter>()`.\n \
+         */\nexport type UploadThingRouter = {",
+    );
+    for (slug, input, server_data, awaits, no_input) in routes {
+        let key = serde_json::to_string(slug).expect("a string serializes");
+        let input = if *no_input { "undefined" } else { input };
+        let output = if *awaits {
+            server_data.as_str()
+        } else {
+            "null"
+        };
+        let _ = write!(out, "\n  {key}: UploadThingRoute<{input}, {output}>;");
+    }
+    if !routes.is_empty() {
+        out.push('\n');
+    }
+    out.push_str("};\n");
+}
+
 fn type_names(code: &str) -> BTreeSet<&str> {
     code.lines()
         .filter(|l| {
