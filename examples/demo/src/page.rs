@@ -71,6 +71,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     let get_or_head = || web::route().guard(guard::Any(guard::Get()).or(guard::Head()));
     cfg.service(web::resource("/").route(get_or_head().to(index)))
         .service(web::resource("/plain").route(get_or_head().to(plain_index)))
+        .service(web::resource("/uploadthing").route(get_or_head().to(uploadthing_page)))
         .service(web::resource("/assets/{name}").route(get_or_head().to(built_asset)))
         .service(web::resource("/app.js").route(get_or_head().to(app_js)))
         .service(web::resource("/style.css").route(get_or_head().to(style_css)))
@@ -90,17 +91,33 @@ fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
         .body(body)
 }
 
+/// A page of the Vite build, if it was built.
+async fn built_page(name: &str) -> Option<HttpResponse> {
+    let html = tokio::fs::read(web_dir().join(name)).await.ok()?;
+    Some(page_headers(
+        HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .body(html),
+    ))
+}
+
 /// `/`: the built React page when there is one, else the plain page.
 async fn index() -> HttpResponse {
-    match tokio::fs::read(web_dir().join("index.html")).await {
-        Ok(html) => page_headers(
-            HttpResponse::Ok()
-                .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
-                .insert_header((header::CACHE_CONTROL, "no-cache"))
-                .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-                .body(html),
-        ),
-        Err(_) => plain_index().await,
+    match built_page("index.html").await {
+        Some(page) => page,
+        None => plain_index().await,
+    }
+}
+
+/// `/uploadthing`: the page built with UploadThing's own React components.
+async fn uploadthing_page() -> HttpResponse {
+    match built_page("uploadthing.html").await {
+        Some(page) => page,
+        None => HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("the page is not built: `npm run build` in examples/demo/web"),
     }
 }
 

@@ -26,6 +26,10 @@ export default defineConfig({
   build: {
     outDir: "dist",
     emptyOutDir: true,
+    // The main page, and the page built with UploadThing's own components (/uploadthing).
+    rollupOptions: {
+      input: { main: fileURLToPath(new URL("index.html", import.meta.url)), uploadthing: fileURLToPath(new URL("uploadthing.html", import.meta.url)) },
+    },
     target: "es2022",
     sourcemap: true,
   },

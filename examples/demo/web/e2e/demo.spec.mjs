@@ -768,6 +768,34 @@ async function main() {
       }
     });
 
+    // Late: its uploads would show in the activity and file lists the checks above count.
+    await check("/uploadthing: UploadThing's stock UploadButton uploads with progress, shows the server data and an oversize refusal", async () => {
+      const ut = await context.newPage();
+      ut.on("pageerror", (e) => problems.push(`/uploadthing page error: ${e.message}`));
+      try {
+        await ut.goto(`${demo.url}/uploadthing`);
+        await ut.getByRole("heading", { level: 1, name: "UploadThing's components on Uplift" }).waitFor();
+        const section = ut.locator("#ut-profilePicture");
+        const input = section.locator("input[type=file]");
+        // The button is ready once it read the route config (GET {base}/uploadthing).
+        await until("the UploadButton to be ready", () => input.isEnabled(), 15_000);
+        assert.match((await input.getAttribute("accept")) ?? "", /image\//);
+        await input.setInputFiles({ name: "ut-avatar.png", mimeType: "image/png", buffer: png(160, 100) });
+        await section.locator("#ut-profilePicture-server-data", { hasText: `uploaded by ${USER}` }).waitFor({ timeout: 20_000 });
+        await section.locator("#ut-profilePicture-progress", { hasText: "Progress: 100%" }).waitFor();
+        await ut.screenshot({ path: join(ARTIFACTS, "uploadthing-after-upload.png"), fullPage: true });
+        // Refused by the route (2 MB images): the message the server gave, as the client shows it.
+        await until("the UploadButton to be ready again", () => input.isEnabled(), 15_000);
+        await input.setInputFiles({ name: "huge.png", mimeType: "image/png", buffer: Buffer.alloc(3 * MB, 1) });
+        const refused = section.locator("#ut-profilePicture-error");
+        await refused.waitFor({ timeout: 20_000 });
+        assert.match(await refused.textContent(), /^Refused: file 0 is 3145728 bytes; image files may be at most 2097152 bytes/);
+        await axeAudit(ut, "/uploadthing after uploads");
+      } finally {
+        await ut.close();
+      }
+    });
+
     await check("the page logged no errors beyond the refusals it showed", async () => {
       // The refused upload never reached the server, and a cancelled request is not a console error.
       // A 423 is the tus lock: on resume the paused PATCH may not have been released yet, and
