@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::db::NewUpload;
 use crate::error::UploadError;
-use crate::pipeline::checks::{check_caller, check_declarations};
+use crate::pipeline::checks::admit_declared;
 use crate::pipeline::views::status_url;
 use crate::pipeline::{self};
 use crate::protocol::{
@@ -15,7 +15,7 @@ use crate::protocol::{
 
 use super::direct_multipart;
 use crate::signing::UploadGrant;
-use crate::state::{caller_tag, new_key, now_ms, origin, Shared};
+use crate::state::{new_key, now_ms, origin, Shared};
 
 pub(crate) async fn prepare(
     shared: web::Data<Shared>,
@@ -26,18 +26,7 @@ pub(crate) async fn prepare(
     let shared = &shared;
     let route = pipeline::route(shared, &slug)?;
     let PrepareRequest { files, input } = body.into_inner();
-
-    let input = route.parse_input(input)?;
-    let pending = check_declarations(route.config(), &files, &shared.limits)?;
-    let (meta, pending) = route.run_middleware(req.clone(), input, pending).await?;
-    let caller = caller_tag(shared, &req);
-    check_caller(
-        shared,
-        &caller,
-        pending.files.len() as u64,
-        pending.total_size(),
-    )
-    .await?;
+    let (meta, pending, caller) = admit_declared(shared, &req, &route, &files, input).await?;
 
     let config = route.config();
     let now = now_ms();

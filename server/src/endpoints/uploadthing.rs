@@ -31,7 +31,7 @@ use crate::db::TusState;
 use crate::error::{ErrorCode, UploadError};
 use crate::form::{multipart_error, parser};
 use crate::pipeline::body::Body;
-use crate::pipeline::checks::{check_caller, check_declarations};
+use crate::pipeline::checks::admit_declared;
 use crate::pipeline::views::uploaded_file;
 use crate::pipeline::{self, route_of_record};
 use crate::protocol::uploadthing::UPLOADTHING_VERSION;
@@ -40,7 +40,7 @@ use crate::protocol::{
     UtUploaded,
 };
 use crate::route::RouteConfig;
-use crate::state::{caller_tag, origin, Shared};
+use crate::state::{origin, Shared};
 
 use super::tus;
 
@@ -206,17 +206,7 @@ async fn upload_request(
     let PrepareRequest { files, input } =
         read_json(shared, body, shared.limits.max_json_body).await?;
     let files: Vec<FileDeclaration> = files.into_iter().map(typed).collect();
-    let input = route.parse_input(input)?;
-    let pending = check_declarations(route.config(), &files, &shared.limits)?;
-    let (meta, pending) = route.run_middleware(req.clone(), input, pending).await?;
-    let caller = caller_tag(shared, req);
-    check_caller(
-        shared,
-        &caller,
-        pending.files.len() as u64,
-        pending.total_size(),
-    )
-    .await?;
+    let (meta, pending, caller) = admit_declared(shared, req, &route, &files, input).await?;
     let store = tus::tus_store(shared)?;
     let origin = origin(shared, req);
     let mut presigned = Vec::with_capacity(pending.files.len());

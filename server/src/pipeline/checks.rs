@@ -190,6 +190,31 @@ pub(crate) fn check_sniffed(route: &Route, sniffed: &str) -> Result<(), UploadEr
     Ok(())
 }
 
+/// A request that declares its files before sending them (prepare, UploadThing's upload
+/// request) through the route's pipeline, in order: the input, the files against the route's
+/// config, the middleware with the request, the caller's limits. Answers the middleware's
+/// metadata, the files as it left them, and the caller's tag.
+pub(crate) async fn admit_declared(
+    shared: &Shared,
+    req: &actix_web::HttpRequest,
+    route: &Route,
+    files: &[FileDeclaration],
+    input: serde_json::Value,
+) -> Result<(serde_json::Value, PendingFiles, String), UploadError> {
+    let input = route.parse_input(input)?;
+    let pending = check_declarations(route.config(), files, &shared.limits)?;
+    let (meta, pending) = route.run_middleware(req.clone(), input, pending).await?;
+    let caller = crate::state::caller_tag(shared, req);
+    check_caller(
+        shared,
+        &caller,
+        pending.files.len() as u64,
+        pending.total_size(),
+    )
+    .await?;
+    Ok((meta, pending, caller))
+}
+
 /// Refuses with `429 TOO_MANY_REQUESTS` when `caller`'s unfinished uploads plus `files` more
 /// reserving `bytes` more would pass a per-caller limit; `data` names the limit, its value and
 /// the caller's current use. Checked before inserting, so concurrent requests of one caller may

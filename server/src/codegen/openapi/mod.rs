@@ -649,17 +649,19 @@ fn json_content(schema: Value) -> utoipa::openapi::Content {
     ContentBuilder::new().schema(Some(raw(schema))).build()
 }
 
+/// The description of a refusal: one line per code answered at its status, with why.
+fn codes_description(codes: &[(ErrorCode, &str)]) -> String {
+    codes
+        .iter()
+        .map(|(code, why)| format!("- `{}`: {why}", code.as_str()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// An error response: the envelope, with the codes this endpoint answers with at this status.
 fn error(codes: &[(ErrorCode, &str)]) -> utoipa::openapi::Response {
-    let mut description = String::new();
-    for (code, why) in codes {
-        if !description.is_empty() {
-            description.push('\n');
-        }
-        description.push_str(&format!("- `{}`: {why}", code.as_str()));
-    }
     ResponseBuilder::new()
-        .description(description)
+        .description(codes_description(codes))
         .content("application/json", json_content(reference("ErrorResponse")))
         .build()
 }

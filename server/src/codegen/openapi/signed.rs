@@ -15,13 +15,8 @@ use crate::error::ErrorCode;
 
 /// A refusal in the envelope, with the codes answered at its status.
 fn refusal(codes: &[(ErrorCode, &str)]) -> Response {
-    let description = codes
-        .iter()
-        .map(|(code, why)| format!("- `{}`: {why}", code.as_str()))
-        .collect::<Vec<_>>()
-        .join("\n");
     ResponseBuilder::new()
-        .description(description)
+        .description(super::codes_description(codes))
         .content("application/json", json_content(reference("FileEnvelope")))
         .build()
 }

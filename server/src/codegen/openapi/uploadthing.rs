@@ -15,13 +15,8 @@ const TAG: &str = "uploadthing";
 
 /// An error of these endpoints: `UtError` (UploadThing's `message` beside Uplift's body).
 fn error(codes: &[(ErrorCode, &str)]) -> utoipa::openapi::Response {
-    let description = codes
-        .iter()
-        .map(|(code, why)| format!("- `{}`: {why}", code.as_str()))
-        .collect::<Vec<_>>()
-        .join("\n");
     ResponseBuilder::new()
-        .description(description)
+        .description(super::codes_description(codes))
         .header("x-uploadthing-version", version_header())
         .content("application/json", json_content(reference("UtError")))
         .build()
