@@ -232,7 +232,6 @@ pub fn router_ts(router: &Router) -> GeneratedFile {
     }
 }
 
-/// The identifiers in TypeScript code, outside its doc comments.
 /// `UploadThingRouter`: the same routes as the stock UploadThing client packages type a
 /// router (`FileRouter`: their helpers read only `$types`), for frontends that keep them
 /// (`docs/uploadthing.md`). A route without input takes `undefined`; the output is what the
@@ -268,6 +267,7 @@ fn uploadthing_router(out: &mut String, routes: &[(String, String, String, bool,
     out.push_str("};\n");
 }
 
+/// The identifiers in TypeScript code, outside its doc comments.
 fn type_names(code: &str) -> BTreeSet<&str> {
     code.lines()
         .filter(|l| {

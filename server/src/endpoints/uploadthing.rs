@@ -19,6 +19,9 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use actix_web::error::PayloadError;
 use actix_web::http::{Method, StatusCode};
@@ -203,12 +206,39 @@ async fn upload_request(
         ));
     }
     let route = pipeline::route(shared, &query.slug)?;
+    // Before the body and the middleware: without a place for resumable uploads this
+    // endpoint cannot take any.
+    let store = tus::tus_store(shared)?;
     let PrepareRequest { files, input } =
         read_json(shared, body, shared.limits.max_json_body).await?;
     let files: Vec<FileDeclaration> = files.into_iter().map(typed).collect();
     let (meta, pending, caller) = admit_declared(shared, req, &route, &files, input).await?;
-    let store = tus::tus_store(shared)?;
     let origin = origin(shared, req);
+    let mut created: Vec<String> = Vec::with_capacity(pending.files.len());
+    let result = create_all(shared, &route, meta, pending, caller, &origin, &mut created).await;
+    if result.is_err() {
+        // All or nothing: a request refused halfway gives back the uploads it created, which
+        // its client never heard of (they would hold the caller's quota until they expire).
+        for key in &created {
+            let _ = shared.records.tus_terminate(key).await;
+            let _ = store.remove(key).await;
+        }
+    }
+    Ok(answer(StatusCode::OK).json(result?))
+}
+
+/// One resumable upload of known length per admitted file; `created` collects their keys.
+#[allow(clippy::too_many_arguments)]
+async fn create_all(
+    shared: &Arc<Shared>,
+    route: &Arc<crate::definition::Route>,
+    meta: serde_json::Value,
+    pending: crate::definition::PendingFiles,
+    caller: String,
+    origin: &str,
+    created: &mut Vec<String>,
+) -> Result<Vec<UtPresigned>, UploadError> {
+    let store = tus::tus_store(shared)?;
     let mut presigned = Vec::with_capacity(pending.files.len());
     for file in pending.files {
         let size = file.size;
@@ -216,7 +246,7 @@ async fn upload_request(
             meta: meta.clone(),
             file,
         };
-        let row = tus::new_row(shared, &route, &admitted, size, Some(caller.clone()), None);
+        let row = tus::new_row(shared, route, &admitted, size, Some(caller.clone()), None);
         let state = TusState {
             offset: 0,
             length: Some(size),
@@ -224,6 +254,7 @@ async fn upload_request(
             metadata: None,
             locked: false,
         };
+        created.push(row.key.clone());
         store.create(&row.key).await?;
         shared.records.tus_insert(&row, &state).await?;
         tracing::info!(slug = %row.slug, key = %crate::sanitize::log_tag(&row.key), bytes = size, outcome = "prepared", "UploadThing upload prepared");
@@ -238,19 +269,53 @@ async fn upload_request(
             custom_id: row.custom_id,
         });
     }
-    Ok(answer(StatusCode::OK).json(presigned))
+    Ok(presigned)
 }
 
+/// `HEAD`: the bytes held. UploadThing's client reads this header whatever the status, and
+/// resumes from it at once — also right after pausing, when the server may not have seen the
+/// paused `PUT` end yet. So while a `PUT` still writes, the answer waits for it to end (at most
+/// a lock lease: a `PUT` that stalls longer loses its lock); still writing after that, 423.
 async fn head(
     shared: &Arc<Shared>,
     req: &HttpRequest,
     id: &str,
 ) -> Result<HttpResponse, UploadError> {
     let key = tus::authorize(shared, id)?;
-    let (_, received) = tus::received(shared, req, &key).await?;
-    Ok(answer(StatusCode::OK)
-        .insert_header((RANGE_START_HEADER, received.to_string()))
-        .finish())
+    ingestible(shared, &key).await?;
+    let lease = Duration::from_millis(tus::lease_ms(shared) as u64);
+    let deadline = Instant::now() + lease;
+    loop {
+        let (rec, received, writing) = tus::received(shared, req, &key).await?;
+        if !writing || rec.status != UploadStatus::Uploading {
+            return Ok(answer(StatusCode::OK)
+                .insert_header((RANGE_START_HEADER, received.to_string()))
+                .finish());
+        }
+        if Instant::now() >= deadline {
+            return Err(UploadError::new(
+                ErrorCode::Locked,
+                "a PUT is still writing this file; ask again when it has ended",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The record of an upload this ingest can take: one of known length that is neither part of a
+/// concatenation nor one (tus uploads share the capability, not all of them fit this protocol).
+async fn ingestible(shared: &Shared, key: &str) -> Result<crate::db::UploadRecord, UploadError> {
+    let (rec, state) = shared
+        .records
+        .tus_get(key, crate::state::now_ms())
+        .await?
+        .ok_or_else(|| UploadError::not_found("no such upload"))?;
+    if state.length.is_none() || state.is_partial() || state.is_final() {
+        return Err(UploadError::forbidden(
+            "this is a tus upload of a kind UploadThing's protocol cannot continue: use tus",
+        ));
+    }
+    Ok(rec)
 }
 
 /// `Range: bytes={start}-` (absent: from the first byte).
@@ -277,11 +342,7 @@ async fn put(
 ) -> Result<HttpResponse, UploadError> {
     let key = tus::authorize(shared, id)?;
     let start = range_start(req)?;
-    let rec = shared
-        .records
-        .get(&key)
-        .await?
-        .ok_or_else(|| UploadError::not_found("no such upload"))?;
+    let rec = ingestible(shared, &key).await?;
     let origin = origin(shared, req);
     if rec.status == UploadStatus::Complete && start == rec.size {
         // The answer to the PUT that completed the file was lost: the same answer again.
@@ -305,7 +366,7 @@ async fn put(
     );
     let written = tus::write(shared, req, &route, &key, start, bytes, None, None)
         .await
-        .map_err(|e| idle.explain(e))?;
+        .map_err(|e| idle.explain(range_error(e)))?;
     if written.offset < rec.size {
         let err = UploadError::new(
             ErrorCode::SizeMismatch,
@@ -318,6 +379,31 @@ async fn put(
         return Err(idle.explain(err));
     }
     uploaded(shared, &origin, &key, written.server_data).await
+}
+
+/// tus's refusals of a body in this protocol's words (`Range`, `x-ut-range-start`, the
+/// declared size).
+fn range_error(err: UploadError) -> UploadError {
+    if err.code() == ErrorCode::TooLarge {
+        return UploadError::new(
+            ErrorCode::TooLarge,
+            "the body goes past the file's declared size",
+        );
+    }
+    if err.code() != ErrorCode::OffsetMismatch {
+        return err;
+    }
+    let Some(offset) = err.data().and_then(|d| d["offset"].as_u64()) else {
+        return err;
+    };
+    UploadError::new(
+        ErrorCode::OffsetMismatch,
+        format!(
+            "Range does not start where the upload is: it holds {offset} bytes; HEAD this URL \
+             for `{RANGE_START_HEADER}` and PUT from there"
+        ),
+    )
+    .with_data(serde_json::json!({ "offset": offset }))
 }
 
 /// The answer for a stored file.

@@ -120,6 +120,7 @@ pub(super) fn upload_request(routes: &[RouteSchemas]) -> Operation {
         .response("401", error(&[(ErrorCode::Unauthorized, "the middleware did not recognise the caller")]))
         .response("403", error(&[(ErrorCode::Forbidden, "the middleware refused the caller")]))
         .response("404", error(&[(ErrorCode::NotFound, "no route has this slug")]))
+        .response("408", error(&[(ErrorCode::Timeout, "no byte of the body arrived for too long")]))
         .response("413", error(&[(ErrorCode::TooLarge, "a file is larger than its type allows, the files together than the route allows, or the body is too large")]))
         .response("415", error(&[(ErrorCode::UnsupportedType, "a file's type is not one the route accepts")]))
         .response("429", error(&[(ErrorCode::TooManyRequests, "the caller has too many unfinished uploads, or they reserve too many bytes")]));
@@ -165,7 +166,10 @@ pub(super) fn ingest_head() -> Operation {
         .tag(TAG)
         .summary(Some("UploadThing: how many bytes arrived"))
         .description(Some(
-            "The bytes of the file this server holds, durably: a `PUT` resumes from there.",
+            "The bytes of the file this server holds, durably: a `PUT` resumes from there. \
+             While a `PUT` is still writing the file (a paused upload whose end the server has \
+             not seen yet), the answer waits for it to end, at most a lock lease \
+             (`tus_lock_lease`); then 423.",
         ))
         .parameter(id_param())
         .response(
@@ -266,10 +270,10 @@ pub(super) fn ingest_put(routes: &[RouteSchemas]) -> Operation {
             "400",
             error(&[
                 (ErrorCode::BadRequest, "`Range` is not `bytes={start}-`, or the body is not multipart with one field `file`"),
-                (ErrorCode::SizeMismatch, "the body ended before the file's last byte (what arrived is kept)"),
+                (ErrorCode::SizeMismatch, "the body ended, or its multipart framing broke, before the file's last byte (what arrived is kept)"),
             ]),
         )
-        .response("403", error(&[CAPABILITY, (ErrorCode::Forbidden, "the id is of a final (concatenated) tus upload")]))
+        .response("403", error(&[CAPABILITY, (ErrorCode::Forbidden, "the id is of a tus upload this protocol cannot continue (deferred length, concatenation)")]))
         .response("404", error(&[(ErrorCode::NotFound, "no such upload")]))
         .response(
             "408",

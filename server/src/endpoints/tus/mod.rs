@@ -43,6 +43,7 @@ mod patch;
 // The resumable core other front ends build on (UploadThing's ingest): creating an upload of
 // known length, writing at its offset, and how many bytes it holds.
 pub(crate) use creation::{new_row, Admitted};
+pub(crate) use lock::lease_ms;
 pub(crate) use patch::{received, write};
 
 pub(crate) use crate::protocol::tus::{

@@ -110,15 +110,16 @@ fn reported_offset(rec: &UploadRecord, tus: &TusState) -> u64 {
 
 /// How many bytes the upload `key` holds, as HEAD reports it: its whole length once stored,
 /// never the full length of an upload whose completion is not decided yet (`LOCKED` then).
+/// With whether a request holds its lock (is writing to it) now.
 pub(crate) async fn received(
     shared: &Arc<Shared>,
     req: &HttpRequest,
     key: &str,
-) -> Result<(UploadRecord, u64), UploadError> {
+) -> Result<(UploadRecord, u64, bool), UploadError> {
     match settle(shared, req, key).await? {
         Seen::Upload(rec, tus) => {
             let offset = reported_offset(&rec, &tus);
-            Ok((rec, offset))
+            Ok((rec, offset, tus.locked))
         }
         Seen::Waiting(..) => Err(final_takes_no_patch()),
     }
