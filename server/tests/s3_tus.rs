@@ -297,3 +297,77 @@ async fn another_instance_answers_with_the_server_data_once_the_hook_has() {
     assert_eq!(st["status"], "complete");
     assert_eq!(st["serverData"], data);
 }
+
+/// UploadThing's protocol on the same core: an upload requested from one instance, its `PUT`
+/// cut off there mid-file, resumed through the other from what its `HEAD` says, and stored in
+/// the bucket with the hook's server data — nothing on either instance's disk.
+#[tokio::test]
+async fn an_uploadthing_upload_resumes_through_another_instance_into_the_bucket() {
+    if !s3_available() {
+        return;
+    }
+    use tokio::io::AsyncWriteExt;
+    let srv = server();
+    let other = twin(&srv);
+    let file = data(7 * MIB + 321, 9);
+    let r = send(
+        client()
+            .post(format!("{}/uploadthing?actionType=upload&slug=blobs", srv.base))
+            .json(&serde_json::json!({
+                "files": [{ "name": "a.bin", "size": file.len(), "type": "application/octet-stream" }]
+            })),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.bytes));
+    let url = r.json()[0]["url"].as_str().unwrap().to_string();
+    // The first instance takes 6 MiB of the file, then the connection drops.
+    let boundary = "utboundary1234";
+    let preamble = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"blob\"\r\n\r\n"
+    );
+    let closing = format!("\r\n--{boundary}--\r\n");
+    let path = &url[url.find("/api/").unwrap()..];
+    let head_text = format!(
+        "PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=0-\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+        preamble.len() + file.len() + closing.len()
+    );
+    let mut stream = srv.connect().await;
+    stream.write_all(head_text.as_bytes()).await.unwrap();
+    stream.write_all(preamble.as_bytes()).await.unwrap();
+    stream.write_all(&file[..6 * MIB]).await.unwrap();
+    stream.flush().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    drop(stream);
+    // The other instance says where to resume (its HEAD waits for the cut PUT to end).
+    let r = send(client().head(on(&other, &url))).await;
+    assert_eq!(r.status, 200);
+    let at: usize = r.header("x-ut-range-start").unwrap().parse().unwrap();
+    assert!(at <= 6 * MIB, "{at}");
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(file[at..].to_vec()).file_name("blob"),
+    );
+    let r = send(
+        client()
+            .put(on(&other, &url))
+            .header("range", format!("bytes={at}-"))
+            .multipart(form),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.bytes));
+    let done = r.json();
+    assert_eq!(done["fileHash"], sha256_hex(&file));
+    assert_eq!(done["serverData"]["sha256"], sha256_hex(&file));
+    let got = client()
+        .get(done["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(sha256_hex(&got), sha256_hex(&file));
+    assert_eq!(srv.tus_uploads(), 0);
+    assert_eq!(multipart_uploads(&srv), 0);
+}

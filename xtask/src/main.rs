@@ -131,6 +131,7 @@ const S3_SUITES: &[&str] = &[
     "tus_concat_unfinished",
     "tus_crash",
     "tus_protocol",
+    "uploadthing",
 ];
 
 /// Formatting, lints, every test of the workspace (unit, integration over HTTP on
