@@ -214,8 +214,42 @@ async fn upload_request(
     let files: Vec<FileDeclaration> = files.into_iter().map(typed).collect();
     let (meta, pending, caller) = admit_declared(shared, req, &route, &files, input).await?;
     let origin = origin(shared, req);
+    // One resumable upload of known length per admitted file.
     let mut created: Vec<String> = Vec::with_capacity(pending.files.len());
-    let result = create_all(shared, &route, meta, pending, caller, &origin, &mut created).await;
+    let result: Result<Vec<UtPresigned>, UploadError> = async {
+        let mut presigned = Vec::with_capacity(pending.files.len());
+        for file in pending.files {
+            let size = file.size;
+            let admitted = tus::Admitted {
+                meta: meta.clone(),
+                file,
+            };
+            let row = tus::new_row(shared, &route, &admitted, size, Some(caller.clone()), None);
+            let state = TusState {
+                offset: 0,
+                length: Some(size),
+                concat: None,
+                metadata: None,
+                locked: false,
+            };
+            created.push(row.key.clone());
+            store.create(&row.key).await?;
+            shared.records.tus_insert(&row, &state).await?;
+            tracing::info!(slug = %row.slug, key = %crate::sanitize::log_tag(&row.key), bytes = size, outcome = "prepared", "UploadThing upload prepared");
+            presigned.push(UtPresigned {
+                url: format!(
+                    "{origin}{}/uploadthing/ingest/{}",
+                    shared.base_path,
+                    tus::upload_id(shared, &row.key)
+                ),
+                key: row.key,
+                name: row.name,
+                custom_id: row.custom_id,
+            });
+        }
+        Ok(presigned)
+    }
+    .await;
     if result.is_err() {
         // All or nothing: a request refused halfway gives back the uploads it created, which
         // its client never heard of (they would hold the caller's quota until they expire).
@@ -225,51 +259,6 @@ async fn upload_request(
         }
     }
     Ok(answer(StatusCode::OK).json(result?))
-}
-
-/// One resumable upload of known length per admitted file; `created` collects their keys.
-#[allow(clippy::too_many_arguments)]
-async fn create_all(
-    shared: &Arc<Shared>,
-    route: &Arc<crate::definition::Route>,
-    meta: serde_json::Value,
-    pending: crate::definition::PendingFiles,
-    caller: String,
-    origin: &str,
-    created: &mut Vec<String>,
-) -> Result<Vec<UtPresigned>, UploadError> {
-    let store = tus::tus_store(shared)?;
-    let mut presigned = Vec::with_capacity(pending.files.len());
-    for file in pending.files {
-        let size = file.size;
-        let admitted = tus::Admitted {
-            meta: meta.clone(),
-            file,
-        };
-        let row = tus::new_row(shared, route, &admitted, size, Some(caller.clone()), None);
-        let state = TusState {
-            offset: 0,
-            length: Some(size),
-            concat: None,
-            metadata: None,
-            locked: false,
-        };
-        created.push(row.key.clone());
-        store.create(&row.key).await?;
-        shared.records.tus_insert(&row, &state).await?;
-        tracing::info!(slug = %row.slug, key = %crate::sanitize::log_tag(&row.key), bytes = size, outcome = "prepared", "UploadThing upload prepared");
-        presigned.push(UtPresigned {
-            url: format!(
-                "{origin}{}/uploadthing/ingest/{}",
-                shared.base_path,
-                tus::upload_id(shared, &row.key)
-            ),
-            key: row.key,
-            name: row.name,
-            custom_id: row.custom_id,
-        });
-    }
-    Ok(presigned)
 }
 
 /// `HEAD`: the bytes held. UploadThing's client reads this header whatever the status, and
