@@ -306,7 +306,6 @@ async fn an_uploadthing_upload_resumes_through_another_instance_into_the_bucket(
     if !s3_available() {
         return;
     }
-    use tokio::io::AsyncWriteExt;
     let srv = server();
     let other = twin(&srv);
     let file = data(7 * MIB + 321, 9);
@@ -321,22 +320,7 @@ async fn an_uploadthing_upload_resumes_through_another_instance_into_the_bucket(
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.bytes));
     let url = r.json()[0]["url"].as_str().unwrap().to_string();
     // The first instance takes 6 MiB of the file, then the connection drops.
-    let boundary = "utboundary1234";
-    let preamble = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"blob\"\r\n\r\n"
-    );
-    let closing = format!("\r\n--{boundary}--\r\n");
-    let path = &url[url.find("/api/").unwrap()..];
-    let head_text = format!(
-        "PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=0-\r\n\
-         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
-        preamble.len() + file.len() + closing.len()
-    );
-    let mut stream = srv.connect().await;
-    stream.write_all(head_text.as_bytes()).await.unwrap();
-    stream.write_all(preamble.as_bytes()).await.unwrap();
-    stream.write_all(&file[..6 * MIB]).await.unwrap();
-    stream.flush().await.unwrap();
+    let stream = common::http::start_multipart_put(&srv, &url, file.len(), &file[..6 * MIB]).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     drop(stream);
     // The other instance says where to resume (its HEAD waits for the cut PUT to end).

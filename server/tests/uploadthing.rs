@@ -17,7 +17,7 @@ use uplift::{HttpRequest, UploadError, UploadedFile};
 use validator::Validate;
 
 use common::fixtures;
-use common::http::{client, Resp, PATIENCE};
+use common::http::{client, start_multipart_put, Resp, PATIENCE};
 use common::TestServer;
 
 #[derive(Debug, Deserialize, Validate, JsonSchema, TS)]
@@ -206,22 +206,7 @@ async fn a_put_cut_off_mid_file_resumes_from_what_head_says() {
     .await;
     let url = r.ok()[0]["url"].as_str().unwrap().to_string();
     // A browser pausing: the multipart body stops after 1 MB of the file, mid-stream.
-    let boundary = "----uploadthingtestboundary";
-    let preamble = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"blob\"\r\n\
-         Content-Type: application/octet-stream\r\n\r\n"
-    );
-    let closing = format!("\r\n--{boundary}--\r\n");
-    let length = preamble.len() + bytes.len() + closing.len();
-    let path = url.splitn(4, '/').nth(3).unwrap();
-    let head_text = format!(
-        "PUT /{path} HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=0-\r\n\
-         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n\r\n"
-    );
-    let mut stream = s.connect().await;
-    stream.write_all(head_text.as_bytes()).await.unwrap();
-    stream.write_all(preamble.as_bytes()).await.unwrap();
-    stream.write_all(&bytes[..1_000_000]).await.unwrap();
+    let mut stream = start_multipart_put(&s, &url, bytes.len(), &bytes[..1_000_000]).await;
     // The last bytes sent look like the start of a closing boundary: they must not be kept.
     stream.write_all(b"\r\n--").await.unwrap();
     stream.flush().await.unwrap();
@@ -392,24 +377,7 @@ async fn a_head_during_a_put_waits_for_the_put_to_end() {
     )
     .await;
     let url = r.ok()[0]["url"].as_str().unwrap().to_string();
-    let path = url.splitn(4, '/').nth(3).unwrap();
-    let boundary = "b0und";
-    let preamble = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"blob\"\r\n\r\n"
-    );
-    let mut stream = s.connect().await;
-    stream
-        .write_all(
-            format!(
-                "PUT /{path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\
-                 Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 500000\r\n\r\n{preamble}"
-            )
-            .as_bytes(),
-        )
-        .await
-        .unwrap();
-    stream.write_all(&[1u8; 100_000]).await.unwrap();
-    stream.flush().await.unwrap();
+    let stream = start_multipart_put(&s, &url, 400_000, &[1u8; 100_000]).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let head_url = url.clone();
     let head = actix_rt::spawn(async move {

@@ -444,3 +444,30 @@ pub async fn start_put(srv: &TestServer, head: &str, partial_body: &[u8]) -> Tcp
     s.flush().await.unwrap();
     s
 }
+
+/// The boundary of [`start_multipart_put`]'s bodies.
+pub const MULTIPART_BOUNDARY: &str = "----uploadthingtestboundary";
+
+/// A `PUT` of a file as UploadThing's client sends it (`Range: bytes=0-`, the multipart field
+/// `file`), started on a raw connection: its head announcing a whole body for `file_len` bytes,
+/// the part's headers and `first` bytes of the file. The rest is the caller's: send more, or
+/// drop the stream to cut the body off (a paused upload).
+pub async fn start_multipart_put(
+    srv: &TestServer,
+    url: &str,
+    file_len: usize,
+    first: &[u8],
+) -> TcpStream {
+    let b = MULTIPART_BOUNDARY;
+    let preamble = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"blob\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    );
+    let length = preamble.len() + file_len + format!("\r\n--{b}--\r\n").len();
+    let path = &url[url.find("/api/").expect("an ingest URL")..];
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=0-\r\n\
+         Content-Type: multipart/form-data; boundary={b}\r\nContent-Length: {length}\r\n\r\n{preamble}"
+    );
+    start_put(srv, &head, first).await
+}
