@@ -447,7 +447,40 @@ macro_rules! both {
     };
 }
 
+async fn a_row_created_locked_is_held_and_storing_records_the_whole_offset(r: &Records) {
+    let mut row = upload("made-locked");
+    row.status = UploadStatus::Uploading;
+    r.tus_insert_locked(&row, &tus(), "a:1", 50_000)
+        .await
+        .unwrap();
+    let (_, t) = r.tus_get("made-locked", 2_000).await.unwrap().unwrap();
+    assert!(t.locked, "the creating request holds the lock");
+    assert_eq!(t.offset, 0);
+    // Nobody else takes it while the lease runs; its owner renews it.
+    assert_eq!(
+        r.tus_lock("made-locked", "b:1", Some("b"), 3_000, 60_000)
+            .await
+            .unwrap(),
+        LockTaken::Refused
+    );
+    assert!(r.tus_renew("made-locked", "a:1", 55_000).await.unwrap());
+    // Stored without a last progress write: the offset is the stored size.
+    assert!(r
+        .mark_stored_as("made-locked", &stored(), Some("a"), 4_000)
+        .await
+        .unwrap());
+    let (rec, t) = r.tus_get("made-locked", 4_000).await.unwrap().unwrap();
+    assert_eq!(rec.status, UploadStatus::Completing);
+    assert_eq!(t.offset, 10);
+    // A row that is not a tus upload keeps no offset.
+    r.insert(&[upload("plain")]).await.unwrap();
+    assert!(r.claim("plain", 2_000).await.unwrap());
+    assert!(r.mark_stored("plain", &stored(), 4_000).await.unwrap());
+    assert!(r.tus_get("plain", 4_000).await.unwrap().is_none());
+}
+
 both!(
+    a_row_created_locked_is_held_and_storing_records_the_whole_offset,
     recovery_fails_and_releases_only_this_instances_rows,
     an_expired_lease_is_taken_over_and_its_owner_is_fenced,
     live_uploads_are_touched_and_stale_completions_fail,

@@ -351,9 +351,18 @@ async fn zero_length_and_creation_with_upload_complete_at_once() {
             .body(data.clone()),
     )
     .await;
-    location(&r);
+    let url = location(&r);
     assert_eq!(offset(&r), data.len());
     assert_eq!(server_data(&r)["sha256"], fixtures::sha256_hex(&data));
+    // Stored without a separate offset write: HEAD reports every byte, nobody holds the lock
+    // (a PATCH meets the finished upload, not a 423), and the record is complete.
+    let h = head(&url).await;
+    assert_eq!(h.status, 200);
+    assert_eq!(offset(&h), data.len());
+    let r = patch(&url, data.len(), b"", &[]).await;
+    assert_error(r.status, &r.json(), 409, "CONFLICT");
+    let key = r.header("uplift-key").or_else(|| h.header("uplift-key")).unwrap();
+    assert_eq!(status(&srv, &key).await["status"], "complete");
 }
 
 #[tokio::test]

@@ -404,8 +404,8 @@ impl Records {
         Ok(done.rows_affected() == 1)
     }
 
-    /// `uploading → completing`, recording what was actually stored. `false` if the row was
-    /// not `uploading`.
+    /// `uploading → completing`, recording what was actually stored (a tus upload's offset
+    /// becomes its stored size: every byte arrived). `false` if the row was not `uploading`.
     pub async fn mark_stored(
         &self,
         key: &str,
@@ -427,7 +427,8 @@ impl Records {
         let done = sqlx::query(
             "UPDATE uplift_uploads SET status = 'completing', stored_size = $2, \
              stored_sha256 = $3, stored_crc32 = $4, stored_content_type = $5, updated_at = $6, \
-             instance_id = COALESCE($7, instance_id) \
+             instance_id = COALESCE($7, instance_id), \
+             tus_offset = CASE WHEN tus_offset IS NULL THEN NULL ELSE $2 END \
              WHERE key = $1 AND status = 'uploading'",
         )
         .bind(key)

@@ -353,7 +353,7 @@ async fn put(
     let bytes = Confirmed::new(
         field.map(|r| r.map_err(|e| PayloadError::Io(std::io::Error::other(e.to_string())))),
     );
-    let written = tus::write(shared, req, &route, &key, start, bytes, None, None)
+    let written = tus::write(shared, req, &route, &key, start, bytes, None, None, None)
         .await
         .map_err(|e| idle.explain(range_error(e)))?;
     if written.offset < rec.size {

@@ -111,15 +111,26 @@ impl Storage for LocalStorage {
     }
 
     /// A hard link, as in `commit`: never replaces, and nothing is copied. A file on another
-    /// file system (a `tus_dir` elsewhere) is copied by the caller instead.
+    /// file system (a `tus_dir` elsewhere) is copied by the caller instead. The same file
+    /// linked already (a crash came after the link and before the record) is adopted.
     async fn adopt(&self, path: &Path, key: &str) -> io::Result<bool> {
+        use std::os::unix::fs::MetadataExt as _;
         let target = self.object_path(key)?;
         let source = path.to_path_buf();
         let linked = spawn_blocking(move || {
-            File::open(&source)?.sync_all()?;
+            let file = File::open(&source)?;
+            file.sync_all()?;
             match std::fs::hard_link(&source, &target) {
                 Ok(()) => Ok(true),
                 Err(e) if e.kind() == io::ErrorKind::CrossesDevices => Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    let (ours, there) = (file.metadata()?, std::fs::metadata(&target)?);
+                    if (ours.dev(), ours.ino()) == (there.dev(), there.ino()) {
+                        Ok(true)
+                    } else {
+                        Err(e)
+                    }
+                }
                 Err(e) => Err(e),
             }
         })
@@ -414,6 +425,23 @@ mod tests {
         }
         w.commit().await.unwrap();
         assert!(std::fs::read(dir.path().join("odd")).unwrap() == data);
+    }
+
+    #[tokio::test]
+    async fn adopting_links_once_and_takes_back_its_own_link_but_no_other_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalStorage::new(dir.path()).unwrap();
+        let part = dir.path().join(".staging").join("part");
+        std::fs::write(&part, b"bytes").unwrap();
+        assert!(s.adopt(&part, "adopted").await.unwrap());
+        assert_eq!(std::fs::read(dir.path().join("adopted")).unwrap(), b"bytes");
+        // Linked already (a crash between the link and the record): the same file, adopted.
+        assert!(s.adopt(&part, "adopted").await.unwrap());
+        // Another file under that name is never replaced.
+        std::fs::write(dir.path().join("taken"), b"other").unwrap();
+        let err = s.adopt(&part, "taken").await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(dir.path().join("taken")).unwrap(), b"other");
     }
 
     #[tokio::test]

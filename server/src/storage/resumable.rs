@@ -111,8 +111,19 @@ impl LocalResumable {
 impl ResumableStore for LocalResumable {
     async fn create(&self, key: &str) -> io::Result<()> {
         let path = self.path(key)?;
-        tokio::fs::create_dir_all(&self.dir).await?;
-        tokio::fs::File::create(path).await?.sync_all().await
+        let dir = self.dir.clone();
+        // One trip to the blocking pool; the directory is made only the first time.
+        tokio::task::spawn_blocking(move || {
+            let file = match std::fs::File::create(&path) {
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    std::fs::create_dir_all(&dir)?;
+                    std::fs::File::create(&path)?
+                }
+                other => other?,
+            };
+            file.sync_all()
+        })
+        .await?
     }
 
     /// A new inode with the recorded bytes, so a handle the old owner holds no longer

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -16,6 +17,7 @@ use crate::state::Shared;
 use crate::state::{new_key, now_ms};
 
 use super::headers::{self, Concat};
+use super::lock::{lease_ms, Lock};
 use crate::pipeline::checks::{check_caller, route_max, too_large};
 use crate::state::{caller_tag, origin};
 
@@ -201,19 +203,42 @@ pub(crate) async fn create(
         metadata: raw_meta,
         locked: false,
     };
+    let with_body = octet_stream || length == Some(0);
     store.create(&row.key).await?;
-    shared.records.tus_insert(&row, &tus).await?;
+    // With bytes to write, the record is made with this request holding its lock.
+    let lock = if with_body {
+        let owner = Lock::new_owner(&shared);
+        let renewed = Instant::now();
+        let until = now_ms() + lease_ms(&shared);
+        shared
+            .records
+            .tus_insert_locked(&row, &tus, &owner, until)
+            .await?;
+        Some(Lock::created(&shared, &row.key, owner, renewed))
+    } else {
+        shared.records.tus_insert(&row, &tus).await?;
+        None
+    };
     tracing::info!(slug = %row.slug, key = %crate::sanitize::log_tag(&row.key), length = ?length, outcome = "created", "tus upload created");
 
     let origin = origin(&shared, &req);
     let location = format!("{origin}{}", upload_path(&shared, &row.key));
-    let with_body = headers::header(&req, "content-type")
-        .is_some_and(|ct| ct.trim().eq_ignore_ascii_case(super::OFFSET_OCTET_STREAM));
     let mut res = tus_response(StatusCode::CREATED);
     res.insert_header(("Location", location));
     super::name_upload(&mut res, &shared, &origin, &row.key);
-    if with_body || length == Some(0) {
-        let out = super::patch::write(&shared, &req, &route, &row.key, 0, body, None, None).await?;
+    if let Some(lock) = lock {
+        let out = super::patch::write(
+            &shared,
+            &req,
+            &route,
+            &row.key,
+            0,
+            body,
+            None,
+            None,
+            Some(lock),
+        )
+        .await?;
         res.insert_header(("Upload-Offset", out.offset.to_string()))
             .insert_header(("Upload-Expires", http_date(out.expires_at)));
         if let Some(data) = out.server_data {

@@ -43,9 +43,27 @@ pub(crate) fn lost() -> UploadError {
 }
 
 impl Lock {
+    /// A new owner's name: the server instance and a random key.
+    pub fn new_owner(shared: &Shared) -> String {
+        format!("{}:{}", shared.instance_id, crate::state::new_key())
+    }
+
+    /// The guard of a lock `owner` took when it created the upload's record
+    /// (`Records::tus_insert_locked`), its lease confirmed at `renewed`.
+    pub fn created(shared: &Arc<Shared>, key: &str, owner: String, renewed: Instant) -> Lock {
+        Lock {
+            shared: shared.clone(),
+            key: key.to_string(),
+            owner,
+            taken_over: false,
+            renewed,
+            held: true,
+        }
+    }
+
     /// Takes the lock or answers 423.
     pub async fn take(shared: &Arc<Shared>, key: &str) -> Result<Lock, UploadError> {
-        let owner = format!("{}:{}", shared.instance_id, crate::state::new_key());
+        let owner = Lock::new_owner(shared);
         let now = now_ms();
         let renewed = Instant::now();
         let taken = shared

@@ -263,7 +263,10 @@ pub(crate) async fn patch(
         return Err(final_takes_no_patch());
     }
     let route = route_of_record(&shared, &rec)?;
-    let out = write(&shared, &req, &route, &key, offset, body, checksum, length).await?;
+    let out = write(
+        &shared, &req, &route, &key, offset, body, checksum, length, None,
+    )
+    .await?;
     let mut res = tus_response(StatusCode::NO_CONTENT);
     res.insert_header(("Upload-Offset", out.offset.to_string()))
         .insert_header(("Upload-Expires", http_date(out.expires_at)));
@@ -288,8 +291,9 @@ pub(crate) struct Written {
     pub server_data: Option<Value>,
 }
 
-/// Appends `body` at `client_offset` under the upload's lock, then records the new offset;
-/// on the last byte, stores the upload and runs the completion hook.
+/// Appends `body` at `client_offset` under the upload's lock (`held`, when the caller took it
+/// already), then records the new offset; on the last byte, stores the upload and runs the
+/// completion hook.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn write<S>(
     shared: &Arc<Shared>,
@@ -300,12 +304,19 @@ pub(crate) async fn write<S>(
     body: S,
     checksum: Option<Checksum>,
     new_length: Option<u64>,
+    held: Option<Lock>,
 ) -> Result<Written, UploadError>
 where
     S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
 {
     let (mut body, idle) = Body::new(body, shared.limits.body_idle_timeout);
-    let mut lock = Lock::take(shared, key).await?;
+    // A lock held from the creation: no client knows this upload's URL before this request
+    // answers.
+    let unseen = held.is_some();
+    let mut lock = match held {
+        Some(lock) => lock,
+        None => Lock::take(shared, key).await?,
+    };
     let (rec, tus) = load(shared, key).await?;
     if tus.is_final() {
         return Err(final_takes_no_patch());
@@ -424,16 +435,31 @@ where
     }
     out.finish(new_offset, length == Some(new_offset)).await?;
     let done = length == Some(new_offset) && !tus.is_partial();
-    // A finished upload stays locked while it is stored and its hook runs.
-    let now = record_progress(
-        shared,
-        key,
-        &lock.owner,
-        new_offset,
-        length,
-        done.then_some(lease),
-    )
-    .await?;
+    // A finished upload stays locked while it is stored and its hook runs. The last offset of
+    // an upload created by this request (creation-with-upload) need not be written on its
+    // own: no client can ask for it before the answer, storing the upload records the whole
+    // length as its offset, and should the server stop before that, nobody learnt the URL.
+    // Also only while the lease is fresh (so no one can have taken the upload over) and with
+    // a length known from the start.
+    let skip_progress = unseen
+        && done
+        && refusal.is_none()
+        && !idle.timed_out()
+        && tus.length.is_some()
+        && !lock.renewal_due();
+    let now = if skip_progress {
+        now_ms()
+    } else {
+        record_progress(
+            shared,
+            key,
+            &lock.owner,
+            new_offset,
+            length,
+            done.then_some(lease),
+        )
+        .await?
+    };
     if !done {
         if let Some(d) = digest.take() {
             shared.tus_digests.put(key, d);
@@ -456,11 +482,8 @@ where
     }
     let mut server_data = None;
     if done {
-        let rec = shared
-            .records
-            .get(key)
-            .await?
-            .ok_or_else(|| UploadError::not_found("no such upload"))?;
+        // The record as loaded under the lock: what completion reads of it (its key, type,
+        // declared checksum and metadata) no PATCH changes.
         let alive = lock.keep_alive();
         let result = super::finish::finish(
             shared,
