@@ -9,7 +9,7 @@ use std::io::Write as _;
 use std::sync::Once;
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{json, Value};
 use sqlx::Connection as _;
 use uplift::{Acl, ContentDisposition, ErrorBody, ErrorCode, UploadStatus};
 use uplift::{Backend, NewUpload, ObjectRecord, Records, StoredInfo};
@@ -144,6 +144,7 @@ both_backends!(
     migrations_create_the_table_and_are_idempotent,
     insert_is_all_or_nothing,
     prepared_rows_of_concurrent_requests_are_all_or_nothing_per_request,
+    concurrent_completions_each_land_on_their_own_row,
     claim_succeeds_exactly_once_under_races,
     claim_refuses_expired_and_unknown_rows,
     full_lifecycle_round_trips_server_data,
@@ -329,6 +330,64 @@ async fn prepared_rows_of_concurrent_requests_are_all_or_nothing_per_request(h: 
     assert_eq!(status(&records, "k199b").await, UploadStatus::Pending);
     assert_eq!(status(&records, "big-149").await, UploadStatus::Pending);
     assert_eq!(count_rows(&records).await, 1 + 197 * 2 + 150);
+    records.close().await;
+}
+
+async fn concurrent_completions_each_land_on_their_own_row(h: &Harness) {
+    let records = h.open().await;
+    let rows: Vec<NewUpload> = (0..120)
+        .map(|i| {
+            let mut row = upload(&format!("c{i}"));
+            row.status = UploadStatus::Completing;
+            row.stored = Some(stored(10));
+            row
+        })
+        .collect();
+    records.insert(&rows).await.unwrap();
+    // Two rows no longer completing: their completion changes nothing and says so.
+    assert!(records
+        .mark_failed("c3", &error_body(ErrorCode::Internal, "gone"), 2_000)
+        .await
+        .unwrap());
+    assert!(records
+        .mark_complete("c4", Some(&json!("first")), 2_000)
+        .await
+        .unwrap());
+    let tasks: Vec<_> = (0..120)
+        .map(|i| {
+            let records = records.clone();
+            tokio::spawn(async move {
+                let data = match i {
+                    // No answer and a `null` answer stay apart.
+                    5 => None,
+                    6 => Some(Value::Null),
+                    _ => Some(json!({ "n": i, "quote": "it's \"fine\"" })),
+                };
+                records
+                    .mark_complete(&format!("c{i}"), data.as_ref(), 3_000 + i)
+                    .await
+            })
+        })
+        .collect();
+    for (i, task) in tasks.into_iter().enumerate() {
+        let changed = task.await.unwrap().unwrap();
+        assert_eq!(changed, i != 3 && i != 4, "row c{i}");
+    }
+    for i in 0..120 {
+        let rec = records.get(&format!("c{i}")).await.unwrap().unwrap();
+        let expected = match i {
+            3 => {
+                assert_eq!(rec.status, UploadStatus::Failed);
+                continue;
+            }
+            4 => Some(json!("first")),
+            5 => None,
+            6 => Some(Value::Null),
+            _ => Some(json!({ "n": i, "quote": "it's \"fine\"" })),
+        };
+        assert_eq!(rec.status, UploadStatus::Complete, "row c{i}");
+        assert_eq!(rec.server_data, expected, "row c{i}");
+    }
     records.close().await;
 }
 

@@ -361,7 +361,10 @@ async fn zero_length_and_creation_with_upload_complete_at_once() {
     assert_eq!(offset(&h), data.len());
     let r = patch(&url, data.len(), b"", &[]).await;
     assert_error(r.status, &r.json(), 409, "CONFLICT");
-    let key = r.header("uplift-key").or_else(|| h.header("uplift-key")).unwrap();
+    let key = r
+        .header("uplift-key")
+        .or_else(|| h.header("uplift-key"))
+        .unwrap();
     assert_eq!(status(&srv, &key).await["status"], "complete");
 }
 

@@ -1,44 +1,61 @@
-//! Prepared uploads, inserted in batches.
+//! Writes of concurrent requests, made in batches: prepared uploads inserted, and finished
+//! uploads marked complete.
 //!
-//! Under load, prepare requests arrive faster than one-row statements can be written one after
-//! the other: each costs a trip to the database (for SQLite, to its worker thread) and a
-//! commit. Here every caller queues its rows and waits its turn for the batch lock (fair, first
-//! come first served). Whoever holds it writes everything queued so far — its own rows and the
-//! rows of those waiting behind it — as one multi-row `INSERT`, and tells each caller how its
-//! rows fared. Callers whose rows went in with an earlier batch find their answer waiting and
-//! return without writing. While one batch is written the next one gathers, so the batch size
-//! follows the load: one row when idle, dozens under pressure, never more than [`MAX_ROWS`].
+//! Under load, these writes arrive faster than one-row statements can be written one after
+//! the other: each costs a trip to the database (for SQLite, to its one writer connection,
+//! which waits idle between a statement's answer and the next caller's turn) and a commit.
+//! Here every caller queues its job and waits its turn for the batch lock (fair, first come
+//! first served). Whoever holds it writes everything queued so far — its own job and the jobs
+//! of those waiting behind it — as one statement, and tells each caller how its job fared.
+//! Callers whose job went in with an earlier batch find their answer waiting and return
+//! without writing. While one batch is written the next one gathers, so the batch size
+//! follows the load: one job when idle, dozens under pressure, never more than [`MAX_ROWS`]
+//! rows.
 //!
 //! A request's rows stay all or nothing: a batch is one statement, and should it fail (a key
-//! taken, say) every request of it is retried alone with its own transaction, so one bad
-//! request never fails another.
+//! taken, say) every job of it is retried alone, so one bad request never fails another.
 
+use std::collections::HashSet;
+use std::future::Future;
 use std::sync::Mutex;
 
+use futures_util::future::BoxFuture;
+use serde_json::Value;
+use sqlx::Row as _;
 use tokio::sync::oneshot;
 
-use super::{bind_caller, bind_new, NewUpload, Records};
+use super::{bind_caller, bind_new, json_to_db, NewUpload, Records};
 use crate::protocol::UploadStatus;
 
-/// Most rows one statement carries (23 parameters each: far below both databases' limits).
+/// Most rows one statement carries (23 parameters each for an insert: far below both
+/// databases' limits).
 const MAX_ROWS: usize = 64;
 
-/// One request's rows and where its outcome goes.
-struct Job {
-    rows: Vec<NewUpload>,
-    done: oneshot::Sender<Result<(), sqlx::Error>>,
+/// One caller's job and where its outcome goes.
+pub(crate) struct Job<J> {
+    item: J,
+    /// Whether the job changed its row (a completion of a row still `completing`).
+    done: oneshot::Sender<Result<bool, sqlx::Error>>,
 }
 
-/// The queue of rows waiting for a batch, and the lock a batch is written under.
-#[derive(Default)]
-pub(crate) struct Batcher {
-    queue: Mutex<Vec<Job>>,
+/// The queue of jobs waiting for a batch, and the lock a batch is written under.
+pub(crate) struct Batcher<J> {
+    queue: Mutex<Vec<Job<J>>>,
     turn: tokio::sync::Mutex<()>,
 }
 
-impl Batcher {
+impl<J> Default for Batcher<J> {
+    fn default() -> Self {
+        Batcher {
+            queue: Mutex::new(Vec::new()),
+            turn: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+impl<J: Send + 'static> Batcher<J> {
     /// The oldest queued jobs, up to [`MAX_ROWS`] rows (at least one job, whatever its size).
-    fn next(&self) -> Vec<Job> {
+    fn next(&self, rows_of: fn(&J) -> usize) -> Vec<Job<J>> {
         let mut queue = self
             .queue
             .lock()
@@ -47,7 +64,7 @@ impl Batcher {
         let take = queue
             .iter()
             .position(|j| {
-                rows += j.rows.len();
+                rows += rows_of(&j.item);
                 rows > MAX_ROWS
             })
             .unwrap_or(queue.len())
@@ -55,6 +72,52 @@ impl Batcher {
             .min(queue.len());
         queue.drain(..take).collect()
     }
+
+    /// Queues `item` and returns once a batch holding it was written: by this caller, when
+    /// its turn comes and the job is still queued, with `write` (on a task of its own, so
+    /// that this caller going away — its client hung up — does not take the other callers'
+    /// jobs with it), or by a caller ahead of it.
+    async fn submit<W, F>(
+        &self,
+        item: J,
+        rows_of: fn(&J) -> usize,
+        write: W,
+    ) -> Result<bool, sqlx::Error>
+    where
+        W: Fn(Vec<Job<J>>) -> F,
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let (done, mut outcome) = oneshot::channel();
+        self.queue
+            .lock()
+            .expect("the batch queue is never poisoned")
+            .push(Job { item, done });
+        let _turn = self.turn.lock().await;
+        loop {
+            match outcome.try_recv() {
+                Ok(result) => return result,
+                // The task writing this job went away without an answer (its runtime shut
+                // down): it may or may not be written.
+                Err(oneshot::error::TryRecvError::Closed) => {
+                    return Err(sqlx::Error::WorkerCrashed)
+                }
+                // Not written yet: write the oldest jobs queued, this one among them or ahead.
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+            let jobs = self.next(rows_of);
+            if jobs.is_empty() {
+                return Err(sqlx::Error::WorkerCrashed);
+            }
+            let _ = tokio::spawn(write(jobs)).await;
+        }
+    }
+}
+
+/// A finished upload's completion: its key and the hook's answer (as stored).
+pub(crate) struct Completion {
+    key: String,
+    server_data: Option<String>,
+    now_ms: i64,
 }
 
 impl Records {
@@ -67,68 +130,118 @@ impl Records {
             return Ok(());
         }
         let durable = rows.iter().any(|r| r.status != UploadStatus::Pending);
-        let (done, mut outcome) = oneshot::channel();
+        let records = self.clone();
         self.batch
-            .queue
-            .lock()
-            .expect("the batch queue is never poisoned")
-            .push(Job { rows, done });
-        let turn = self.batch.turn.lock().await;
-        let result = loop {
-            match outcome.try_recv() {
-                Ok(result) => break result,
-                // The task writing these rows went away without an answer (its runtime shut
-                // down): they may or may not be in.
-                Err(oneshot::error::TryRecvError::Closed) => break Err(sqlx::Error::WorkerCrashed),
-                // Not written yet: write the oldest rows queued, these among them or ahead.
-                Err(oneshot::error::TryRecvError::Empty) => {}
-            }
-            let jobs = self.batch.next();
-            if jobs.is_empty() {
-                break Err(sqlx::Error::WorkerCrashed);
-            }
-            // On a task of its own, so that this caller going away (its client hung up)
-            // does not take the other callers' rows with it.
-            let records = self.clone();
-            let _ = tokio::spawn(async move { records.write_batch(jobs).await }).await;
-        };
-        drop(turn);
-        match result {
-            Ok(()) if durable => self.durable().await,
-            other => other,
+            .submit(rows, Vec::len, move |jobs| {
+                let records = records.clone();
+                async move { records.write_batch(jobs).await }
+            })
+            .await?;
+        if durable {
+            self.durable().await?;
         }
+        Ok(())
     }
 
-    async fn write_batch(&self, mut jobs: Vec<Job>) {
+    /// `completing → complete` with the completion hook's answer (`None` and `Some(Null)` are
+    /// kept apart), in one statement with the completions of concurrent uploads. `false` if
+    /// the row was not `completing`.
+    pub async fn mark_complete(
+        &self,
+        key: &str,
+        server_data: Option<&Value>,
+        now_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let item = Completion {
+            key: key.to_string(),
+            server_data: server_data.map(json_to_db).transpose()?,
+            now_ms,
+        };
+        let records = self.clone();
+        let done = self
+            .completions
+            .submit(
+                item,
+                |_| 1,
+                move |jobs| {
+                    let records = records.clone();
+                    async move { records.write_completions(jobs).await }
+                },
+            )
+            .await?;
+        self.durable().await?;
+        Ok(done)
+    }
+
+    async fn write_completions(&self, jobs: Vec<Job<Completion>>) {
+        let items: Vec<&Completion> = jobs.iter().map(|j| &j.item).collect();
+        let result = self.complete_rows(&items).await;
+        drop(items);
+        let records = self.clone();
+        answer(
+            jobs,
+            result.map(|done| move |c: &Completion| done.contains(&c.key)),
+            move |c| {
+                let records = records.clone();
+                Box::pin(async move { Ok(records.complete_rows(&[c]).await?.contains(&c.key)) })
+            },
+        )
+        .await;
+    }
+
+    /// One `UPDATE` of all `items`: each row's server data by its key. The keys it changed.
+    async fn complete_rows(&self, items: &[&Completion]) -> Result<HashSet<String>, sqlx::Error> {
+        let mut p = Params::new(self.backend);
+        let mut sql =
+            String::from("UPDATE uplift_uploads SET status = 'complete', server_data = CASE key");
+        for _ in items {
+            let (key, data) = (p.next(), p.next());
+            sql.push_str(&format!(" WHEN {key} THEN {data}"));
+        }
+        let updated_at = p.next();
+        let keys: Vec<String> = items.iter().map(|_| p.next()).collect();
+        sql.push_str(&format!(
+            " END, updated_at = {updated_at} WHERE status = 'completing' AND key IN ({}) \
+             RETURNING key",
+            keys.join(", ")
+        ));
+        // Bound in the order the placeholders appear.
+        let mut q = sqlx::query(&sql);
+        for c in items {
+            q = q.bind(c.key.as_str()).bind(c.server_data.as_deref());
+        }
+        q = q.bind(items.iter().map(|c| c.now_ms).max().unwrap_or_default());
+        for c in items {
+            q = q.bind(c.key.as_str());
+        }
+        q.fetch_all(&self.writer)
+            .await?
+            .iter()
+            .map(|row| row.try_get::<String, _>("key"))
+            .collect()
+    }
+
+    async fn write_batch(&self, mut jobs: Vec<Job<Vec<NewUpload>>>) {
         // A request of more rows than one statement carries: its own transaction.
-        let alone = jobs.len() == 1;
-        if let Some(job) = jobs.pop_if(|j| alone && j.rows.len() > MAX_ROWS) {
-            let result = self.insert(&job.rows).await;
+        if let Some(job) = jobs.pop_if(|j| j.item.len() > MAX_ROWS) {
+            let result = self.insert(&job.item).await.map(|()| true);
             let _ = job.done.send(result);
             return;
         }
-        let rows: Vec<&NewUpload> = jobs.iter().flat_map(|j| &j.rows).collect();
+        let rows: Vec<&NewUpload> = jobs.iter().flat_map(|j| &j.item).collect();
         let result = self.insert_rows(&rows).await;
         drop(rows);
-        match result {
-            Ok(()) => {
-                for job in jobs {
-                    let _ = job.done.send(Ok(()));
-                }
-            }
-            Err(e) if alone => {
-                if let Some(job) = jobs.pop() {
-                    let _ = job.done.send(Err(e));
-                }
-            }
-            Err(_) => {
-                // Find whose rows failed: each request alone, in its own transaction.
-                for job in jobs {
-                    let result = self.insert(&job.rows).await;
-                    let _ = job.done.send(result);
-                }
-            }
-        }
+        // Whose rows failed: each request alone, in its own transaction.
+        let records = self.clone();
+        answer(
+            jobs,
+            result.map(|()| |_: &Vec<NewUpload>| true),
+            move |rows| {
+                let records = records.clone();
+                Box::pin(async move { records.insert(rows).await.map(|()| true) })
+            },
+        )
+        .await;
     }
 
     /// One `INSERT` of all `rows`.
@@ -138,23 +251,11 @@ impl Records {
             super::COLUMNS
         );
         const PER_ROW: usize = 23;
-        // SQLite takes `$n` for a parameter *named* "$n", and sqlx looks every name up in a
-        // list SQLite scans from the start: quadratic in the parameters of a batch (a fifth
-        // of prepare's CPU at 64 rows). Plain `?` parameters are positional.
-        let numbered = self.backend == super::Backend::Postgres;
+        let mut p = Params::new(self.backend);
         for i in 0..rows.len() {
+            let row: Vec<String> = (0..PER_ROW).map(|_| p.next()).collect();
             sql.push_str(if i == 0 { "(" } else { ", (" });
-            for p in 1..=PER_ROW {
-                if p > 1 {
-                    sql.push_str(", ");
-                }
-                if numbered {
-                    sql.push('$');
-                    sql.push_str(&(i * PER_ROW + p).to_string());
-                } else {
-                    sql.push('?');
-                }
-            }
+            sql.push_str(&row.join(", "));
             sql.push(')');
         }
         let mut q = sqlx::query(&sql);
@@ -163,5 +264,60 @@ impl Records {
         }
         q.execute(&self.writer).await?;
         Ok(())
+    }
+}
+
+/// Tells each job of a batch how it fared: for all, when the batch went in (`done` says
+/// whether each job changed its row) or was one job; otherwise each job is written again
+/// alone with `alone`, so that only a bad one fails.
+async fn answer<J, D, F>(mut jobs: Vec<Job<J>>, result: Result<D, sqlx::Error>, alone: F)
+where
+    D: Fn(&J) -> bool,
+    F: for<'a> Fn(&'a J) -> BoxFuture<'a, Result<bool, sqlx::Error>>,
+{
+    match result {
+        Ok(done) => {
+            for job in jobs {
+                let _ = job.done.send(Ok(done(&job.item)));
+            }
+        }
+        Err(e) if jobs.len() == 1 => {
+            if let Some(job) = jobs.pop() {
+                let _ = job.done.send(Err(e));
+            }
+        }
+        Err(_) => {
+            for job in jobs {
+                let result = alone(&job.item).await;
+                let _ = job.done.send(result);
+            }
+        }
+    }
+}
+
+/// Parameter placeholders of one statement, in order. SQLite takes `$n` for a parameter
+/// *named* "$n", and sqlx looks every name up in a list SQLite scans from the start: quadratic
+/// in the parameters of a batch (a fifth of prepare's CPU at 64 rows). Plain `?` parameters
+/// are positional; PostgreSQL numbers them.
+struct Params {
+    numbered: bool,
+    n: usize,
+}
+
+impl Params {
+    fn new(backend: super::Backend) -> Params {
+        Params {
+            numbered: backend == super::Backend::Postgres,
+            n: 0,
+        }
+    }
+
+    fn next(&mut self) -> String {
+        self.n += 1;
+        if self.numbered {
+            format!("${}", self.n)
+        } else {
+            "?".to_string()
+        }
     }
 }

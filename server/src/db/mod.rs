@@ -199,7 +199,9 @@ pub struct Records {
     /// that reads then writes never finds its snapshot stale. Elsewhere the same pool as `pool`.
     writer: AnyPool,
     /// Prepared rows waiting to be inserted together (see `batch.rs`).
-    batch: Arc<batch::Batcher>,
+    batch: Arc<batch::Batcher<Vec<NewUpload>>>,
+    /// Completions waiting to be written together.
+    completions: Arc<batch::Batcher<batch::Completion>>,
     backend: Backend,
     /// SQLite file databases: the group commit every acknowledged write waits in.
     wal: Option<Arc<crate::group_sync::GroupSync>>,
@@ -438,27 +440,6 @@ impl Records {
         .bind(&stored.content_type)
         .bind(now_ms)
         .bind(instance)
-        .execute(&self.writer)
-        .await?;
-        self.durable().await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// `completing → complete` with the completion hook's answer (`None` and `Some(Null)` are
-    /// kept apart). `false` if the row was not `completing`.
-    pub async fn mark_complete(
-        &self,
-        key: &str,
-        server_data: Option<&Value>,
-        now_ms: i64,
-    ) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(
-            "UPDATE uplift_uploads SET status = 'complete', server_data = $2, updated_at = $3 \
-             WHERE key = $1 AND status = 'completing'",
-        )
-        .bind(key)
-        .bind(server_data.map(json_to_db).transpose()?)
-        .bind(now_ms)
         .execute(&self.writer)
         .await?;
         self.durable().await?;
@@ -829,6 +810,7 @@ async fn finish(pool: AnyPool, writer: AnyPool, backend: Backend) -> Result<Reco
         pool,
         writer,
         batch: Arc::default(),
+        completions: Arc::default(),
         backend,
         wal,
     })
