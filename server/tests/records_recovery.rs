@@ -479,7 +479,43 @@ async fn a_row_created_locked_is_held_and_storing_records_the_whole_offset(r: &R
     assert!(r.tus_get("plain", 4_000).await.unwrap().is_none());
 }
 
+async fn rows_inserted_in_batches_keep_their_instance(r: &Records) {
+    let stored_row = |key: &str| {
+        let mut row = upload(key);
+        row.status = UploadStatus::Completing;
+        row.stored = Some(stored());
+        row
+    };
+    let tasks: Vec<_> = ["a", "b"]
+        .into_iter()
+        .flat_map(|instance| (0..20).map(move |i| (instance, i)))
+        .map(|(instance, i)| {
+            let (r, row) = (r.clone(), stored_row(&format!("{instance}-{i}")));
+            tokio::spawn(async move { r.insert_batched(vec![row], Some(instance)).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let done = r
+        .recover_instance(
+            "a",
+            &err(ErrorCode::SizeMismatch),
+            &err(ErrorCode::CompletionFailed),
+            4_000,
+        )
+        .await
+        .unwrap();
+    let mut failed = done.completions_failed.clone();
+    failed.sort();
+    let mut expected: Vec<String> = (0..20).map(|i| format!("a-{i}")).collect();
+    expected.sort();
+    assert_eq!(failed, expected, "only instance a's completions are its own");
+    assert_eq!(status(r, "b-7").await.0, UploadStatus::Completing);
+}
+
 both!(
+    rows_inserted_in_batches_keep_their_instance,
     a_row_created_locked_is_held_and_storing_records_the_whole_offset,
     recovery_fails_and_releases_only_this_instances_rows,
     an_expired_lease_is_taken_over_and_its_owner_is_fenced,

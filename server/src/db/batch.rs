@@ -113,6 +113,12 @@ impl<J: Send + 'static> Batcher<J> {
     }
 }
 
+/// One request's rows to insert, and the server instance responsible for them.
+pub(crate) struct Rows {
+    rows: Vec<NewUpload>,
+    instance: Option<String>,
+}
+
 /// A finished upload's completion: its key and the hook's answer (as stored).
 pub(crate) struct Completion {
     key: String,
@@ -126,16 +132,34 @@ impl Records {
     /// waiting for the disk when every row is `pending`: a prepared key nobody has used yet
     /// need not survive a power cut.
     pub async fn insert_prepared(&self, rows: Vec<NewUpload>) -> Result<(), sqlx::Error> {
+        self.insert_batched(rows, None).await
+    }
+
+    /// [`Records::insert_as`] (all or nothing, durable unless every row is `pending`), in one
+    /// statement with the rows of concurrent requests.
+    pub async fn insert_batched(
+        &self,
+        rows: Vec<NewUpload>,
+        instance: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
         if rows.is_empty() {
             return Ok(());
         }
         let durable = rows.iter().any(|r| r.status != UploadStatus::Pending);
         let records = self.clone();
+        let job = Rows {
+            rows,
+            instance: instance.map(str::to_string),
+        };
         self.batch
-            .submit(rows, Vec::len, move |jobs| {
-                let records = records.clone();
-                async move { records.write_batch(jobs).await }
-            })
+            .submit(
+                job,
+                |j| j.rows.len(),
+                move |jobs| {
+                    let records = records.clone();
+                    async move { records.write_batch(jobs).await }
+                },
+            )
             .await?;
         if durable {
             self.durable().await?;
@@ -221,31 +245,35 @@ impl Records {
             .collect()
     }
 
-    async fn write_batch(&self, mut jobs: Vec<Job<Vec<NewUpload>>>) {
+    async fn write_batch(&self, mut jobs: Vec<Job<Rows>>) {
         // A request of more rows than one statement carries: its own transaction.
-        if let Some(job) = jobs.pop_if(|j| j.item.len() > MAX_ROWS) {
-            let result = self.insert(&job.item).await.map(|()| true);
+        if let Some(job) = jobs.pop_if(|j| j.item.rows.len() > MAX_ROWS) {
+            let result = self.insert_alone(&job.item).await;
             let _ = job.done.send(result);
             return;
         }
-        let rows: Vec<&NewUpload> = jobs.iter().flat_map(|j| &j.item).collect();
+        let rows: Vec<(&NewUpload, Option<&str>)> = jobs
+            .iter()
+            .flat_map(|j| j.item.rows.iter().map(|r| (r, j.item.instance.as_deref())))
+            .collect();
         let result = self.insert_rows(&rows).await;
         drop(rows);
         // Whose rows failed: each request alone, in its own transaction.
         let records = self.clone();
-        answer(
-            jobs,
-            result.map(|()| |_: &Vec<NewUpload>| true),
-            move |rows| {
-                let records = records.clone();
-                Box::pin(async move { records.insert(rows).await.map(|()| true) })
-            },
-        )
+        answer(jobs, result.map(|()| |_: &Rows| true), move |job| {
+            let records = records.clone();
+            Box::pin(async move { records.insert_alone(job).await })
+        })
         .await;
     }
 
+    async fn insert_alone(&self, job: &Rows) -> Result<bool, sqlx::Error> {
+        self.insert_as(&job.rows, job.instance.as_deref()).await?;
+        Ok(true)
+    }
+
     /// One `INSERT` of all `rows`.
-    async fn insert_rows(&self, rows: &[&NewUpload]) -> Result<(), sqlx::Error> {
+    async fn insert_rows(&self, rows: &[(&NewUpload, Option<&str>)]) -> Result<(), sqlx::Error> {
         let mut sql = format!(
             "INSERT INTO uplift_uploads ({}, caller, reserved, instance_id) VALUES ",
             super::COLUMNS
@@ -259,8 +287,8 @@ impl Records {
             sql.push(')');
         }
         let mut q = sqlx::query(&sql);
-        for row in rows {
-            q = bind_caller(bind_new(q, row)?, row)?.bind(None::<String>);
+        for (row, instance) in rows {
+            q = bind_caller(bind_new(q, row)?, row)?.bind(*instance);
         }
         q.execute(&self.writer).await?;
         Ok(())

@@ -199,7 +199,7 @@ pub struct Records {
     /// that reads then writes never finds its snapshot stale. Elsewhere the same pool as `pool`.
     writer: AnyPool,
     /// Prepared rows waiting to be inserted together (see `batch.rs`).
-    batch: Arc<batch::Batcher<Vec<NewUpload>>>,
+    batch: Arc<batch::Batcher<batch::Rows>>,
     /// Completions waiting to be written together.
     completions: Arc<batch::Batcher<batch::Completion>>,
     backend: Backend,

@@ -386,7 +386,7 @@ async fn receive_and_store(
     }
     if let Err(e) = shared
         .records
-        .insert_as(&rows, Some(&shared.instance_id))
+        .insert_batched(rows.clone(), Some(&shared.instance_id))
         .await
     {
         rollback(&shared, &rows).await;
