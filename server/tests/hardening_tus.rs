@@ -133,7 +133,7 @@ async fn deleting_a_complete_upload_is_410_and_keeps_the_file() {
             .body(data.clone()),
     )
     .await;
-    assert_eq!(r.status, 201);
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.bytes));
     let url = r.header("location").unwrap();
     let key = r.header("uplift-key").unwrap();
     srv.wait_status(&c, &key, "complete").await;

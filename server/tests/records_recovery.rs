@@ -510,11 +510,73 @@ async fn rows_inserted_in_batches_keep_their_instance(r: &Records) {
     failed.sort();
     let mut expected: Vec<String> = (0..20).map(|i| format!("a-{i}")).collect();
     expected.sort();
-    assert_eq!(failed, expected, "only instance a's completions are its own");
+    assert_eq!(
+        failed, expected,
+        "only instance a's completions are its own"
+    );
     assert_eq!(status(r, "b-7").await.0, UploadStatus::Completing);
 }
 
+async fn concurrent_stores_and_unlocks_each_land_on_their_own_row(r: &Records) {
+    for i in 0..60 {
+        let mut row = upload(&format!("s{i}"));
+        row.status = UploadStatus::Uploading;
+        r.tus_insert_locked(&row, &tus(), &format!("owner-{i}"), 50_000)
+            .await
+            .unwrap();
+    }
+    // One row is no longer uploading: storing it changes nothing and says so.
+    assert!(r
+        .mark_failed("s2", &err(ErrorCode::Internal), 2_000)
+        .await
+        .unwrap());
+    let tasks: Vec<_> = (0..60)
+        .map(|i| {
+            let r = r.clone();
+            tokio::spawn(async move {
+                let info = StoredInfo {
+                    size: 10,
+                    sha256: format!("{i:064x}"),
+                    crc32: (i % 2 == 0).then_some(i as u32),
+                    content_type: format!("image/x-{i}"),
+                };
+                let instance = format!("i{i}");
+                let stored = r
+                    .mark_stored_as(&format!("s{i}"), &info, Some(&instance), 3_000)
+                    .await
+                    .unwrap();
+                // Only the right owner's release takes: every other row stays locked.
+                let owner = if i % 3 == 0 {
+                    "someone else".to_string()
+                } else {
+                    format!("owner-{i}")
+                };
+                r.tus_unlock(&format!("s{i}"), &owner).await.unwrap();
+                stored
+            })
+        })
+        .collect();
+    for (i, t) in tasks.into_iter().enumerate() {
+        assert_eq!(t.await.unwrap(), i != 2, "row s{i}");
+    }
+    for i in 0..60u32 {
+        let (rec, t) = r.tus_get(&format!("s{i}"), 4_000).await.unwrap().unwrap();
+        assert_eq!(t.locked, i % 3 == 0, "row s{i}");
+        if i == 2 {
+            assert_eq!(rec.status, UploadStatus::Failed);
+            continue;
+        }
+        assert_eq!(rec.status, UploadStatus::Completing, "row s{i}");
+        assert_eq!(t.offset, 10);
+        let stored = rec.stored.unwrap();
+        assert_eq!(stored.sha256, format!("{i:064x}"));
+        assert_eq!(stored.crc32, (i % 2 == 0).then_some(i));
+        assert_eq!(stored.content_type, format!("image/x-{i}"));
+    }
+}
+
 both!(
+    concurrent_stores_and_unlocks_each_land_on_their_own_row,
     rows_inserted_in_batches_keep_their_instance,
     a_row_created_locked_is_held_and_storing_records_the_whole_offset,
     recovery_fails_and_releases_only_this_instances_rows,

@@ -126,6 +126,70 @@ pub(crate) struct Completion {
     now_ms: i64,
 }
 
+/// A stored upload's record of what was stored (`uploading → completing`).
+pub(crate) struct Stored {
+    key: String,
+    size: i64,
+    sha256: String,
+    crc32: Option<i64>,
+    content_type: String,
+    instance: Option<String>,
+    now_ms: i64,
+}
+
+/// A tus lock released by its owner.
+pub(crate) struct Unlock {
+    key: String,
+    owner: String,
+}
+
+/// `UPDATE uplift_uploads SET …` of many rows at once, each column given per row by key
+/// (`CASE key WHEN k THEN v … END`). SQLite binds `?` by where it stands in the text, so the
+/// caller makes placeholders in the order its SQL shows them, and binds values in that order:
+/// for each per-row column, each row's key and value, and each statement-wide value where its
+/// placeholder stands; the keys of `finish` come last.
+struct KeyedUpdate {
+    p: Params,
+    sql: String,
+}
+
+impl KeyedUpdate {
+    fn new(backend: super::Backend) -> KeyedUpdate {
+        KeyedUpdate {
+            p: Params::new(backend),
+            sql: String::from("UPDATE uplift_uploads SET "),
+        }
+    }
+
+    /// `CASE key WHEN ? THEN ? … END` for `rows` rows.
+    fn by_key(&mut self, rows: usize) -> String {
+        let mut case = String::from("CASE key");
+        for _ in 0..rows {
+            let (key, value) = (self.p.next(), self.p.next());
+            case.push_str(&format!(" WHEN {key} THEN {value}"));
+        }
+        case.push_str(" END");
+        case
+    }
+
+    /// A placeholder for a value of the whole statement.
+    fn shared(&mut self) -> String {
+        self.p.next()
+    }
+
+    /// The statement: `sets`, then `WHERE {filter} AND key IN (…rows…)`.
+    fn finish(mut self, sets: &str, filter: &str, rows: usize, returning: bool) -> String {
+        let keys: Vec<String> = (0..rows).map(|_| self.p.next()).collect();
+        self.sql.push_str(sets);
+        self.sql.push_str(&format!(
+            " WHERE {filter} AND key IN ({}){}",
+            keys.join(", "),
+            if returning { " RETURNING key" } else { "" }
+        ));
+        self.sql
+    }
+}
+
 impl Records {
     /// Inserts the rows of one prepare request, all or nothing, in one statement with the rows
     /// of concurrent requests. Like [`Records::insert`] of `pending` rows, it returns without
@@ -197,6 +261,162 @@ impl Records {
         Ok(done)
     }
 
+    /// `uploading → completing`, recording what was actually stored (a tus upload's offset
+    /// becomes its stored size: every byte arrived), in one statement with the rows of
+    /// concurrent uploads. `instance` is recorded as the server instance running the
+    /// completion (`None` keeps the one recorded). `false` if the row was not `uploading`.
+    pub async fn mark_stored_as(
+        &self,
+        key: &str,
+        stored: &super::StoredInfo,
+        instance: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let item = Stored {
+            key: key.to_string(),
+            size: super::size_to_db(stored.size)?,
+            sha256: stored.sha256.clone(),
+            crc32: stored.crc32.map(i64::from),
+            content_type: stored.content_type.clone(),
+            instance: instance.map(str::to_string),
+            now_ms,
+        };
+        let records = self.clone();
+        let done = self
+            .stored
+            .submit(
+                item,
+                |_| 1,
+                move |jobs| {
+                    let records = records.clone();
+                    async move { records.write_stored(jobs).await }
+                },
+            )
+            .await?;
+        self.durable().await?;
+        Ok(done)
+    }
+
+    async fn write_stored(&self, jobs: Vec<Job<Stored>>) {
+        let items: Vec<&Stored> = jobs.iter().map(|j| &j.item).collect();
+        let result = self.stored_rows(&items).await;
+        drop(items);
+        let records = self.clone();
+        answer(
+            jobs,
+            result.map(|done| move |s: &Stored| done.contains(&s.key)),
+            move |s| {
+                let records = records.clone();
+                Box::pin(async move { Ok(records.stored_rows(&[s]).await?.contains(&s.key)) })
+            },
+        )
+        .await;
+    }
+
+    /// One `UPDATE` of all `items`. The keys it changed.
+    async fn stored_rows(&self, items: &[&Stored]) -> Result<HashSet<String>, sqlx::Error> {
+        let n = items.len();
+        let mut u = KeyedUpdate::new(self.backend);
+        let (size, sha, crc, ct, instance, offset) = (
+            u.by_key(n),
+            u.by_key(n),
+            u.by_key(n),
+            u.by_key(n),
+            u.by_key(n),
+            u.by_key(n),
+        );
+        let now = u.shared();
+        let sql = u.finish(
+            &format!(
+                "status = 'completing', stored_size = {size}, stored_sha256 = {sha}, \
+                 stored_crc32 = {crc}, stored_content_type = {ct}, \
+                 instance_id = COALESCE({instance}, instance_id), \
+                 tus_offset = CASE WHEN tus_offset IS NULL THEN NULL ELSE {offset} END, \
+                 updated_at = {now}"
+            ),
+            "status = 'uploading'",
+            n,
+            true,
+        );
+        let mut q = sqlx::query(&sql);
+        for s in items {
+            q = q.bind(s.key.as_str()).bind(s.size);
+        }
+        for s in items {
+            q = q.bind(s.key.as_str()).bind(s.sha256.as_str());
+        }
+        for s in items {
+            q = q.bind(s.key.as_str()).bind(s.crc32);
+        }
+        for s in items {
+            q = q.bind(s.key.as_str()).bind(s.content_type.as_str());
+        }
+        for s in items {
+            q = q.bind(s.key.as_str()).bind(s.instance.as_deref());
+        }
+        for s in items {
+            q = q.bind(s.key.as_str()).bind(s.size);
+        }
+        q = q.bind(items.iter().map(|s| s.now_ms).max().unwrap_or_default());
+        for s in items {
+            q = q.bind(s.key.as_str());
+        }
+        returned_keys(q.fetch_all(&self.writer).await?)
+    }
+
+    /// Releases a tus lock `owner` holds, without other changes, in one statement with the
+    /// releases of concurrent requests.
+    pub async fn tus_unlock(&self, key: &str, owner: &str) -> Result<(), sqlx::Error> {
+        let item = Unlock {
+            key: key.to_string(),
+            owner: owner.to_string(),
+        };
+        let records = self.clone();
+        self.unlocks
+            .submit(
+                item,
+                |_| 1,
+                move |jobs| {
+                    let records = records.clone();
+                    async move { records.write_unlocks(jobs).await }
+                },
+            )
+            .await?;
+        self.durable().await
+    }
+
+    async fn write_unlocks(&self, jobs: Vec<Job<Unlock>>) {
+        let items: Vec<&Unlock> = jobs.iter().map(|j| &j.item).collect();
+        let result = self.unlock_rows(&items).await;
+        drop(items);
+        let records = self.clone();
+        answer(jobs, result.map(|()| |_: &Unlock| true), move |u| {
+            let records = records.clone();
+            Box::pin(async move { records.unlock_rows(&[u]).await.map(|()| true) })
+        })
+        .await;
+    }
+
+    async fn unlock_rows(&self, items: &[&Unlock]) -> Result<(), sqlx::Error> {
+        let mut u = KeyedUpdate::new(self.backend);
+        let owner = u.by_key(items.len());
+        let sql = u.finish(
+            "tus_lock_owner = NULL, tus_lock_until = NULL",
+            &format!("tus_lock_owner = {owner}"),
+            items.len(),
+            false,
+        );
+        let mut q = sqlx::query(&sql);
+        for i in items {
+            q = q.bind(i.key.as_str()).bind(i.owner.as_str());
+        }
+        for i in items {
+            q = q.bind(i.key.as_str());
+        }
+        q.execute(&self.writer).await?;
+        Ok(())
+    }
+
     async fn write_completions(&self, jobs: Vec<Job<Completion>>) {
         let items: Vec<&Completion> = jobs.iter().map(|j| &j.item).collect();
         let result = self.complete_rows(&items).await;
@@ -215,21 +435,15 @@ impl Records {
 
     /// One `UPDATE` of all `items`: each row's server data by its key. The keys it changed.
     async fn complete_rows(&self, items: &[&Completion]) -> Result<HashSet<String>, sqlx::Error> {
-        let mut p = Params::new(self.backend);
-        let mut sql =
-            String::from("UPDATE uplift_uploads SET status = 'complete', server_data = CASE key");
-        for _ in items {
-            let (key, data) = (p.next(), p.next());
-            sql.push_str(&format!(" WHEN {key} THEN {data}"));
-        }
-        let updated_at = p.next();
-        let keys: Vec<String> = items.iter().map(|_| p.next()).collect();
-        sql.push_str(&format!(
-            " END, updated_at = {updated_at} WHERE status = 'completing' AND key IN ({}) \
-             RETURNING key",
-            keys.join(", ")
-        ));
-        // Bound in the order the placeholders appear.
+        let mut u = KeyedUpdate::new(self.backend);
+        let data = u.by_key(items.len());
+        let now = u.shared();
+        let sql = u.finish(
+            &format!("status = 'complete', server_data = {data}, updated_at = {now}"),
+            "status = 'completing'",
+            items.len(),
+            true,
+        );
         let mut q = sqlx::query(&sql);
         for c in items {
             q = q.bind(c.key.as_str()).bind(c.server_data.as_deref());
@@ -238,11 +452,7 @@ impl Records {
         for c in items {
             q = q.bind(c.key.as_str());
         }
-        q.fetch_all(&self.writer)
-            .await?
-            .iter()
-            .map(|row| row.try_get::<String, _>("key"))
-            .collect()
+        returned_keys(q.fetch_all(&self.writer).await?)
     }
 
     async fn write_batch(&self, mut jobs: Vec<Job<Rows>>) {
@@ -348,4 +558,11 @@ impl Params {
             "?".to_string()
         }
     }
+}
+
+/// The `key` column of each row a `RETURNING key` statement answered.
+fn returned_keys(rows: Vec<sqlx::any::AnyRow>) -> Result<HashSet<String>, sqlx::Error> {
+    rows.iter()
+        .map(|row| row.try_get::<String, _>("key"))
+        .collect()
 }

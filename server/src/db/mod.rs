@@ -202,6 +202,10 @@ pub struct Records {
     batch: Arc<batch::Batcher<batch::Rows>>,
     /// Completions waiting to be written together.
     completions: Arc<batch::Batcher<batch::Completion>>,
+    /// Records of stored bytes waiting to be written together.
+    stored: Arc<batch::Batcher<batch::Stored>>,
+    /// tus lock releases waiting to be written together.
+    unlocks: Arc<batch::Batcher<batch::Unlock>>,
     backend: Backend,
     /// SQLite file databases: the group commit every acknowledged write waits in.
     wal: Option<Arc<crate::group_sync::GroupSync>>,
@@ -415,35 +419,6 @@ impl Records {
         now_ms: i64,
     ) -> Result<bool, sqlx::Error> {
         self.mark_stored_as(key, stored, None, now_ms).await
-    }
-
-    /// [`Records::mark_stored`], recording `instance` as the server instance running the
-    /// completion (`None` keeps the one recorded).
-    pub async fn mark_stored_as(
-        &self,
-        key: &str,
-        stored: &StoredInfo,
-        instance: Option<&str>,
-        now_ms: i64,
-    ) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(
-            "UPDATE uplift_uploads SET status = 'completing', stored_size = $2, \
-             stored_sha256 = $3, stored_crc32 = $4, stored_content_type = $5, updated_at = $6, \
-             instance_id = COALESCE($7, instance_id), \
-             tus_offset = CASE WHEN tus_offset IS NULL THEN NULL ELSE $2 END \
-             WHERE key = $1 AND status = 'uploading'",
-        )
-        .bind(key)
-        .bind(size_to_db(stored.size)?)
-        .bind(&stored.sha256)
-        .bind(stored.crc32.map(i64::from))
-        .bind(&stored.content_type)
-        .bind(now_ms)
-        .bind(instance)
-        .execute(&self.writer)
-        .await?;
-        self.durable().await?;
-        Ok(done.rows_affected() == 1)
     }
 
     /// Any status except `complete` and `failed` → `failed`, storing `error`. Also used when a
@@ -811,6 +786,8 @@ async fn finish(pool: AnyPool, writer: AnyPool, backend: Backend) -> Result<Reco
         writer,
         batch: Arc::default(),
         completions: Arc::default(),
+        stored: Arc::default(),
+        unlocks: Arc::default(),
         backend,
         wal,
     })

@@ -453,20 +453,6 @@ impl Records {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Releases the lock without other changes.
-    pub async fn tus_unlock(&self, key: &str, owner: &str) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE uplift_uploads SET tus_lock_owner = NULL, tus_lock_until = NULL \
-             WHERE key = $1 AND tus_lock_owner = $2",
-        )
-        .bind(key)
-        .bind(owner)
-        .execute(&self.writer)
-        .await?;
-        self.durable().await?;
-        Ok(())
-    }
-
     /// Removes a tus upload's record (termination, concatenated partials, expiry).
     pub async fn tus_delete(&self, key: &str) -> Result<bool, sqlx::Error> {
         let done =
