@@ -137,6 +137,13 @@ pub(crate) struct Stored {
     now_ms: i64,
 }
 
+/// A claim of a prepared upload by the request about to send its bytes.
+pub(crate) struct Claim {
+    key: String,
+    instance: Option<String>,
+    now_ms: i64,
+}
+
 /// A tus lock released by its owner.
 pub(crate) struct Unlock {
     key: String,
@@ -304,7 +311,7 @@ impl Records {
         let records = self.clone();
         answer(
             jobs,
-            result.map(|done| move |s: &Stored| done.contains(&s.key)),
+            result.map(|mut done| move |s: &Stored| done.remove(&s.key)),
             move |s| {
                 let records = records.clone();
                 Box::pin(async move { Ok(records.stored_rows(&[s]).await?.contains(&s.key)) })
@@ -360,6 +367,79 @@ impl Records {
         q = q.bind(items.iter().map(|s| s.now_ms).max().unwrap_or_default());
         for s in items {
             q = q.bind(s.key.as_str());
+        }
+        returned_keys(q.fetch_all(&self.writer).await?)
+    }
+
+    /// `pending → uploading`, if the row is pending and not expired at `now_ms`, recording
+    /// `instance` as the server instance receiving its bytes; in one statement with the claims
+    /// of concurrent requests. `true` for exactly one of several racing claims of a row.
+    pub async fn claim_as(
+        &self,
+        key: &str,
+        instance: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let item = Claim {
+            key: key.to_string(),
+            instance: instance.map(str::to_string),
+            now_ms,
+        };
+        let records = self.clone();
+        let done = self
+            .claims
+            .submit(
+                item,
+                |_| 1,
+                move |jobs| {
+                    let records = records.clone();
+                    async move { records.write_claims(jobs).await }
+                },
+            )
+            .await?;
+        self.durable().await?;
+        Ok(done)
+    }
+
+    async fn write_claims(&self, jobs: Vec<Job<Claim>>) {
+        let items: Vec<&Claim> = jobs.iter().map(|j| &j.item).collect();
+        let result = self.claim_rows(&items).await;
+        drop(items);
+        let records = self.clone();
+        answer(
+            jobs,
+            result.map(|mut done| move |c: &Claim| done.remove(&c.key)),
+            move |c| {
+                let records = records.clone();
+                Box::pin(async move { Ok(records.claim_rows(&[c]).await?.contains(&c.key)) })
+            },
+        )
+        .await;
+    }
+
+    /// One `UPDATE` of all `items`. The keys it changed.
+    async fn claim_rows(&self, items: &[&Claim]) -> Result<HashSet<String>, sqlx::Error> {
+        let n = items.len();
+        let mut u = KeyedUpdate::new(self.backend);
+        let (updated, instance, now) = (u.by_key(n), u.by_key(n), u.by_key(n));
+        let sql = u.finish(
+            &format!("status = 'uploading', updated_at = {updated}, instance_id = {instance}"),
+            &format!("status = 'pending' AND expires_at > {now}"),
+            n,
+            true,
+        );
+        let mut q = sqlx::query(&sql);
+        for c in items {
+            q = q.bind(c.key.as_str()).bind(c.now_ms);
+        }
+        for c in items {
+            q = q.bind(c.key.as_str()).bind(c.instance.as_deref());
+        }
+        for c in items {
+            q = q.bind(c.key.as_str()).bind(c.now_ms);
+        }
+        for c in items {
+            q = q.bind(c.key.as_str());
         }
         returned_keys(q.fetch_all(&self.writer).await?)
     }
@@ -424,7 +504,7 @@ impl Records {
         let records = self.clone();
         answer(
             jobs,
-            result.map(|done| move |c: &Completion| done.contains(&c.key)),
+            result.map(|mut done| move |c: &Completion| done.remove(&c.key)),
             move |c| {
                 let records = records.clone();
                 Box::pin(async move { Ok(records.complete_rows(&[c]).await?.contains(&c.key)) })
@@ -506,15 +586,16 @@ impl Records {
 }
 
 /// Tells each job of a batch how it fared: for all, when the batch went in (`done` says
-/// whether each job changed its row) or was one job; otherwise each job is written again
-/// alone with `alone`, so that only a bad one fails.
+/// whether each job changed its row; of several jobs for one row, only the first queued can
+/// have: a `CASE key` takes its first match) or was one job; otherwise each job is written
+/// again alone with `alone`, so that only a bad one fails.
 async fn answer<J, D, F>(mut jobs: Vec<Job<J>>, result: Result<D, sqlx::Error>, alone: F)
 where
-    D: Fn(&J) -> bool,
+    D: FnMut(&J) -> bool,
     F: for<'a> Fn(&'a J) -> BoxFuture<'a, Result<bool, sqlx::Error>>,
 {
     match result {
-        Ok(done) => {
+        Ok(mut done) => {
             for job in jobs {
                 let _ = job.done.send(Ok(done(&job.item)));
             }

@@ -206,6 +206,8 @@ pub struct Records {
     stored: Arc<batch::Batcher<batch::Stored>>,
     /// tus lock releases waiting to be written together.
     unlocks: Arc<batch::Batcher<batch::Unlock>>,
+    /// Claims of prepared uploads waiting to be written together.
+    claims: Arc<batch::Batcher<batch::Claim>>,
     backend: Backend,
     /// SQLite file databases: the group commit every acknowledged write waits in.
     wal: Option<Arc<crate::group_sync::GroupSync>>,
@@ -373,26 +375,6 @@ impl Records {
     /// is uploaded once.
     pub async fn claim(&self, key: &str, now_ms: i64) -> Result<bool, sqlx::Error> {
         self.claim_as(key, None, now_ms).await
-    }
-
-    /// [`Records::claim`], recording `instance` as the server instance receiving the bytes.
-    pub async fn claim_as(
-        &self,
-        key: &str,
-        instance: Option<&str>,
-        now_ms: i64,
-    ) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(
-            "UPDATE uplift_uploads SET status = 'uploading', updated_at = $2, instance_id = $3 \
-             WHERE key = $1 AND status = 'pending' AND expires_at > $2",
-        )
-        .bind(key)
-        .bind(now_ms)
-        .bind(instance)
-        .execute(&self.writer)
-        .await?;
-        self.durable().await?;
-        Ok(done.rows_affected() == 1)
     }
 
     /// A live upload says so: `updated_at = now_ms` while the row is `uploading`, so
@@ -788,6 +770,7 @@ async fn finish(pool: AnyPool, writer: AnyPool, backend: Backend) -> Result<Reco
         completions: Arc::default(),
         stored: Arc::default(),
         unlocks: Arc::default(),
+        claims: Arc::default(),
         backend,
         wal,
     })
