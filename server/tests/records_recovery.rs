@@ -518,12 +518,20 @@ async fn rows_inserted_in_batches_keep_their_instance(r: &Records) {
 }
 
 async fn concurrent_stores_and_unlocks_each_land_on_their_own_row(r: &Records) {
-    for i in 0..60 {
-        let mut row = upload(&format!("s{i}"));
-        row.status = UploadStatus::Uploading;
-        r.tus_insert_locked(&row, &tus(), &format!("owner-{i}"), 50_000)
-            .await
-            .unwrap();
+    // Created at once: the rows go in together.
+    let creations: Vec<_> = (0..60)
+        .map(|i| {
+            let r = r.clone();
+            tokio::spawn(async move {
+                let mut row = upload(&format!("s{i}"));
+                row.status = UploadStatus::Uploading;
+                r.tus_insert_locked(&row, &tus(), &format!("owner-{i}"), 50_000)
+                    .await
+            })
+        })
+        .collect();
+    for c in creations {
+        c.await.unwrap().unwrap();
     }
     // One row is no longer uploading: storing it changes nothing and says so.
     assert!(r

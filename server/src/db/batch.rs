@@ -117,6 +117,18 @@ impl<J: Send + 'static> Batcher<J> {
 pub(crate) struct Rows {
     rows: Vec<NewUpload>,
     instance: Option<String>,
+    /// For a tus upload (one row): its state, and the lock its creating request holds.
+    tus: Option<TusRow>,
+}
+
+/// A new tus upload's own columns.
+pub(crate) struct TusRow {
+    offset: i64,
+    length: Option<i64>,
+    concat: Option<String>,
+    metadata: Option<String>,
+    owner: String,
+    until_ms: i64,
 }
 
 /// A finished upload's completion: its key and the hook's answer (as stored).
@@ -217,12 +229,53 @@ impl Records {
             return Ok(());
         }
         let durable = rows.iter().any(|r| r.status != UploadStatus::Pending);
-        let records = self.clone();
         let job = Rows {
             rows,
             instance: instance.map(str::to_string),
+            tus: None,
         };
-        self.batch
+        self.insert_queued(&self.batch, job).await?;
+        if durable {
+            self.durable().await?;
+        }
+        Ok(())
+    }
+
+    /// Inserts a tus upload whose bytes follow in the same request (creation-with-upload),
+    /// locked by `owner` until `until_ms`, in one statement with the tus uploads created by
+    /// concurrent requests: the request holds the lock from the start, without a second write
+    /// to take it.
+    ///
+    /// It does not wait for the disk. The client learns of the upload only from the answer to
+    /// that request, and before that answer the request's own durable write (the offset it
+    /// reached, or the stored file) flushes the log up to it and so this row too. Should the
+    /// request fail first, the client never learns the id, and a row lost to a power cut is
+    /// one nobody can name.
+    pub async fn tus_insert_locked(
+        &self,
+        row: &NewUpload,
+        tus: &super::TusState,
+        owner: &str,
+        until_ms: i64,
+    ) -> Result<(), sqlx::Error> {
+        let job = Rows {
+            rows: vec![row.clone()],
+            instance: None,
+            tus: Some(TusRow {
+                offset: super::size_to_db(tus.offset)?,
+                length: tus.length.map(super::size_to_db).transpose()?,
+                concat: tus.concat.clone(),
+                metadata: tus.metadata.clone(),
+                owner: owner.to_string(),
+                until_ms,
+            }),
+        };
+        self.insert_queued(&self.tus_batch, job).await.map(drop)
+    }
+
+    async fn insert_queued(&self, batcher: &Batcher<Rows>, job: Rows) -> Result<bool, sqlx::Error> {
+        let records = self.clone();
+        batcher
             .submit(
                 job,
                 |j| j.rows.len(),
@@ -231,11 +284,7 @@ impl Records {
                     async move { records.write_batch(jobs).await }
                 },
             )
-            .await?;
-        if durable {
-            self.durable().await?;
-        }
-        Ok(())
+            .await
     }
 
     /// `completing → complete` with the completion hook's answer (`None` and `Some(Null)` are
@@ -542,9 +591,9 @@ impl Records {
             let _ = job.done.send(result);
             return;
         }
-        let rows: Vec<(&NewUpload, Option<&str>)> = jobs
+        let rows: Vec<(&NewUpload, &Rows)> = jobs
             .iter()
-            .flat_map(|j| j.item.rows.iter().map(|r| (r, j.item.instance.as_deref())))
+            .flat_map(|j| j.item.rows.iter().map(|r| (r, &j.item)))
             .collect();
         let result = self.insert_rows(&rows).await;
         drop(rows);
@@ -557,28 +606,54 @@ impl Records {
         .await;
     }
 
+    /// One request's rows alone: one statement (all or nothing), or a transaction when they
+    /// are more than one statement carries.
     async fn insert_alone(&self, job: &Rows) -> Result<bool, sqlx::Error> {
-        self.insert_as(&job.rows, job.instance.as_deref()).await?;
+        if job.rows.len() > MAX_ROWS {
+            self.insert_as(&job.rows, job.instance.as_deref()).await?;
+        } else {
+            let rows: Vec<(&NewUpload, &Rows)> = job.rows.iter().map(|r| (r, job)).collect();
+            self.insert_rows(&rows).await?;
+        }
         Ok(true)
     }
 
-    /// One `INSERT` of all `rows`.
-    async fn insert_rows(&self, rows: &[(&NewUpload, Option<&str>)]) -> Result<(), sqlx::Error> {
+    /// One `INSERT` of all `rows` (each with the request it belongs to), with the tus columns
+    /// when the first row's request has them (a batch holds tus uploads only, or none).
+    async fn insert_rows(&self, rows: &[(&NewUpload, &Rows)]) -> Result<(), sqlx::Error> {
+        let tus = rows.first().is_some_and(|(_, job)| job.tus.is_some());
         let mut sql = format!(
-            "INSERT INTO uplift_uploads ({}, caller, reserved, instance_id) VALUES ",
-            super::COLUMNS
+            "INSERT INTO uplift_uploads ({}, caller, reserved, instance_id{}) VALUES ",
+            super::COLUMNS,
+            if tus {
+                ", tus_offset, tus_length, tus_concat, tus_metadata, tus_lock_owner, tus_lock_until"
+            } else {
+                ""
+            }
         );
-        const PER_ROW: usize = 23;
+        let per_row = if tus { 29 } else { 23 };
         let mut p = Params::new(self.backend);
         for i in 0..rows.len() {
-            let row: Vec<String> = (0..PER_ROW).map(|_| p.next()).collect();
+            let row: Vec<String> = (0..per_row).map(|_| p.next()).collect();
             sql.push_str(if i == 0 { "(" } else { ", (" });
             sql.push_str(&row.join(", "));
             sql.push(')');
         }
         let mut q = sqlx::query(&sql);
-        for (row, instance) in rows {
-            q = bind_caller(bind_new(q, row)?, row)?.bind(*instance);
+        for (row, job) in rows {
+            q = bind_caller(bind_new(q, row)?, row)?.bind(job.instance.as_deref());
+            if tus {
+                let t = job.tus.as_ref().ok_or_else(|| {
+                    sqlx::Error::Protocol("a tus batch holds tus rows only".into())
+                })?;
+                q = q
+                    .bind(t.offset)
+                    .bind(t.length)
+                    .bind(t.concat.as_deref())
+                    .bind(t.metadata.as_deref())
+                    .bind(t.owner.as_str())
+                    .bind(t.until_ms);
+            }
         }
         q.execute(&self.writer).await?;
         Ok(())

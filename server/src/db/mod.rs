@@ -200,6 +200,8 @@ pub struct Records {
     writer: AnyPool,
     /// Prepared rows waiting to be inserted together (see `batch.rs`).
     batch: Arc<batch::Batcher<batch::Rows>>,
+    /// New tus uploads (creation-with-upload) waiting to be inserted together.
+    tus_batch: Arc<batch::Batcher<batch::Rows>>,
     /// Completions waiting to be written together.
     completions: Arc<batch::Batcher<batch::Completion>>,
     /// Records of stored bytes waiting to be written together.
@@ -767,6 +769,7 @@ async fn finish(pool: AnyPool, writer: AnyPool, backend: Backend) -> Result<Reco
         pool,
         writer,
         batch: Arc::default(),
+        tus_batch: Arc::default(),
         completions: Arc::default(),
         stored: Arc::default(),
         unlocks: Arc::default(),

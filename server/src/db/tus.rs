@@ -79,18 +79,6 @@ fn insert_sql() -> String {
     )
 }
 
-/// [`insert_sql`], with the lock held by `$28` until `$29`.
-fn insert_locked_sql() -> String {
-    format!(
-        "INSERT INTO uplift_uploads ({COLUMNS}, caller, reserved, \
-         tus_offset, tus_length, tus_concat, tus_metadata, tus_origin, \
-         tus_lock_owner, tus_lock_until) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-          $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, \
-          $28, $29)"
-    )
-}
-
 fn insert_query<'q>(
     sql: &'q str,
     row: &'q NewUpload,
@@ -116,31 +104,6 @@ impl Records {
             .execute(&self.writer)
             .await?;
         self.durable().await?;
-        Ok(())
-    }
-
-    /// Inserts a tus upload whose bytes follow in the same request (creation-with-upload),
-    /// locked by `owner` until `until_ms`: the request holds the lock from the start, without
-    /// a second write to take it.
-    ///
-    /// It does not wait for the disk. The client learns of the upload only from the answer to
-    /// that request, and before that answer the request's own durable write (the offset it
-    /// reached, or the stored file) flushes the log up to it and so this row too. Should the
-    /// request fail first, the client never learns the id, and a row lost to a power cut is
-    /// one nobody can name.
-    pub async fn tus_insert_locked(
-        &self,
-        row: &NewUpload,
-        tus: &TusState,
-        owner: &str,
-        until_ms: i64,
-    ) -> Result<(), sqlx::Error> {
-        let sql = insert_locked_sql();
-        insert_query(&sql, row, tus, None)?
-            .bind(owner)
-            .bind(until_ms)
-            .execute(&self.writer)
-            .await?;
         Ok(())
     }
 
