@@ -1,5 +1,8 @@
-//! Writes of concurrent requests, made in batches: prepared uploads inserted, and finished
-//! uploads marked complete.
+//! Writes of concurrent requests, made in batches: new rows (prepared uploads, multipart's
+//! stored files, tus uploads created with their bytes) inserted, and the steps of an upload's
+//! life that every upload takes — claimed, stored, completed, its tus lock released — each as
+//! one `UPDATE` of many rows (`CASE key WHEN … THEN … END` per column, `RETURNING key` where
+//! the caller must learn whether its row changed).
 //!
 //! Under load, these writes arrive faster than one-row statements can be written one after
 //! the other: each costs a trip to the database (for SQLite, to its one writer connection,
@@ -13,7 +16,9 @@
 //! rows.
 //!
 //! A request's rows stay all or nothing: a batch is one statement, and should it fail (a key
-//! taken, say) every job of it is retried alone, so one bad request never fails another.
+//! taken, say) every job of it is retried alone, so one bad request never fails another. An
+//! `UPDATE` changes a row only from the state its step expects, so of several jobs racing
+//! for one row, only the first queued is told it changed it.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -196,18 +201,54 @@ impl KeyedUpdate {
         self.p.next()
     }
 
-    /// The statement: `sets`, then `WHERE {filter} AND key IN (…rows…)`.
-    fn finish(mut self, sets: &str, filter: &str, rows: usize, returning: bool) -> String {
+    /// The statement: `sets`, then `WHERE {filter} AND key IN (…rows…) RETURNING key`.
+    fn finish(mut self, sets: &str, filter: &str, rows: usize) -> String {
         let keys: Vec<String> = (0..rows).map(|_| self.p.next()).collect();
         self.sql.push_str(sets);
         self.sql.push_str(&format!(
-            " WHERE {filter} AND key IN ({}){}",
-            keys.join(", "),
-            if returning { " RETURNING key" } else { "" }
+            " WHERE {filter} AND key IN ({}) RETURNING key",
+            keys.join(", ")
         ));
         self.sql
     }
 }
+
+/// A step of an upload's life written for many rows at once: one `UPDATE` of every queued
+/// row (see [`KeyedUpdate`]), answering the keys it changed.
+trait Step: Send + Sync + Sized + 'static {
+    fn key(&self) -> &str;
+    /// Where jobs of this step queue.
+    fn batcher(records: &Records) -> &Batcher<Self>;
+    /// One `UPDATE` of all `items`; the keys it changed.
+    fn write<'a>(
+        records: &'a Records,
+        items: &'a [&'a Self],
+    ) -> BoxFuture<'a, Result<HashSet<String>, sqlx::Error>>;
+}
+
+macro_rules! step {
+    ($item:ty, $batcher:ident, $write:ident) => {
+        impl Step for $item {
+            fn key(&self) -> &str {
+                &self.key
+            }
+            fn batcher(records: &Records) -> &Batcher<Self> {
+                &records.$batcher
+            }
+            fn write<'a>(
+                records: &'a Records,
+                items: &'a [&'a Self],
+            ) -> BoxFuture<'a, Result<HashSet<String>, sqlx::Error>> {
+                Box::pin(records.$write(items))
+            }
+        }
+    };
+}
+
+step!(Completion, completions, complete_rows);
+step!(Stored, stored, stored_rows);
+step!(Claim, claims, claim_rows);
+step!(Unlock, unlocks, unlock_rows);
 
 impl Records {
     /// Inserts the rows of one prepare request, all or nothing, in one statement with the rows
@@ -301,20 +342,7 @@ impl Records {
             server_data: server_data.map(json_to_db).transpose()?,
             now_ms,
         };
-        let records = self.clone();
-        let done = self
-            .completions
-            .submit(
-                item,
-                |_| 1,
-                move |jobs| {
-                    let records = records.clone();
-                    async move { records.write_completions(jobs).await }
-                },
-            )
-            .await?;
-        self.durable().await?;
-        Ok(done)
+        self.step(item).await
     }
 
     /// `uploading → completing`, recording what was actually stored (a tus upload's offset
@@ -337,36 +365,7 @@ impl Records {
             instance: instance.map(str::to_string),
             now_ms,
         };
-        let records = self.clone();
-        let done = self
-            .stored
-            .submit(
-                item,
-                |_| 1,
-                move |jobs| {
-                    let records = records.clone();
-                    async move { records.write_stored(jobs).await }
-                },
-            )
-            .await?;
-        self.durable().await?;
-        Ok(done)
-    }
-
-    async fn write_stored(&self, jobs: Vec<Job<Stored>>) {
-        let items: Vec<&Stored> = jobs.iter().map(|j| &j.item).collect();
-        let result = self.stored_rows(&items).await;
-        drop(items);
-        let records = self.clone();
-        answer(
-            jobs,
-            result.map(|mut done| move |s: &Stored| done.remove(&s.key)),
-            move |s| {
-                let records = records.clone();
-                Box::pin(async move { Ok(records.stored_rows(&[s]).await?.contains(&s.key)) })
-            },
-        )
-        .await;
+        self.step(item).await
     }
 
     /// One `UPDATE` of all `items`. The keys it changed.
@@ -392,7 +391,6 @@ impl Records {
             ),
             "status = 'uploading'",
             n,
-            true,
         );
         let mut q = sqlx::query(&sql);
         for s in items {
@@ -434,36 +432,7 @@ impl Records {
             instance: instance.map(str::to_string),
             now_ms,
         };
-        let records = self.clone();
-        let done = self
-            .claims
-            .submit(
-                item,
-                |_| 1,
-                move |jobs| {
-                    let records = records.clone();
-                    async move { records.write_claims(jobs).await }
-                },
-            )
-            .await?;
-        self.durable().await?;
-        Ok(done)
-    }
-
-    async fn write_claims(&self, jobs: Vec<Job<Claim>>) {
-        let items: Vec<&Claim> = jobs.iter().map(|j| &j.item).collect();
-        let result = self.claim_rows(&items).await;
-        drop(items);
-        let records = self.clone();
-        answer(
-            jobs,
-            result.map(|mut done| move |c: &Claim| done.remove(&c.key)),
-            move |c| {
-                let records = records.clone();
-                Box::pin(async move { Ok(records.claim_rows(&[c]).await?.contains(&c.key)) })
-            },
-        )
-        .await;
+        self.step(item).await
     }
 
     /// One `UPDATE` of all `items`. The keys it changed.
@@ -475,7 +444,6 @@ impl Records {
             &format!("status = 'uploading', updated_at = {updated}, instance_id = {instance}"),
             &format!("status = 'pending' AND expires_at > {now}"),
             n,
-            true,
         );
         let mut q = sqlx::query(&sql);
         for c in items {
@@ -500,40 +468,16 @@ impl Records {
             key: key.to_string(),
             owner: owner.to_string(),
         };
-        let records = self.clone();
-        self.unlocks
-            .submit(
-                item,
-                |_| 1,
-                move |jobs| {
-                    let records = records.clone();
-                    async move { records.write_unlocks(jobs).await }
-                },
-            )
-            .await?;
-        self.durable().await
+        self.step(item).await.map(drop)
     }
 
-    async fn write_unlocks(&self, jobs: Vec<Job<Unlock>>) {
-        let items: Vec<&Unlock> = jobs.iter().map(|j| &j.item).collect();
-        let result = self.unlock_rows(&items).await;
-        drop(items);
-        let records = self.clone();
-        answer(jobs, result.map(|()| |_: &Unlock| true), move |u| {
-            let records = records.clone();
-            Box::pin(async move { records.unlock_rows(&[u]).await.map(|()| true) })
-        })
-        .await;
-    }
-
-    async fn unlock_rows(&self, items: &[&Unlock]) -> Result<(), sqlx::Error> {
+    async fn unlock_rows(&self, items: &[&Unlock]) -> Result<HashSet<String>, sqlx::Error> {
         let mut u = KeyedUpdate::new(self.backend);
         let owner = u.by_key(items.len());
         let sql = u.finish(
             "tus_lock_owner = NULL, tus_lock_until = NULL",
             &format!("tus_lock_owner = {owner}"),
             items.len(),
-            false,
         );
         let mut q = sqlx::query(&sql);
         for i in items {
@@ -542,24 +486,7 @@ impl Records {
         for i in items {
             q = q.bind(i.key.as_str());
         }
-        q.execute(&self.writer).await?;
-        Ok(())
-    }
-
-    async fn write_completions(&self, jobs: Vec<Job<Completion>>) {
-        let items: Vec<&Completion> = jobs.iter().map(|j| &j.item).collect();
-        let result = self.complete_rows(&items).await;
-        drop(items);
-        let records = self.clone();
-        answer(
-            jobs,
-            result.map(|mut done| move |c: &Completion| done.remove(&c.key)),
-            move |c| {
-                let records = records.clone();
-                Box::pin(async move { Ok(records.complete_rows(&[c]).await?.contains(&c.key)) })
-            },
-        )
-        .await;
+        returned_keys(q.fetch_all(&self.writer).await?)
     }
 
     /// One `UPDATE` of all `items`: each row's server data by its key. The keys it changed.
@@ -571,7 +498,6 @@ impl Records {
             &format!("status = 'complete', server_data = {data}, updated_at = {now}"),
             "status = 'completing'",
             items.len(),
-            true,
         );
         let mut q = sqlx::query(&sql);
         for c in items {
@@ -582,6 +508,39 @@ impl Records {
             q = q.bind(c.key.as_str());
         }
         returned_keys(q.fetch_all(&self.writer).await?)
+    }
+
+    /// Queues `item` and returns once it is written, and on disk: whether it changed its row.
+    async fn step<S: Step>(&self, item: S) -> Result<bool, sqlx::Error> {
+        let records = self.clone();
+        let done = S::batcher(self)
+            .submit(
+                item,
+                |_| 1,
+                move |jobs| {
+                    let records = records.clone();
+                    async move { records.write_step(jobs).await }
+                },
+            )
+            .await?;
+        self.durable().await?;
+        Ok(done)
+    }
+
+    async fn write_step<S: Step>(&self, jobs: Vec<Job<S>>) {
+        let items: Vec<&S> = jobs.iter().map(|j| &j.item).collect();
+        let result = S::write(self, &items).await;
+        drop(items);
+        let records = self.clone();
+        answer(
+            jobs,
+            result.map(|mut done| move |s: &S| done.remove(s.key())),
+            move |s| {
+                let records = records.clone();
+                Box::pin(async move { Ok(S::write(&records, &[s]).await?.contains(s.key())) })
+            },
+        )
+        .await;
     }
 
     async fn write_batch(&self, mut jobs: Vec<Job<Rows>>) {
