@@ -32,8 +32,8 @@ use tokio::sync::oneshot;
 use super::{bind_caller, bind_new, json_to_db, NewUpload, Records};
 use crate::protocol::UploadStatus;
 
-/// Most rows one statement carries (23 parameters each for an insert: far below both
-/// databases' limits).
+/// Most rows one statement carries (at most 29 parameters each, for a tus insert: far below
+/// both databases' limits).
 const MAX_ROWS: usize = 64;
 
 /// One caller's job and where its outcome goes.
