@@ -450,7 +450,7 @@ macro_rules! both {
 async fn a_row_created_locked_is_held_and_storing_records_the_whole_offset(r: &Records) {
     let mut row = upload("made-locked");
     row.status = UploadStatus::Uploading;
-    r.tus_insert_locked(&row, &tus(), "a:1", 50_000)
+    r.tus_insert_locked(&row, &tus(), "a:1", 50_000, Some("a"))
         .await
         .unwrap();
     let (_, t) = r.tus_get("made-locked", 2_000).await.unwrap().unwrap();
@@ -525,7 +525,7 @@ async fn concurrent_stores_and_unlocks_each_land_on_their_own_row(r: &Records) {
             tokio::spawn(async move {
                 let mut row = upload(&format!("s{i}"));
                 row.status = UploadStatus::Uploading;
-                r.tus_insert_locked(&row, &tus(), &format!("owner-{i}"), 50_000)
+                r.tus_insert_locked(&row, &tus(), &format!("owner-{i}"), 50_000, None)
                     .await
             })
         })
@@ -583,7 +583,51 @@ async fn concurrent_stores_and_unlocks_each_land_on_their_own_row(r: &Records) {
     }
 }
 
+async fn a_stale_owners_release_beside_the_live_ones_still_frees_the_lock(r: &Records) {
+    let mut row = upload("contested");
+    row.status = UploadStatus::Uploading;
+    r.tus_insert_locked(&row, &tus(), "live", 50_000, Some("a"))
+        .await
+        .unwrap();
+    // Releases queued together: stale owners' first, the live owner's last.
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let r = r.clone();
+            let owner = if i == 19 {
+                "live".to_string()
+            } else {
+                format!("stale-{i}")
+            };
+            tokio::spawn(async move { r.tus_unlock("contested", &owner).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let (_, t) = r.tus_get("contested", 2_000).await.unwrap().unwrap();
+    assert!(!t.locked, "the live owner's release took");
+    // A row created locked names its instance: a restart of that instance releases it.
+    let mut row = upload("created-by-a");
+    row.status = UploadStatus::Uploading;
+    r.tus_insert_locked(&row, &tus(), "a:9", 50_000, Some("a"))
+        .await
+        .unwrap();
+    let done = r
+        .recover_instance(
+            "a",
+            &err(ErrorCode::SizeMismatch),
+            &err(ErrorCode::CompletionFailed),
+            3_000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.locks_released, 1);
+    let (_, t) = r.tus_get("created-by-a", 3_000).await.unwrap().unwrap();
+    assert!(!t.locked);
+}
+
 both!(
+    a_stale_owners_release_beside_the_live_ones_still_frees_the_lock,
     concurrent_stores_and_unlocks_each_land_on_their_own_row,
     rows_inserted_in_batches_keep_their_instance,
     a_row_created_locked_is_held_and_storing_records_the_whole_offset,

@@ -22,6 +22,7 @@
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use futures_util::future::BoxFuture;
@@ -38,6 +39,8 @@ const MAX_ROWS: usize = 64;
 
 /// One caller's job and where its outcome goes.
 pub(crate) struct Job<J> {
+    /// Tells it apart in the queue, for a caller that goes away before its turn.
+    id: u64,
     item: J,
     /// Whether the job changed its row (a completion of a row still `completing`).
     done: oneshot::Sender<Result<bool, sqlx::Error>>,
@@ -47,6 +50,7 @@ pub(crate) struct Job<J> {
 pub(crate) struct Batcher<J> {
     queue: Mutex<Vec<Job<J>>>,
     turn: tokio::sync::Mutex<()>,
+    ids: AtomicU64,
 }
 
 impl<J> Default for Batcher<J> {
@@ -54,6 +58,23 @@ impl<J> Default for Batcher<J> {
         Batcher {
             queue: Mutex::new(Vec::new()),
             turn: tokio::sync::Mutex::new(()),
+            ids: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Takes a caller's job back out of the queue when the caller goes away before a batch took
+/// it (its client hung up while it waited for its turn): a write nobody waits for is not made
+/// later, on behalf of a request long gone.
+struct Unqueue<'a, J> {
+    queue: &'a Mutex<Vec<Job<J>>>,
+    id: u64,
+}
+
+impl<J> Drop for Unqueue<'_, J> {
+    fn drop(&mut self) {
+        if let Ok(mut queue) = self.queue.lock() {
+            queue.retain(|j| j.id != self.id);
         }
     }
 }
@@ -93,10 +114,15 @@ impl<J: Send + 'static> Batcher<J> {
         F: Future<Output = ()> + Send + 'static,
     {
         let (done, mut outcome) = oneshot::channel();
+        let id = self.ids.fetch_add(1, Ordering::Relaxed);
         self.queue
             .lock()
             .expect("the batch queue is never poisoned")
-            .push(Job { item, done });
+            .push(Job { id, item, done });
+        let _unqueue = Unqueue {
+            queue: &self.queue,
+            id,
+        };
         let _turn = self.turn.lock().await;
         loop {
             match outcome.try_recv() {
@@ -111,7 +137,9 @@ impl<J: Send + 'static> Batcher<J> {
             }
             let jobs = self.next(rows_of);
             if jobs.is_empty() {
-                return Err(sqlx::Error::WorkerCrashed);
+                // Taken by a batch still being written, whose caller went away (its task
+                // goes on): its answer comes from there.
+                return outcome.await.unwrap_or(Err(sqlx::Error::WorkerCrashed));
             }
             let _ = tokio::spawn(write(jobs)).await;
         }
@@ -283,7 +311,7 @@ impl Records {
     }
 
     /// Inserts a tus upload whose bytes follow in the same request (creation-with-upload),
-    /// locked by `owner` until `until_ms`, in one statement with the tus uploads created by
+    /// locked by `owner` (of server instance `instance`) until `until_ms`, in one statement with the tus uploads created by
     /// concurrent requests: the request holds the lock from the start, without a second write
     /// to take it.
     ///
@@ -298,10 +326,11 @@ impl Records {
         tus: &super::TusState,
         owner: &str,
         until_ms: i64,
+        instance: Option<&str>,
     ) -> Result<(), sqlx::Error> {
         let job = Rows {
             rows: vec![row.clone()],
-            instance: None,
+            instance: instance.map(str::to_string),
             tus: Some(TusRow {
                 offset: super::size_to_db(tus.offset)?,
                 length: tus.length.map(super::size_to_db).transpose()?,
@@ -472,16 +501,18 @@ impl Records {
     }
 
     async fn unlock_rows(&self, items: &[&Unlock]) -> Result<HashSet<String>, sqlx::Error> {
+        // Owners are unique: a row is released when its owner is among them, whichever job
+        // of a key comes first (a stale owner's release next to the live owner's, say).
         let mut u = KeyedUpdate::new(self.backend);
-        let owner = u.by_key(items.len());
+        let owners: Vec<String> = items.iter().map(|_| u.shared()).collect();
         let sql = u.finish(
             "tus_lock_owner = NULL, tus_lock_until = NULL",
-            &format!("tus_lock_owner = {owner}"),
+            &format!("tus_lock_owner IN ({})", owners.join(", ")),
             items.len(),
         );
         let mut q = sqlx::query(&sql);
         for i in items {
-            q = q.bind(i.key.as_str()).bind(i.owner.as_str());
+            q = q.bind(i.owner.as_str());
         }
         for i in items {
             q = q.bind(i.key.as_str());
@@ -621,8 +652,9 @@ impl Records {
 
 /// Tells each job of a batch how it fared: for all, when the batch went in (`done` says
 /// whether each job changed its row; of several jobs for one row, only the first queued can
-/// have: a `CASE key` takes its first match) or was one job; otherwise each job is written
-/// again alone with `alone`, so that only a bad one fails.
+/// have: a `CASE key` takes its first match), failed for a reason other than its rows, or was
+/// one job; when the database refused the rows, each job is written again alone with
+/// `alone`, so that only a bad one fails.
 async fn answer<J, D, F>(mut jobs: Vec<Job<J>>, result: Result<D, sqlx::Error>, alone: F)
 where
     D: FnMut(&J) -> bool,
@@ -639,10 +671,22 @@ where
                 let _ = job.done.send(Err(e));
             }
         }
-        Err(_) => {
+        // The database refused the statement (a key taken, say): it changed nothing, so find
+        // whose job it was by writing each alone.
+        Err(sqlx::Error::Database(_)) => {
             for job in jobs {
                 let result = alone(&job.item).await;
                 let _ = job.done.send(result);
+            }
+        }
+        // Anything else (the connection lost, say) may have come after the commit: writing
+        // again could report a change made as refused. Every job hears of the failure.
+        Err(e) => {
+            let message = e.to_string();
+            for job in jobs {
+                let _ = job.done.send(Err(sqlx::Error::Protocol(format!(
+                    "a batched write failed: {message}"
+                ))));
             }
         }
     }
@@ -680,4 +724,94 @@ fn returned_keys(rows: Vec<sqlx::any::AnyRow>) -> Result<HashSet<String>, sqlx::
     rows.iter()
         .map(|row| row.try_get::<String, _>("key"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// A batcher of numbers whose writes take `delay` and record what they wrote.
+    fn slow_writer(
+        written: Arc<Mutex<Vec<u32>>>,
+        delay: Duration,
+    ) -> impl Fn(Vec<Job<u32>>) -> BoxFuture<'static, ()> + Clone {
+        move |jobs: Vec<Job<u32>>| {
+            let written = written.clone();
+            Box::pin(async move {
+                tokio::time::sleep(delay).await;
+                for job in jobs {
+                    written.lock().unwrap().push(job.item);
+                    let _ = job.done.send(Ok(true));
+                }
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_written_by_a_caller_that_went_away_still_gets_its_answer() {
+        let batcher = Arc::new(Batcher::<u32>::default());
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let write = slow_writer(written.clone(), Duration::from_millis(200));
+        let (b1, w1) = (batcher.clone(), write.clone());
+        let first = tokio::spawn(async move { b1.submit(1, |_| 1, w1).await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let (b2, w2) = (batcher.clone(), write.clone());
+        let second = tokio::spawn(async move { b2.submit(2, |_| 1, w2).await });
+        // The first caller's batch (its job alone) is being written; the second waits its
+        // turn. The first goes away: the second writes its own job.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        first.abort();
+        assert!(second.await.unwrap().unwrap());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert_eq!(*written.lock().unwrap(), vec![1, 2]);
+    }
+
+    #[tokio::test]
+    async fn a_caller_taken_into_a_detached_batch_waits_for_that_batch() {
+        let batcher = Arc::new(Batcher::<u32>::default());
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let write = slow_writer(written.clone(), Duration::from_millis(200));
+        // Three callers: the first writes a batch of its own job, the second's turn comes
+        // next and takes the second and third jobs into one batch, then goes away while it
+        // is written. The third must get that batch's answer, not an error.
+        let spawn = |n: u32| {
+            let (b, w) = (batcher.clone(), write.clone());
+            tokio::spawn(async move { b.submit(n, |_| 1, w).await })
+        };
+        let first = spawn(1);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let second = spawn(2);
+        let third = spawn(3);
+        assert!(first.await.unwrap().unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        second.abort();
+        assert!(third.await.unwrap().unwrap());
+        assert_eq!(*written.lock().unwrap(), vec![1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_goes_away_before_its_turn_takes_its_job_back() {
+        let batcher = Arc::new(Batcher::<u32>::default());
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let write = slow_writer(written.clone(), Duration::from_millis(100));
+        let spawn = |n: u32| {
+            let (b, w) = (batcher.clone(), write.clone());
+            tokio::spawn(async move { b.submit(n, |_| 1, w).await })
+        };
+        let first = spawn(1);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let gone = spawn(2);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        gone.abort();
+        assert!(first.await.unwrap().unwrap());
+        let later = spawn(3);
+        assert!(later.await.unwrap().unwrap());
+        assert_eq!(
+            *written.lock().unwrap(),
+            vec![1, 3],
+            "job 2 was never written"
+        );
+    }
 }

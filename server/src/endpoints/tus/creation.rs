@@ -212,7 +212,7 @@ pub(crate) async fn create(
         let until = now_ms() + lease_ms(&shared);
         shared
             .records
-            .tus_insert_locked(&row, &tus, &owner, until)
+            .tus_insert_locked(&row, &tus, &owner, until, Some(&shared.instance_id))
             .await?;
         Some(Lock::created(&shared, &row.key, owner, renewed))
     } else {
