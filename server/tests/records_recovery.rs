@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 use sqlx::Connection as _;
 use uplift::{Acl, ContentDisposition, ErrorBody, ErrorCode, UploadStatus};
-use uplift::{LockTaken, NewUpload, Records, StoredInfo, TusState};
+use uplift::{InstanceRecovery, LockTaken, NewUpload, Records, StoredInfo, TusState};
 
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -98,6 +98,19 @@ fn tus() -> TusState {
     }
 }
 
+/// Recovery of instance "a": interrupted uploads fail with `SIZE_MISMATCH`, completions with
+/// `COMPLETION_FAILED`.
+async fn recover_a(r: &Records, now_ms: i64) -> InstanceRecovery {
+    r.recover_instance(
+        "a",
+        &err(ErrorCode::SizeMismatch),
+        &err(ErrorCode::CompletionFailed),
+        now_ms,
+    )
+    .await
+    .unwrap()
+}
+
 async fn status(r: &Records, key: &str) -> (UploadStatus, Option<ErrorCode>) {
     let rec = r.get(key).await.unwrap().unwrap();
     (rec.status, rec.error.map(|e| e.code))
@@ -146,15 +159,7 @@ async fn recovery_fails_and_releases_only_this_instances_rows(r: &Records) {
         LockTaken::Refused
     );
 
-    let done = r
-        .recover_instance(
-            "a",
-            &err(ErrorCode::SizeMismatch),
-            &err(ErrorCode::CompletionFailed),
-            4_000,
-        )
-        .await
-        .unwrap();
+    let done = recover_a(r, 4_000).await;
     assert_eq!(done.uploads_failed, vec!["put-a".to_string()]);
     assert_eq!(done.completions_failed, vec!["done-a".to_string()]);
     assert_eq!(done.locks_released, 1);
@@ -184,15 +189,7 @@ async fn recovery_fails_and_releases_only_this_instances_rows(r: &Records) {
         LockTaken::Free
     );
     // Twice is harmless.
-    let again = r
-        .recover_instance(
-            "a",
-            &err(ErrorCode::SizeMismatch),
-            &err(ErrorCode::CompletionFailed),
-            5_000,
-        )
-        .await
-        .unwrap();
+    let again = recover_a(r, 5_000).await;
     assert!(again.uploads_failed.is_empty() && again.completions_failed.is_empty());
 }
 
@@ -497,15 +494,7 @@ async fn rows_inserted_in_batches_keep_their_instance(r: &Records) {
     for t in tasks {
         t.await.unwrap().unwrap();
     }
-    let done = r
-        .recover_instance(
-            "a",
-            &err(ErrorCode::SizeMismatch),
-            &err(ErrorCode::CompletionFailed),
-            4_000,
-        )
-        .await
-        .unwrap();
+    let done = recover_a(r, 4_000).await;
     let mut failed = done.completions_failed.clone();
     failed.sort();
     let mut expected: Vec<String> = (0..20).map(|i| format!("a-{i}")).collect();
@@ -612,15 +601,7 @@ async fn a_stale_owners_release_beside_the_live_ones_still_frees_the_lock(r: &Re
     r.tus_insert_locked(&row, &tus(), "a:9", 50_000, Some("a"))
         .await
         .unwrap();
-    let done = r
-        .recover_instance(
-            "a",
-            &err(ErrorCode::SizeMismatch),
-            &err(ErrorCode::CompletionFailed),
-            3_000,
-        )
-        .await
-        .unwrap();
+    let done = recover_a(r, 3_000).await;
     assert_eq!(done.locks_released, 1);
     let (_, t) = r.tus_get("created-by-a", 3_000).await.unwrap().unwrap();
     assert!(!t.locked);
