@@ -202,14 +202,12 @@ pub(crate) struct Unlock {
 /// placeholder stands; the keys of `finish` come last.
 struct KeyedUpdate {
     p: Params,
-    sql: String,
 }
 
 impl KeyedUpdate {
     fn new(backend: super::Backend) -> KeyedUpdate {
         KeyedUpdate {
             p: Params::new(backend),
-            sql: String::from("UPDATE uplift_uploads SET "),
         }
     }
 
@@ -232,12 +230,10 @@ impl KeyedUpdate {
     /// The statement: `sets`, then `WHERE {filter} AND key IN (…rows…) RETURNING key`.
     fn finish(mut self, sets: &str, filter: &str, rows: usize) -> String {
         let keys: Vec<String> = (0..rows).map(|_| self.p.next()).collect();
-        self.sql.push_str(sets);
-        self.sql.push_str(&format!(
-            " WHERE {filter} AND key IN ({}) RETURNING key",
+        format!(
+            "UPDATE uplift_uploads SET {sets} WHERE {filter} AND key IN ({}) RETURNING key",
             keys.join(", ")
-        ));
-        self.sql
+        )
     }
 }
 
@@ -311,9 +307,9 @@ impl Records {
     }
 
     /// Inserts a tus upload whose bytes follow in the same request (creation-with-upload),
-    /// locked by `owner` (of server instance `instance`) until `until_ms`, in one statement with the tus uploads created by
-    /// concurrent requests: the request holds the lock from the start, without a second write
-    /// to take it.
+    /// locked by `owner` (of server instance `instance`) until `until_ms`, in one statement
+    /// with the tus uploads created by concurrent requests: the request holds the lock from
+    /// the start, without a second write to take it.
     ///
     /// It does not wait for the disk. The client learns of the upload only from the answer to
     /// that request, and before that answer the request's own durable write (the offset it
@@ -789,6 +785,47 @@ mod tests {
         second.abort();
         assert!(third.await.unwrap().unwrap());
         assert_eq!(*written.lock().unwrap(), vec![1, 2, 3]);
+    }
+
+    /// Where a job's answer arrives.
+    type Answer = oneshot::Receiver<Result<bool, sqlx::Error>>;
+
+    fn jobs(n: u32) -> (Vec<Job<u32>>, Vec<Answer>) {
+        (0..n)
+            .map(|i| {
+                let (done, rx) = oneshot::channel();
+                (
+                    Job {
+                        id: u64::from(i),
+                        item: i,
+                        done,
+                    },
+                    rx,
+                )
+            })
+            .unzip()
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_failed_for_another_reason_than_its_rows_is_not_written_again() {
+        let (batch, answers) = jobs(3);
+        let lost = sqlx::Error::Io(std::io::Error::other("connection reset"));
+        answer(batch, Err::<fn(&u32) -> bool, _>(lost), |_| {
+            panic!("a failure after the commit is never retried")
+        })
+        .await;
+        for rx in answers {
+            let err = rx.await.unwrap().unwrap_err().to_string();
+            assert!(err.contains("connection reset"), "{err}");
+        }
+        // Written in: each job hears whether it changed its row.
+        let (batch, answers) = jobs(3);
+        answer(batch, Ok(|i: &u32| *i != 1), |_| panic!("nothing to retry")).await;
+        let mut got = Vec::new();
+        for rx in answers {
+            got.push(rx.await.unwrap().unwrap());
+        }
+        assert_eq!(got, vec![true, false, true]);
     }
 
     #[tokio::test]
