@@ -447,12 +447,14 @@ async fn full_lifecycle_round_trips_server_data(h: &Harness) {
 
     assert!(records.claim("life", 2_000).await.unwrap());
     assert_eq!(status(&records, "life").await, UploadStatus::Uploading);
+    let claimed = records.get("life").await.unwrap().unwrap();
 
     assert!(records
         .mark_stored("life", &stored(1234), 3_000)
         .await
         .unwrap());
     let got = records.get("life").await.unwrap().unwrap();
+    assert_eq!(got, claimed.stored_as(stored(1234), 3_000));
     assert_eq!(got.status, UploadStatus::Completing);
     assert_eq!(got.stored, Some(stored(1234)));
     assert_eq!(got.server_data, None);

@@ -538,8 +538,11 @@ async fn concurrent_stores_and_unlocks_each_land_on_their_own_row(r: &Records) {
                     content_type: format!("image/x-{i}"),
                 };
                 let instance = format!("i{i}");
+                let before = r.get(&format!("s{i}")).await.unwrap().unwrap();
+                // Each row its own time: a batch keeps every row's.
+                let now = 3_000 + i64::from(i);
                 let stored = r
-                    .mark_stored_as(&format!("s{i}"), &info, Some(&instance), 3_000)
+                    .mark_stored_as(&format!("s{i}"), &info, Some(&instance), now)
                     .await
                     .unwrap();
                 // Only the right owner's release takes: every other row stays locked.
@@ -549,12 +552,15 @@ async fn concurrent_stores_and_unlocks_each_land_on_their_own_row(r: &Records) {
                     format!("owner-{i}")
                 };
                 r.tus_unlock(&format!("s{i}"), &owner).await.unwrap();
-                stored
+                (stored, before.stored_as(info, now))
             })
         })
         .collect();
+    let mut expected = Vec::new();
     for (i, t) in tasks.into_iter().enumerate() {
-        assert_eq!(t.await.unwrap(), i != 2, "row s{i}");
+        let (stored, as_stored) = t.await.unwrap();
+        assert_eq!(stored, i != 2, "row s{i}");
+        expected.push(as_stored);
     }
     for i in 0..60u32 {
         let (rec, t) = r.tus_get(&format!("s{i}"), 4_000).await.unwrap().unwrap();
@@ -563,6 +569,8 @@ async fn concurrent_stores_and_unlocks_each_land_on_their_own_row(r: &Records) {
             assert_eq!(rec.status, UploadStatus::Failed);
             continue;
         }
+        // What the request builds instead of reading the row back is the row.
+        assert_eq!(rec, expected[i as usize], "row s{i}");
         assert_eq!(rec.status, UploadStatus::Completing, "row s{i}");
         assert_eq!(t.offset, 10);
         let stored = rec.stored.unwrap();

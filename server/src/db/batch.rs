@@ -405,7 +405,7 @@ impl Records {
             u.by_key(n),
             u.by_key(n),
         );
-        let now = u.shared();
+        let now = u.by_key(n);
         let sql = u.finish(
             &format!(
                 "status = 'completing', stored_size = {size}, stored_sha256 = {sha}, \
@@ -436,7 +436,9 @@ impl Records {
         for s in items {
             q = q.bind(s.key.as_str()).bind(s.size);
         }
-        q = q.bind(items.iter().map(|s| s.now_ms).max().unwrap_or_default());
+        for s in items {
+            q = q.bind(s.key.as_str()).bind(s.now_ms);
+        }
         for s in items {
             q = q.bind(s.key.as_str());
         }

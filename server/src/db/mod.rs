@@ -188,6 +188,19 @@ pub struct UploadRecord {
     pub updated_at: i64,
 }
 
+impl UploadRecord {
+    /// This record as [`Records::mark_stored_as`] leaves it when it stores `stored` at
+    /// `now_ms`: `completing`, with what was stored. Every other column is as this copy has it.
+    pub fn stored_as(&self, stored: StoredInfo, now_ms: i64) -> UploadRecord {
+        UploadRecord {
+            status: UploadStatus::Completing,
+            stored: Some(stored),
+            updated_at: now_ms,
+            ..self.clone()
+        }
+    }
+}
+
 /// The upload records store. Cheap to clone: clones share one connection pool.
 #[derive(Clone)]
 pub struct Records {

@@ -337,7 +337,7 @@ pub(crate) async fn complete(
             read_back(&route, &rec, direct).await
         };
         match outcome.await {
-            Ok(info) => record_stored(shared, &key, &info).await,
+            Ok(info) => record_stored(shared, &rec, info).await,
             Err(e) => {
                 if let Err(gone) = direct.abort_multipart(&key).await {
                     tracing::warn!(error = %gone, "could not abort a refused multipart upload");

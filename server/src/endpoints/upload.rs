@@ -248,7 +248,7 @@ async fn complete_inner(
             )),
         };
         match outcome {
-            Ok(info) => record_stored(&shared, &key, &info).await,
+            Ok(info) => record_stored(&shared, &rec, info).await,
             Err(e) => {
                 if let Err(gone) = shared.storage.delete(&key).await {
                     tracing::warn!(error = %gone, "could not remove a refused object from the bucket");

@@ -80,7 +80,7 @@ where
     check_sniffed(route, &got.content_type)?;
     let stored = stored_info(&got);
     got.staged.commit().await.map_err(commit_error)?;
-    record_stored(shared, &rec.key, &stored).await
+    record_stored(shared, rec, stored).await
 }
 
 /// A failed commit: a name already taken (never replaced) or a file and a folder sharing a
@@ -101,26 +101,25 @@ pub(crate) fn commit_error(e: std::io::Error) -> UploadError {
 }
 
 /// Records committed bytes; when the record moved on meanwhile (cancelled, swept as stale),
-/// takes the bytes back. The record as stored.
+/// takes the bytes back. The record as stored: `rec` (the upload as its request read it) with
+/// what storing changed, built here rather than read back, which would cost every upload one
+/// more trip to the database.
 pub(crate) async fn record_stored(
     shared: &Shared,
-    key: &str,
-    stored: &StoredInfo,
+    rec: &UploadRecord,
+    stored: StoredInfo,
 ) -> Result<UploadRecord, UploadError> {
+    let now = now_ms();
     if !shared
         .records
-        .mark_stored_as(key, stored, Some(&shared.instance_id), now_ms())
+        .mark_stored_as(&rec.key, &stored, Some(&shared.instance_id), now)
         .await?
     {
-        let _ = shared.storage.delete(key).await;
+        let _ = shared.storage.delete(&rec.key).await;
         return Err(UploadError::new(
             ErrorCode::Conflict,
             "the upload was cancelled while storing it",
         ));
     }
-    shared
-        .records
-        .get(key)
-        .await?
-        .ok_or_else(|| UploadError::internal_msg("record vanished after storing"))
+    Ok(rec.stored_as(stored, now))
 }

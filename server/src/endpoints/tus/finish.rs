@@ -128,5 +128,5 @@ async fn in_place(
     {
         return Ok(None);
     }
-    record_stored(shared, &rec.key, &stored).await.map(Some)
+    record_stored(shared, rec, stored).await.map(Some)
 }
