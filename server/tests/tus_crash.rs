@@ -287,6 +287,35 @@ async fn a_long_patch_records_its_offset_every_8_mib() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patch_refused_after_its_checkpoints_keeps_the_last_one() {
+    let srv = server(Limits::default());
+    let data = fixtures::mp4(20 * MIB);
+    let (url, key) = create(&srv, "clips", "c.mp4", "video/mp4", data.len()).await;
+    // One byte more than the upload: refused at the end of the body, after the checkpoints
+    // at 8 and 16 MiB ran beside the bytes that followed them.
+    let mut body = data.clone();
+    body.push(0);
+    let r = patch(&url, 0, &body).await;
+    common::http::assert_error(r.status, &r.json(), 413, "TOO_LARGE");
+    // The last checkpoint's offset stays, recorded, and the file holds exactly those bytes.
+    let offset: usize = head(&url)
+        .await
+        .header("upload-offset")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((16 * MIB..data.len()).contains(&offset), "{offset}");
+    let file = srv.data_dir.join("files").join(".tus").join(&key);
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), offset as u64);
+    assert!(std::fs::read(&file).unwrap() == data[..offset]);
+    // The client resumes from there, and the stored file is the whole upload.
+    let r = patch(&url, offset, &data[offset..]).await;
+    assert_eq!(r.status, 204, "{}", String::from_utf8_lossy(&r.bytes));
+    let st = srv.wait_status(&client(), &key, "complete").await;
+    assert_eq!(st["file"]["sha256"], fixtures::sha256_hex(&data), "{st}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn head_waits_for_a_live_completion_and_answers_its_outcome() {
     let srv = server(short_lease());
     let png = fixtures::png(4096);

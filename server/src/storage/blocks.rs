@@ -130,14 +130,19 @@ impl BlockWriter {
         Ok(())
     }
 
-    /// Writes what is buffered and makes it durable; the writer goes on after it.
-    pub async fn sync_data(&mut self) -> io::Result<()> {
+    /// Writes what is buffered, and hands back the flush of every byte written so far, to run
+    /// on a second handle to the file while the writer goes on.
+    pub async fn flush_behind(
+        &mut self,
+    ) -> io::Result<impl std::future::Future<Output = io::Result<()>> + Send + 'static> {
         self.flush_block().await?;
         self.settle().await?;
-        let file = self.file.take().expect("file present after settle");
-        let file = spawn_blocking(move || file.sync_data().map(|()| file)).await??;
-        self.file = Some(file);
-        Ok(())
+        let file = self
+            .file
+            .as_ref()
+            .expect("file present after settle")
+            .try_clone()?;
+        Ok(async move { spawn_blocking(move || file.sync_data()).await? })
     }
 
     /// Writes what is buffered and hands the file back (not yet fsynced).

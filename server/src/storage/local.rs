@@ -110,29 +110,26 @@ impl Storage for LocalStorage {
         )))
     }
 
-    /// A hard link, as in `commit`: never replaces, and nothing is copied. A file on another
+    /// A hard link, as in `commit`: never replaces, and nothing is copied (nor flushed again:
+    /// the resumable store flushed the bytes when it recorded them). A file on another
     /// file system (a `tus_dir` elsewhere) is copied by the caller instead. The same file
     /// linked already (a crash came after the link and before the record) is adopted.
     async fn adopt(&self, path: &Path, key: &str) -> io::Result<bool> {
         use std::os::unix::fs::MetadataExt as _;
         let target = self.object_path(key)?;
         let source = path.to_path_buf();
-        let linked = spawn_blocking(move || {
-            let file = File::open(&source)?;
-            file.sync_all()?;
-            match std::fs::hard_link(&source, &target) {
-                Ok(()) => Ok(true),
-                Err(e) if e.kind() == io::ErrorKind::CrossesDevices => Ok(false),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    let (ours, there) = (file.metadata()?, std::fs::metadata(&target)?);
-                    if (ours.dev(), ours.ino()) == (there.dev(), there.ino()) {
-                        Ok(true)
-                    } else {
-                        Err(e)
-                    }
+        let linked = spawn_blocking(move || match std::fs::hard_link(&source, &target) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::CrossesDevices => Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let (ours, there) = (std::fs::metadata(&source)?, std::fs::metadata(&target)?);
+                if (ours.dev(), ours.ino()) == (there.dev(), there.ino()) {
+                    Ok(true)
+                } else {
+                    Err(e)
                 }
-                Err(e) => Err(e),
             }
+            Err(e) => Err(e),
         })
         .await??;
         if linked {

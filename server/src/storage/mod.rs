@@ -18,7 +18,7 @@ mod s3;
 
 pub use local::LocalStorage;
 pub use memory::MemoryStorage;
-pub use resumable::{LocalResumable, ResumableStore, ResumableWrite};
+pub use resumable::{Flushing, LocalResumable, ResumableStore, ResumableWrite};
 #[cfg(feature = "s3")]
 pub use s3::{S3Config, S3ConfigError, S3Storage, MIN_PART_SIZE};
 
@@ -75,7 +75,8 @@ pub trait Storage: Send + Sync + 'static {
     /// Moves a finished local file (a tus upload in a [`LocalResumable`] directory) into the store
     /// under `key` without copying it, when the backend can: `Ok(false)` means "copy it
     /// instead". Like a commit, it never replaces an existing key ([`io::ErrorKind::AlreadyExists`]).
-    /// The file at `path` stays; the caller removes it.
+    /// The file's bytes are durable already (a resumable store flushes what it records); the
+    /// new name must be once this returns. The file at `path` stays; the caller removes it.
     async fn adopt(&self, _path: &std::path::Path, _key: &str) -> io::Result<bool> {
         Ok(false)
     }

@@ -11,16 +11,19 @@
 
 use std::io::{self, ErrorKind, Seek};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
+use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 use tokio::io::AsyncReadExt;
 
 use super::blocks::BlockWriter;
 use super::{check_key, remove_file, Storage};
+use crate::group_sync::GroupSync;
 
 /// The bytes of resumable uploads in progress, by upload key.
 #[async_trait]
@@ -31,6 +34,14 @@ pub trait ResumableStore: Send + Sync + 'static {
     /// Continues an upload from `offset`, the offset last recorded: bytes the store holds past
     /// it were never acknowledged and are dropped.
     async fn append(&self, key: &str, offset: u64) -> io::Result<Box<dyn ResumableWrite>>;
+
+    /// Makes room for a new upload and opens it to write its first bytes (a creation that
+    /// carries them): [`ResumableStore::create`] then [`ResumableStore::append`] at 0, which a
+    /// store may do in one step.
+    async fn create_writing(&self, key: &str) -> io::Result<Box<dyn ResumableWrite>> {
+        self.create(key).await?;
+        self.append(key, 0).await
+    }
 
     /// Called when `owner` took the upload's lock from an owner whose lease ran out, which may
     /// still be writing: a store that can makes sure that writer no longer reaches the first
@@ -68,6 +79,10 @@ pub trait ResumableStore: Send + Sync + 'static {
     }
 }
 
+/// A checkpoint's flush in flight: when it is done, bytes are durable up to the offset it
+/// answers.
+pub type Flushing = BoxFuture<'static, io::Result<u64>>;
+
 /// One request's bytes, appended to an upload.
 #[async_trait]
 pub trait ResumableWrite: Send {
@@ -78,22 +93,41 @@ pub trait ResumableWrite: Send {
     /// file), or the last part boundary (a store that keeps bytes in parts).
     async fn checkpoint(&mut self) -> io::Result<u64>;
 
+    /// [`ResumableWrite::checkpoint`] run beside the writes that follow: what must happen
+    /// before the next write happens now, and the flush is handed back to be awaited while
+    /// bytes go on arriving. By default the whole checkpoint happens now.
+    async fn checkpoint_behind(&mut self) -> io::Result<Flushing> {
+        let offset = self.checkpoint().await?;
+        Ok(Box::pin(async move { Ok(offset) }))
+    }
+
     /// Ends the write, keeping the upload's first `keep` bytes durably: every byte written, or
     /// (when the request was refused) an offset that was durable before. `last` when those are
     /// every byte of the upload.
     async fn finish(self: Box<Self>, keep: u64, last: bool) -> io::Result<()>;
+
+    /// Told before [`ResumableWrite::finish`] when the upload is stored as soon as this write
+    /// ends and no offset of it is ever recorded (its creation carried every byte): what only
+    /// a resume would need may be skipped.
+    fn stored_at_once(&mut self) {}
 }
 
 /// Files in a directory, one per upload, named by key, written at the recorded offset.
 #[derive(Debug, Clone)]
 pub struct LocalResumable {
     dir: PathBuf,
+    /// Makes new files' names in `dir` durable, many creations to one flush.
+    entries: Arc<GroupSync>,
 }
 
 impl LocalResumable {
     /// A store in `dir` (created when the first upload is).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        LocalResumable { dir: dir.into() }
+        let dir = dir.into();
+        LocalResumable {
+            entries: Arc::new(GroupSync::dir(dir.clone())),
+            dir,
+        }
     }
 
     /// The directory.
@@ -109,21 +143,22 @@ impl LocalResumable {
 
 #[async_trait]
 impl ResumableStore for LocalResumable {
+    /// The empty file and its name are durable before the client learns the upload's URL.
     async fn create(&self, key: &str) -> io::Result<()> {
-        let path = self.path(key)?;
-        let dir = self.dir.clone();
-        // One trip to the blocking pool; the directory is made only the first time.
-        tokio::task::spawn_blocking(move || {
-            let file = match std::fs::File::create(&path) {
-                Err(e) if e.kind() == ErrorKind::NotFound => {
-                    std::fs::create_dir_all(&dir)?;
-                    std::fs::File::create(&path)?
-                }
-                other => other?,
-            };
-            file.sync_all()
-        })
-        .await?
+        let file = self.new_file(key).await?;
+        tokio::task::spawn_blocking(move || file.sync_all()).await??;
+        self.entries.durable().await
+    }
+
+    /// One trip to the blocking pool. Nothing is flushed yet: the first offset the upload
+    /// records (a checkpoint, the end of the write) flushes the file and its name.
+    async fn create_writing(&self, key: &str) -> io::Result<Box<dyn ResumableWrite>> {
+        let file = self.new_file(key).await?;
+        Ok(Box::new(LocalWrite {
+            out: BlockWriter::new(file, 0),
+            written: 0,
+            unsynced_name: Some(self.entries.clone()),
+        }))
     }
 
     /// A new inode with the recorded bytes, so a handle the old owner holds no longer
@@ -145,6 +180,7 @@ impl ResumableStore for LocalResumable {
         Ok(Box::new(LocalWrite {
             out: BlockWriter::new(file, offset),
             written: offset,
+            unsynced_name: None,
         }))
     }
 
@@ -187,6 +223,29 @@ impl ResumableStore for LocalResumable {
 }
 
 impl LocalResumable {
+    /// A new, empty file for the upload `key`, open to write; the directory is made the first
+    /// time.
+    async fn new_file(&self, key: &str) -> io::Result<std::fs::File> {
+        let path = self.path(key)?;
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || {
+            let open = || {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)
+            };
+            match open() {
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    std::fs::create_dir_all(&dir)?;
+                    open()
+                }
+                other => other,
+            }
+        })
+        .await?
+    }
+
     /// Files last written before `before`: uploads (by key) and takeover copies (by name).
     /// Files of other names are not Uplift's and are left alone.
     async fn scan(&self, before: SystemTime) -> io::Result<(Vec<String>, Vec<String>)> {
@@ -229,6 +288,9 @@ impl LocalResumable {
 struct LocalWrite {
     out: BlockWriter,
     written: u64,
+    /// The file was created by this write and its name is not durable yet: flushed with the
+    /// first offset made durable, since a recorded offset must find its file after a crash.
+    unsynced_name: Option<Arc<GroupSync>>,
 }
 
 #[async_trait]
@@ -240,12 +302,33 @@ impl ResumableWrite for LocalWrite {
     }
 
     async fn checkpoint(&mut self) -> io::Result<u64> {
-        self.out.sync_data().await?;
-        Ok(self.written)
+        self.checkpoint_behind().await?.await
     }
 
-    async fn finish(self: Box<Self>, keep: u64, _last: bool) -> io::Result<()> {
+    /// The bytes so far reach the file now; its flush (and its name's, for a new file) runs
+    /// on a second handle while the next bytes are written.
+    async fn checkpoint_behind(&mut self) -> io::Result<Flushing> {
+        let flush = self.out.flush_behind().await?;
+        let name = self.unsynced_name.take();
+        let offset = self.written;
+        Ok(Box::pin(async move {
+            flush.await?;
+            if let Some(entries) = name {
+                entries.durable().await?;
+            }
+            Ok(offset)
+        }))
+    }
+
+    /// A file stored at once is in the storage (linked or copied there, durably) before
+    /// anyone can resume it: its own name here needs no flush.
+    fn stored_at_once(&mut self) {
+        self.unsynced_name = None;
+    }
+
+    async fn finish(mut self: Box<Self>, keep: u64, _last: bool) -> io::Result<()> {
         let written = self.written;
+        let entries = self.unsynced_name.take();
         let file = self.out.finish().await?;
         tokio::task::spawn_blocking(move || {
             if keep < written {
@@ -253,7 +336,11 @@ impl ResumableWrite for LocalWrite {
             }
             file.sync_data()
         })
-        .await?
+        .await??;
+        match entries {
+            Some(entries) => entries.durable().await,
+            None => Ok(()),
+        }
     }
 }
 
@@ -347,6 +434,33 @@ mod tests {
         assert_eq!(tus_file(&format!("../{key}.takeover-x")), None);
         assert_eq!(tus_file("notes.txt"), None);
         assert_eq!(tus_file(".hidden"), None);
+    }
+
+    #[tokio::test]
+    async fn a_creation_with_bytes_writes_them_and_never_truncates_an_existing_upload() {
+        let dir = tempfile::tempdir().unwrap();
+        // The directory is made with the first upload.
+        let store = LocalResumable::new(dir.path().join("tus"));
+        let key = "BBBBBBBBBBBBBBBBBBBBBBBBBBB";
+        let mut w = store.create_writing(key).await.unwrap();
+        w.write(Bytes::from_static(b"first bytes")).await.unwrap();
+        w.finish(11, false).await.unwrap();
+        let path = dir.path().join("tus").join(key);
+        assert_eq!(std::fs::read(&path).unwrap(), b"first bytes");
+        // A key already there is refused, by either creation, and its bytes stay.
+        let again = store.create_writing(key).await.err().expect("refused");
+        assert_eq!(again.kind(), ErrorKind::AlreadyExists);
+        assert_eq!(
+            store.create(key).await.unwrap_err().kind(),
+            ErrorKind::AlreadyExists
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), b"first bytes");
+        // The upload goes on from its recorded offset as any other.
+        let mut w = store.append(key, 11).await.unwrap();
+        w.write(Bytes::from_static(b"!")).await.unwrap();
+        assert_eq!(w.checkpoint().await.unwrap(), 12);
+        w.finish(12, true).await.unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"first bytes!");
     }
 
     #[tokio::test]

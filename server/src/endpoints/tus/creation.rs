@@ -18,6 +18,7 @@ use crate::state::{new_key, now_ms};
 
 use super::headers::{self, Concat};
 use super::lock::{lease_ms, Lock};
+use super::patch::Created;
 use crate::pipeline::checks::{check_caller, route_max, too_large};
 use crate::state::{caller_tag, origin};
 
@@ -204,9 +205,10 @@ pub(crate) async fn create(
         locked: false,
     };
     let with_body = octet_stream || length == Some(0);
-    store.create(&row.key).await?;
-    // With bytes to write, the record is made with this request holding its lock.
-    let lock = if with_body {
+    // With bytes to write, the file is opened for them and the record is made with this
+    // request holding its lock.
+    let created = if with_body {
+        let out = store.create_writing(&row.key).await?;
         let owner = Lock::new_owner(&shared);
         let renewed = Instant::now();
         let until = now_ms() + lease_ms(&shared);
@@ -214,8 +216,17 @@ pub(crate) async fn create(
             .records
             .tus_insert_locked(&row, &tus, &owner, until, Some(&shared.instance_id))
             .await?;
-        Some(Lock::created(&shared, &row.key, owner, renewed))
+        Some(Created {
+            lock: Lock::created(&shared, &row.key, owner, renewed),
+            rec: row.as_record(),
+            tus: TusState {
+                locked: true,
+                ..tus
+            },
+            out,
+        })
     } else {
+        store.create(&row.key).await?;
         shared.records.tus_insert(&row, &tus).await?;
         None
     };
@@ -226,17 +237,18 @@ pub(crate) async fn create(
     let mut res = tus_response(StatusCode::CREATED);
     res.insert_header(("Location", location));
     super::name_upload(&mut res, &shared, &origin, &row.key);
-    if let Some(lock) = lock {
+    if let Some(created) = created {
+        let key = created.rec.key.clone();
         let out = super::patch::write(
             &shared,
             &req,
             &route,
-            &row.key,
+            &key,
             0,
             body,
             None,
             None,
-            Some(lock),
+            Some(created),
         )
         .await?;
         res.insert_header(("Upload-Offset", out.offset.to_string()))

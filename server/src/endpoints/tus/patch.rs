@@ -18,6 +18,7 @@ use crate::error::{ErrorCode, UploadError};
 use crate::protocol::UploadStatus;
 use crate::state::now_ms;
 use crate::state::Shared;
+use crate::storage::{Flushing, ResumableWrite};
 
 use crate::pipeline::body::{idle_error, Body};
 use crate::pipeline::checks::{limit_for, too_large};
@@ -291,9 +292,18 @@ pub(crate) struct Written {
     pub server_data: Option<Value>,
 }
 
-/// Appends `body` at `client_offset` under the upload's lock (`held`, when the caller took it
-/// already), then records the new offset; on the last byte, stores the upload and runs the
-/// completion hook.
+/// An upload the request has just created with its first bytes to write: its lock, taken with
+/// the record, the record as inserted, and its file open for writing.
+pub(crate) struct Created {
+    pub lock: Lock,
+    pub rec: UploadRecord,
+    pub tus: TusState,
+    pub out: Box<dyn ResumableWrite>,
+}
+
+/// Appends `body` at `client_offset` under the upload's lock (taken here, or `created` with
+/// the upload by this request), then records the new offset; on the last byte, stores the
+/// upload and runs the completion hook.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn write<S>(
     shared: &Arc<Shared>,
@@ -304,20 +314,22 @@ pub(crate) async fn write<S>(
     body: S,
     checksum: Option<Checksum>,
     new_length: Option<u64>,
-    held: Option<Lock>,
+    created: Option<Created>,
 ) -> Result<Written, UploadError>
 where
     S: Stream<Item = Result<Bytes, PayloadError>> + Unpin,
 {
     let (mut body, idle) = Body::new(body, shared.limits.body_idle_timeout);
-    // A lock held from the creation: no client knows this upload's URL before this request
-    // answers.
-    let unseen = held.is_some();
-    let mut lock = match held {
-        Some(lock) => lock,
-        None => Lock::take(shared, key).await?,
+    // Created by this request: no client knows this upload's URL before it answers.
+    let unseen = created.is_some();
+    let (mut lock, rec, tus, opened) = match created {
+        Some(c) => (c.lock, c.rec, c.tus, Some(c.out)),
+        None => {
+            let lock = Lock::take(shared, key).await?;
+            let (rec, tus) = load(shared, key).await?;
+            (lock, rec, tus, None)
+        }
     };
-    let (rec, tus) = load(shared, key).await?;
     if tus.is_final() {
         return Err(final_takes_no_patch());
     }
@@ -360,7 +372,10 @@ where
         // The previous owner's lease ran out, but it may still be writing.
         store.fence(key, tus.offset, &lock.owner).await?;
     }
-    let mut out = store.append(key, tus.offset).await?;
+    let mut out = match opened {
+        Some(out) => out,
+        None => store.append(key, tus.offset).await?,
+    };
     let mut hasher = checksum.as_ref().map(|c| Hasher::new(c.algorithm));
     // `None` when earlier bytes went through another process: completion re-reads the file.
     let mut digest = shared.tus_digests.take(key, tus.offset);
@@ -370,6 +385,7 @@ where
     let mut durable = tus.offset;
     let mut checkpointed = 0;
     let mut last_checkpoint = Instant::now();
+    let mut behind: Option<Checkpoint> = None;
     let mut refusal = None;
     while let Some(chunk) = body.next().await {
         let Ok(chunk) = chunk else {
@@ -404,13 +420,28 @@ where
         // all or nothing: its offset moves only once the whole body matched.)
         let due = received - checkpointed >= CHECKPOINT_BYTES
             || last_checkpoint.elapsed().as_millis() as i64 >= lease / 3;
+        // A checkpoint runs beside the bytes that follow it, and waits for the one before:
+        // offsets are recorded in order, and a crash costs at most two checkpoints' worth.
         if hasher.is_none() && due {
             last_checkpoint = Instant::now();
             checkpointed = received;
-            durable = out.checkpoint().await?;
-            record_progress(shared, key, &lock.owner, durable, length, Some(lease)).await?;
-            lock.renewed = last_checkpoint;
+            if let Some(previous) = behind.take() {
+                durable = previous.landed(&mut lock).await?;
+            }
+            let flushing = out.checkpoint_behind().await?;
+            behind = Some(Checkpoint::start(
+                shared,
+                key,
+                &lock.owner,
+                flushing,
+                length,
+                lease,
+            ));
         }
+    }
+    // Recorded before anything below reads the durable offset (a refusal falls back to it).
+    if let Some(previous) = behind.take() {
+        durable = previous.landed(&mut lock).await?;
     }
     // The rest of the last block goes to the file now: fenced like every block.
     if lock.renewal_due() {
@@ -433,21 +464,24 @@ where
         digest = None;
         new_offset = durable;
     }
-    out.finish(new_offset, length == Some(new_offset)).await?;
     let done = length == Some(new_offset) && !tus.is_partial();
-    // A finished upload stays locked while it is stored and its hook runs. The last offset of
-    // an upload created by this request (creation-with-upload) need not be written on its
-    // own: no client can ask for it before the answer, storing the upload records the whole
-    // length as its offset, and should the server stop before that, nobody learnt the URL.
-    // Also only while the lease is fresh (so no one can have taken the upload over) and with
-    // a length known from the start.
-    let skip_progress = unseen
-        && done
-        && refusal.is_none()
-        && !idle.timed_out()
-        && tus.length.is_some()
-        && !lock.renewal_due();
-    let now = if skip_progress {
+    // A finished upload stays locked while it is stored and its hook runs. An upload created
+    // by this request with every byte (creation-with-upload) is stored before the answer
+    // without its offset being recorded on the way: no client can ask for it before the
+    // answer, storing it records the whole length as its offset, and should the server stop
+    // before that, nobody learnt the URL. So its file needs no durable place for a resume
+    // either. Only with a length known from the start, and a lease confirmed after the flush
+    // (so nobody can have taken the upload over).
+    let stored_at_once =
+        unseen && done && refusal.is_none() && !idle.timed_out() && tus.length.is_some();
+    if stored_at_once {
+        out.stored_at_once();
+    }
+    out.finish(new_offset, length == Some(new_offset)).await?;
+    if stored_at_once && lock.renewal_due() {
+        lock.renew().await?;
+    }
+    let now = if stored_at_once {
         now_ms()
     } else {
         record_progress(
@@ -510,6 +544,44 @@ where
 /// Records the durable offset (and a length set late), pushes the expiry back and renews the
 /// lock for `lease` ms more (or releases it with `None`). Refuses when another request took
 /// the lock meanwhile. The time it recorded.
+/// A checkpoint in flight: the flush of the bytes written before it, then the record of the
+/// offset they reach, which also renews the lease. Dropped unfinished (the request ended
+/// early), it still runs to its end: it records only bytes that are durable.
+struct Checkpoint {
+    started: Instant,
+    task: tokio::task::JoinHandle<Result<u64, UploadError>>,
+}
+
+impl Checkpoint {
+    fn start(
+        shared: &Arc<Shared>,
+        key: &str,
+        owner: &str,
+        flushing: Flushing,
+        length: Option<u64>,
+        lease: i64,
+    ) -> Checkpoint {
+        let (shared, key, owner) = (shared.clone(), key.to_string(), owner.to_string());
+        let started = Instant::now();
+        let task = actix_web::rt::spawn(async move {
+            let offset = flushing.await?;
+            record_progress(&shared, &key, &owner, offset, length, Some(lease)).await?;
+            Ok(offset)
+        });
+        Checkpoint { started, task }
+    }
+
+    /// The offset it recorded, once it has; the lease counts as confirmed when it started.
+    async fn landed(self, lock: &mut Lock) -> Result<u64, UploadError> {
+        let offset = self
+            .task
+            .await
+            .map_err(|_| UploadError::internal_msg("a checkpoint stopped"))??;
+        lock.renewed = lock.renewed.max(self.started);
+        Ok(offset)
+    }
+}
+
 async fn record_progress(
     shared: &Shared,
     key: &str,
