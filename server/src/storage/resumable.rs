@@ -145,15 +145,14 @@ impl LocalResumable {
 impl ResumableStore for LocalResumable {
     /// The empty file and its name are durable before the client learns the upload's URL.
     async fn create(&self, key: &str) -> io::Result<()> {
-        let file = self.new_file(key).await?;
-        tokio::task::spawn_blocking(move || file.sync_all()).await??;
+        self.new_file(key, true).await?;
         self.entries.durable().await
     }
 
     /// One trip to the blocking pool. Nothing is flushed yet: the first offset the upload
     /// records (a checkpoint, the end of the write) flushes the file and its name.
     async fn create_writing(&self, key: &str) -> io::Result<Box<dyn ResumableWrite>> {
-        let file = self.new_file(key).await?;
+        let file = self.new_file(key, false).await?;
         Ok(Box::new(LocalWrite {
             out: BlockWriter::new(file, 0),
             written: 0,
@@ -223,9 +222,9 @@ impl ResumableStore for LocalResumable {
 }
 
 impl LocalResumable {
-    /// A new, empty file for the upload `key`, open to write; the directory is made the first
-    /// time.
-    async fn new_file(&self, key: &str) -> io::Result<std::fs::File> {
+    /// A new, empty file for the upload `key`, open to write and flushed when `sync`; the
+    /// directory is made the first time.
+    async fn new_file(&self, key: &str, sync: bool) -> io::Result<std::fs::File> {
         let path = self.path(key)?;
         let dir = self.dir.clone();
         tokio::task::spawn_blocking(move || {
@@ -235,13 +234,17 @@ impl LocalResumable {
                     .create_new(true)
                     .open(&path)
             };
-            match open() {
+            let file = match open() {
                 Err(e) if e.kind() == ErrorKind::NotFound => {
                     std::fs::create_dir_all(&dir)?;
-                    open()
+                    open()?
                 }
-                other => other,
+                other => other?,
+            };
+            if sync {
+                file.sync_all()?;
             }
+            Ok(file)
         })
         .await?
     }
