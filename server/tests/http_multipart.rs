@@ -90,8 +90,17 @@ async fn bundle() -> Result<Meta, UploadError> {
     })
 }
 
+/// Larger images, one per upload: a file that goes to disk before its part ends.
+#[uplift::file_route(image(max_file_size = "1MB"), on_upload_complete = saved)]
+async fn posters() -> Result<Meta, UploadError> {
+    Ok(Meta {
+        user: "posters".into(),
+        title: "posters".into(),
+    })
+}
+
 fn server() -> TestServer {
-    TestServer::start(uplift::router![album, bundle])
+    TestServer::start(uplift::router![album, bundle, posters])
 }
 
 fn file(name: &str, bytes: Vec<u8>, mime: &str) -> Part {
@@ -454,16 +463,17 @@ async fn a_client_that_vanishes_mid_part_leaves_nothing() {
     let srv = server();
     let boundary = "XyZzY0123456789";
     let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"input\"\r\n\r\n{{\"title\":\"t\"}}\r\n\
-         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\
          Content-Type: image/png\r\n\r\n"
     )
     .into_bytes();
-    body.extend(fixtures::png(600));
+    // More than one 64 KiB block: the server has its staged file on disk before the part ends
+    // (a smaller file would not be on disk before its end).
+    body.extend(fixtures::png(200 * 1024));
     let head = format!(
         "POST {} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n",
-        srv.target(&srv.url("/album/multipart")),
+        srv.target(&srv.url("/posters/multipart")),
         body.len() + 2000
     );
     let mut s = srv.connect().await;

@@ -9,6 +9,7 @@
 
 use std::fs::File;
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -92,9 +93,27 @@ const WRITE_PIECE: usize = 256 * 1024;
 /// A block being written on the blocking pool; it hands back the file and the block.
 type BlockWrite = JoinHandle<io::Result<(File, Block)>>;
 
+/// The file a writer appends to.
+enum Handle {
+    Open(File),
+    /// To be created (never replacing a file) by the first trip to the blocking pool that
+    /// writes to it: a small file is created, written, flushed and put in place in one trip.
+    ToCreate(PathBuf),
+}
+
+impl Handle {
+    /// On the blocking pool.
+    fn open(self) -> io::Result<File> {
+        match self {
+            Handle::Open(file) => Ok(file),
+            Handle::ToCreate(path) => File::options().write(true).create_new(true).open(path),
+        }
+    }
+}
+
 pub(crate) struct BlockWriter {
     /// `None` while a block is being written on the blocking pool.
-    file: Option<File>,
+    file: Option<Handle>,
     /// The block being filled; never grows past its length.
     buf: Block,
     /// The other block, back from the blocking pool and empty, to be filled next.
@@ -107,6 +126,16 @@ pub(crate) struct BlockWriter {
 impl BlockWriter {
     /// Appends to `file`, whose write position is at `offset` (its end).
     pub fn new(file: File, offset: u64) -> Self {
+        Self::with(Handle::Open(file), offset)
+    }
+
+    /// Writes a new file at `path`, created with the first bytes that go to disk (it must not
+    /// exist).
+    pub fn create(path: PathBuf) -> Self {
+        Self::with(Handle::ToCreate(path), 0)
+    }
+
+    fn with(file: Handle, offset: u64) -> Self {
         BlockWriter {
             file: Some(file),
             buf: Block::small(),
@@ -118,14 +147,15 @@ impl BlockWriter {
 
     pub async fn write(&mut self, mut rest: &[u8]) -> io::Result<()> {
         // Fill the block exactly: appending a whole chunk past its length would make the
-        // buffer reallocate (to twice its size, copying what it holds).
+        // buffer reallocate (to twice its size, copying what it holds). A full block goes to
+        // disk when more bytes come, so a file that fits one block goes with its end.
         while !rest.is_empty() {
-            let take = self.buf.room().min(rest.len());
-            self.buf.buf.extend_from_slice(&rest[..take]);
-            rest = &rest[take..];
             if self.buf.room() == 0 {
                 self.flush_block().await?;
             }
+            let take = self.buf.room().min(rest.len());
+            self.buf.buf.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
         }
         Ok(())
     }
@@ -137,19 +167,15 @@ impl BlockWriter {
     ) -> io::Result<impl std::future::Future<Output = io::Result<()>> + Send + 'static> {
         self.flush_block().await?;
         self.settle().await?;
-        let file = self
-            .file
-            .as_ref()
-            .expect("file present after settle")
-            .try_clone()?;
-        Ok(async move { spawn_blocking(move || file.sync_data()).await? })
-    }
-
-    /// Writes what is buffered and hands the file back (not yet fsynced).
-    pub async fn finish(mut self) -> io::Result<File> {
-        self.flush_block().await?;
-        self.settle().await?;
-        Ok(self.file.take().expect("file present after settle"))
+        let file = match self.file.take().expect("file present after settle") {
+            Handle::Open(file) => file,
+            // Nothing written yet: the file is made now.
+            created => spawn_blocking(move || created.open()).await??,
+        };
+        let second = file.try_clone();
+        self.file = Some(Handle::Open(file));
+        let second = second?;
+        Ok(async move { spawn_blocking(move || second.sync_data()).await? })
     }
 
     /// Writes what is buffered with `then` on the same trip to the blocking pool, and returns
@@ -161,9 +187,10 @@ impl BlockWriter {
         T: Send + 'static,
     {
         self.settle().await?;
-        let mut file = self.file.take().expect("file present after settle");
+        let handle = self.file.take().expect("file present after settle");
         let block = std::mem::replace(&mut self.buf, Block::empty());
         spawn_blocking(move || {
+            let mut file = handle.open()?;
             for piece in block.buf.chunks(WRITE_PIECE) {
                 file.write_all(piece)?;
             }
@@ -173,11 +200,22 @@ impl BlockWriter {
         .await?
     }
 
+    /// Gives the writer up: the future ends once a block write in flight (which may be the
+    /// one that creates the file) has ended, so what the caller removes next stays removed.
+    pub fn abandon(mut self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let inflight = self.inflight.take();
+        async move {
+            if let Some(job) = inflight {
+                let _ = job.await;
+            }
+        }
+    }
+
     async fn settle(&mut self) -> io::Result<()> {
         if let Some(job) = self.inflight.take() {
             let (file, mut block) = job.await??;
             block.buf.clear();
-            self.file = Some(file);
+            self.file = Some(Handle::Open(file));
             self.spare = Some(block);
         }
         Ok(())
@@ -199,10 +237,11 @@ impl BlockWriter {
         let alone = next.is_none();
         let next = next.unwrap_or_else(Block::empty);
         let block = std::mem::replace(&mut self.buf, next);
-        let mut file = self.file.take().expect("file present after settle");
+        let handle = self.file.take().expect("file present after settle");
         let offset = self.offset;
         self.offset += block.buf.len() as u64;
         self.inflight = Some(spawn_blocking(move || {
+            let mut file = handle.open()?;
             for piece in block.buf.chunks(WRITE_PIECE) {
                 file.write_all(piece)?;
             }
@@ -275,7 +314,7 @@ mod tests {
         for chunk in data.chunks(7919) {
             w.write(chunk).await.unwrap();
         }
-        w.finish().await.unwrap().sync_all().unwrap();
+        w.finish_with(|f| f.sync_all()).await.unwrap();
         let stored = std::fs::read(&path).unwrap();
         assert_eq!(&stored[..4], b"head");
         assert!(stored[4..] == data[..]);
@@ -324,7 +363,7 @@ mod tests {
         }
         assert!(refilled > 0);
         drop(others);
-        w.finish().await.unwrap().sync_all().unwrap();
+        w.finish_with(|f| f.sync_all()).await.unwrap();
         assert!(std::fs::read(&path).unwrap() == data);
     }
 

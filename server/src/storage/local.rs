@@ -76,15 +76,14 @@ impl Storage for LocalStorage {
         target.check()?;
         let name: [u8; 16] = rand::random();
         let path = self.root.join(".staging").join(hex(&name));
-        let p = path.clone();
-        let file =
-            spawn_blocking(move || File::options().write(true).create_new(true).open(p)).await??;
+        // Created with its first bytes: a small file is created, written, flushed and put in
+        // place in one trip to the blocking pool.
         Ok(Box::new(LocalStaged {
             root: self.root.clone(),
             root_sync: self.root_sync.clone(),
             target,
+            out: Some(BlockWriter::create(path.clone())),
             path,
-            out: Some(BlockWriter::new(file, 0)),
         }))
     }
 
@@ -342,10 +341,24 @@ impl LocalStaged {
 
 impl Drop for LocalStaged {
     fn drop(&mut self) {
-        // Abandoned (error, refusal, client gone): the staged bytes never become visible.
-        if !self.path.as_os_str().is_empty() {
-            drop(self.out.take());
-            let _ = std::fs::remove_file(&self.path);
+        // Abandoned (error, refusal, client gone): the staged bytes never become visible. The
+        // file is removed once a block write in flight has ended: that write may be the one
+        // that creates it.
+        if self.path.as_os_str().is_empty() {
+            return;
+        }
+        let path = std::mem::take(&mut self.path);
+        let pending = self.out.take().map(BlockWriter::abandon);
+        match (pending, tokio::runtime::Handle::try_current()) {
+            (Some(pending), Ok(rt)) => {
+                rt.spawn(async move {
+                    pending.await;
+                    let _ = tokio::fs::remove_file(path).await;
+                });
+            }
+            _ => {
+                let _ = std::fs::remove_file(&path);
+            }
         }
     }
 }
@@ -448,7 +461,15 @@ mod tests {
         let mut w = s.stage(Target::Key("unused".into())).await.unwrap();
         w.write(Bytes::from(vec![0u8; 3 * BLOCK])).await.unwrap();
         drop(w);
-        assert_eq!(staged_files(dir.path()), 0);
+        // Removed once the block write in flight has ended.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while staged_files(dir.path()) != 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the staged file stayed"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         assert!(s.open("nothing").await.unwrap().is_none());
     }
 

@@ -11,6 +11,7 @@
 
 use std::io::{self, ErrorKind, Seek};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -118,6 +119,8 @@ pub struct LocalResumable {
     dir: PathBuf,
     /// Makes new files' names in `dir` durable, many creations to one flush.
     entries: Arc<GroupSync>,
+    /// Whether `dir` is known to exist.
+    dir_made: Arc<AtomicBool>,
 }
 
 impl LocalResumable {
@@ -126,6 +129,7 @@ impl LocalResumable {
         let dir = dir.into();
         LocalResumable {
             entries: Arc::new(GroupSync::dir(dir.clone())),
+            dir_made: Arc::new(AtomicBool::new(false)),
             dir,
         }
     }
@@ -145,16 +149,22 @@ impl LocalResumable {
 impl ResumableStore for LocalResumable {
     /// The empty file and its name are durable before the client learns the upload's URL.
     async fn create(&self, key: &str) -> io::Result<()> {
-        self.new_file(key, true).await?;
+        self.new_file(key).await?;
         self.entries.durable().await
     }
 
-    /// One trip to the blocking pool. Nothing is flushed yet: the first offset the upload
-    /// records (a checkpoint, the end of the write) flushes the file and its name.
+    /// The file is created with its first bytes (a small upload's whole write is one trip to
+    /// the blocking pool), and never replaces one. Nothing is flushed yet: the first offset
+    /// the upload records (a checkpoint, the end of the write) flushes the file and its name.
     async fn create_writing(&self, key: &str) -> io::Result<Box<dyn ResumableWrite>> {
-        let file = self.new_file(key, false).await?;
+        let path = self.path(key)?;
+        if !self.dir_made.load(Ordering::Acquire) {
+            let dir = self.dir.clone();
+            tokio::task::spawn_blocking(move || std::fs::create_dir_all(dir)).await??;
+            self.dir_made.store(true, Ordering::Release);
+        }
         Ok(Box::new(LocalWrite {
-            out: BlockWriter::new(file, 0),
+            out: BlockWriter::create(path),
             written: 0,
             unsynced_name: Some(self.entries.clone()),
         }))
@@ -222,9 +232,9 @@ impl ResumableStore for LocalResumable {
 }
 
 impl LocalResumable {
-    /// A new, empty file for the upload `key`, open to write and flushed when `sync`; the
-    /// directory is made the first time.
-    async fn new_file(&self, key: &str, sync: bool) -> io::Result<std::fs::File> {
+    /// A new, empty file for the upload `key`, flushed; the directory is made the first
+    /// time.
+    async fn new_file(&self, key: &str) -> io::Result<()> {
         let path = self.path(key)?;
         let dir = self.dir.clone();
         tokio::task::spawn_blocking(move || {
@@ -241,12 +251,11 @@ impl LocalResumable {
                 }
                 other => other?,
             };
-            if sync {
-                file.sync_all()?;
-            }
-            Ok(file)
+            file.sync_all()
         })
-        .await?
+        .await??;
+        self.dir_made.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Files last written before `before`: uploads (by key) and takeover copies (by name).
@@ -332,14 +341,15 @@ impl ResumableWrite for LocalWrite {
     async fn finish(mut self: Box<Self>, keep: u64, _last: bool) -> io::Result<()> {
         let written = self.written;
         let entries = self.unsynced_name.take();
-        let file = self.out.finish().await?;
-        tokio::task::spawn_blocking(move || {
-            if keep < written {
-                file.set_len(keep)?;
-            }
-            file.sync_data()
-        })
-        .await??;
+        // The last bytes, the cut back to `keep` and the flush in one trip.
+        self.out
+            .finish_with(move |file| {
+                if keep < written {
+                    file.set_len(keep)?;
+                }
+                file.sync_data()
+            })
+            .await?;
         match entries {
             Some(entries) => entries.durable().await,
             None => Ok(()),
@@ -450,9 +460,12 @@ mod tests {
         w.finish(11, false).await.unwrap();
         let path = dir.path().join("tus").join(key);
         assert_eq!(std::fs::read(&path).unwrap(), b"first bytes");
-        // A key already there is refused, by either creation, and its bytes stay.
-        let again = store.create_writing(key).await.err().expect("refused");
-        assert_eq!(again.kind(), ErrorKind::AlreadyExists);
+        // A key already there is refused, by either creation, and its bytes stay (a file
+        // created with bytes is made when they go to disk: the refusal comes then).
+        let mut again = store.create_writing(key).await.unwrap();
+        again.write(Bytes::from_static(b"other")).await.unwrap();
+        let refused = again.finish(5, true).await.unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::AlreadyExists);
         assert_eq!(
             store.create(key).await.unwrap_err().kind(),
             ErrorKind::AlreadyExists
