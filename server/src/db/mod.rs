@@ -190,7 +190,10 @@ pub struct UploadRecord {
 
 impl UploadRecord {
     /// This record as [`Records::mark_stored_as`] leaves it when it stores `stored` at
-    /// `now_ms`: `completing`, with what was stored. Every other column is as this copy has it.
+    /// `now_ms`: `completing`, with what was stored. Every other column is as this copy has it,
+    /// which is the row's for a copy read since the upload was claimed (a PUT's); a tus
+    /// upload's copy, read when its last PATCH began, may be behind the row's expiry and
+    /// (for a length declared late) its declared size.
     pub fn stored_as(&self, stored: StoredInfo, now_ms: i64) -> UploadRecord {
         UploadRecord {
             status: UploadStatus::Completing,

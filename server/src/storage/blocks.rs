@@ -9,7 +9,7 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -106,8 +106,26 @@ impl Handle {
     fn open(self) -> io::Result<File> {
         match self {
             Handle::Open(file) => Ok(file),
-            Handle::ToCreate(path) => File::options().write(true).create_new(true).open(path),
+            Handle::ToCreate(path) => create_new_file(&path),
         }
+    }
+}
+
+/// A new file at `path`, open to write, never replacing one (blocking). A directory that is
+/// missing (the first file of a store, or one removed while the server runs) is made, and its
+/// name flushed in its parent.
+pub(crate) fn create_new_file(path: &Path) -> io::Result<File> {
+    let create = || File::options().write(true).create_new(true).open(path);
+    match create() {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let dir = path.parent().ok_or(e)?;
+            std::fs::create_dir_all(dir)?;
+            if let Some(parent) = dir.parent() {
+                File::open(parent)?.sync_all()?;
+            }
+            create()
+        }
+        other => other,
     }
 }
 
@@ -212,8 +230,12 @@ impl BlockWriter {
     }
 
     async fn settle(&mut self) -> io::Result<()> {
-        if let Some(job) = self.inflight.take() {
-            let (file, mut block) = job.await??;
+        // Taken only once it ended: a writer dropped while it waits still holds the job, for
+        // `abandon` to wait for.
+        if let Some(job) = self.inflight.as_mut() {
+            let done = job.await;
+            self.inflight = None;
+            let (file, mut block) = done??;
             block.buf.clear();
             self.file = Some(Handle::Open(file));
             self.spare = Some(block);

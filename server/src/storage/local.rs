@@ -7,6 +7,7 @@
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -84,6 +85,7 @@ impl Storage for LocalStorage {
             target,
             out: Some(BlockWriter::create(path.clone())),
             path,
+            abandoned: Arc::new(AtomicBool::new(false)),
         }))
     }
 
@@ -280,6 +282,9 @@ struct LocalStaged {
     path: PathBuf,
     /// `None` once committed.
     out: Option<BlockWriter>,
+    /// Set when the write is dropped before its commit ended: a commit still queued for the
+    /// blocking pool then puts nothing in place.
+    abandoned: Arc<AtomicBool>,
 }
 
 #[async_trait]
@@ -310,10 +315,18 @@ impl LocalStaged {
         let out = self.out.take().expect("committed once");
         let staged = self.path.clone();
         let in_root = target.parent() == Some(self.root.as_path());
+        let abandoned = self.abandoned.clone();
         // The last block, the fsync and the link in one trip to the blocking pool.
         out.finish_with(move |file| {
             file.sync_all()?;
             drop(file);
+            if abandoned.load(Ordering::Acquire) {
+                let _ = std::fs::remove_file(&staged);
+                return Err(io::Error::new(
+                    io::ErrorKind::Interrupted,
+                    "the staged write was abandoned before its commit",
+                ));
+            }
             let dir = target.parent().expect("targets are under the root");
             if !in_root {
                 std::fs::create_dir_all(dir)?;
@@ -347,6 +360,7 @@ impl Drop for LocalStaged {
         if self.path.as_os_str().is_empty() {
             return;
         }
+        self.abandoned.store(true, Ordering::Release);
         let path = std::mem::take(&mut self.path);
         let pending = self.out.take().map(BlockWriter::abandon);
         match (pending, tokio::runtime::Handle::try_current()) {
@@ -471,6 +485,36 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(s.open("nothing").await.unwrap().is_none());
+    }
+
+    #[test]
+    fn a_commit_dropped_while_it_waits_for_the_blocking_pool_puts_nothing_in_place() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let s = LocalStorage::new(dir.path()).unwrap();
+            let mut w = s.stage(Target::Key("late".into())).await.unwrap();
+            w.write(Bytes::from_static(b"small")).await.unwrap();
+            // The one blocking thread is busy: the commit's trip waits in the queue.
+            let (free, wait) = std::sync::mpsc::channel::<()>();
+            let busy = tokio::task::spawn_blocking(move || {
+                let _ = wait.recv();
+            });
+            let mut commit = w.commit();
+            let waited = tokio::time::timeout(Duration::from_millis(50), &mut commit).await;
+            assert!(waited.is_err(), "the commit did not wait for the pool");
+            drop(commit);
+            free.send(()).unwrap();
+            busy.await.unwrap();
+            // The queued trip has run once the pool takes the next job.
+            tokio::task::spawn_blocking(|| ()).await.unwrap();
+            assert!(s.open("late").await.unwrap().is_none());
+            assert_eq!(staged_files(dir.path()), 0);
+        });
     }
 
     #[tokio::test]

@@ -11,7 +11,6 @@
 
 use std::io::{self, ErrorKind, Seek};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -22,7 +21,7 @@ use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 use tokio::io::AsyncReadExt;
 
-use super::blocks::BlockWriter;
+use super::blocks::{create_new_file, BlockWriter};
 use super::{check_key, remove_file, Storage};
 use crate::group_sync::GroupSync;
 
@@ -119,8 +118,6 @@ pub struct LocalResumable {
     dir: PathBuf,
     /// Makes new files' names in `dir` durable, many creations to one flush.
     entries: Arc<GroupSync>,
-    /// Whether `dir` is known to exist.
-    dir_made: Arc<AtomicBool>,
 }
 
 impl LocalResumable {
@@ -129,7 +126,6 @@ impl LocalResumable {
         let dir = dir.into();
         LocalResumable {
             entries: Arc::new(GroupSync::dir(dir.clone())),
-            dir_made: Arc::new(AtomicBool::new(false)),
             dir,
         }
     }
@@ -157,14 +153,8 @@ impl ResumableStore for LocalResumable {
     /// the blocking pool), and never replaces one. Nothing is flushed yet: the first offset
     /// the upload records (a checkpoint, the end of the write) flushes the file and its name.
     async fn create_writing(&self, key: &str) -> io::Result<Box<dyn ResumableWrite>> {
-        let path = self.path(key)?;
-        if !self.dir_made.load(Ordering::Acquire) {
-            let dir = self.dir.clone();
-            tokio::task::spawn_blocking(move || std::fs::create_dir_all(dir)).await??;
-            self.dir_made.store(true, Ordering::Release);
-        }
         Ok(Box::new(LocalWrite {
-            out: BlockWriter::create(path),
+            out: BlockWriter::create(self.path(key)?),
             written: 0,
             unsynced_name: Some(self.entries.clone()),
         }))
@@ -236,26 +226,7 @@ impl LocalResumable {
     /// time.
     async fn new_file(&self, key: &str) -> io::Result<()> {
         let path = self.path(key)?;
-        let dir = self.dir.clone();
-        tokio::task::spawn_blocking(move || {
-            let open = || {
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&path)
-            };
-            let file = match open() {
-                Err(e) if e.kind() == ErrorKind::NotFound => {
-                    std::fs::create_dir_all(&dir)?;
-                    open()?
-                }
-                other => other?,
-            };
-            file.sync_all()
-        })
-        .await??;
-        self.dir_made.store(true, Ordering::Release);
-        Ok(())
+        tokio::task::spawn_blocking(move || create_new_file(&path)?.sync_all()).await?
     }
 
     /// Files last written before `before`: uploads (by key) and takeover copies (by name).

@@ -541,9 +541,6 @@ where
     })
 }
 
-/// Records the durable offset (and a length set late), pushes the expiry back and renews the
-/// lock for `lease` ms more (or releases it with `None`). Refuses when another request took
-/// the lock meanwhile. The time it recorded.
 /// A checkpoint in flight: the flush of the bytes written before it, then the record of the
 /// offset they reach, which also renews the lease. Dropped unfinished (the request ended
 /// early), it still runs to its end: it records only bytes that are durable.
@@ -582,6 +579,9 @@ impl Checkpoint {
     }
 }
 
+/// Records the durable offset (and a length set late), pushes the expiry back and renews the
+/// lock for `lease` ms more (or releases it with `None`). Refuses when another request took
+/// the lock meanwhile. The time it recorded.
 async fn record_progress(
     shared: &Shared,
     key: &str,
