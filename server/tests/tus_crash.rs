@@ -304,10 +304,14 @@ async fn a_patch_refused_after_its_checkpoints_keeps_the_last_one() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!((16 * MIB..data.len()).contains(&offset), "{offset}");
-    let file = srv.data_dir.join("files").join(".tus").join(&key);
-    assert_eq!(std::fs::metadata(&file).unwrap().len(), offset as u64);
-    assert!(std::fs::read(&file).unwrap() == data[..offset]);
+    // On S3, the last part boundary before the refusal (parts of 5 MiB in these tests).
+    assert!((8 * MIB..data.len()).contains(&offset), "{offset}");
+    if common::Backend::default() == common::Backend::Local {
+        assert!(offset >= 16 * MIB, "{offset}");
+        let file = srv.data_dir.join("files").join(".tus").join(&key);
+        assert_eq!(std::fs::metadata(&file).unwrap().len(), offset as u64);
+        assert!(std::fs::read(&file).unwrap() == data[..offset]);
+    }
     // The client resumes from there, and the stored file is the whole upload.
     let r = patch(&url, offset, &data[offset..]).await;
     assert_eq!(r.status, 204, "{}", String::from_utf8_lossy(&r.bytes));
