@@ -280,6 +280,9 @@ pub(crate) fn run(scenario: Scenario, args: &LoadArgs) -> Result<(), String> {
                     .iter()
                     .position(|s| serves(s, t))
                     .ok_or_else(|| format!("no server for {}", t.name))?;
+                // What the warm-up stored goes too: a fresh baseline numbers its files from 0
+                // again, and would write over them.
+                clean(&servers[at])?;
                 drop(servers.remove(at));
                 servers.push(fresh(&exe, tmp.path(), t)?);
             }
