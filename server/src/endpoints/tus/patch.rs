@@ -401,6 +401,13 @@ where
             });
             break;
         }
+        // A checkpoint that has landed renewed the lease: counted now, it spares the renewal
+        // below (and its failure stops the write here).
+        if behind.as_ref().is_some_and(Checkpoint::has_landed) {
+            if let Some(landed) = behind.take() {
+                durable = landed.landed(&mut lock).await?;
+            }
+        }
         // Fencing: no byte goes to the file unless the lease was confirmed less than lease/3
         // ago. A PATCH that stalled past its lease learns here that it lost the upload, and
         // stops before it writes (what it buffered is dropped with the writer).
@@ -566,6 +573,11 @@ impl Checkpoint {
             Ok(offset)
         });
         Checkpoint { started, task }
+    }
+
+    /// Whether its record is written (or failed): [`Checkpoint::landed`] then returns at once.
+    fn has_landed(&self) -> bool {
+        self.task.is_finished()
     }
 
     /// The offset it recorded, once it has; the lease counts as confirmed when it started.
