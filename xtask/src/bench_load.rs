@@ -788,6 +788,7 @@ fn summarize(
         "concurrency": concurrency,
         "targets": out_targets,
         "ratios": ratios,
+        "limits": limits(scenario, &out_targets),
         "scaling": scaling,
     })
 }
@@ -881,16 +882,48 @@ fn ratios(scenario: Scenario, targets: &[Value]) -> Vec<Value> {
             ratio(best, peer.clone(), 1.5);
             ratio(med("uplift tus", "uplift"), peer, 1.0);
         }
-        Scenario::Concurrent => {
-            ratio(
-                med("uplift multipart", "uplift"),
-                med("baseline", "baseline"),
-                0.0,
-            );
-        }
-        Scenario::Prepare => {}
+        // Held to limits, not ratios: see `limits`.
+        Scenario::Concurrent | Scenario::Prepare => {}
     }
     out
+}
+
+/// Most memory an Uplift server may hold with 1,000 uploads at once (the `concurrent`
+/// scenario), with the connection bound, in its worst round and with no upload failing.
+const CONCURRENT_RSS_MIB: f64 = 256.0;
+
+/// The limits the targets set on a scenario: for `concurrent`, each Uplift path served
+/// with the connection bound holds at most [`CONCURRENT_RSS_MIB`] in every round, with no
+/// error.
+fn limits(scenario: Scenario, targets: &[Value]) -> Vec<Value> {
+    if scenario != Scenario::Concurrent {
+        return Vec::new();
+    }
+    targets
+        .iter()
+        .filter(|t| {
+            t["server"] == "uplift"
+                && t["name"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with("conn/worker"))
+        })
+        .filter_map(|t| {
+            let rounds = t["rounds"].as_array()?;
+            let worst_kib = rounds
+                .iter()
+                .filter_map(|r| r["peak_rss_kib"].as_f64())
+                .reduce(f64::max)?;
+            let errors: u64 = rounds.iter().filter_map(|r| r["errors"].as_u64()).sum();
+            let worst = worst_kib / 1024.0;
+            Some(json!({
+                "what": t["name"],
+                "peak_rss_mib": worst,
+                "errors": errors,
+                "max_rss_mib": CONCURRENT_RSS_MIB,
+                "met": worst <= CONCURRENT_RSS_MIB && errors == 0,
+            }))
+        })
+        .collect()
 }
 
 fn print_table(report: &Value) {
@@ -991,6 +1024,16 @@ fn print_table(report: &Value) {
             }
         );
     }
+    for l in report["limits"].as_array().into_iter().flatten() {
+        println!(
+            "limit {}: peak RSS {:.1} MiB in its worst round, {} errors — target ≤ {:.0} MiB and no error: {}",
+            l["what"].as_str().unwrap_or(""),
+            l["peak_rss_mib"].as_f64().unwrap_or(f64::NAN),
+            l["errors"],
+            l["max_rss_mib"].as_f64().unwrap_or(f64::NAN),
+            crate::bench::verdict(l["met"] == true)
+        );
+    }
     let creates: Vec<f64> = report["targets"]
         .as_array()
         .into_iter()
@@ -1039,4 +1082,69 @@ pub(crate) fn utc_now() -> String {
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(name: &str, server: &str, rounds: &[(f64, u64)]) -> Value {
+        json!({
+            "name": name,
+            "server": server,
+            "rounds": rounds
+                .iter()
+                .map(|(kib, errors)| json!({ "peak_rss_kib": kib, "errors": errors }))
+                .collect::<Vec<_>>(),
+        })
+    }
+
+    #[test]
+    fn concurrent_limits_hold_each_bounded_uplift_path_to_its_worst_round() {
+        let targets = [
+            target(
+                "uplift tus, 256 conn/worker",
+                "uplift",
+                &[(150.0 * 1024.0, 0); 3],
+            ),
+            // One round over the limit is enough to miss it.
+            target(
+                "uplift multipart, 256 conn/worker",
+                "uplift",
+                &[(200.0 * 1024.0, 0), (257.0 * 1024.0, 0)],
+            ),
+            // An error misses it too, whatever the memory.
+            target(
+                "uplift prepare, 256 conn/worker",
+                "uplift",
+                &[(100.0 * 1024.0, 1)],
+            ),
+            // Not held to it: unbounded connections, and the other servers.
+            target(
+                "uplift multipart, actix-web default",
+                "uplift",
+                &[(700.0 * 1024.0, 0)],
+            ),
+            target(
+                "baseline PUT, 256 conn/worker",
+                "baseline",
+                &[(300.0 * 1024.0, 0)],
+            ),
+        ];
+        let held = limits(Scenario::Concurrent, &targets);
+        let met: Vec<(&str, bool)> = held
+            .iter()
+            .map(|l| (l["what"].as_str().unwrap(), l["met"] == true))
+            .collect();
+        assert_eq!(
+            met,
+            [
+                ("uplift tus, 256 conn/worker", true),
+                ("uplift multipart, 256 conn/worker", false),
+                ("uplift prepare, 256 conn/worker", false),
+            ]
+        );
+        assert_eq!(held[1]["peak_rss_mib"], 257.0);
+        assert!(limits(Scenario::Small, &targets).is_empty());
+    }
 }
