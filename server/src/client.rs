@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 use reqwest::header::{
-    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE,
+    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE,
 };
 use reqwest::multipart::{Form, Part};
 use reqwest::{Body, Method, Url};
@@ -174,7 +174,7 @@ impl Uploader {
         path: impl AsRef<Path>,
     ) -> Result<FileObject, ClientError> {
         let url = parse_url(upload_url)?;
-        let (status, text) = self.put_to(url, path.as_ref(), &[]).await?;
+        let (status, text) = self.put_to(url, path.as_ref(), &[], Peer::Server).await?;
         parse_answer(status, &text)
     }
 
@@ -190,7 +190,8 @@ impl Uploader {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let (status, text) = self.put_to(url, path.as_ref(), &headers).await?;
+        let peer = Peer::of(signed.complete_url.as_ref());
+        let (status, text) = self.put_to(url, path.as_ref(), &headers, peer).await?;
         match &signed.complete_url {
             None => parse_answer(status, &text),
             Some(complete) => {
@@ -211,7 +212,9 @@ impl Uploader {
         let path = path.as_ref();
         let url = parse_url(&signed.form.url)?;
         let Some(complete) = &signed.complete_url else {
-            let (status, text) = self.post_to(url, signed.form.fields.iter(), path).await?;
+            let (status, text) = self
+                .post_to(url, signed.form.fields.iter(), path, Peer::Server)
+                .await?;
             return parse_answer(status, &text);
         };
         let mut fields = signed.form.fields.clone();
@@ -225,7 +228,7 @@ impl Uploader {
                 .unwrap_or_else(|| guess_type(path).to_owned());
             fields.insert("Content-Type".into(), content_type);
         }
-        let (status, text) = self.post_to(url, fields.iter(), path).await?;
+        let (status, text) = self.post_to(url, fields.iter(), path, Peer::Bucket).await?;
         bucket_answer(status, &text, BucketRequest::Form)?;
         self.complete(complete).await
     }
@@ -258,7 +261,7 @@ impl Uploader {
         let (status, text) = self
             .clone()
             .bearer_token(token)
-            .put_to(url, path.as_ref(), &[])
+            .put_to(url, path.as_ref(), &[], Peer::Server)
             .await?;
         parse_answer(status, &text)
     }
@@ -270,7 +273,9 @@ impl Uploader {
         path: impl AsRef<Path>,
     ) -> Result<FileObject, ClientError> {
         let url = parse_url(&form.url)?;
-        let (status, text) = self.post_to(url, form.fields.iter(), path.as_ref()).await?;
+        let (status, text) = self
+            .post_to(url, form.fields.iter(), path.as_ref(), Peer::Server)
+            .await?;
         parse_answer(status, &text)
     }
 
@@ -287,7 +292,7 @@ impl Uploader {
         let (status, text) = self
             .clone()
             .bearer_token(token)
-            .post_to(url, std::iter::empty(), path.as_ref())
+            .post_to(url, std::iter::empty(), path.as_ref(), Peer::Server)
             .await?;
         parse_answer(status, &text)
     }
@@ -297,6 +302,7 @@ impl Uploader {
         url: Url,
         path: &Path,
         signed_headers: &[(String, String)],
+        peer: Peer,
     ) -> Result<(u16, String), ClientError> {
         let (body, len) = self.file_body(path).await?;
         let mut headers = HeaderMap::new();
@@ -318,6 +324,7 @@ impl Uploader {
         }
         // Announced up front: the server can refuse an oversized file before reading it.
         headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
+        peer.connection(&mut headers);
         self.send(
             self.client
                 .request(Method::PUT, url)
@@ -332,6 +339,7 @@ impl Uploader {
         url: Url,
         fields: impl Iterator<Item = (&'a String, &'a String)>,
         path: &Path,
+        peer: Peer,
     ) -> Result<(u16, String), ClientError> {
         let mut form = Form::new();
         let mut bound_type = None;
@@ -357,6 +365,7 @@ impl Uploader {
         for (k, v) in &self.headers {
             insert(&mut headers, k, v)?;
         }
+        peer.connection(&mut headers);
         // reqwest sets the multipart Content-Type and, every part's length being known, the
         // Content-Length.
         self.send(self.client.post(url).headers(headers).multipart(form))
@@ -572,6 +581,33 @@ impl FilesClient {
     pub async fn change(&self, key: &str, change: &FileChange) -> Result<FileInfo, ClientError> {
         self.call(self.client.patch(self.url(Some(key))?).json(change))
             .await
+    }
+}
+
+/// Who receives an upload's bytes: the Uplift server, or the storage bucket directly.
+#[derive(Clone, Copy)]
+enum Peer {
+    Server,
+    Bucket,
+}
+
+impl Peer {
+    /// A signed upload with a completion URL goes straight to the bucket.
+    fn of(complete_url: Option<&String>) -> Self {
+        match complete_url {
+            Some(_) => Peer::Bucket,
+            None => Peer::Server,
+        }
+    }
+
+    /// A bucket that refuses an upload before reading its body answers and then closes the
+    /// connection. Had the connection gone back to the pool, the next request could be sent
+    /// on it before the close arrives, and fail with no answer. So each upload to a bucket
+    /// uses a connection of its own; the file's transfer dwarfs the handshake.
+    fn connection(self, headers: &mut HeaderMap) {
+        if let Peer::Bucket = self {
+            headers.insert(CONNECTION, HeaderValue::from_static("close"));
+        }
     }
 }
 

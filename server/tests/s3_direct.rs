@@ -78,7 +78,11 @@ async fn put_direct(
     body: Vec<u8>,
     change: &[(&str, &str)],
 ) -> reqwest::Response {
-    let mut req = c.put(prepared["uploadUrl"].as_str().unwrap()).body(body);
+    // A bucket closes the connection after refusing a body it did not read: no reuse.
+    let mut req = c
+        .put(prepared["uploadUrl"].as_str().unwrap())
+        .header("connection", "close")
+        .body(body);
     for (k, v) in prepared["headers"].as_object().unwrap() {
         if !change.iter().any(|(n, _)| n == k) {
             req = req.header(k, v.as_str().unwrap());

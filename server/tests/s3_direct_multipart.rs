@@ -97,6 +97,7 @@ fn part_url(prepared: &Value, n: u64) -> String {
 async fn put_part(c: &reqwest::Client, prepared: &Value, body: &[u8], n: u64) -> u16 {
     let res = c
         .put(part_url(prepared, n))
+        .header("connection", "close")
         .body(part(prepared, body, n))
         .send()
         .await
@@ -296,7 +297,13 @@ async fn a_part_of_another_size_is_refused_by_the_bucket() {
     short.pop();
     // The signature binds the length: 403, or (Garage) the connection closed before the body
     // was all sent.
-    match c.put(part_url(&prepared, 1)).body(short).send().await {
+    match c
+        .put(part_url(&prepared, 1))
+        .header("connection", "close")
+        .body(short)
+        .send()
+        .await
+    {
         Ok(res) => assert_eq!(res.status(), 403),
         Err(e) => assert!(e.is_request(), "{e}"),
     }
@@ -404,6 +411,7 @@ async fn cancel_aborts_the_multipart_upload() {
     // was all sent.
     match c
         .put(part_url(&prepared, 2))
+        .header("connection", "close")
         .body(part(&prepared, &body, 2))
         .send()
         .await
@@ -471,6 +479,7 @@ async fn parts_and_abort_refuse_an_upload_sent_in_one_put_and_spend_nothing() {
     // Nothing was spent: the file still goes in its one PUT.
     let res = c
         .put(prepared["uploadUrl"].as_str().unwrap())
+        .header("connection", "close")
         .headers(
             prepared["headers"]
                 .as_object()

@@ -64,7 +64,12 @@ async fn put_to_bucket(
     for (k, v) in &headers {
         rb = rb.header(k, v);
     }
-    rb.body(body).send().await.expect("PUT to the bucket")
+    // A bucket closes the connection after refusing a body it did not read: no reuse.
+    rb.header("connection", "close")
+        .body(body)
+        .send()
+        .await
+        .expect("PUT to the bucket")
 }
 
 /// A form POST straight to the bucket: the fields, then `file` named `filename`.
@@ -85,7 +90,9 @@ async fn post_to_bucket(
     }
     let part = reqwest::multipart::Part::bytes(body).file_name(filename.to_string());
     form = form.part("file", part);
+    // A bucket closes the connection after refusing a body it did not read: no reuse.
     c.post(&signed.form.url)
+        .header("connection", "close")
         .multipart(form)
         .send()
         .await
