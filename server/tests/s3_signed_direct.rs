@@ -528,8 +528,9 @@ async fn the_sweep_removes_inbox_objects_no_client_completed() {
         })
     });
     let c = client();
+    // Expiries are whole seconds: a 1 s URL can have only milliseconds left when it is used.
     let opts = SignOptions {
-        expires_in: Duration::from_secs(1),
+        expires_in: Duration::from_secs(2),
         ..direct("left.txt")
     };
     let signed = srv.signed.get_signed_put_with("d", &opts).unwrap();
@@ -545,8 +546,8 @@ async fn the_sweep_removes_inbox_objects_no_client_completed() {
     let report = srv.up.sweep().await.unwrap();
     assert_eq!(report.inbox_removed, 0, "{report:?}");
     assert_eq!(inbox(&srv).await.len(), 2);
-    // Upload URL (1 s) + completion window (1 s) + grace (1 s), in whole seconds, then a sweep.
-    tokio::time::sleep(Duration::from_millis(4200)).await;
+    // Upload URL (2 s) + completion window (1 s) + grace (1 s), in whole seconds, then a sweep.
+    tokio::time::sleep(Duration::from_millis(5200)).await;
     let report = srv.up.sweep().await.unwrap();
     assert_eq!(report.inbox_removed, 1, "{report:?}");
     assert_eq!(inbox(&srv).await.len(), 1, "the one still in time stays");
