@@ -190,7 +190,7 @@ impl Uploader {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let peer = Peer::of(signed.complete_url.as_ref());
+        let peer = Peer::of(signed.complete_url.as_deref());
         let (status, text) = self.put_to(url, path.as_ref(), &headers, peer).await?;
         match &signed.complete_url {
             None => parse_answer(status, &text),
@@ -593,7 +593,7 @@ enum Peer {
 
 impl Peer {
     /// A signed upload with a completion URL goes straight to the bucket.
-    fn of(complete_url: Option<&String>) -> Self {
+    fn of(complete_url: Option<&str>) -> Self {
         match complete_url {
             Some(_) => Peer::Bucket,
             None => Peer::Server,

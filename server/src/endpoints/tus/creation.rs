@@ -238,12 +238,11 @@ pub(crate) async fn create(
     res.insert_header(("Location", location));
     super::name_upload(&mut res, &shared, &origin, &row.key);
     if let Some(created) = created {
-        let key = created.rec.key.clone();
         let out = super::patch::write(
             &shared,
             &req,
             &route,
-            &key,
+            &row.key,
             0,
             body,
             None,

@@ -403,10 +403,8 @@ where
         }
         // A checkpoint that has landed renewed the lease: counted now, it spares the renewal
         // below (and its failure stops the write here).
-        if behind.as_ref().is_some_and(Checkpoint::has_landed) {
-            if let Some(landed) = behind.take() {
-                durable = landed.landed(&mut lock).await?;
-            }
+        if let Some(landed) = behind.take_if(|c| c.has_landed()) {
+            durable = landed.landed(&mut lock).await?;
         }
         // Fencing: no byte goes to the file unless the lease was confirmed less than lease/3
         // ago. A PATCH that stalled past its lease learns here that it lost the upload, and
