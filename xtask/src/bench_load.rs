@@ -907,21 +907,25 @@ fn limits(scenario: Scenario, targets: &[Value]) -> Vec<Value> {
                     .as_str()
                     .is_some_and(|n| n.ends_with("conn/worker"))
         })
-        .filter_map(|t| {
-            let rounds = t["rounds"].as_array()?;
-            let worst_kib = rounds
-                .iter()
-                .filter_map(|r| r["peak_rss_kib"].as_f64())
-                .reduce(f64::max)?;
+        .map(|t| {
+            let rounds = t["rounds"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            // A round without its memory figure leaves the worst unknown: not met.
+            let peaks: Option<Vec<f64>> =
+                rounds.iter().map(|r| r["peak_rss_kib"].as_f64()).collect();
+            let worst = peaks
+                .and_then(|kib| kib.into_iter().reduce(f64::max))
+                .map(|kib| kib / 1024.0);
             let errors: u64 = rounds.iter().filter_map(|r| r["errors"].as_u64()).sum();
-            let worst = worst_kib / 1024.0;
-            Some(json!({
+            json!({
                 "what": t["name"],
                 "peak_rss_mib": worst,
                 "errors": errors,
                 "max_rss_mib": CONCURRENT_RSS_MIB,
-                "met": worst <= CONCURRENT_RSS_MIB && errors == 0,
-            }))
+                "met": worst.is_some_and(|w| w <= CONCURRENT_RSS_MIB) && errors == 0,
+            })
         })
         .collect()
 }
@@ -1026,9 +1030,11 @@ fn print_table(report: &Value) {
     }
     for l in report["limits"].as_array().into_iter().flatten() {
         println!(
-            "limit {}: peak RSS {:.1} MiB in its worst round, {} errors — target ≤ {:.0} MiB and no error: {}",
+            "limit {}: peak RSS {} in its worst round, {} errors — target ≤ {:.0} MiB and no error: {}",
             l["what"].as_str().unwrap_or(""),
-            l["peak_rss_mib"].as_f64().unwrap_or(f64::NAN),
+            l["peak_rss_mib"]
+                .as_f64()
+                .map_or("unknown".to_string(), |mib| format!("{mib:.1} MiB")),
             l["errors"],
             l["max_rss_mib"].as_f64().unwrap_or(f64::NAN),
             crate::bench::verdict(l["met"] == true)
@@ -1119,6 +1125,12 @@ mod tests {
                 "uplift",
                 &[(100.0 * 1024.0, 1)],
             ),
+            // A round whose memory was not measured leaves the limit unknown, so not met.
+            json!({
+                "name": "uplift tus, 64 conn/worker",
+                "server": "uplift",
+                "rounds": [{ "peak_rss_kib": 100.0 * 1024.0, "errors": 0 }, { "errors": 0 }],
+            }),
             // Not held to it: unbounded connections, and the other servers.
             target(
                 "uplift multipart, actix-web default",
@@ -1142,8 +1154,10 @@ mod tests {
                 ("uplift tus, 256 conn/worker", true),
                 ("uplift multipart, 256 conn/worker", false),
                 ("uplift prepare, 256 conn/worker", false),
+                ("uplift tus, 64 conn/worker", false),
             ]
         );
+        assert_eq!(held[3]["peak_rss_mib"], Value::Null);
         assert_eq!(held[1]["peak_rss_mib"], 257.0);
         assert!(limits(Scenario::Small, &targets).is_empty());
     }
