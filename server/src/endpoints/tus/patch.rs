@@ -32,9 +32,10 @@ use super::headers::{self, Checksum, Hasher};
 use super::lock::{lease_ms, Lock};
 use super::{authorize, check_resumable, http_date, tus_response, tus_store};
 
-/// A PATCH without `Upload-Checksum` fsyncs and records its offset at least every this many
-/// bytes: what a crash can cost a resume.
-pub(crate) const CHECKPOINT_BYTES: u64 = 8 * 1024 * 1024;
+/// A PATCH without `Upload-Checksum` starts a checkpoint (a flush, then a record of the
+/// offset) at least every this many bytes. A checkpoint runs beside the bytes that follow it,
+/// and the next one waits for it: a crash costs a resume at most two of these, 8 MiB.
+pub(crate) const CHECKPOINT_BYTES: u64 = 4 * 1024 * 1024;
 
 pub(crate) fn encode_data(data: &Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(data).unwrap_or_default())
@@ -426,7 +427,8 @@ where
         let due = received - checkpointed >= CHECKPOINT_BYTES
             || last_checkpoint.elapsed().as_millis() as i64 >= lease / 3;
         // A checkpoint runs beside the bytes that follow it, and waits for the one before:
-        // offsets are recorded in order, and a crash costs at most two checkpoints' worth.
+        // offsets are recorded in order, and a crash costs at most two checkpoints' worth
+        // (`CHECKPOINT_BYTES`).
         if hasher.is_none() && due {
             last_checkpoint = Instant::now();
             checkpointed = received;
